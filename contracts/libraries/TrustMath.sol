@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+
+/// @title TrustMath
+/// @notice The paper's trust arithmetic (§3.2) in 1e18 fixed point, as pure functions.
+library TrustMath {
+    uint256 internal constant ONE = 1e18;
+    uint256 internal constant BPS = 10_000;
+
+    /// @notice Eq. 3: S_i = acc_i · l_i / max(l) · w_i, clamped to [0, 1].
+    /// @param accBps acc_i in basis points (10_000 = 1.0).
+    /// @param layers l_i, the number of layers the server holds.
+    /// @param maxLayers max(l); callers pass at least `layers`.
+    /// @param weight w_i in 1e18 fixed point.
+    /// @return score S_i in 1e18 fixed point, rounded down.
+    function trustScore(uint256 accBps, uint256 layers, uint256 maxLayers, uint256 weight)
+        internal
+        pure
+        returns (uint64 score)
+    {
+        // acc·l·w / (BPS·max(l)), with one rounding at the end.
+        uint256 s = Math.mulDiv(accBps * layers, weight, BPS * maxLayers);
+        return uint64(Math.min(s, ONE));
+    }
+
+    /// @notice The weight that cancels the size term of Eq. 3 (w_i = max(l)/l_i), rounded
+    /// up so that `trustScore(acc, l, max, sizeNeutralWeight(l, max)) == acc` exactly.
+    function sizeNeutralWeight(uint256 layers, uint256 maxLayers) internal pure returns (uint256) {
+        return Math.ceilDiv(maxLayers * ONE, layers);
+    }
+
+    /// @notice Eq. 4: a server stays active iff S_i ≥ θ.
+    function isActive(uint64 score, uint64 theta) internal pure returns (bool) {
+        return score >= theta;
+    }
+
+    /// @notice Median of a small array (sorted in place); the mean of the two middle values
+    /// for an even count, rounded down.
+    function median(uint256[] memory xs) internal pure returns (uint256) {
+        uint256 n = xs.length;
+        // Insertion sort: n is the quorum size, a handful of values.
+        for (uint256 i = 1; i < n; ++i) {
+            uint256 x = xs[i];
+            uint256 j = i;
+            while (j > 0 && xs[j - 1] > x) {
+                xs[j] = xs[j - 1];
+                --j;
+            }
+            xs[j] = x;
+        }
+        uint256 mid = n / 2;
+        return n % 2 == 1 ? xs[mid] : (xs[mid - 1] + xs[mid]) / 2;
+    }
+
+    /// @notice |a − b|.
+    function absDiff(uint256 a, uint256 b) internal pure returns (uint256) {
+        return a > b ? a - b : b - a;
+    }
+}

@@ -1,0 +1,44 @@
+import { createRequire } from "node:module";
+import { defineConfig } from "hardhat/config";
+import hardhatEthers from "@nomicfoundation/hardhat-ethers";
+import hardhatIgnitionEthers from "@nomicfoundation/hardhat-ignition-ethers";
+import hardhatNetworkHelpers from "@nomicfoundation/hardhat-network-helpers";
+import hardhatNodeTestRunner from "@nomicfoundation/hardhat-node-test-runner";
+
+// solc comes from the `solc` npm package (wasm build): Hardhat would otherwise
+// download a compiler, which offline machines cannot do.
+const require = createRequire(import.meta.url);
+
+export default defineConfig({
+  plugins: [hardhatEthers, hardhatIgnitionEthers, hardhatNetworkHelpers, hardhatNodeTestRunner],
+  solidity: {
+    version: "0.8.30",
+    path: require.resolve("solc/soljson.js"),
+    settings: {
+      optimizer: { enabled: true, runs: 10_000 },
+      evmVersion: "cancun",
+      viaIR: true,
+    },
+  },
+  paths: {
+    tests: { solidity: "contracts", nodejs: "test" },
+  },
+  test: {
+    solidity: {
+      fuzz: { runs: 256 },
+      invariant: { runs: 64, depth: 40, failOnRevert: false },
+    },
+  },
+  networks: {
+    // In-process chain for unit tests and scripts.
+    default: { type: "edr-simulated", chainType: "l1" },
+    // `efed chain` / `hardhat node`: mine every second so that block time,
+    // and with it the ledger's epochs, advances even when nobody sends a tx.
+    node: {
+      type: "edr-simulated",
+      chainType: "l1",
+      mining: { auto: true, interval: 1000 },
+    },
+    localhost: { type: "http", chainType: "l1", url: "http://127.0.0.1:8545" },
+  },
+});
