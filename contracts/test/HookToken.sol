@@ -10,12 +10,19 @@ interface ITokenReceiver {
 /// @notice Test-only ERC-20 that calls the recipient on every transfer (like ERC-777 hooks),
 /// giving a malicious recipient the chance to re-enter the ledger.
 contract HookToken is ERC20 {
+    mapping(address account => bool) public hooked;
+
     constructor(address holder, uint256 supply) ERC20("Hook", "HOOK") {
         _mint(holder, supply);
     }
 
+    /// @notice Opts `account` in to the transfer hook.
+    function setHooked(address account, bool on) external {
+        hooked[account] = on;
+    }
+
     function _update(address from, address to, uint256 value) internal override {
         super._update(from, to, value);
-        if (to.code.length > 0 && from != address(0)) ITokenReceiver(to).onTokenReceived(value);
+        if (hooked[to]) ITokenReceiver(to).onTokenReceived(value);
     }
 }
