@@ -15,7 +15,7 @@ export default defineConfig({
     version: "0.8.30",
     path: require.resolve("solc/soljson.js"),
     settings: {
-      optimizer: { enabled: true, runs: 10_000 },
+      optimizer: { enabled: true, runs: 200 },
       evmVersion: "cancun",
       viaIR: true,
     },

@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ITrustLedger} from "./interfaces/ITrustLedger.sol";
 
 /// @title StakeAccounting
@@ -17,14 +18,15 @@ abstract contract StakeAccounting is ITrustLedger {
     /// @notice The stake and reward token.
     IERC20 public immutable token;
 
+    // Packed in pairs: settlement touches the second slot once per server.
     /// @notice Stake held for servers and verifiers, bonded or unbonding.
-    uint256 public totalStaked;
-    /// @notice Funded rewards not yet promised to any epoch; slashes land here too.
-    uint256 public rewardPool;
+    uint128 public totalStaked;
     /// @notice Epoch budgets taken from the pool but not yet credited to a server.
-    uint256 public totalReserved;
+    uint128 public totalReserved;
+    /// @notice Funded rewards not yet promised to any epoch; slashes land here too.
+    uint128 public rewardPool;
     /// @notice Credited rewards and fees waiting for `claim`.
-    uint256 public totalUnclaimed;
+    uint128 public totalUnclaimed;
 
     constructor(IERC20 token_) {
         token = token_;
@@ -32,13 +34,13 @@ abstract contract StakeAccounting is ITrustLedger {
 
     /// @dev Pulls `amount` from `from` into stake.
     function _pullStake(address from, uint256 amount) internal {
-        totalStaked += amount;
+        totalStaked += SafeCast.toUint128(amount);
         token.safeTransferFrom(from, address(this), amount);
     }
 
     /// @dev Stake leaves the ledger (after its unbonding delay).
     function _payOutStake(address to, uint256 amount) internal {
-        totalStaked -= amount;
+        totalStaked -= uint128(amount); // amount was staked, so it fits
         token.safeTransfer(to, amount);
     }
 
@@ -50,42 +52,37 @@ abstract contract StakeAccounting is ITrustLedger {
     {
         stakeCut = (stake * shareBps) / BPS;
         unbondingCut = (unbonding * shareBps) / BPS;
-        uint256 cut = stakeCut + unbondingCut;
+        uint128 cut = uint128(stakeCut + unbondingCut); // a share of staked amounts
         totalStaked -= cut;
         rewardPool += cut;
     }
 
     /// @dev Reserves up to `amount` of the pool for an epoch budget.
-    function _reserve(uint256 amount) internal returns (uint256 reserved) {
-        reserved = amount < rewardPool ? amount : rewardPool;
-        rewardPool -= reserved;
+    function _reserve(uint256 amount) internal returns (uint128 reserved) {
+        uint128 pool = rewardPool;
+        reserved = amount < pool ? uint128(amount) : pool;
+        rewardPool = pool - reserved;
         totalReserved += reserved;
     }
 
-    /// @dev Turns part of a reserved budget into a claimable reward.
-    function _creditReserved(uint256 amount) internal {
-        totalReserved -= amount;
-        totalUnclaimed += amount;
-    }
-
-    /// @dev Pays a fee straight from the pool; returns what could be paid (0 when dry).
-    function _creditFromPool(uint256 amount) internal returns (uint256 paid) {
-        if (rewardPool < amount) return 0;
-        rewardPool -= amount;
-        totalUnclaimed += amount;
-        return amount;
+    /// @dev One settlement's money moves at once: `fees` leave the pool and `credited` leaves
+    /// the reserved budgets; both become claimable.
+    function _book(uint256 fees, uint256 credited) internal {
+        if (fees != 0) rewardPool -= uint128(fees); // callers never pay more fees than the pool holds
+        if (credited != 0) totalReserved -= uint128(credited); // a share of a reserved budget
+        if (fees + credited != 0) totalUnclaimed += uint128(fees + credited);
     }
 
     /// @dev Adds funded rewards to the pool.
     function _fund(address from, uint256 amount) internal {
-        rewardPool += amount;
+        rewardPool += SafeCast.toUint128(amount);
         token.safeTransferFrom(from, address(this), amount);
         emit RewardsFunded(from, amount);
     }
 
     /// @dev Pays out claimed rewards.
     function _payOutRewards(address to, uint256 amount) internal {
-        totalUnclaimed -= amount;
+        totalUnclaimed -= uint128(amount); // amount was credited, so it fits
         token.safeTransfer(to, amount);
     }
 }

@@ -34,17 +34,19 @@ contract TrustLedger is StakeAccounting, AccessControl, EIP712, ReentrancyGuardT
     uint256 public constant MAX_ADDR_BYTES = 256;
     uint64 public constant DEFAULT_WEIGHT = 1e18;
 
+    // Slot layout matters for gas: a settlement reads slot 0 and writes slot 1 (and slot 2
+    // when a reward is credited).
     struct ServerRecord {
-        uint128 stake;
-        uint64 trust; // S_i of the last settlement, 1e18
+        uint96 stake; // slot 0: read by every settlement; never zero while active, so the
+        uint96 rewards; //        rewards credited here cost a warm write, not a fresh slot
         uint16 start;
         uint16 end;
         ServerStatus status;
+        uint64 trust; // slot 1: S_i of the last settlement, 1e18
+        uint32 lastSettled; // last settled epoch + 1 (0: never)
+        uint32 unbondEpoch;
         uint128 pendingPoints; // S_i × tokensServed of the last settled epoch, not yet credited
-        uint64 lastSettled; // last settled epoch + 1 (0: never)
-        uint64 unbondEpoch;
-        uint128 unbonding;
-        uint128 rewards;
+        uint128 unbonding; // slot 2
         uint64 weight; // w_i, 1e18 (used when weights are not size-neutral)
         uint32 memoryMiB;
         uint32 throughput;
@@ -58,7 +60,7 @@ contract TrustLedger is StakeAccounting, AccessControl, EIP712, ReentrancyGuardT
         uint16 strikes;
         VerifierStatus status;
         uint128 unbonding;
-        uint64 unbondEpoch;
+        uint32 unbondEpoch;
     }
 
     struct EpochPool {
@@ -170,7 +172,7 @@ contract TrustLedger is StakeAccounting, AccessControl, EIP712, ReentrancyGuardT
         _checkAddrs(addrs);
 
         _peerOwner[peerHash] = msg.sender;
-        s.stake = amount.toUint128();
+        s.stake = amount.toUint96();
         s.start = start;
         s.end = end;
         s.status = ServerStatus.Active;
@@ -239,7 +241,7 @@ contract TrustLedger is StakeAccounting, AccessControl, EIP712, ReentrancyGuardT
         if (_servers[msg.sender].status == ServerStatus.Active) {
             ServerRecord storage s = _servers[msg.sender];
             stake = s.stake + amount;
-            s.stake = stake.toUint128();
+            s.stake = stake.toUint96();
         } else if (_verifiers[msg.sender].status == VerifierStatus.Active) {
             VerifierRecord storage v = _verifiers[msg.sender];
             stake = v.stake + amount;
@@ -258,13 +260,13 @@ contract TrustLedger is StakeAccounting, AccessControl, EIP712, ReentrancyGuardT
     /// unbond restarts its delay. Emits {UnbondRequested} (and {LayersUncovered}).
     function requestUnbond(uint256 amount) external {
         if (amount == 0) revert TrustLedgerZeroAmount();
-        uint64 epoch = currentEpoch();
+        uint64 epoch = currentEpoch(); // < 2^32 for 136 years even with 1-second epochs
         ServerRecord storage s = _servers[msg.sender];
         if (s.status != ServerStatus.None) {
             uint256 remaining = _checkUnbond(s.stake, amount, _params.minServerStake, s.status == ServerStatus.Active);
-            s.stake = uint128(remaining);
+            s.stake = uint96(remaining); // ≤ old stake
             s.unbonding += uint128(amount); // amount ≤ old stake, which fit in uint128
-            s.unbondEpoch = epoch;
+            s.unbondEpoch = uint32(epoch);
             if (remaining == 0 && s.status == ServerStatus.Active) {
                 s.status = ServerStatus.Exiting;
                 _removeActive(msg.sender, s.end - s.start);
@@ -277,7 +279,7 @@ contract TrustLedger is StakeAccounting, AccessControl, EIP712, ReentrancyGuardT
                 _checkUnbond(v.stake, amount, _params.minVerifierStake, v.status == VerifierStatus.Active);
             v.stake = uint128(remaining);
             v.unbonding += uint128(amount);
-            v.unbondEpoch = epoch;
+            v.unbondEpoch = uint32(epoch);
             if (remaining == 0) v.status = VerifierStatus.Exiting;
         }
         emit UnbondRequested(msg.sender, amount, epoch, epochEnd(epoch) + _params.unbondingDelay);
@@ -324,7 +326,7 @@ contract TrustLedger is StakeAccounting, AccessControl, EIP712, ReentrancyGuardT
     /// for outlying reports, {EpochFunded}/{RewardCredited} as budgets move.
     function submitEpoch(uint64 epoch, address server, Report[] calldata reports) external {
         _checkEpochOpen(epoch);
-        _settle(epoch, server, reports);
+        _settle(epoch, server, reports, _params);
     }
 
     /// @notice {submitEpoch} for several servers of one epoch in one transaction (cheaper
@@ -332,8 +334,9 @@ contract TrustLedger is StakeAccounting, AccessControl, EIP712, ReentrancyGuardT
     function submitEpochs(uint64 epoch, address[] calldata servers, Report[][] calldata reports) external {
         if (servers.length != reports.length) revert TrustLedgerLengthMismatch(servers.length, reports.length);
         _checkEpochOpen(epoch);
+        Params memory p = _params;
         for (uint256 i = 0; i < servers.length; ++i) {
-            _settle(epoch, servers[i], reports[i]);
+            _settle(epoch, servers[i], reports[i], p);
         }
     }
 
@@ -393,7 +396,21 @@ contract TrustLedger is StakeAccounting, AccessControl, EIP712, ReentrancyGuardT
         view
         returns (bytes32)
     {
-        return _hashTypedDataV4(keccak256(abi.encode(ATTESTATION_TYPEHASH, epoch, server, accBps, probes, tokensServed)));
+        bytes32 typeHash = ATTESTATION_TYPEHASH;
+        bytes32 structHash;
+        // keccak256(abi.encode(typeHash, epoch, server, accBps, probes, tokensServed)), built past
+        // the free memory pointer instead of allocating: this runs once per signature.
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, typeHash)
+            mstore(add(m, 0x20), and(epoch, 0xffffffffffffffff))
+            mstore(add(m, 0x40), and(server, 0xffffffffffffffffffffffffffffffffffffffff))
+            mstore(add(m, 0x60), and(accBps, 0xffffffff))
+            mstore(add(m, 0x80), and(probes, 0xffffffff))
+            mstore(add(m, 0xa0), and(tokensServed, 0xffffffffffffffff))
+            structHash := keccak256(m, 0xc0)
+        }
+        return _hashTypedDataV4(structHash);
     }
 
     /// @notice One server's record (status None when unknown).
@@ -409,7 +426,7 @@ contract TrustLedger is StakeAccounting, AccessControl, EIP712, ReentrancyGuardT
             stake: s.stake,
             unbonding: s.unbonding,
             unbondEpoch: s.unbondEpoch,
-            lastSettledEpoch: s.lastSettled == 0 ? type(uint64).max : s.lastSettled - 1,
+            lastSettledEpoch: s.lastSettled == 0 ? type(uint64).max : uint64(s.lastSettled - 1),
             memoryMiB: s.memoryMiB,
             throughput: s.throughput,
             pendingRewards: pendingRewards(server),
@@ -464,108 +481,105 @@ contract TrustLedger is StakeAccounting, AccessControl, EIP712, ReentrancyGuardT
         }
     }
 
-    /// @notice True when every layer of [0, L) has at least one active server.
-    function isCovered() external view returns (bool) {
-        uint16[] memory counts = coverage();
-        for (uint256 l = 0; l < counts.length; ++l) {
-            if (counts[l] == 0) return false;
-        }
-        return true;
-    }
-
     /// @notice Rewards and fees `account` could claim now.
     function pendingRewards(address account) public view returns (uint256) {
         ServerRecord storage s = _servers[account];
-        return uint256(s.rewards) + _realizable(s) + _verifiers[account].fees;
+        return uint256(s.rewards) + _realizable(s.lastSettled, s.pendingPoints) + _verifiers[account].fees;
     }
 
     // --- internal -----------------------------------------------------------------------
 
-    function _settle(uint64 epoch, address server, Report[] calldata reports) internal {
+    function _settle(uint64 epoch, address server, Report[] calldata reports, Params memory p) internal {
         ServerRecord storage s = _servers[server];
         ServerStatus status = s.status;
         if (status != ServerStatus.Active && !(status == ServerStatus.Exiting && epoch <= s.unbondEpoch)) {
             revert TrustLedgerServerNotSettleable(server, status);
         }
-        if (s.lastSettled > epoch) revert TrustLedgerAlreadySettled(server, epoch);
-        (uint256 acc, uint64 tokensServed) = _tally(epoch, server, reports);
+        uint32 lastSettled = s.lastSettled;
+        if (lastSettled > epoch) revert TrustLedgerAlreadySettled(server, epoch);
+        (uint256 acc, uint64 tokensServed, uint256 fees) = _tally(epoch, server, reports, p);
 
-        _realize(server, s); // the previous settled epoch is final by now
+        // the previous settled epoch is final by now: credit its share first
+        // (reported in EpochSettled.credited: one log per settlement instead of two)
+        uint256 credited = _realizable(lastSettled, s.pendingPoints);
+        if (credited != 0) s.rewards += SafeCast.toUint96(credited); // ≤ a budget ≤ uint96 max (setParams)
         uint16 layers = s.end - s.start;
         uint256 maxLayers = _maxActiveLayers > layers ? _maxActiveLayers : layers;
-        uint256 weight = _params.sizeNeutralWeights ? TrustMath.sizeNeutralWeight(layers, maxLayers) : s.weight;
+        uint256 weight = p.sizeNeutralWeights ? TrustMath.sizeNeutralWeight(layers, maxLayers) : s.weight;
         uint64 score = TrustMath.trustScore(acc, layers, maxLayers, weight);
-        bool active = TrustMath.isActive(score, _params.theta);
+        bool active = TrustMath.isActive(score, p.theta);
+        uint128 points = active ? uint128(score) * tokensServed : 0; // < 2^60 · 2^64: fits
         s.trust = score;
-        s.lastSettled = epoch + 1;
-        emit EpochSettled(epoch, server, uint32(acc), score, tokensServed, active);
+        s.lastSettled = uint32(epoch + 1); // epoch < current < 2^32 (see requestUnbond)
+        s.pendingPoints = points;
+        emit EpochSettled(epoch, server, uint32(acc), score, tokensServed, active, credited);
 
-        if (active) {
-            uint128 points = uint128(score) * tokensServed; // < 2^60 · 2^64: no overflow
-            if (points != 0) {
-                s.pendingPoints = points;
-                EpochPool storage pool = _epochs[epoch];
-                if (!pool.reserved) {
-                    pool.reserved = true;
-                    pool.budget = uint120(_reserve(Math.min(_params.rewardPerEpoch, type(uint120).max)));
-                    emit EpochFunded(epoch, pool.budget);
-                }
-                pool.points += points;
+        if (points != 0) {
+            EpochPool storage pool = _epochs[epoch];
+            if (!pool.reserved) {
+                pool.reserved = true;
+                pool.budget = uint120(_reserve(p.rewardPerEpoch)); // ≤ uint96 max (setParams)
+                emit EpochFunded(epoch, pool.budget);
             }
-        } else {
-            _deactivate(server, s, epoch, score);
+            pool.points += points;
         }
+        _book(fees, credited);
+        if (!active) _deactivate(server, s, epoch, score);
     }
 
-    /// @dev Verifies the reports and returns the median accuracy and work. Pays or strikes each signer.
-    function _tally(uint64 epoch, address server, Report[] calldata reports)
+    /// @dev Verifies the reports and returns the median accuracy and work, and the fees paid
+    /// to in-band signers (out-of-band ones get a strike instead).
+    function _tally(uint64 epoch, address server, Report[] calldata reports, Params memory p)
         internal
-        returns (uint256 acc, uint64 tokensServed)
+        returns (uint256 acc, uint64 tokensServed, uint256 fees)
     {
         uint256 n = reports.length;
-        Params storage p = _params;
         if (n < p.quorum) revert TrustLedgerQuorumNotReached(n, p.quorum);
         address[] memory signers = new address[](n);
         uint256[] memory accs = new uint256[](n);
+        uint256[] memory sorted = new uint256[](n);
         uint256[] memory work = new uint256[](n);
-        uint256 minStake = p.minVerifierStake;
-        address previous;
         for (uint256 i = 0; i < n; ++i) {
             Report calldata r = reports[i];
-            if (r.accBps > TrustMath.BPS) revert TrustLedgerInvalidAccuracy(r.accBps);
-            address signer = ECDSA.recover(
-                attestationDigest(epoch, server, r.accBps, r.probes, r.tokensServed), r.signature
-            );
-            if (signer == previous) revert TrustLedgerDuplicateSigner(signer);
-            if (signer < previous) revert TrustLedgerUnsortedSigners(previous, signer);
-            VerifierRecord storage v = _verifiers[signer];
-            if (v.status != VerifierStatus.Active || v.stake < minStake) revert TrustLedgerNotVerifier(signer);
-            previous = signer;
-            signers[i] = signer;
+            signers[i] = _signer(epoch, server, r, i == 0 ? address(0) : signers[i - 1], p.minVerifierStake);
             accs[i] = r.accBps;
+            sorted[i] = r.accBps;
             work[i] = r.tokensServed;
-        }
-        uint256[] memory sorted = new uint256[](n);
-        for (uint256 i = 0; i < n; ++i) {
-            sorted[i] = accs[i];
         }
         acc = TrustMath.median(sorted);
         tokensServed = uint64(TrustMath.median(work)); // a median of uint64 values fits
+        uint256 pool = rewardPool;
         for (uint256 i = 0; i < n; ++i) {
-            if (TrustMath.absDiff(accs[i], acc) <= p.deviationBps) {
-                _verifiers[signers[i]].fees += uint96(_creditFromPool(p.verifierFee)); // fee ≤ uint96 max (setParams)
-            } else {
-                _strike(signers[i], epoch, server);
+            if (TrustMath.absDiff(accs[i], acc) > p.deviationBps) {
+                _strike(signers[i], epoch, server, p);
+            } else if (pool - fees >= p.verifierFee) {
+                fees += p.verifierFee;
+                _verifiers[signers[i]].fees += uint96(p.verifierFee); // ≤ uint96 max (setParams)
             }
         }
     }
 
-    function _strike(address verifier, uint64 epoch, address server) internal {
+    /// @dev The active verifier that signed `r`, which must sort after `previous`.
+    function _signer(uint64 epoch, address server, Report calldata r, address previous, uint256 minStake)
+        internal
+        view
+        returns (address signer)
+    {
+        uint32 acc = r.accBps;
+        if (acc > TrustMath.BPS) revert TrustLedgerInvalidAccuracy(acc);
+        signer = ECDSA.recover(attestationDigest(epoch, server, acc, r.probes, r.tokensServed), r.r, r.vs);
+        if (signer == previous) revert TrustLedgerDuplicateSigner(signer);
+        if (signer < previous) revert TrustLedgerUnsortedSigners(previous, signer);
+        VerifierRecord storage v = _verifiers[signer];
+        if (v.status != VerifierStatus.Active || v.stake < minStake) revert TrustLedgerNotVerifier(signer);
+    }
+
+    function _strike(address verifier, uint64 epoch, address server, Params memory p) internal {
         VerifierRecord storage v = _verifiers[verifier];
         uint16 strikes = v.strikes + 1;
         emit VerifierStruck(verifier, epoch, server, strikes);
-        if (strikes >= _params.strikeLimit) {
-            (uint256 stakeCut, uint256 unbondingCut) = _slash(v.stake, v.unbonding, _params.slashShareBps);
+        if (strikes >= p.strikeLimit) {
+            (uint256 stakeCut, uint256 unbondingCut) = _slash(v.stake, v.unbonding, p.slashShareBps);
             v.stake -= uint128(stakeCut); // cuts are shares of these fields
             v.unbonding -= uint128(unbondingCut);
             v.strikes = 0;
@@ -582,28 +596,30 @@ contract TrustLedger is StakeAccounting, AccessControl, EIP712, ReentrancyGuardT
         }
         s.status = ServerStatus.Deactivated;
         (uint256 stakeCut, uint256 unbondingCut) = _slash(s.stake, s.unbonding, _params.slashShareBps);
-        s.stake -= uint128(stakeCut);
+        s.stake -= uint96(stakeCut); // a share of the stake
         s.unbonding -= uint128(unbondingCut);
         emit ServerDeactivated(server, epoch, score, stakeCut + unbondingCut);
     }
 
     /// @dev Credits the server's share of its last settled epoch once that epoch is final.
     function _realize(address server, ServerRecord storage s) internal {
-        if (s.pendingPoints == 0 || !_isFinal(s.lastSettled - 1)) return;
-        uint256 reward = _realizable(s);
+        uint32 lastSettled = s.lastSettled;
+        uint256 reward = _realizable(lastSettled, s.pendingPoints);
+        if (s.pendingPoints == 0 || !_isFinal(lastSettled - 1)) return;
         s.pendingPoints = 0;
         if (reward == 0) return;
-        s.rewards += uint128(reward); // a share of a uint120 budget
-        _creditReserved(reward);
-        emit RewardCredited(server, s.lastSettled - 1, reward);
+        s.rewards += SafeCast.toUint96(reward); // a share of a budget ≤ uint96 max (setParams)
+        _book(0, reward);
+        emit RewardCredited(server, lastSettled - 1, reward);
     }
 
-    function _realizable(ServerRecord storage s) internal view returns (uint256) {
-        if (s.pendingPoints == 0) return 0;
-        uint64 epoch = s.lastSettled - 1;
+    /// @dev The reward for `points` in epoch `lastSettled − 1`, or 0 while it is not final.
+    function _realizable(uint32 lastSettled, uint128 points) internal view returns (uint256) {
+        if (points == 0) return 0;
+        uint64 epoch = lastSettled - 1;
         if (!_isFinal(epoch)) return 0;
         EpochPool storage pool = _epochs[epoch];
-        return (uint256(pool.budget) * s.pendingPoints) / pool.points; // rounds down: Σ ≤ budget
+        return (uint256(pool.budget) * points) / pool.points; // rounds down: Σ ≤ budget
     }
 
     function _isFinal(uint64 epoch) internal view returns (bool) {
@@ -640,7 +656,7 @@ contract TrustLedger is StakeAccounting, AccessControl, EIP712, ReentrancyGuardT
         }
     }
 
-    function _checkWithdraw(uint256 amount, uint64 unbondEpoch) internal view returns (uint256 readyAt) {
+    function _checkWithdraw(uint256 amount, uint32 unbondEpoch) internal view returns (uint256 readyAt) {
         if (amount == 0) revert TrustLedgerNothingUnbonding(msg.sender);
         readyAt = epochEnd(unbondEpoch) + _params.unbondingDelay;
         if (block.timestamp < readyAt) revert TrustLedgerUnbondingNotReady(msg.sender, readyAt);
@@ -649,7 +665,7 @@ contract TrustLedger is StakeAccounting, AccessControl, EIP712, ReentrancyGuardT
     function _unregisterServer(address server, ServerRecord storage s) internal {
         _realize(server, s);
         if (s.pendingPoints != 0) return; // its last epoch is not final yet: keep the record
-        uint128 rewards = s.rewards;
+        uint96 rewards = s.rewards;
         delete _peerOwner[keccak256(s.peerId)];
         delete _servers[server];
         _servers[server].rewards = rewards;
@@ -680,9 +696,10 @@ contract TrustLedger is StakeAccounting, AccessControl, EIP712, ReentrancyGuardT
         if (p.strikeLimit == 0) revert TrustLedgerInvalidParams("strikeLimit");
         if (p.unbondingDelay < epochLength) revert TrustLedgerInvalidParams("unbondingDelay");
         if (p.verifierFee > type(uint96).max) revert TrustLedgerInvalidParams("verifierFee");
-        if (p.minServerStake > type(uint128).max || p.minVerifierStake > type(uint128).max) {
+        if (p.minServerStake > type(uint96).max || p.minVerifierStake > type(uint128).max) {
             revert TrustLedgerInvalidParams("minStake");
         }
+        if (p.rewardPerEpoch > type(uint96).max) revert TrustLedgerInvalidParams("rewardPerEpoch");
         _params = p;
         emit ParamsUpdated(p);
     }

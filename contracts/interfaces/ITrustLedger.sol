@@ -45,12 +45,14 @@ interface ITrustLedger {
 
     /// @dev One verifier's signed report on one server for one epoch. The signed EIP-712 struct
     /// is `Attestation(uint64 epoch,address server,uint32 accBps,uint32 probes,uint64 tokensServed)`;
-    /// epoch and server come from the call, so they are not repeated here.
+    /// epoch and server come from the call, so they are not repeated here. The signature is in
+    /// EIP-2098 compact form (r, yParity‖s): static calldata, 64 bytes.
     struct Report {
         uint32 accBps;
         uint32 probes;
         uint64 tokensServed;
-        bytes signature;
+        bytes32 r;
+        bytes32 vs;
     }
 
     /// @dev Everything a node needs about a server.
@@ -95,8 +97,16 @@ interface ITrustLedger {
     event UnbondRequested(address indexed account, uint256 amount, uint64 epoch, uint256 withdrawableAt);
     event Withdrawn(address indexed account, uint256 amount);
     event LayersUncovered(address indexed server, uint16 start, uint16 end);
+    /// @dev `credited`: the server's reward for its previous settled epoch, credited now that
+    /// that epoch is final (a {RewardCredited} event covers credits made outside settlement).
     event EpochSettled(
-        uint64 indexed epoch, address indexed server, uint32 accBps, uint64 trust, uint64 tokensServed, bool active
+        uint64 indexed epoch,
+        address indexed server,
+        uint32 accBps,
+        uint64 trust,
+        uint64 tokensServed,
+        bool active,
+        uint256 credited
     );
     event ServerDeactivated(address indexed server, uint64 indexed epoch, uint64 trust, uint256 slashed);
     event VerifierStruck(address indexed verifier, uint64 indexed epoch, address indexed server, uint16 strikes);

@@ -143,7 +143,7 @@ contract LedgerHandler {
         for (uint256 i = 0; i < 3; ++i) {
             bytes32 digest = ledger.attestationDigest(epoch, server, accs[i], 10, tokensServed);
             (uint8 v, bytes32 r, bytes32 s) = vm.sign(keys[i], digest);
-            reports[i] = ITrustLedger.Report(accs[i], 10, tokensServed, abi.encodePacked(r, s, v));
+            reports[i] = ITrustLedger.Report(accs[i], 10, tokensServed, r, bytes32(uint256(s) | (uint256(v - 27) << 255)));
         }
         ledger.submitEpoch(epoch, server, reports);
     }

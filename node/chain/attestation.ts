@@ -1,9 +1,9 @@
 // EIP-712 attestations: what a Verifier signs about one Server for one epoch, and how a
 // quorum of them is packed for TrustLedger.submitEpoch (signers in increasing order).
-import type { Signer, TypedDataDomain } from "ethers";
-import { verifyTypedData } from "ethers";
+import type { Signer, TypedDataDomain, TypedDataField } from "ethers";
+import { Signature, verifyTypedData } from "ethers";
 
-export const ATTESTATION_TYPES = {
+export const ATTESTATION_TYPES: Record<string, TypedDataField[]> = {
   Attestation: [
     { name: "epoch", type: "uint64" },
     { name: "server", type: "address" },
@@ -11,7 +11,7 @@ export const ATTESTATION_TYPES = {
     { name: "probes", type: "uint32" },
     { name: "tokensServed", type: "uint64" },
   ],
-} as const;
+};
 
 export interface Attestation {
   readonly epoch: bigint;
@@ -45,13 +45,25 @@ export function recoverAttestation(domain: TypedDataDomain, att: SignedAttestati
   return verifyTypedData(domain, ATTESTATION_TYPES, { ...att }, att.signature);
 }
 
+/** One report as TrustLedger takes it: the EIP-2098 compact signature (r, yParity‖s). */
+export interface Report {
+  accBps: number;
+  probes: number;
+  tokensServed: bigint;
+  r: string;
+  vs: string;
+}
+
 /** Reports in the order the ledger wants them: one per signer, addresses increasing. */
-export function toReports(atts: readonly SignedAttestation[]) {
+export function toReports(atts: readonly SignedAttestation[]): Report[] {
   return [...atts]
     .sort((a, b) => {
       const x = BigInt(a.signer);
       const y = BigInt(b.signer);
       return x < y ? -1 : x > y ? 1 : 0;
     })
-    .map((a) => ({ accBps: a.accBps, probes: a.probes, tokensServed: a.tokensServed, signature: a.signature }));
+    .map((a) => {
+      const sig = Signature.from(a.signature);
+      return { accBps: a.accBps, probes: a.probes, tokensServed: a.tokensServed, r: sig.r, vs: sig.yParityAndS };
+    });
 }

@@ -12,7 +12,6 @@ const uint = (max: number) => z.number().int().min(0).max(max);
 
 export const DeployParamsSchema = z
   .object({
-    token: z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 20-byte hex address").optional(),
     tokenSupply: tokens.default("1000000000"),
     rewardFund: tokens.default("1000000"),
     modelHash: z.string().regex(/^0x[0-9a-fA-F]{64}$/, "must be 32 bytes of hex").default(ZeroHash),
@@ -87,7 +86,7 @@ export function readDeployParams(file: string): DeployParams {
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new DeployParamsError(`${file} is not valid JSON: ${(err as Error).message}`);
+    throw new DeployParamsError(`${file} is not valid JSON: ${(err as Error).message.replace(/\s+/g, " ")}`);
   }
   return parseDeployParams(json, file);
 }

@@ -52,7 +52,6 @@ describe("TrustLedger registry", () => {
       assert.deepEqual([...s.addrs], ["/ip4/127.0.0.1/tcp/4000"]);
       assert.equal(s.lastSettledEpoch, 2n ** 64n - 1n);
       assert.deepEqual([...(await w.ledger.coverage())], [1n, 1n, 0n, 0n, 0n]);
-      assert.equal(await w.ledger.isCovered(), false);
       assert.equal(await w.ledger.maxActiveLayers(), 2n);
       assert.deepEqual([...(await w.ledger.allServers())], [addr]);
       assert.equal((await w.ledger.activeServers()).length, 1);

@@ -96,8 +96,12 @@ describe("TrustLedger settlement", () => {
 
   it("rejects a malformed signature and an accuracy above 100%", async () => {
     const reports = toReports(await sign(w, w.verifiers.slice(0, 3), 0, s0, [10000, 10000, 10000]));
-    const broken = reports.map((r, i) => (i === 0 ? { ...r, signature: "0x1234" } : r));
-    await expectRevert(w.ledger.submitEpoch(0, s0, broken), w.ledger.interface, "ECDSAInvalidSignatureLength", [2n]);
+    const zero = "0x" + "00".repeat(32);
+    const broken = reports.map((r, i) => (i === 0 ? { ...r, r: zero, vs: zero } : r));
+    await expectRevert(w.ledger.submitEpoch(0, s0, broken), w.ledger.interface, "ECDSAInvalidSignature");
+    // a high-s (malleable) signature is refused too
+    const highS = reports.map((r, i) => (i === 0 ? { ...r, vs: "0x" + "7f" + "ff".repeat(31) } : r));
+    await expectRevert(w.ledger.submitEpoch(0, s0, highS), w.ledger.interface, "ECDSAInvalidSignatureS");
     const over = toReports(await sign(w, w.verifiers.slice(0, 3), 0, s0, [10001, 10000, 10000]));
     await expectRevert(w.ledger.submitEpoch(0, s0, over), w.ledger.interface, "TrustLedgerInvalidAccuracy", [10001n]);
   });

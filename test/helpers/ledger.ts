@@ -45,8 +45,8 @@ export interface World {
   chainId: bigint;
 }
 
-export async function connect() {
-  const connection = await network.create();
+export async function connect(accounts?: number) {
+  const connection = await network.create(accounts === undefined ? undefined : { override: { accounts: { count: accounts } } });
   return { ethers: connection.ethers as Ethers, helpers: connection.networkHelpers as Ethers };
 }
 

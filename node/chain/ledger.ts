@@ -1,0 +1,43 @@
+// Typed-enough access to a deployed ledger and token over JSON-RPC (ABIs from artifacts).
+import { readFileSync } from "node:fs";
+import { Contract, JsonRpcProvider } from "ethers";
+import type { ContractRunner, InterfaceAbi } from "ethers";
+import { artifactPath, ensureBuilt } from "./hre.ts";
+import { probeChain } from "./rpc.ts";
+import { readDeployment, type Deployment } from "./deployments.ts";
+
+export const SERVER_STATUS = ["none", "active", "exiting", "deactivated"] as const;
+export const VERIFIER_STATUS = ["none", "active", "exiting"] as const;
+
+export function loadAbi(contract: string): InterfaceAbi {
+  return (JSON.parse(readFileSync(artifactPath(contract), "utf8")) as { abi: InterfaceAbi }).abi;
+}
+
+export interface LedgerHandle {
+  readonly provider: JsonRpcProvider;
+  readonly deployment: Deployment;
+  readonly ledger: Contract;
+  readonly token: Contract;
+}
+
+/** Connects to the chain at `rpc` and the ledger recorded for it in `deploymentsDir`. */
+export async function openLedger(rpc: string, deploymentsDir: string, runner?: ContractRunner): Promise<LedgerHandle> {
+  const chainId = await probeChain(rpc);
+  const deployment = readDeployment(deploymentsDir, chainId);
+  await ensureBuilt();
+  const provider = new JsonRpcProvider(rpc, undefined, { staticNetwork: true });
+  const code = await provider.getCode(deployment.ledger);
+  if (code === "0x") {
+    provider.destroy();
+    throw new Error(
+      `no ledger at ${deployment.ledger} on chain ${chainId}: the chain was restarted since \`efed deploy\`; deploy again`,
+    );
+  }
+  const r = runner ?? provider;
+  return {
+    provider,
+    deployment,
+    ledger: new Contract(deployment.ledger, loadAbi("TrustLedger"), r),
+    token: new Contract(deployment.token, loadAbi("EfedToken"), r),
+  };
+}

@@ -1,0 +1,122 @@
+// A snapshot of the ledger for `efed status`: epoch, parameters, coverage, every server
+// and verifier with stake, S_i and pending rewards. Plain data, ready for JSON.
+import { formatUnits } from "ethers";
+import { SERVER_STATUS, VERIFIER_STATUS, type LedgerHandle } from "./ledger.ts";
+
+const fmt = (x: bigint) => formatUnits(x, 18);
+
+export interface ServerStatusRow {
+  address: string;
+  status: (typeof SERVER_STATUS)[number];
+  layers: [number, number];
+  trust: string;
+  stake: string;
+  unbonding: string;
+  pendingRewards: string;
+  lastSettledEpoch: number | null;
+  peerId: string;
+  addrs: string[];
+}
+
+export interface VerifierStatusRow {
+  address: string;
+  status: (typeof VERIFIER_STATUS)[number];
+  stake: string;
+  unbonding: string;
+  strikes: number;
+  pendingRewards: string;
+}
+
+export interface LedgerStatus {
+  chainId: string;
+  ledger: string;
+  epoch: number;
+  epochSeconds: number;
+  numLayers: number;
+  theta: string;
+  quorum: number;
+  covered: boolean;
+  coverage: number[];
+  rewardPool: string;
+  servers: ServerStatusRow[];
+  verifiers: VerifierStatusRow[];
+}
+
+export async function readStatus(h: LedgerHandle): Promise<LedgerStatus> {
+  const { ledger } = h;
+  const [epoch, epochLength, model, params, coverage, pool, serverAddrs, verifierAddrs] = await Promise.all([
+    ledger.currentEpoch(),
+    ledger.epochLength(),
+    ledger.model(),
+    ledger.params(),
+    ledger.coverage(),
+    ledger.rewardPool(),
+    ledger.allServers(),
+    ledger.allVerifiers(),
+  ]);
+  const servers: ServerStatusRow[] = await Promise.all(
+    (serverAddrs as string[]).map(async (a) => {
+      const s = await ledger.getServer(a);
+      return {
+        address: a,
+        status: SERVER_STATUS[Number(s.status)],
+        layers: [Number(s.start), Number(s.end)] as [number, number],
+        trust: fmt(s.trust),
+        stake: fmt(s.stake),
+        unbonding: fmt(s.unbonding),
+        pendingRewards: fmt(s.pendingRewards),
+        lastSettledEpoch: s.lastSettledEpoch === 2n ** 64n - 1n ? null : Number(s.lastSettledEpoch),
+        peerId: s.peerId,
+        addrs: [...s.addrs],
+      };
+    }),
+  );
+  const verifiers: VerifierStatusRow[] = await Promise.all(
+    (verifierAddrs as string[]).map(async (a) => {
+      const v = await ledger.getVerifier(a);
+      return {
+        address: a,
+        status: VERIFIER_STATUS[Number(v.status)],
+        stake: fmt(v.stake),
+        unbonding: fmt(v.unbonding),
+        strikes: Number(v.strikes),
+        pendingRewards: fmt(v.pendingRewards),
+      };
+    }),
+  );
+  const counts = (coverage as bigint[]).map(Number);
+  return {
+    chainId: h.deployment.chainId,
+    ledger: h.deployment.ledger,
+    epoch: Number(epoch),
+    epochSeconds: Number(epochLength),
+    numLayers: Number(model.numLayers),
+    theta: fmt(params.theta),
+    quorum: Number(params.quorum),
+    covered: counts.every((c) => c > 0),
+    coverage: counts,
+    rewardPool: fmt(pool),
+    servers,
+    verifiers,
+  };
+}
+
+/** The status as a few aligned lines for a terminal. */
+export function formatStatus(s: LedgerStatus): string {
+  const lines = [
+    `chain ${s.chainId}  ledger ${s.ledger}  epoch ${s.epoch} (${s.epochSeconds}s)  θ ${s.theta}  q ${s.quorum}`,
+    `layers ${s.numLayers}  coverage [${s.coverage.join(" ")}]${s.covered ? "" : "  (not fully covered)"}  reward pool ${s.rewardPool}`,
+    "",
+    `servers (${s.servers.length})`,
+  ];
+  for (const r of s.servers) {
+    lines.push(
+      `  ${r.address}  ${r.status.padEnd(11)} layers ${r.layers[0]}-${r.layers[1]}  S ${r.trust.padEnd(6)} stake ${r.stake}  pending ${r.pendingRewards}`,
+    );
+  }
+  lines.push("", `verifiers (${s.verifiers.length})`);
+  for (const v of s.verifiers) {
+    lines.push(`  ${v.address}  ${v.status.padEnd(11)} stake ${v.stake}  strikes ${v.strikes}  pending ${v.pendingRewards}`);
+  }
+  return lines.join("\n");
+}

@@ -1,0 +1,48 @@
+// Options and error handling shared by every `efed` command.
+import { InvalidArgumentError } from "commander";
+import { DEFAULT_DEPLOYMENTS_DIR } from "../chain/deployments.ts";
+
+export const DEFAULT_RPC = process.env.EFED_RPC ?? "http://127.0.0.1:8545";
+export const DEFAULT_DEPLOYMENTS = process.env.EFED_DEPLOYMENTS ?? DEFAULT_DEPLOYMENTS_DIR;
+
+/** Progress and notices go to stderr, so stdout stays clean for data (and generated text). */
+export function log(line: string): void {
+  process.stderr.write(line + "\n");
+}
+
+export function parsePort(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError("must be a port number 0-65535");
+  return n;
+}
+
+export function parseUrl(value: string): string {
+  try {
+    const u = new URL(value);
+    if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error();
+    return value;
+  } catch {
+    throw new InvalidArgumentError(`must be an http(s) URL, e.g. http://127.0.0.1:8545`);
+  }
+}
+
+/** Errors we raise on purpose carry a user-facing message: print it on one line. */
+const EXPECTED = new Set([
+  "ChainUnreachableError",
+  "DeployParamsError",
+  "DeploymentNotFoundError",
+  "LocalChainError",
+]);
+
+export function reportError(err: unknown): number {
+  const e = err as Error & { code?: string };
+  if (e?.name !== undefined && EXPECTED.has(e.name)) {
+    log(`efed: ${e.message}`);
+  } else if (e?.code === "EADDRINUSE") {
+    log(`efed: ${e.message}: is another chain or node already running? pick another --port`);
+  } else {
+    log(`efed: ${e?.message ?? String(err)}`);
+    if (process.env.EFED_DEBUG) log(e?.stack ?? "");
+  }
+  return 1;
+}

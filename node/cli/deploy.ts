@@ -1,0 +1,39 @@
+// `efed deploy`: deploy token + ledger and record them in deployments/<chainId>.json.
+import type { Command } from "commander";
+import { deployLedger } from "../chain/deploy.ts";
+import { writeDeployment } from "../chain/deployments.ts";
+import { parseDeployParams, readDeployParams } from "../chain/params.ts";
+import { DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, parseUrl } from "./common.ts";
+
+export function deployCommand(program: Command): void {
+  program
+    .command("deploy")
+    .description("deploy the stake token and the trust ledger, and record their addresses")
+    .option("--rpc <url>", "JSON-RPC endpoint of the chain", parseUrl, DEFAULT_RPC)
+    .option("--params <file>", "deployment parameters (JSON); defaults suit the local chain")
+    .option("--deployments <dir>", "where deployments/<chainId>.json is written", DEFAULT_DEPLOYMENTS)
+    .addHelpText(
+      "after",
+      `
+Parameters (all optional, human units):
+  numLayers 5, modelHash 0x00…, epochSeconds 10, tokenSupply "1000000000",
+  rewardFund "1000000", minServerStake "100", minVerifierStake "50",
+  rewardPerEpoch "100", verifierFee "0.1", theta "0.9", minMemoryMiB 64,
+  minThroughput 1, unbondingSeconds 20, quorum 3, slashShareBps 5000,
+  deviationBps 500, strikeLimit 3, sizeNeutralWeights true
+
+The deployer is the node's first unlocked account, or the key in EFED_DEPLOYER_KEY.
+
+Example:
+  $ efed deploy --rpc http://127.0.0.1:8545 --params swarm.json
+  deployments/31337.json`,
+    )
+    .action(async (opts: { rpc: string; params?: string; deployments: string }) => {
+      const params = opts.params === undefined ? parseDeployParams({}) : readDeployParams(opts.params);
+      const d = await deployLedger({ rpc: opts.rpc, params, deployerKey: process.env.EFED_DEPLOYER_KEY, log });
+      const file = writeDeployment(opts.deployments, d);
+      log(`token  ${d.token}`);
+      log(`ledger ${d.ledger}`);
+      console.log(file);
+    });
+}
