@@ -1,0 +1,114 @@
+// Tensor element types we read (GGML numbering) and their conversion to f32.
+
+export const GGML_F32 = 0;
+export const GGML_F16 = 1;
+export const GGML_Q8_0 = 8;
+
+export const GGML_TYPE_NAMES: Record<number, string> = {
+  0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 6: "Q5_0", 7: "Q5_1", 8: "Q8_0", 9: "Q8_1",
+  10: "Q2_K", 11: "Q3_K", 12: "Q4_K", 13: "Q5_K", 14: "Q6_K", 15: "Q8_K", 24: "I8", 25: "I16",
+  26: "I32", 27: "I64", 28: "F64", 30: "BF16",
+};
+
+const Q8_0_BLOCK = 32; // values per block
+const Q8_0_BYTES = 34; // f16 scale + 32 int8
+
+/** Bytes taken by `n` elements of a supported type, or undefined for an unsupported one. */
+export function byteSize(type: number, n: number): number | undefined {
+  switch (type) {
+    case GGML_F32:
+      return 4 * n;
+    case GGML_F16:
+      return 2 * n;
+    case GGML_Q8_0:
+      return n % Q8_0_BLOCK === 0 ? (n / Q8_0_BLOCK) * Q8_0_BYTES : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** IEEE 754 half → float. */
+export function halfToFloat(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const f = h & 0x3ff;
+  if (e === 0) return s * f * 2 ** -24;
+  if (e === 31) return f === 0 ? s * Infinity : NaN;
+  return s * (1 + f / 1024) * 2 ** (e - 15);
+}
+
+/** float → IEEE 754 half, rounding to nearest even. */
+export function floatToHalf(x: number): number {
+  const f32 = new Float32Array(1);
+  const u32 = new Uint32Array(f32.buffer);
+  f32[0] = x;
+  const b = u32[0];
+  const sign = (b >>> 16) & 0x8000;
+  let e = ((b >>> 23) & 0xff) - 127 + 15;
+  let m = b & 0x7fffff;
+  if (((b >>> 23) & 0xff) === 0xff) return sign | 0x7c00 | (m !== 0 ? 0x200 : 0);
+  if (e >= 31) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    m |= 0x800000;
+    const shift = 14 - e;
+    let half = m >>> shift;
+    const rest = m & ((1 << shift) - 1);
+    const mid = 1 << (shift - 1);
+    if (rest > mid || (rest === mid && half & 1)) half++;
+    return sign | half;
+  }
+  let half = (e << 10) | (m >>> 13);
+  const rest = m & 0x1fff;
+  if (rest > 0x1000 || (rest === 0x1000 && half & 1)) half++;
+  e = half >>> 10;
+  return sign | half;
+}
+
+/** Decodes `n` elements of `type` at `bytes` into f32. */
+export function toFloat32(type: number, bytes: Uint8Array, n: number): Float32Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  switch (type) {
+    case GGML_F32: {
+      if (bytes.byteOffset % 4 === 0) return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + 4 * n));
+      const out = new Float32Array(n);
+      for (let i = 0; i < n; i++) out[i] = view.getFloat32(4 * i, true);
+      return out;
+    }
+    case GGML_F16: {
+      const out = new Float32Array(n);
+      for (let i = 0; i < n; i++) out[i] = halfToFloat(view.getUint16(2 * i, true));
+      return out;
+    }
+    case GGML_Q8_0: {
+      const out = new Float32Array(n);
+      for (let b = 0; b < n / Q8_0_BLOCK; b++) {
+        const base = b * Q8_0_BYTES;
+        const d = halfToFloat(view.getUint16(base, true));
+        for (let j = 0; j < Q8_0_BLOCK; j++) out[b * Q8_0_BLOCK + j] = d * view.getInt8(base + 2 + j);
+      }
+      return out;
+    }
+    default:
+      throw new Error(`unsupported type ${GGML_TYPE_NAMES[type] ?? type}`);
+  }
+}
+
+/** Encodes f32 values as Q8_0 blocks (for tests and synthetic models). */
+export function toQ8_0(values: Float32Array): Uint8Array {
+  if (values.length % Q8_0_BLOCK !== 0) throw new Error(`Q8_0 needs a multiple of ${Q8_0_BLOCK} values`);
+  const out = new Uint8Array((values.length / Q8_0_BLOCK) * Q8_0_BYTES);
+  const view = new DataView(out.buffer);
+  for (let b = 0; b < values.length / Q8_0_BLOCK; b++) {
+    let amax = 0;
+    for (let j = 0; j < Q8_0_BLOCK; j++) amax = Math.max(amax, Math.abs(values[b * Q8_0_BLOCK + j]));
+    const d = amax / 127;
+    const dh = floatToHalf(d);
+    const dq = halfToFloat(dh);
+    view.setUint16(b * Q8_0_BYTES, dh, true);
+    for (let j = 0; j < Q8_0_BLOCK; j++) {
+      view.setInt8(b * Q8_0_BYTES + 2 + j, dq === 0 ? 0 : Math.max(-127, Math.min(127, Math.round(values[b * Q8_0_BLOCK + j] / dq))));
+    }
+  }
+  return out;
+}

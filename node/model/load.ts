@@ -1,0 +1,43 @@
+// One entry point for every model format: GGUF, or a Hugging Face directory / safetensors file.
+import { statSync } from "node:fs";
+import { ModelFileError, ModelFormatError } from "./errors.ts";
+import { ggufConfig, ggufWeights, readGgufHeader } from "./gguf.ts";
+import { spmFromGguf } from "./tokenizer/spm.ts";
+import type { Tokenizer } from "./tokenizer/types.ts";
+import { ALL, type LlamaConfig, type LlamaWeights, type WeightSelection } from "./types.ts";
+
+export interface LoadedModel {
+  readonly file: string;
+  readonly format: "gguf" | "safetensors";
+  readonly config: LlamaConfig;
+  readonly weights: LlamaWeights;
+  readonly tokenizer: Tokenizer;
+}
+
+export async function loadModel(file: string, sel: WeightSelection = ALL): Promise<LoadedModel> {
+  let isDir: boolean;
+  try {
+    isDir = statSync(file).isDirectory();
+  } catch (err) {
+    throw new ModelFileError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+  if (isDir || file.endsWith(".safetensors")) {
+    const { loadSafetensorsModel } = await import("./safetensors.ts");
+    return loadSafetensorsModel(file, sel);
+  }
+  const g = await readGgufHeader(file);
+  const config = ggufConfig(g);
+  if (sel.layers !== undefined) {
+    const [a, b] = sel.layers;
+    if (!(Number.isInteger(a) && Number.isInteger(b) && 0 <= a && a < b && b <= config.nLayers)) {
+      throw new ModelFormatError(`${file}: layers ${a}-${b} are outside the model's ${config.nLayers} layers`);
+    }
+  }
+  let tokenizer: Tokenizer;
+  try {
+    tokenizer = spmFromGguf(g.metadata, file);
+  } catch (err) {
+    throw new ModelFormatError((err as Error).message);
+  }
+  return { file, format: "gguf", config, weights: ggufWeights(g, config, sel), tokenizer };
+}

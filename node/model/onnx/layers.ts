@@ -1,0 +1,160 @@
+// The ONNX graphs of the model: a shard of layers [start, end) with KV-cache inputs and
+// outputs, the Client's embedding and the Client's head (final norm + output). The layer
+// recipe mirrors reference.ts step for step.
+import { attr, GraphBuilder } from "./graph.ts";
+import type { LayerMatrix, LayerWeights, LlamaConfig, LlamaWeights } from "../types.ts";
+import { matrixShape } from "../types.ts";
+
+/** A linear layer y = x Wᵀ, given dense or as SVD factors (y = (x A) B). */
+export type Linear =
+  | { readonly kind: "dense"; readonly w: Float32Array } // [out][in]
+  | { readonly kind: "factored"; readonly a: Float32Array; readonly b: Float32Array; readonly rank: number }; // a [in][k], b [k][out]
+
+export type LinearSource = (layer: number, m: LayerMatrix) => Linear;
+
+export function denseSource(weights: LlamaWeights): LinearSource {
+  return (l, m) => ({ kind: "dense", w: (weights.layers[l] as LayerWeights)[m] });
+}
+
+export function transpose(w: Float32Array, rows: number, cols: number): Float32Array {
+  const t = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = w[r * cols + c];
+  return t;
+}
+
+function rmsnorm(g: GraphBuilder, x: string, weight: string, eps: number): string {
+  const ms = g.op("ReduceMean", [g.op("Mul", [x, x])], [attr.ints("axes", [-1]), attr.int("keepdims", 1)]);
+  const inv = g.op("Reciprocal", [g.op("Sqrt", [g.op("Add", [ms, g.f32([eps], [])])])]);
+  return g.op("Mul", [g.op("Mul", [x, inv]), weight]);
+}
+
+function linear(g: GraphBuilder, c: LlamaConfig, x: string, name: string, lin: Linear, m: LayerMatrix): string {
+  const [rows, cols] = matrixShape(c, m);
+  if (lin.kind === "dense") return g.op("MatMul", [x, g.weight(name, transpose(lin.w, rows, cols), [cols, rows])]);
+  const a = g.weight(`${name}.a`, lin.a, [cols, lin.rank]);
+  const b = g.weight(`${name}.b`, lin.b, [lin.rank, rows]);
+  return g.op("MatMul", [g.op("MatMul", [x, a]), b]);
+}
+
+/** cos/sin tables [contextLength, headSize/2] for every position. */
+function ropeTables(c: LlamaConfig): [Float32Array, Float32Array] {
+  const half = c.headSize / 2;
+  const cos = new Float32Array(c.contextLength * half);
+  const sin = new Float32Array(c.contextLength * half);
+  for (let p = 0; p < c.contextLength; p++) {
+    for (let j = 0; j < half; j++) {
+      const a = p * Math.pow(c.ropeTheta, (-2 * j) / c.headSize);
+      cos[p * half + j] = Math.cos(a);
+      sin[p * half + j] = Math.sin(a);
+    }
+  }
+  return [cos, sin];
+}
+
+/** Rotary embedding on x [1, heads, S, headSize] with cos/sin [S, headSize/2]. */
+function rope(g: GraphBuilder, c: LlamaConfig, x: string, cos: string, sin: string): string {
+  const half = c.headSize / 2;
+  let x0: string;
+  let x1: string;
+  if (c.ropeLayout === "pairs") {
+    const pairs = g.op("Reshape", [x, g.i64([0, 0, 0, half, 2])]);
+    x0 = g.op("Gather", [pairs, g.i64([0], [])], [attr.int("axis", -1)]);
+    x1 = g.op("Gather", [pairs, g.i64([1], [])], [attr.int("axis", -1)]);
+  } else {
+    [x0, x1] = g.opN("Split", [x, g.i64([half, half])], 2, [attr.int("axis", -1)]);
+  }
+  const y0 = g.op("Sub", [g.op("Mul", [x0, cos]), g.op("Mul", [x1, sin])]);
+  const y1 = g.op("Add", [g.op("Mul", [x0, sin]), g.op("Mul", [x1, cos])]);
+  if (c.ropeLayout === "halves") return g.op("Concat", [y0, y1], [attr.int("axis", -1)]);
+  const stacked = g.op("Concat", [g.op("Unsqueeze", [y0, g.i64([-1])]), g.op("Unsqueeze", [y1, g.i64([-1])])], [attr.int("axis", -1)]);
+  return g.op("Reshape", [stacked, g.i64([0, 0, 0, c.headSize])]);
+}
+
+export interface ShardGraphOptions {
+  readonly start: number;
+  readonly end: number;
+  readonly norms: (layer: number) => { attnNorm: Float32Array; ffnNorm: Float32Array };
+  readonly linear: LinearSource;
+}
+
+/** Names of a shard graph's cache inputs and outputs for layer l. */
+export const cacheNames = (l: number) => ({ pastK: `past_k_${l}`, pastV: `past_v_${l}`, presentK: `present_k_${l}`, presentV: `present_v_${l}` });
+
+/**
+ * Layers [start, end). Inputs: `hidden` [1, S, dim], `pos` (int64 scalar: the position of
+ * the first of the S new tokens, which is also the cached length), and for each layer
+ * `past_k_l`/`past_v_l` [1, kvHeads, P, headSize]. Outputs: `hidden_out` [1, S, dim] and
+ * `present_k_l`/`present_v_l` [1, kvHeads, P + S, headSize].
+ */
+export function buildShardGraph(c: LlamaConfig, o: ShardGraphOptions): Uint8Array {
+  const g = new GraphBuilder(`efed_layers_${o.start}_${o.end}`);
+  const hs = c.headSize;
+  const group = c.nHeads / c.nKvHeads;
+  let x = g.input("hidden", [1, "seq", c.dim]);
+  const pos = g.input("pos", [], "int64");
+
+  // positions of the new tokens, their rotary tables, and the causal mask [S, P + S]
+  const seq = g.op("Gather", [g.op("Shape", [x]), g.i64([1], [])], [attr.int("axis", 0)]);
+  const total = g.op("Add", [pos, seq]);
+  const one = g.i64([1], []);
+  const positions = g.op("Range", [pos, total, one]);
+  const [cosTable, sinTable] = ropeTables(c);
+  const cos = g.op("Gather", [g.weight("rope_cos", cosTable, [c.contextLength, hs / 2]), positions], [attr.int("axis", 0)]);
+  const sin = g.op("Gather", [g.weight("rope_sin", sinTable, [c.contextLength, hs / 2]), positions], [attr.int("axis", 0)]);
+  const cols = g.op("Unsqueeze", [g.op("Range", [g.i64([0], []), total, one]), g.i64([0])]);
+  const rows = g.op("Unsqueeze", [positions, g.i64([1])]);
+  const mask = g.op("Where", [g.op("LessOrEqual", [cols, rows]), g.f32([0], []), g.f32([-1e9], [])]);
+  const scale = g.f32([1 / Math.sqrt(hs)], []);
+
+  for (let l = o.start; l < o.end; l++) {
+    const n = o.norms(l);
+    const names = cacheNames(l);
+    const pastK = g.input(names.pastK, [1, c.nKvHeads, "past", hs]);
+    const pastV = g.input(names.pastV, [1, c.nKvHeads, "past", hs]);
+    // attention: norm → q, k, v → rotary → scores over the cache → output + residual
+    const h = rmsnorm(g, x, g.weight(`l${l}.attn_norm`, n.attnNorm, [c.dim]), c.normEps);
+    const heads = (v: string, count: number) => g.op("Transpose", [g.op("Reshape", [v, g.i64([0, 0, count, hs])])], [attr.ints("perm", [0, 2, 1, 3])]);
+    const q = rope(g, c, heads(linear(g, c, h, `l${l}.wq`, o.linear(l, "wq"), "wq"), c.nHeads), cos, sin);
+    const k = rope(g, c, heads(linear(g, c, h, `l${l}.wk`, o.linear(l, "wk"), "wk"), c.nKvHeads), cos, sin);
+    const v = heads(linear(g, c, h, `l${l}.wv`, o.linear(l, "wv"), "wv"), c.nKvHeads);
+    const kAll = g.op("Concat", [pastK, k], [attr.int("axis", 2)]);
+    const vAll = g.op("Concat", [pastV, v], [attr.int("axis", 2)]);
+    g.output(kAll, names.presentK, [1, c.nKvHeads, "total", hs]);
+    g.output(vAll, names.presentV, [1, c.nKvHeads, "total", hs]);
+    // grouped-query attention by broadcasting: q [1, kvH, group, S, hs] against k, v [1, kvH, 1, T, hs]
+    const q5 = g.op("Reshape", [q, g.i64([1, c.nKvHeads, group, -1, hs])]);
+    const k5 = g.op("Unsqueeze", [kAll, g.i64([2])]);
+    const v5 = g.op("Unsqueeze", [vAll, g.i64([2])]);
+    const scores = g.op("Add", [g.op("Mul", [g.op("MatMul", [q5, g.op("Transpose", [k5], [attr.ints("perm", [0, 1, 2, 4, 3])])]), scale]), mask]);
+    const att = g.op("MatMul", [g.op("Softmax", [scores], [attr.int("axis", -1)]), v5]);
+    const merged = g.op("Reshape", [g.op("Transpose", [g.op("Reshape", [att, g.i64([1, c.nHeads, -1, hs])])], [attr.ints("perm", [0, 2, 1, 3])]), g.i64([0, 0, c.nHeads * hs])]);
+    x = g.op("Add", [x, linear(g, c, merged, `l${l}.wo`, o.linear(l, "wo"), "wo")]);
+    // feed-forward: norm → SwiGLU → residual
+    const h2 = rmsnorm(g, x, g.weight(`l${l}.ffn_norm`, n.ffnNorm, [c.dim]), c.normEps);
+    const gate = linear(g, c, h2, `l${l}.w1`, o.linear(l, "w1"), "w1");
+    const up = linear(g, c, h2, `l${l}.w3`, o.linear(l, "w3"), "w3");
+    const act = g.op("Mul", [g.op("Mul", [gate, g.op("Sigmoid", [gate])]), up]);
+    x = g.op("Add", [x, linear(g, c, act, `l${l}.w2`, o.linear(l, "w2"), "w2")]);
+  }
+  g.output(x, "hidden_out", [1, "seq", c.dim]);
+  return g.build();
+}
+
+/** Client: token ids [1, S] (int64) → embeddings [1, S, dim]. */
+export function buildEmbeddingGraph(c: LlamaConfig, embedding: Float32Array): Uint8Array {
+  const g = new GraphBuilder("efed_embedding");
+  const tokens = g.input("tokens", [1, "seq"], "int64");
+  const table = g.weight("embedding", embedding, [c.vocabSize, c.dim]);
+  g.output(g.op("Gather", [table, tokens], [attr.int("axis", 0)]), "hidden", [1, "seq", c.dim]);
+  return g.build();
+}
+
+/** Client: hidden [1, S, dim] → final norm → logits [1, S, vocab]. */
+export function buildHeadGraph(c: LlamaConfig, outputNorm: Float32Array, output: Float32Array): Uint8Array {
+  const g = new GraphBuilder("efed_head");
+  const x = g.input("hidden", [1, "seq", c.dim]);
+  const h = rmsnorm(g, x, g.weight("output_norm", outputNorm, [c.dim]), c.normEps);
+  const w = g.weight("output", transpose(output, c.vocabSize, c.dim), [c.dim, c.vocabSize]);
+  g.output(g.op("MatMul", [h, w]), "logits", [1, "seq", c.vocabSize]);
+  return g.build();
+}

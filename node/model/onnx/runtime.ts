@@ -1,0 +1,117 @@
+// onnxruntime-node sessions on the chosen device, and a shard runner that keeps one KV
+// cache per inference session.
+import * as ort from "onnxruntime-node";
+import { DeviceUnavailableError } from "../errors.ts";
+import { cacheNames } from "./layers.ts";
+import type { LlamaConfig } from "../types.ts";
+
+export const DEVICES = ["cpu", "webgpu", "cuda", "auto"] as const;
+export type Device = (typeof DEVICES)[number];
+
+/** Creates a session on `device`. An explicitly requested provider that does not work here
+ * is an error, never a silent fallback; `auto` tries CUDA, then WebGPU, then CPU. */
+export async function createSession(model: Uint8Array, device: Device): Promise<{ session: ort.InferenceSession; device: Device }> {
+  const order: Device[] = device === "auto" ? ["cuda", "webgpu", "cpu"] : [device];
+  const failures: string[] = [];
+  for (const d of order) {
+    try {
+      const session = await ort.InferenceSession.create(model, {
+        executionProviders: [d],
+        graphOptimizationLevel: "all",
+        logSeverityLevel: 3,
+      });
+      return { session, device: d };
+    } catch (err) {
+      failures.push(`${d}: ${((err as Error).message ?? String(err)).split("\n")[0]}`);
+    }
+  }
+  if (device === "auto") throw new DeviceUnavailableError(`no execution provider could run the model (${failures.join("; ")})`);
+  throw new DeviceUnavailableError(`the ${device} execution provider is not available on this machine (${failures[0]})`);
+}
+
+/** KV cache of one inference session in one shard: present tensors of every layer. */
+export interface KvCache {
+  length: number; // positions cached
+  tensors: Map<string, ort.Tensor>;
+  bytes: number;
+}
+
+export class ShardRunner {
+  readonly config: LlamaConfig;
+  readonly start: number;
+  readonly end: number;
+  readonly device: Device;
+  private readonly session: ort.InferenceSession;
+
+  private constructor(c: LlamaConfig, start: number, end: number, session: ort.InferenceSession, device: Device) {
+    this.config = c;
+    this.start = start;
+    this.end = end;
+    this.session = session;
+    this.device = device;
+  }
+
+  static async create(c: LlamaConfig, start: number, end: number, model: Uint8Array, device: Device): Promise<ShardRunner> {
+    const s = await createSession(model, device);
+    return new ShardRunner(c, start, end, s.session, s.device);
+  }
+
+  newCache(): KvCache {
+    const tensors = new Map<string, ort.Tensor>();
+    const empty = () => new ort.Tensor("float32", new Float32Array(0), [1, this.config.nKvHeads, 0, this.config.headSize]);
+    for (let l = this.start; l < this.end; l++) {
+      const n = cacheNames(l);
+      tensors.set(n.pastK, empty());
+      tensors.set(n.pastV, empty());
+    }
+    return { length: 0, tensors, bytes: 0 };
+  }
+
+  /** Runs `seq` new positions ([seq × dim] floats) through the shard, extending `cache`. */
+  async step(cache: KvCache, hidden: Float32Array, seq: number): Promise<Float32Array> {
+    const c = this.config;
+    if (hidden.length !== seq * c.dim) throw new Error(`hidden has ${hidden.length} values, expected ${seq}×${c.dim}`);
+    if (cache.length + seq > c.contextLength) throw new Error(`context full: ${cache.length} + ${seq} > ${c.contextLength}`);
+    const feeds: Record<string, ort.Tensor> = {
+      hidden: new ort.Tensor("float32", hidden, [1, seq, c.dim]),
+      pos: new ort.Tensor("int64", BigInt64Array.of(BigInt(cache.length)), []),
+    };
+    for (const [k, v] of cache.tensors) feeds[k] = v;
+    const out = await this.session.run(feeds);
+    let bytes = 0;
+    for (let l = this.start; l < this.end; l++) {
+      const n = cacheNames(l);
+      const k = out[n.presentK] as ort.Tensor;
+      const v = out[n.presentV] as ort.Tensor;
+      cache.tensors.set(n.pastK, k);
+      cache.tensors.set(n.pastV, v);
+      bytes += 4 * (k.size + v.size);
+    }
+    cache.length += seq;
+    cache.bytes = bytes;
+    return (out.hidden_out as ort.Tensor).data as Float32Array;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+/** Runs a single-input, single-output client graph. */
+export class ClientGraph {
+  private readonly session: ort.InferenceSession;
+  private constructor(session: ort.InferenceSession) {
+    this.session = session;
+  }
+  static async create(model: Uint8Array, device: Device): Promise<ClientGraph> {
+    return new ClientGraph((await createSession(model, device)).session);
+  }
+  async run(input: ort.Tensor): Promise<ort.Tensor> {
+    const name = this.session.inputNames[0];
+    const out = await this.session.run({ [name]: input });
+    return out[this.session.outputNames[0]] as ort.Tensor;
+  }
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}

@@ -1,0 +1,129 @@
+// The whole Llama forward pass in plain TypeScript, float64, one token at a time:
+// the readable reference the ONNX shards are tested against (as llama2.c's run.c).
+import type { LayerWeights, LlamaConfig, LlamaWeights } from "./types.ts";
+
+export function rmsnorm(x: Float64Array, g: Float32Array, eps: number): Float64Array {
+  let ss = 0;
+  for (const v of x) ss += v * v;
+  const scale = 1 / Math.sqrt(ss / x.length + eps);
+  return x.map((v, i) => v * scale * g[i]);
+}
+
+/** y = W x for W row-major [rows, x.length]. */
+export function matmul(w: Float32Array, x: Float64Array, rows: number): Float64Array {
+  const n = x.length;
+  const y = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let s = 0;
+    const o = r * n;
+    for (let i = 0; i < n; i++) s += w[o + i] * x[i];
+    y[r] = s;
+  }
+  return y;
+}
+
+export function softmax(x: Float64Array): Float64Array {
+  let max = -Infinity;
+  for (const v of x) max = Math.max(max, v);
+  const e = x.map((v) => Math.exp(v - max));
+  let sum = 0;
+  for (const v of e) sum += v;
+  return e.map((v) => v / sum);
+}
+
+/** Rotary position embedding applied in place to each head of `v`. */
+export function rope(c: LlamaConfig, v: Float64Array, pos: number): void {
+  const hs = c.headSize;
+  const half = hs / 2;
+  for (let h = 0; h < v.length / hs; h++) {
+    for (let j = 0; j < half; j++) {
+      const angle = pos * Math.pow(c.ropeTheta, (-2 * j) / hs);
+      const cos = Math.cos(angle);
+      const sin = Math.sin(angle);
+      const [a, b] = c.ropeLayout === "pairs" ? [h * hs + 2 * j, h * hs + 2 * j + 1] : [h * hs + j, h * hs + j + half];
+      const x0 = v[a];
+      const x1 = v[b];
+      v[a] = x0 * cos - x1 * sin;
+      v[b] = x0 * sin + x1 * cos;
+    }
+  }
+}
+
+/** Run state: the KV cache of every layer, one row per position. */
+export class ReferenceState {
+  readonly keys: Float64Array[][];
+  readonly values: Float64Array[][];
+  constructor(c: LlamaConfig) {
+    this.keys = Array.from({ length: c.nLayers }, () => []);
+    this.values = Array.from({ length: c.nLayers }, () => []);
+  }
+}
+
+/** One transformer block on the hidden state `x` of the token at `pos`. */
+export function block(c: LlamaConfig, w: LayerWeights, s: ReferenceState, l: number, x: Float64Array, pos: number): Float64Array {
+  const hs = c.headSize;
+  const kvMul = c.nHeads / c.nKvHeads;
+  // attention: norm → q, k, v → rotary → scores over the cache → output + residual
+  const h = rmsnorm(x, w.attnNorm, c.normEps);
+  const q = matmul(w.wq, h, c.nHeads * hs);
+  const k = matmul(w.wk, h, c.nKvHeads * hs);
+  const v = matmul(w.wv, h, c.nKvHeads * hs);
+  rope(c, q, pos);
+  rope(c, k, pos);
+  s.keys[l][pos] = k;
+  s.values[l][pos] = v;
+  const att = new Float64Array(c.nHeads * hs);
+  for (let head = 0; head < c.nHeads; head++) {
+    const kvh = Math.floor(head / kvMul);
+    const scores = new Float64Array(pos + 1);
+    for (let t = 0; t <= pos; t++) {
+      let dot = 0;
+      for (let i = 0; i < hs; i++) dot += q[head * hs + i] * s.keys[l][t][kvh * hs + i];
+      scores[t] = dot / Math.sqrt(hs);
+    }
+    const p = softmax(scores);
+    for (let t = 0; t <= pos; t++) {
+      for (let i = 0; i < hs; i++) att[head * hs + i] += p[t] * s.values[l][t][kvh * hs + i];
+    }
+  }
+  const o = matmul(w.wo, att, c.dim);
+  const x1 = x.map((xi, i) => xi + o[i]);
+  // feed-forward: norm → SwiGLU → residual
+  const h2 = rmsnorm(x1, w.ffnNorm, c.normEps);
+  const g = matmul(w.w1, h2, c.hiddenDim);
+  const u = matmul(w.w3, h2, c.hiddenDim);
+  const f = g.map((gi, i) => (gi / (1 + Math.exp(-gi))) * u[i]);
+  const d = matmul(w.w2, f, c.dim);
+  return x1.map((xi, i) => xi + d[i]);
+}
+
+export class ReferenceModel {
+  readonly config: LlamaConfig;
+  private readonly w: LlamaWeights;
+  state: ReferenceState;
+
+  constructor(config: LlamaConfig, weights: LlamaWeights) {
+    this.config = config;
+    this.w = weights;
+    this.state = new ReferenceState(config);
+  }
+
+  embed(token: number): Float64Array {
+    const d = this.config.dim;
+    return Float64Array.from(this.w.embedding!.subarray(token * d, (token + 1) * d));
+  }
+
+  /** Layers [start, end) on `x` at `pos`. */
+  layers(x: Float64Array, pos: number, start = 0, end = this.config.nLayers): Float64Array {
+    for (let l = start; l < end; l++) x = block(this.config, this.w.layers[l]!, this.state, l, x, pos);
+    return x;
+  }
+
+  logits(x: Float64Array): Float64Array {
+    return matmul(this.w.output!, rmsnorm(x, this.w.outputNorm!, this.config.normEps), this.config.vocabSize);
+  }
+
+  forward(token: number, pos: number): Float64Array {
+    return this.logits(this.layers(this.embed(token), pos));
+  }
+}
