@@ -4,6 +4,8 @@ import { Command } from "commander";
 import { chainCommand } from "./cli/chain.ts";
 import { deployCommand } from "./cli/deploy.ts";
 import { statusCommand } from "./cli/status.ts";
+import { generateCommand } from "./cli/generate.ts";
+import { modelCommand } from "./cli/model.ts";
 import { reportError } from "./cli/common.ts";
 
 const program = new Command()
@@ -22,6 +24,9 @@ Getting started (two terminals):
   $ efed deploy                # token + trust ledger, writes deployments/31337.json
   $ efed status                # servers, verifiers, trust scores, coverage
 
+Local text generation (no chain needed):
+  $ efed generate --local --model ../shared/models/stories260K-f32.gguf --max-tokens 64
+
 Environment: EFED_RPC (default --rpc), EFED_DEPLOYMENTS (default --deployments),
 EFED_DEPLOYER_KEY (deployer key for non-local chains), EFED_DEBUG=1 (stack traces).`,
   );
@@ -29,6 +34,8 @@ EFED_DEPLOYER_KEY (deployer key for non-local chains), EFED_DEBUG=1 (stack trace
 chainCommand(program);
 deployCommand(program);
 statusCommand(program);
+generateCommand(program);
+modelCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.exitCode = reportError(err);

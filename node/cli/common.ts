@@ -32,10 +32,18 @@ const EXPECTED = new Set([
   "DeployParamsError",
   "DeploymentNotFoundError",
   "LocalChainError",
+  "ModelFileError",
+  "ModelFormatError",
+  "DeviceUnavailableError",
+  "RangeError",
 ]);
 
 export function reportError(err: unknown): number {
   const e = err as Error & { code?: string };
+  if (e?.code === "commander.invalidArgument") {
+    log(`efed: ${e.message}`);
+    return 2;
+  }
   if (e?.name !== undefined && EXPECTED.has(e.name)) {
     log(`efed: ${e.message}`);
   } else if (e?.code === "EADDRINUSE") {

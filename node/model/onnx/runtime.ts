@@ -5,6 +5,9 @@ import { DeviceUnavailableError } from "../errors.ts";
 import { cacheNames } from "./layers.ts";
 import type { LlamaConfig } from "../types.ts";
 
+// onnxruntime logs failures to stderr itself; we report them as one clear error instead.
+ort.env.logLevel = "fatal";
+
 export const DEVICES = ["cpu", "webgpu", "cuda", "auto"] as const;
 export type Device = (typeof DEVICES)[number];
 

@@ -19,6 +19,8 @@ export interface SpmVocab {
 }
 
 export class SpmTokenizer implements Tokenizer {
+  /** The vocabulary this tokenizer was built from (for export). */
+  readonly vocab: SpmVocab;
   readonly vocabSize: number;
   readonly bos: number;
   readonly eos: number;
@@ -31,6 +33,7 @@ export class SpmTokenizer implements Tokenizer {
   private readonly addSpacePrefix: boolean;
 
   constructor(v: SpmVocab) {
+    this.vocab = v;
     this.tokens = v.tokens;
     this.scores = v.scores;
     this.types = v.types ?? v.tokens.map(() => NORMAL);

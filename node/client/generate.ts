@@ -1,0 +1,73 @@
+// The Client's generation loop (paper §3.1): tokenize, embed, send the new positions'
+// hidden states through a chain of shards, take the last hidden state through the head,
+// sample, repeat. The chain is anything with `step`: local shards or remote servers.
+import * as ort from "onnxruntime-node";
+import type { ClientGraph } from "../model/onnx/runtime.ts";
+import { Sampler, type SamplerOptions } from "../model/sampler.ts";
+import type { Tokenizer } from "../model/tokenizer/types.ts";
+import type { LlamaConfig } from "../model/types.ts";
+
+/** One inference session along a route of shards covering every layer. */
+export interface ShardChain {
+  /** Sends `seq` new positions ([seq × dim]) through every shard in order. */
+  step(hidden: Float32Array, seq: number): Promise<Float32Array>;
+  close(): Promise<void>;
+}
+
+export interface ClientModel {
+  readonly config: LlamaConfig;
+  readonly tokenizer: Tokenizer;
+  readonly embedding: ClientGraph;
+  readonly head: ClientGraph;
+}
+
+export interface GenerateOptions extends SamplerOptions {
+  readonly prompt: string;
+  readonly maxTokens: number;
+  /** Called with each piece of text as soon as it is known. */
+  readonly onText?: (text: string) => void;
+  /** Stop at the end-of-sequence token (default true). */
+  readonly stopAtEos?: boolean;
+}
+
+export interface GenerateResult {
+  readonly tokens: number[]; // generated ids (prompt excluded)
+  readonly text: string; // prompt + generated text
+  readonly promptTokens: number;
+  readonly seconds: number;
+}
+
+export async function generate(model: ClientModel, chain: ShardChain, o: GenerateOptions): Promise<GenerateResult> {
+  const c = model.config;
+  const tok = model.tokenizer;
+  const sampler = new Sampler(o);
+  const prompt = tok.encode(o.prompt, { bos: true });
+  if (prompt.length + o.maxTokens > c.contextLength) {
+    throw new RangeError(`prompt (${prompt.length} tokens) + max tokens (${o.maxTokens}) exceed the context of ${c.contextLength}`);
+  }
+  const decoder = tok.streamDecoder();
+  let text = "";
+  const emit = (s: string) => {
+    if (s === "") return;
+    text += s;
+    o.onText?.(s);
+  };
+  for (const id of prompt) emit(decoder.push(id));
+
+  const started = performance.now();
+  const out: number[] = [];
+  let pending = prompt; // positions not yet sent down the chain (the whole prompt first)
+  while (out.length < o.maxTokens) {
+    const embedded = await model.embedding.run(new ort.Tensor("int64", BigInt64Array.from(pending.map(BigInt)), [1, pending.length]));
+    const hidden = await chain.step(embedded.data as Float32Array, pending.length);
+    const last = hidden.subarray((pending.length - 1) * c.dim, pending.length * c.dim);
+    const logits = await model.head.run(new ort.Tensor("float32", Float32Array.from(last), [1, 1, c.dim]));
+    const next = sampler.sample(logits.data as Float32Array);
+    if ((o.stopAtEos ?? true) && (next === tok.eos || next === tok.bos)) break;
+    out.push(next);
+    emit(decoder.push(next));
+    pending = [next];
+  }
+  emit(decoder.flush());
+  return { tokens: out, text, promptTokens: prompt.length, seconds: (performance.now() - started) / 1000 };
+}

@@ -1,0 +1,70 @@
+// `efed generate --local`: the whole model in one process, split into k shards that run
+// through exactly the code a swarm runs, so shard boundaries are exercised.
+import { loadModel, type LoadedModel } from "../model/load.ts";
+import { buildEmbeddingGraph, buildHeadGraph, buildShardGraph, denseSource, type LinearSource } from "../model/onnx/layers.ts";
+import { ClientGraph, ShardRunner, type Device, type KvCache } from "../model/onnx/runtime.ts";
+import { splitLayers } from "../model/partition.ts";
+import { compressLayers, type MatrixReport, type SvdSpec } from "../model/svd/compress.ts";
+import type { ClientModel, ShardChain } from "./generate.ts";
+
+export interface LocalOptions {
+  readonly shards?: number;
+  readonly device?: Device;
+  readonly svd?: SvdSpec;
+}
+
+export interface LocalEngine {
+  readonly model: LoadedModel;
+  readonly client: ClientModel;
+  readonly runners: ShardRunner[];
+  readonly svdReport?: MatrixReport[];
+  /** A fresh inference session through every shard. */
+  session(): ShardChain & { readonly caches: KvCache[] };
+  close(): Promise<void>;
+}
+
+export async function openLocalEngine(file: string, o: LocalOptions = {}): Promise<LocalEngine> {
+  const model = await loadModel(file);
+  const c = model.config;
+  const device = o.device ?? "cpu";
+  let source: LinearSource = denseSource(model.weights);
+  let svdReport: MatrixReport[] | undefined;
+  if (o.svd !== undefined) {
+    const compressed = compressLayers(c, model.weights, 0, c.nLayers, o.svd);
+    source = compressed.source;
+    svdReport = compressed.report;
+  }
+  const norms = (l: number) => ({ attnNorm: model.weights.layers[l]!.attnNorm, ffnNorm: model.weights.layers[l]!.ffnNorm });
+  const runners = await Promise.all(
+    splitLayers(c.nLayers, o.shards ?? 1).map(([start, end]) =>
+      ShardRunner.create(c, start, end, buildShardGraph(c, { start, end, norms, linear: source }), device),
+    ),
+  );
+  const client: ClientModel = {
+    config: c,
+    tokenizer: model.tokenizer,
+    embedding: await ClientGraph.create(buildEmbeddingGraph(c, model.weights.embedding!), device),
+    head: await ClientGraph.create(buildHeadGraph(c, model.weights.outputNorm!, model.weights.output!), device),
+  };
+  return {
+    model,
+    client,
+    runners,
+    svdReport,
+    session() {
+      const caches = runners.map((r) => r.newCache());
+      return {
+        caches,
+        async step(hidden: Float32Array, seq: number) {
+          let h = hidden;
+          for (let i = 0; i < runners.length; i++) h = await runners[i].step(caches[i], h, seq);
+          return h;
+        },
+        async close() {},
+      };
+    },
+    async close() {
+      await Promise.all([...runners.map((r) => r.release()), client.embedding.release(), client.head.release()]);
+    },
+  };
+}
