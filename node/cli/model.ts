@@ -3,6 +3,7 @@ import { InvalidArgumentError, Option, type Command } from "commander";
 import { loadModel } from "../model/load.ts";
 import { compressLayers } from "../model/svd/compress.ts";
 import { writeSynthModel } from "../model/synth.ts";
+import type { LlamaWeights } from "../model/types.ts";
 import { log } from "./common.ts";
 import { parseFloatIn, parseIntIn } from "./generate.ts";
 
@@ -72,8 +73,8 @@ export function modelCommand(program: Command): void {
     });
 }
 
-export function countParameters(w: { embedding?: Float32Array; output?: Float32Array; outputNorm?: Float32Array; layers: ({ [k: string]: Float32Array } | undefined)[] }): number {
+export function countParameters(w: LlamaWeights): number {
   let n = (w.embedding?.length ?? 0) + (w.output !== w.embedding ? (w.output?.length ?? 0) : 0) + (w.outputNorm?.length ?? 0);
-  for (const l of w.layers) if (l) for (const v of Object.values(l)) n += v.length;
+  for (const l of w.layers) if (l) for (const v of Object.values(l) as Float32Array[]) n += v.length;
   return n;
 }

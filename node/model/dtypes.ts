@@ -44,7 +44,7 @@ export function floatToHalf(x: number): number {
   f32[0] = x;
   const b = u32[0];
   const sign = (b >>> 16) & 0x8000;
-  let e = ((b >>> 23) & 0xff) - 127 + 15;
+  const e = ((b >>> 23) & 0xff) - 127 + 15;
   let m = b & 0x7fffff;
   if (((b >>> 23) & 0xff) === 0xff) return sign | 0x7c00 | (m !== 0 ? 0x200 : 0);
   if (e >= 31) return sign | 0x7c00;
@@ -60,8 +60,7 @@ export function floatToHalf(x: number): number {
   }
   let half = (e << 10) | (m >>> 13);
   const rest = m & 0x1fff;
-  if (rest > 0x1000 || (rest === 0x1000 && half & 1)) half++;
-  e = half >>> 10;
+  if (rest > 0x1000 || (rest === 0x1000 && half & 1)) half++; // a carry into the exponent is still correct
   return sign | half;
 }
 

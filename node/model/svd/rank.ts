@@ -31,5 +31,6 @@ export function compressionRatio(m: number, n: number, k: number): number {
 /** Eq. 15: k̂ = m·n·CR / (m + n + 1), rounded down, at least 1. */
 export function rankForRatio(m: number, n: number, ratio: number): number {
   if (!(ratio > 0)) throw new RangeError(`compression ratio must be > 0, got ${ratio}`);
-  return Math.max(1, Math.min(Math.min(m, n), Math.floor((m * n * ratio) / (m + n + 1))));
+  // the small epsilon keeps an exact ratio from rounding down a whole rank
+  return Math.max(1, Math.min(Math.min(m, n), Math.floor((m * n * ratio) / (m + n + 1) + 1e-9)));
 }

@@ -1,0 +1,58 @@
+// End to end: `efed generate --local` and `efed model` as a user runs them.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { efed } from "../helpers/processes.ts";
+import { goldenText, STORIES_260K } from "../helpers/models.ts";
+
+describe("efed generate --local / efed model", () => {
+  it("prints the published greedy text through 3 shards, with stats on stderr", async () => {
+    const r = await efed(["generate", "--local", "--model", STORIES_260K, "--max-tokens", "120", "--shards", "3", "--stats"]);
+    assert.equal(r.code, 0, r.stderr);
+    const golden = goldenText();
+    assert.equal(r.stdout.slice(0, golden.length), golden);
+    assert.match(r.stderr, /tokens in .* tokens\/s\), shards 0-2 2-4 4-5, device cpu/);
+  });
+
+  it("continues a prompt and samples reproducibly with a seed", async () => {
+    const args = ["generate", "--local", "--model", STORIES_260K, "--prompt", "Tom had a dog", "--max-tokens", "30", "--temperature", "0.8", "--seed", "42"];
+    const a = await efed(args);
+    const b = await efed(args);
+    assert.equal(a.code, 0, a.stderr);
+    assert.ok(a.stdout.startsWith("Tom had a dog"));
+    assert.equal(a.stdout, b.stdout);
+  });
+
+  it("one clear line and a non-zero exit for each bad input", async () => {
+    const cases: [string[], RegExp][] = [
+      [["generate", "--local", "--model", "missing.gguf"], /^efed: cannot read missing\.gguf: ENOENT\n$/],
+      [["generate", "--local", "--model", STORIES_260K, "--device", "cuda"], /^efed: the cuda execution provider is not available on this machine/],
+      [["generate", "--local", "--model", STORIES_260K, "--shards", "6"], /^efed: shards must be between 1 and 5, got 6\n$/],
+      [["generate", "--local"], /^efed: --local needs --model <file>\n$/],
+      [["generate", "--local", "--model", STORIES_260K, "--max-tokens", "600"], /^efed: prompt \(1 tokens\) \+ max tokens \(600\) exceed the context of 512\n$/],
+      [["generate", "--local", "--model", STORIES_260K, "--temperature", "hot"], /argument 'hot' is invalid/],
+      [["generate", "--local", "--model", STORIES_260K, "--device", "tpu"], /Allowed choices are cpu, webgpu, cuda, auto/],
+    ];
+    for (const [args, expected] of cases) {
+      const r = await efed(args);
+      assert.notEqual(r.code, 0, args.join(" "));
+      assert.match(r.stderr, expected, args.join(" "));
+      assert.equal(r.stderr.trim().split("\n").filter((l) => !l.startsWith("(run with")).length, 1, r.stderr);
+    }
+  });
+
+  it("model info, svd report and synth", async () => {
+    const info = JSON.parse((await efed(["model", "info", STORIES_260K, "--json"])).stdout);
+    assert.equal(info.parameters, 292800);
+    const svd = await efed(["model", "svd", STORIES_260K, "--ratio", "0.5"]);
+    assert.equal(svd.code, 0, svd.stderr);
+    assert.match(svd.stdout, /^\s+0 wq\s+64×64\s+15\s+[\d.]+%\s+47\.24%\s+factored$/m); // k = ⌊4096·0.5/129⌋ (Eq. 15)
+    const out = join(mkdtempSync(join(tmpdir(), "efed-synth-cli-")), "m.gguf");
+    const synth = await efed(["model", "synth", "--out", out, "--dim", "64", "--layers", "2", "--heads", "4", "--kv-heads", "2", "--ffn", "64", "--vocab", "300"]);
+    assert.equal(synth.code, 0, synth.stderr);
+    const gen = await efed(["generate", "--local", "--model", out, "--max-tokens", "5"]);
+    assert.equal(gen.code, 0, gen.stderr);
+  });
+});
