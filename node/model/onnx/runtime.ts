@@ -1,5 +1,6 @@
 // onnxruntime-node sessions on the chosen device, and a shard runner that keeps one KV
 // cache per inference session.
+import { existsSync } from "node:fs";
 import * as ort from "onnxruntime-node";
 import { DeviceUnavailableError } from "../errors.ts";
 import { cacheNames } from "./layers.ts";
@@ -11,12 +12,25 @@ ort.env.logLevel = "fatal";
 export const DEVICES = ["cpu", "webgpu", "cuda", "auto"] as const;
 export type Device = (typeof DEVICES)[number];
 
+/** WebGPU on Linux runs on Vulkan; without the loader, Dawn prints native warnings and fails,
+ * so we check first and say what is missing. */
+function missingPrerequisite(device: Device): string | undefined {
+  if (device !== "webgpu" || process.platform !== "linux") return undefined;
+  const dirs = [...(process.env.LD_LIBRARY_PATH ?? "").split(":"), "/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib", "/lib/x86_64-linux-gnu", "/lib64", "/usr/local/lib"];
+  return dirs.some((d) => d !== "" && existsSync(`${d}/libvulkan.so.1`)) ? undefined : "WebGPU needs the Vulkan loader (libvulkan.so.1), which is not installed";
+}
+
 /** Creates a session on `device`. An explicitly requested provider that does not work here
  * is an error, never a silent fallback; `auto` tries CUDA, then WebGPU, then CPU. */
 export async function createSession(model: Uint8Array, device: Device): Promise<{ session: ort.InferenceSession; device: Device }> {
   const order: Device[] = device === "auto" ? ["cuda", "webgpu", "cpu"] : [device];
   const failures: string[] = [];
   for (const d of order) {
+    const missing = missingPrerequisite(d);
+    if (missing !== undefined) {
+      failures.push(`${d}: ${missing}`);
+      continue;
+    }
     try {
       const session = await ort.InferenceSession.create(model, {
         executionProviders: [d],

@@ -1,0 +1,140 @@
+// Model benchmark (a script, not a test): local tokens/s and per-shard step latency for
+// stories260K and a synthetic ~50M-parameter model, memory; and the SVD table on
+// stories260K (weight bytes, top-1 agreement with the dense model over 256 greedy tokens,
+// perplexity on the dense model's greedy text). Writes bench/model.json.
+//   npm run bench:model            (EFED_BENCH_QUICK=1 for a smaller synthetic model)
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as ort from "onnxruntime-node";
+import { generate, type ShardChain } from "../node/client/generate.ts";
+import { openLocalEngine, type LocalEngine } from "../node/client/local.ts";
+import { argmax } from "../node/model/sampler.ts";
+import { writeSynthModel } from "../node/model/synth.ts";
+import type { SvdSpec } from "../node/model/svd/compress.ts";
+import { STORIES_260K } from "../test/helpers/models.ts";
+
+const QUICK = process.env.EFED_BENCH_QUICK === "1";
+const log = (s: string) => process.stderr.write(s + "\n");
+const mib = (b: number) => Math.round((b / 2 ** 20) * 10) / 10;
+
+/** Wraps each shard's step with a timer. */
+function timedChain(engine: LocalEngine): { chain: ShardChain; stepMs: number[][] } {
+  const session = engine.session();
+  const stepMs: number[][] = engine.runners.map(() => []);
+  return {
+    stepMs,
+    chain: {
+      async step(hidden, seq) {
+        let h = hidden;
+        for (let i = 0; i < engine.runners.length; i++) {
+          const t = performance.now();
+          h = await engine.runners[i].step(session.caches[i], h, seq);
+          if (seq === 1) stepMs[i].push(performance.now() - t);
+        }
+        return h;
+      },
+      close: () => session.close(),
+    },
+  };
+}
+
+async function speed(file: string, shards: number, tokens: number) {
+  const rssBefore = process.memoryUsage().rss;
+  const engine = await openLocalEngine(file, { shards });
+  const rssLoaded = process.memoryUsage().rss;
+  const warm = timedChain(engine);
+  await generate(engine.client, warm.chain, { prompt: "", maxTokens: 8, stopAtEos: false });
+  const { chain, stepMs } = timedChain(engine);
+  const r = await generate(engine.client, chain, { prompt: "", maxTokens: tokens, stopAtEos: false });
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const out = {
+    shards,
+    layout: engine.runners.map((s) => `${s.start}-${s.end}`),
+    tokens: r.tokens.length,
+    tokensPerSecond: Math.round((r.tokens.length / r.seconds) * 10) / 10,
+    stepLatencyMs: stepMs.map((xs) => Math.round(mean(xs) * 1000) / 1000),
+    rssMiB: { beforeLoad: mib(rssBefore), loaded: mib(rssLoaded), afterRun: mib(process.memoryUsage().rss) },
+  };
+  await engine.close();
+  return out;
+}
+
+/** Logits for every position of `ids` (teacher forcing), in one prefill. */
+async function allLogits(engine: LocalEngine, ids: number[]): Promise<Float32Array[]> {
+  const c = engine.model.config;
+  const e = await engine.client.embedding.run(new ort.Tensor("int64", BigInt64Array.from(ids.map(BigInt)), [1, ids.length]));
+  const h = await engine.session().step(e.data as Float32Array, ids.length);
+  const logits = (await engine.client.head.run(new ort.Tensor("float32", h, [1, ids.length, c.dim]))).data as Float32Array;
+  return ids.map((_, i) => logits.subarray(i * c.vocabSize, (i + 1) * c.vocabSize));
+}
+
+async function svdTable(file: string, energies: number[], tokens: number) {
+  const dense = await openLocalEngine(file);
+  const greedy = await generate(dense.client, dense.session(), { prompt: "", maxTokens: tokens, stopAtEos: false });
+  const seq = [dense.model.tokenizer.bos, ...greedy.tokens];
+  await dense.close();
+  const rows = [];
+  for (const energy of energies) {
+    const spec: SvdSpec = { energy };
+    const engine = await openLocalEngine(file, { svd: spec });
+    const logits = await allLogits(engine, seq.slice(0, -1));
+    let agree = 0;
+    let nll = 0;
+    for (let i = 0; i < logits.length; i++) {
+      const l = logits[i];
+      if (argmax(l) === seq[i + 1]) agree++;
+      let max = -Infinity;
+      for (const v of l) max = Math.max(max, v);
+      let z = 0;
+      for (const v of l) z += Math.exp(v - max);
+      nll -= l[seq[i + 1]] - max - Math.log(z);
+    }
+    const report = engine.svdReport!;
+    const factorNumbers = report.reduce((s, r) => s + (r.m + r.n + 1) * r.k, 0);
+    const runNumbers = report.reduce((s, r) => s + (r.runs === "factored" ? (r.m + r.n) * r.k : r.m * r.n), 0);
+    const denseBytes = report.reduce((s, r) => s + r.m * r.n, 0) * 4;
+    rows.push({
+      energy,
+      meanRetainedEnergy: Math.round((report.reduce((s, r) => s + r.energy, 0) / report.length) * 1e4) / 1e4,
+      factorBytes: factorNumbers * 4, // U_k, Σ_k, V_kᵀ as sent (paper Eq. 10)
+      runBytes: runNumbers * 4, // what the shards hold: factors where cheaper, else dense
+      denseBytes,
+      top1Agreement: Math.round((agree / logits.length) * 1e4) / 1e4,
+      perplexity: Math.round(Math.exp(nll / logits.length) * 1000) / 1000,
+    });
+    log(`svd e=${energy}: ${JSON.stringify(rows.at(-1))}`);
+    await engine.close();
+  }
+  return { tokens, rows };
+}
+
+const results: Record<string, unknown> = { machine: { cpus: (await import("node:os")).cpus().length, node: process.version, ort: ort.env.versions.node } };
+
+log("stories260K: speed by shard count…");
+results.stories260K = { speed: [] as unknown[] };
+for (const shards of [1, 2, 3, 5]) {
+  const r = await speed(STORIES_260K, shards, 256);
+  (results.stories260K as { speed: unknown[] }).speed.push(r);
+  log(`  ${JSON.stringify(r)}`);
+}
+
+const dir = mkdtempSync(join(tmpdir(), "efed-bench-"));
+const synth = join(dir, "synth.gguf");
+const shape = QUICK ? { dim: 256, layers: 4, heads: 8, kvHeads: 4, ffn: 704, vocab: 8000 } : { dim: 512, layers: 8, heads: 8, kvHeads: 4, ffn: 1408, vocab: 24000 };
+log(`synthetic model ${JSON.stringify(shape)}: writing…`);
+const { parameters } = writeSynthModel(synth, { ...shape, seed: 1 });
+results.synthetic = { shape, parameters, speed: [] as unknown[] };
+for (const shards of [1, 2, 4]) {
+  const r = await speed(synth, shards, QUICK ? 32 : 64);
+  (results.synthetic as { speed: unknown[] }).speed.push(r);
+  log(`  ${JSON.stringify(r)}`);
+}
+rmSync(dir, { recursive: true, force: true });
+
+log("SVD table on stories260K…");
+results.svd = await svdTable(STORIES_260K, [1.0, 0.99, 0.95, 0.9, 0.8], 256);
+
+mkdirSync("bench", { recursive: true });
+writeFileSync("bench/model.json", JSON.stringify(results, null, 2) + "\n");
+console.log(JSON.stringify(results, null, 2));
