@@ -1,0 +1,170 @@
+// The Client's side of /efed/infer/1: a session along a route of servers, and a chain that
+// survives a failed hop by choosing a new route and replaying the history.
+import { randomBytes } from "node:crypto";
+import { multiaddr } from "@multiformats/multiaddr";
+import type { EfedNode } from "../p2p/host.ts";
+import { FramedStream, RemoteError } from "../p2p/framed.ts";
+import { INFER_PROTOCOL, MAX_STEP_POSITIONS, WireError } from "../p2p/wire.ts";
+import type { RouteHop } from "./route.ts";
+import type { ShardChain } from "./generate.ts";
+
+export class HopFailedError extends Error {
+  override readonly name = "HopFailedError";
+  readonly peer: string;
+  constructor(peer: string, message: string) {
+    super(message);
+    this.peer = peer;
+  }
+}
+
+export interface RemoteOptions {
+  readonly timeoutMs?: number;
+  readonly dtype?: "f32" | "f16";
+}
+
+/** One inference session along `route`: the first hop is dialled, it dials the rest. */
+export class RemoteSession implements ShardChain {
+  readonly id = randomBytes(16).toString("hex");
+  readonly route: RouteHop[];
+  private readonly node: EfedNode;
+  private readonly dim: number;
+  private readonly o: RemoteOptions;
+  private stream?: FramedStream;
+  private pos = 0;
+  private seq = 0;
+
+  constructor(node: EfedNode, route: RouteHop[], dim: number, o: RemoteOptions = {}) {
+    this.node = node;
+    this.route = route;
+    this.dim = dim;
+    this.o = o;
+  }
+
+  async open(): Promise<void> {
+    const first = this.route[0];
+    const timeout = this.o.timeoutMs ?? 30_000;
+    let lastErr: unknown;
+    for (const a of first.addrs) {
+      try {
+        const addr = multiaddr(a.includes("/p2p/") ? a : `${a}/p2p/${first.peer}`);
+        this.stream = new FramedStream(await this.node.dialProtocol(addr, INFER_PROTOCOL, { signal: AbortSignal.timeout(timeout) }));
+        break;
+      } catch (err) {
+        lastErr = err;
+      }
+    }
+    if (this.stream === undefined) throw new HopFailedError(first.peer, `cannot reach ${first.peer}: ${(lastErr as Error)?.message ?? "no address"}`);
+    await this.guard(async () => {
+      await this.stream!.send({ type: "OPEN", header: { session: this.id, hops: this.route } });
+      await this.stream!.expect("OPENED", timeout);
+    });
+  }
+
+  async step(hidden: Float32Array, n: number): Promise<Float32Array> {
+    return this.guard(async () => {
+      const dtype = this.o.dtype ?? "f32";
+      const seq = this.seq++;
+      await this.stream!.send({ type: "STEP", header: { session: this.id, seq, pos: this.pos, n, dim: this.dim, dtype }, tensor: hidden });
+      const r = await this.stream!.expect("RESULT", this.o.timeoutMs ?? 30_000);
+      if (r.header.seq !== seq || r.header.n !== n || r.header.dim !== this.dim) throw new WireError("bad_result", `RESULT ${r.header.seq}/${r.header.n}×${r.header.dim} for STEP ${seq}/${n}×${this.dim}`);
+      this.pos += n;
+      return r.tensor!;
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.stream === undefined) return;
+    await this.stream.send({ type: "CLOSE", header: { session: this.id } }).catch(() => {});
+    await this.stream.close();
+  }
+
+  /** Turns any failure into a HopFailedError naming the hop to avoid. */
+  private async guard<T>(f: () => Promise<T>): Promise<T> {
+    try {
+      return await f();
+    } catch (err) {
+      if (err instanceof RemoteError) {
+        if (err.code === "hop_failed" && err.peer !== undefined) throw new HopFailedError(err.peer, err.message);
+        throw new HopFailedError(err.peer ?? this.route[0].peer, `${err.code}: ${err.message}`);
+      }
+      throw new HopFailedError(this.route[0].peer, (err as Error).message);
+    }
+  }
+}
+
+export interface FailoverOptions extends RemoteOptions {
+  /** A route that avoids `exclude` (the peers that failed so far). */
+  readonly route: (exclude: ReadonlySet<string>) => Promise<RouteHop[]>;
+  readonly maxFailovers?: number;
+  readonly onFailover?: (failed: string, route: RouteHop[]) => void;
+}
+
+/** A ShardChain that keeps every position's input; when a hop fails it opens a new session
+ * on a route without the failed server and replays the history, so the new servers rebuild
+ * their caches and the output is the same as without the fault. */
+export class FailoverChain implements ShardChain {
+  private readonly node: EfedNode;
+  private readonly dim: number;
+  private readonly o: FailoverOptions;
+  private readonly failed = new Set<string>();
+  private readonly history: Float32Array[] = [];
+  private session?: RemoteSession;
+  failovers = 0;
+
+  constructor(node: EfedNode, dim: number, o: FailoverOptions) {
+    this.node = node;
+    this.dim = dim;
+    this.o = o;
+  }
+
+  get route(): RouteHop[] | undefined {
+    return this.session?.route;
+  }
+
+  async step(hidden: Float32Array, n: number): Promise<Float32Array> {
+    for (;;) {
+      try {
+        if (this.session === undefined) {
+          this.session = await this.openSession();
+          if (this.history.length > 0) await this.replay(this.session);
+        }
+        const out = await this.session.step(hidden, n);
+        this.history.push(Float32Array.from(hidden));
+        return out;
+      } catch (err) {
+        if (!(err instanceof HopFailedError)) throw err;
+        if (++this.failovers > (this.o.maxFailovers ?? 3)) throw err;
+        this.failed.add(err.peer);
+        await this.session?.close().catch(() => {});
+        this.session = undefined;
+      }
+    }
+  }
+
+  private async openSession(): Promise<RemoteSession> {
+    const route = await this.o.route(this.failed);
+    if (this.failed.size > 0) this.o.onFailover?.([...this.failed].at(-1)!, route);
+    const s = new RemoteSession(this.node, route, this.dim, this.o);
+    await s.open();
+    return s;
+  }
+
+  /** Sends the whole history again, in chunks the wire allows. */
+  private async replay(s: RemoteSession): Promise<void> {
+    const all = new Float32Array(this.history.reduce((a, h) => a + h.length, 0));
+    let at = 0;
+    for (const h of this.history) {
+      all.set(h, at);
+      at += h.length;
+    }
+    const positions = all.length / this.dim;
+    for (let p = 0; p < positions; p += MAX_STEP_POSITIONS) {
+      const n = Math.min(MAX_STEP_POSITIONS, positions - p);
+      await s.step(all.subarray(p * this.dim, (p + n) * this.dim), n);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.session?.close();
+  }
+}

@@ -1,0 +1,69 @@
+// Route choice (policy only, no I/O): cover [0, L) with a chain of servers whose ranges
+// meet end to start, at the lowest estimated latency, preferring trusted servers — a
+// shortest path over layer boundaries, as in Petals.
+
+export interface Candidate {
+  readonly peer: string;
+  readonly addrs: string[];
+  readonly start: number;
+  readonly end: number;
+  /** S_i in [0, 1] from the ledger. */
+  readonly trust: number;
+  /** Announced throughput, layer-tokens per second. */
+  readonly throughput: number;
+  /** Measured round trip (ms); undefined when not measured. */
+  readonly rttMs?: number;
+}
+
+export interface RouteHop {
+  readonly peer: string;
+  readonly addrs: string[];
+  readonly start: number;
+  readonly end: number;
+}
+
+export class NoRouteError extends Error {
+  override readonly name = "NoRouteError";
+}
+
+/** Estimated cost of a hop: network round trip plus compute, divided by trust. */
+export function hopCost(c: Candidate): number {
+  const rtt = c.rttMs ?? 50;
+  const compute = ((c.end - c.start) / Math.max(c.throughput, 1e-9)) * 1000;
+  return (rtt + compute) / Math.max(c.trust, 0.01);
+}
+
+export function chooseRoute(candidates: readonly Candidate[], numLayers: number, exclude: ReadonlySet<string> = new Set()): RouteHop[] {
+  const usable = candidates.filter((c) => !exclude.has(c.peer) && c.start < c.end && c.end <= numLayers);
+  // Dijkstra over boundaries 0..L (few nodes: a linear scan for the minimum suffices)
+  const dist = new Array<number>(numLayers + 1).fill(Infinity);
+  const via = new Array<Candidate | undefined>(numLayers + 1);
+  const done = new Array<boolean>(numLayers + 1).fill(false);
+  dist[0] = 0;
+  for (;;) {
+    let u = -1;
+    for (let i = 0; i <= numLayers; i++) if (!done[i] && dist[i] < Infinity && (u < 0 || dist[i] < dist[u])) u = i;
+    if (u < 0 || u === numLayers) break;
+    done[u] = true;
+    for (const c of usable) {
+      if (c.start !== u) continue;
+      const d = dist[u] + hopCost(c);
+      if (d < dist[c.end]) {
+        dist[c.end] = d;
+        via[c.end] = c;
+      }
+    }
+  }
+  if (dist[numLayers] === Infinity) {
+    let reach = 0;
+    for (let i = 0; i <= numLayers; i++) if (dist[i] < Infinity) reach = i;
+    throw new NoRouteError(`no active servers cover layers ${reach}-${numLayers} (of ${numLayers})${exclude.size ? ` without the ${exclude.size} failed one(s)` : ""}`);
+  }
+  const route: RouteHop[] = [];
+  for (let at = numLayers; at > 0; ) {
+    const c = via[at]!;
+    route.unshift({ peer: c.peer, addrs: c.addrs, start: c.start, end: c.end });
+    at = c.start;
+  }
+  return route;
+}

@@ -1,0 +1,39 @@
+// A libp2p 3 node: TCP, Noise, Yamux, identify, ping. Its key lives in a file (next to the
+// wallet), so the peer id a server registers on chain survives restarts.
+import { existsSync, readFileSync, writeFileSync, chmodSync } from "node:fs";
+import { createLibp2p, type Libp2p } from "libp2p";
+import { tcp } from "@libp2p/tcp";
+import { noise } from "@chainsafe/libp2p-noise";
+import { yamux } from "@chainsafe/libp2p-yamux";
+import { identify, type Identify } from "@libp2p/identify";
+import { ping, type Ping } from "@libp2p/ping";
+import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from "@libp2p/crypto/keys";
+import type { PrivateKey } from "@libp2p/interface";
+
+export type EfedNode = Libp2p<{ identify: Identify; ping: Ping }>;
+
+/** Loads the node key from `file`, creating it (mode 600) when absent. */
+export async function loadOrCreateKey(file: string): Promise<PrivateKey> {
+  if (existsSync(file)) return privateKeyFromProtobuf(readFileSync(file));
+  const key = await generateKeyPair("Ed25519");
+  writeFileSync(file, privateKeyToProtobuf(key), { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return key;
+}
+
+export interface NodeOptions {
+  readonly privateKey?: PrivateKey;
+  readonly listen?: string[];
+}
+
+export async function createNode(o: NodeOptions = {}): Promise<EfedNode> {
+  return createLibp2p({
+    privateKey: o.privateKey,
+    addresses: { listen: o.listen ?? [] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: { identify: identify(), ping: ping() },
+    connectionManager: { maxConnections: 256 },
+  });
+}

@@ -1,0 +1,82 @@
+// Inference sessions a Server holds: one KV cache each, bounded in number (overall and per
+// peer) and evicted when idle past a time-to-live.
+import type { KvCache } from "../model/onnx/runtime.ts";
+
+export interface SessionLimits {
+  readonly maxSessions: number;
+  readonly maxSessionsPerPeer: number;
+  readonly ttlMs: number;
+}
+
+export const DEFAULT_LIMITS: SessionLimits = { maxSessions: 64, maxSessionsPerPeer: 16, ttlMs: 60_000 };
+
+export interface Session {
+  readonly id: string;
+  readonly peer: string;
+  readonly cache: KvCache;
+  lastUsed: number;
+}
+
+export class BusyError extends Error {
+  override readonly name = "BusyError";
+}
+
+export class SessionStore {
+  private readonly limits: SessionLimits;
+  private readonly sessions = new Map<string, Session>();
+
+  constructor(limits: Partial<SessionLimits> = {}) {
+    this.limits = { ...DEFAULT_LIMITS, ...limits };
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  get ttlMs(): number {
+    return this.limits.ttlMs;
+  }
+
+  /** Bytes held by every KV cache. */
+  get cacheBytes(): number {
+    let b = 0;
+    for (const s of this.sessions.values()) b += s.cache.bytes;
+    return b;
+  }
+
+  open(id: string, peer: string, cache: KvCache, now = Date.now()): Session {
+    this.evictIdle(now);
+    if (this.sessions.has(id)) throw new BusyError(`session ${id} is already open`);
+    if (this.sessions.size >= this.limits.maxSessions) throw new BusyError(`server busy: ${this.sessions.size} sessions open (limit ${this.limits.maxSessions})`);
+    let mine = 0;
+    for (const s of this.sessions.values()) if (s.peer === peer) mine++;
+    if (mine >= this.limits.maxSessionsPerPeer) throw new BusyError(`peer has ${mine} sessions open (limit ${this.limits.maxSessionsPerPeer})`);
+    const s = { id, peer, cache, lastUsed: now };
+    this.sessions.set(id, s);
+    return s;
+  }
+
+  touch(s: Session, now = Date.now()): void {
+    s.lastUsed = now;
+  }
+
+  close(id: string): void {
+    this.sessions.delete(id);
+  }
+
+  /** Drops sessions idle for longer than the TTL; returns how many. */
+  evictIdle(now = Date.now()): number {
+    let n = 0;
+    for (const [id, s] of this.sessions) {
+      if (now - s.lastUsed > this.limits.ttlMs) {
+        this.sessions.delete(id);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  clear(): void {
+    this.sessions.clear();
+  }
+}

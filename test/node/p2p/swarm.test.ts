@@ -1,0 +1,73 @@
+// Servers on real libp2p (TCP + Noise + Yamux on 127.0.0.1) running real ONNX shards,
+// chained: the published greedy text through the network, and through a failover when the
+// middle server dies mid-generation.
+import { describe, it, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { generate } from "../../../node/client/generate.ts";
+import { openLocalEngine, type LocalEngine } from "../../../node/client/local.ts";
+import { FailoverChain, RemoteSession } from "../../../node/client/remote.ts";
+import { chooseRoute, type Candidate } from "../../../node/client/route.ts";
+import { createNode, type EfedNode } from "../../../node/p2p/host.ts";
+import { startServer, type RunningServer } from "../../../node/server/server.ts";
+import { goldenText, STORIES_260K } from "../../helpers/models.ts";
+
+describe("swarm over libp2p", () => {
+  const servers: RunningServer[] = [];
+  let client: EfedNode;
+  let engine: LocalEngine;
+  let golden: string;
+  let tokens: number;
+
+  const candidates = (): Candidate[] =>
+    servers
+      .filter((s) => s.node.status === "started")
+      .map((s, i) => ({ peer: s.node.peerId.toString(), addrs: s.addrs(), start: s.runner.start, end: s.runner.end, trust: 1, throughput: 1000, rttMs: i === 3 ? 100 : 1 }));
+
+  before(async () => {
+    for (const layers of [[0, 2], [2, 4], [4, 5], [2, 4]] as const) servers.push(await startServer({ model: STORIES_260K, layers }));
+    client = await createNode();
+    engine = await openLocalEngine(STORIES_260K); // the client's embedding and head
+    golden = goldenText();
+    tokens = engine.model.tokenizer.encode(golden, { bos: false }).length;
+  });
+  after(async () => {
+    await Promise.all(servers.map((s) => s.stop(100).catch(() => {})));
+    await client?.stop();
+    await engine?.close();
+  });
+
+  it("three servers 0-2, 2-4, 4-5 produce the published greedy text", async () => {
+    const route = chooseRoute(candidates(), 5);
+    assert.deepEqual(route.map((h) => `${h.start}-${h.end}`), ["0-2", "2-4", "4-5"]);
+    assert.equal(route[1].peer, servers[1].node.peerId.toString()); // the faster of the two 2-4 servers
+    const session = new RemoteSession(client, route, engine.model.config.dim);
+    await session.open();
+    const r = await generate(engine.client, session, { prompt: "", maxTokens: tokens });
+    await session.close();
+    assert.equal(r.text.slice(0, golden.length), golden);
+    assert.ok(servers[2].service.stats.tokens >= tokens);
+  });
+
+  it("the middle server dies mid-generation: a replacement takes its span, same text", async () => {
+    let failedOver = "";
+    const chain = new FailoverChain(client, engine.model.config.dim, {
+      route: async (exclude) => chooseRoute(candidates(), 5, exclude),
+      onFailover: (peer) => (failedOver = peer),
+      timeoutMs: 5000,
+    });
+    const middle = servers[1];
+    let produced = 0;
+    const r = await generate(engine.client, chain, {
+      prompt: "",
+      maxTokens: tokens,
+      onText: () => {
+        if (++produced === 20) void middle.stop(0);
+      },
+    });
+    await chain.close();
+    assert.equal(failedOver, middle.node.peerId.toString());
+    assert.equal(chain.failovers, 1);
+    assert.deepEqual(chain.route!.map((h) => h.peer), [servers[0], servers[3], servers[2]].map((s) => s.node.peerId.toString()));
+    assert.equal(r.text.slice(0, golden.length), golden);
+  });
+});
