@@ -38,7 +38,7 @@ export class FramedStream {
     const f = await this.read(timeoutMs);
     if (f.type === "ERROR") throw new RemoteError(f.header.code, f.header.message, f.header.peer);
     if (f.type !== type) throw new WireError("unexpected_frame", `expected ${type}, got ${f.type}`);
-    return f as { header: Header<T>; tensor?: Float32Array };
+    return f as unknown as { header: Header<T>; tensor?: Float32Array };
   }
 
   async close(): Promise<void> {

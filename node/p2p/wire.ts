@@ -51,7 +51,7 @@ export type Frame = { [T in FrameType]: { type: T; header: Header<T>; tensor?: F
 export function encodeFrame(f: Frame): Uint8Array {
   const json = new TextEncoder().encode(JSON.stringify(f.header));
   if (json.length > 0xffff) throw new WireError("header_too_large", `header of ${json.length} bytes`);
-  let body = new Uint8Array(0);
+  let body: Uint8Array = new Uint8Array(0);
   if (f.tensor !== undefined) {
     const d = (f.header as { dtype?: string }).dtype;
     if (d === "f16") {
