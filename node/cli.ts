@@ -6,6 +6,9 @@ import { deployCommand } from "./cli/deploy.ts";
 import { statusCommand } from "./cli/status.ts";
 import { generateCommand } from "./cli/generate.ts";
 import { modelCommand } from "./cli/model.ts";
+import { walletCommand } from "./cli/wallet.ts";
+import { serverCommand } from "./cli/server.ts";
+import { stakingCommands } from "./cli/staking.ts";
 import { reportError } from "./cli/common.ts";
 
 const program = new Command()
@@ -19,15 +22,20 @@ const program = new Command()
   .addHelpText(
     "after",
     `
-Getting started (two terminals):
+Getting started (one terminal per long-running command):
   $ efed chain                 # embedded local chain on 127.0.0.1:8545
   $ efed deploy                # token + trust ledger, writes deployments/31337.json
+  $ export EFED_PASSWORD=…     # or answer the prompts
+  $ efed wallet new            # a funded wallet (local chain)
+  $ efed server --wallet <file> --model <gguf> --layers 0-3      # and more servers…
+  $ efed generate --model <gguf> --prompt "Once upon a time"
   $ efed status                # servers, verifiers, trust scores, coverage
 
 Local text generation (no chain needed):
   $ efed generate --local --model ../shared/models/stories260K-f32.gguf --max-tokens 64
 
 Environment: EFED_RPC (default --rpc), EFED_DEPLOYMENTS (default --deployments),
+EFED_PASSWORD (wallet password), EFED_HOME (default ~/.efed, where wallets live),
 EFED_DEPLOYER_KEY (deployer key for non-local chains), EFED_DEBUG=1 (stack traces).`,
   );
 
@@ -36,6 +44,9 @@ deployCommand(program);
 statusCommand(program);
 generateCommand(program);
 modelCommand(program);
+walletCommand(program);
+serverCommand(program);
+stakingCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.exitCode = reportError(err);

@@ -36,6 +36,12 @@ const EXPECTED = new Set([
   "ModelFormatError",
   "DeviceUnavailableError",
   "RangeError",
+  "WalletError",
+  "PasswordError",
+  "FundingRefusedError",
+  "LedgerRevertError",
+  "NoRouteError",
+  "HopFailedError",
 ]);
 
 export function reportError(err: unknown): number {

@@ -3,7 +3,9 @@ import { InvalidArgumentError, Option, type Command } from "commander";
 import { generate } from "../client/generate.ts";
 import { openLocalEngine } from "../client/local.ts";
 import { DEVICES, type Device } from "../model/onnx/runtime.ts";
-import { log } from "./common.ts";
+import { openLedger } from "../chain/ledger.ts";
+import { openNetworkClient } from "../client/network.ts";
+import { DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, parseUrl } from "./common.ts";
 
 export function parseIntIn(lo: number, hi: number) {
   return (v: string): number => {
@@ -36,14 +38,18 @@ export interface GenerateFlags {
   svdEnergy?: number;
   svdRatio?: number;
   stats?: boolean;
+  rpc: string;
+  deployments: string;
 }
 
 export function generateCommand(program: Command): void {
   program
     .command("generate")
-    .description("generate text from a prompt (--local: the whole model in this process)")
+    .description("generate text from a prompt, through the swarm (or --local: the whole model in this process)")
     .option("--local", "run every layer in this process (no swarm)")
-    .option("--model <file>", "model: a GGUF file, or a Hugging Face directory / .safetensors file")
+    .option("--model <file>", "model: a GGUF file, or a Hugging Face directory / .safetensors file (the client needs its embedding and head)")
+    .option("--rpc <url>", "JSON-RPC endpoint of the chain (network mode)", parseUrl, DEFAULT_RPC)
+    .option("--deployments <dir>", "where deployments/<chainId>.json is read", DEFAULT_DEPLOYMENTS)
     .option("--prompt <text>", "text to continue (empty: start from BOS)", "")
     .option("--max-tokens <n>", "tokens to generate", parseIntIn(1, 1 << 20), 256)
     .option("--temperature <t>", "0 for greedy decoding", parseFloatIn(0, 100), 0)
@@ -58,14 +64,17 @@ export function generateCommand(program: Command): void {
       "after",
       `
 Tokens stream to stdout as they are generated; notices go to stderr.
-Network mode (no --local) routes through servers on the swarm and is not available yet.
+Network mode reads the active servers from the ledger, routes over the lowest-latency,
+most trusted chain covering every layer, and if a server fails mid-generation picks a
+replacement for its layers and replays the history (the text is the same).
 
 Examples:
+  $ efed generate --model ../shared/models/stories260K-f32.gguf --prompt "Once upon a time" --max-tokens 64
   $ efed generate --local --model ../shared/models/stories260K-f32.gguf --max-tokens 64
   $ efed generate --local --model model.gguf --prompt "Once upon a time" --temperature 0.8 --seed 7 --shards 3`,
     )
     .action(async (o: GenerateFlags) => {
-      if (!o.local) throw new InvalidArgumentError("network generation is not available yet: pass --local --model <file>");
+      if (!o.local) return generateOnSwarm(o);
       if (o.model === undefined) throw new InvalidArgumentError("--local needs --model <file>");
       if (o.svdEnergy !== undefined && o.svdRatio !== undefined) throw new InvalidArgumentError("choose one of --svd-energy and --svd-ratio");
       const svd = o.svdEnergy !== undefined ? { energy: o.svdEnergy } : o.svdRatio !== undefined ? { ratio: o.svdRatio } : undefined;
@@ -91,4 +100,33 @@ Examples:
         await engine.close();
       }
     });
+}
+
+async function generateOnSwarm(o: GenerateFlags): Promise<void> {
+  if (o.model === undefined) throw new InvalidArgumentError("--model <file> is needed: the client holds the embedding and the output head");
+  if (o.svdEnergy !== undefined || o.svdRatio !== undefined || o.shards !== 1) throw new InvalidArgumentError("--svd-* and --shards apply to --local only");
+  const h = await openLedger(o.rpc, o.deployments);
+  const net = await openNetworkClient(h.ledger, o.model, o.device).catch((err) => {
+    h.provider.destroy();
+    throw err;
+  });
+  try {
+    const chain = net.session({ onFailover: (peer, route) => log(`\nserver ${peer} failed; rerouted over ${route.map((r) => `${r.start}-${r.end}`).join(" ")} and replayed the history`) });
+    const r = await generate(net.client, chain, {
+      prompt: o.prompt,
+      maxTokens: o.maxTokens,
+      temperature: o.temperature,
+      topP: o.topP,
+      seed: o.seed,
+      onText: (t) => process.stdout.write(t),
+    });
+    process.stdout.write("\n");
+    if (o.stats) {
+      log(`${r.tokens.length} tokens in ${r.seconds.toFixed(2)} s (${(r.tokens.length / r.seconds).toFixed(1)} tokens/s) over ${chain.route?.map((x) => `${x.start}-${x.end}@${x.peer.slice(-6)}`).join(" ")}, ${chain.failovers} failover(s)`);
+    }
+    await chain.close();
+  } finally {
+    await net.close();
+    h.provider.destroy();
+  }
 }

@@ -29,7 +29,7 @@ export async function loadModel(file: string, sel: WeightSelection = ALL): Promi
   const config = ggufConfig(g);
   if (sel.layers !== undefined) {
     const [a, b] = sel.layers;
-    if (!(Number.isInteger(a) && Number.isInteger(b) && 0 <= a && a < b && b <= config.nLayers)) {
+    if (!(Number.isInteger(a) && Number.isInteger(b) && 0 <= a && a <= b && b <= config.nLayers && (a < b || sel.client !== false))) {
       throw new ModelFormatError(`${file}: layers ${a}-${b} are outside the model's ${config.nLayers} layers`);
     }
   }

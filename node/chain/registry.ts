@@ -1,0 +1,74 @@
+// The ledger as a registry of servers: what a Client routes over, and what a Server
+// writes about itself (stake, layers, peer id, addrs, hardware).
+import { totalmem } from "node:os";
+import { formatUnits, type Contract } from "ethers";
+import { peerIdFromBytes } from "../p2p/peer-id.ts";
+import type { Candidate } from "../client/route.ts";
+import { explainReverts } from "./revert.ts";
+
+/** Active servers from the ledger, as routing candidates (peer ids decoded). */
+export async function readCandidates(ledger: Contract): Promise<Candidate[]> {
+  const views = (await ledger.activeServers()) as {
+    peerId: string;
+    addrs: string[];
+    start: bigint;
+    end: bigint;
+    trust: bigint;
+    throughput: bigint;
+  }[];
+  const out: Candidate[] = [];
+  for (const v of views) {
+    let peer: string;
+    try {
+      peer = peerIdFromBytes(Buffer.from(v.peerId.slice(2), "hex")).toString();
+    } catch {
+      continue; // a peer id libp2p cannot parse can never be dialled
+    }
+    out.push({ peer, addrs: [...v.addrs], start: Number(v.start), end: Number(v.end), trust: Number(v.trust) / 1e18, throughput: Number(v.throughput) });
+  }
+  return out;
+}
+
+export interface ServerRegistration {
+  readonly stake: bigint;
+  readonly start: number;
+  readonly end: number;
+  readonly peerId: Uint8Array;
+  readonly addrs: string[];
+  readonly throughput: number;
+}
+
+/** Registers the signer's server, or brings an active registration up to date.
+ * Returns what was done, for the log. */
+export async function registerOrUpdate(ledger: Contract, token: Contract, address: string, r: ServerRegistration): Promise<string> {
+  const iface = [ledger.interface, token.interface];
+  const current = await ledger.getServer(address);
+  const status = Number(current.status);
+  if (status === 0) {
+    const balance: bigint = await token.balanceOf(address);
+    if (balance < r.stake) {
+      throw new Error(`${address} holds ${formatUnits(balance, 18)} tokens; staking needs ${formatUnits(r.stake, 18)} (on the local chain: \`efed fund ${address}\`)`);
+    }
+    await explainReverts(iface, async () => (await token.approve(await ledger.getAddress(), r.stake)).wait());
+    const hw = { memoryMiB: Math.floor(totalmem() / 2 ** 20), throughput: r.throughput };
+    await explainReverts(iface, async () => (await ledger.registerServer(r.stake, r.start, r.end, r.peerId, r.addrs, hw)).wait());
+    return "registered";
+  }
+  if (status !== 1) {
+    const what = status === 2 ? "exiting (unbonded)" : "deactivated by the verifiers";
+    throw new Error(`this wallet's server is ${what}: withdraw with \`efed withdraw\` once the delay has passed, then register again`);
+  }
+  const done: string[] = [];
+  if (Number(current.start) !== r.start || Number(current.end) !== r.end) {
+    await explainReverts(iface, async () => (await ledger.updateLayers(r.start, r.end)).wait());
+    done.push(`layers ${r.start}-${r.end}`);
+  }
+  if (Buffer.from(current.peerId.slice(2), "hex").compare(Buffer.from(r.peerId)) !== 0) {
+    throw new Error("this wallet's server is registered with another peer id: use its original .p2p.key file");
+  }
+  if (JSON.stringify([...current.addrs]) !== JSON.stringify(r.addrs)) {
+    await explainReverts(iface, async () => (await ledger.updateAddrs(r.addrs)).wait());
+    done.push("addresses");
+  }
+  return done.length ? `updated ${done.join(" and ")}` : "registration up to date";
+}

@@ -1,0 +1,115 @@
+// `efed server`: serve a range of layers on the swarm, registered on the ledger.
+import { InvalidArgumentError, Option, type Command } from "commander";
+import { formatUnits, parseUnits, ZeroHash } from "ethers";
+import { readCandidates, registerOrUpdate } from "../chain/registry.ts";
+import { modelHash } from "../model/hash.ts";
+import { DEVICES, type Device } from "../model/onnx/runtime.ts";
+import { loadOrCreateKey } from "../p2p/host.ts";
+import { peerIdToBytes } from "../p2p/peer-id.ts";
+import { measureThroughput, startServer } from "../server/server.ts";
+import { p2pKeyFile } from "../wallet/keystore.ts";
+import { DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, parseUrl } from "./common.ts";
+import { parseIntIn } from "./generate.ts";
+import { openSigned } from "./signer.ts";
+
+export function parseLayers(v: string): [number, number] {
+  const m = /^(\d+)-(\d+)$/.exec(v);
+  if (!m || Number(m[1]) >= Number(m[2])) throw new InvalidArgumentError("must be a range a-b with a < b, e.g. 0-2 (layers a to b−1)");
+  return [Number(m[1]), Number(m[2])];
+}
+
+interface ServerFlags {
+  wallet: string;
+  model: string;
+  layers: [number, number];
+  stake?: string;
+  rpc: string;
+  deployments: string;
+  listen: string[];
+  device: Device;
+  maxSessions: number;
+  sessionTtl: number;
+}
+
+export function serverCommand(program: Command): void {
+  program
+    .command("server")
+    .description("serve layers [a, b) of the model on the swarm: stake, register on the ledger, answer /efed/infer/1")
+    .requiredOption("--wallet <file>", "wallet keystore (password from EFED_PASSWORD or a prompt); its .p2p.key keeps the peer id")
+    .requiredOption("--model <file>", "the model (only layers a..b−1 are loaded)")
+    .requiredOption("--layers <a-b>", "layer range, e.g. 0-2", parseLayers)
+    .option("--stake <tokens>", "stake to put up at registration (default: the ledger's minimum)")
+    .option("--rpc <url>", "JSON-RPC endpoint of the chain", parseUrl, DEFAULT_RPC)
+    .option("--deployments <dir>", "where deployments/<chainId>.json is read", DEFAULT_DEPLOYMENTS)
+    .option("--listen <multiaddr>", "address to listen on (repeatable)", (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .addOption(new Option("--device <device>", "execution provider").choices([...DEVICES]).default("cpu"))
+    .option("--max-sessions <n>", "inference sessions held at once", parseIntIn(1, 100000), 64)
+    .option("--session-ttl <s>", "seconds an idle session's KV cache is kept", parseIntIn(1, 86400), 60)
+    .addHelpText(
+      "after",
+      `
+Stops on Ctrl-C / SIGTERM: takes no new sessions, lets open ones finish (5 s), exits.
+To leave the swarm for good: \`efed unstake\`, then \`efed withdraw\` after the delay.
+
+Example:
+  $ EFED_PASSWORD=… efed server --wallet ~/.efed/wallets/0x….json --model ../shared/models/stories260K-f32.gguf --layers 0-2`,
+    )
+    .action(async (o: ServerFlags) => {
+      const h = await openSigned(o.rpc, o.deployments, o.wallet, "unlock the server's wallet");
+      try {
+        const [hash, numLayers] = await h.ledger.model();
+        if (o.layers[1] > Number(numLayers)) throw new InvalidArgumentError(`layers ${o.layers[0]}-${o.layers[1]} are outside the model's ${numLayers} layers (ledger)`);
+        if (hash !== ZeroHash) {
+          log("checking the model against the ledger's hash…");
+          const mine = await modelHash(o.model);
+          if (mine !== hash) throw new Error(`${o.model} is not the model of this swarm (sha256 ${mine}, the ledger says ${hash})`);
+        }
+        const params = await h.ledger.params();
+        const stake = o.stake === undefined ? (params.minServerStake as bigint) : parseUnits(o.stake, 18);
+        if (stake < params.minServerStake) throw new InvalidArgumentError(`--stake ${formatUnits(stake, 18)} is below the ledger's minimum of ${formatUnits(params.minServerStake, 18)} tokens`);
+
+        log(`loading layers ${o.layers[0]}-${o.layers[1]} of ${o.model}…`);
+        const privateKey = await loadOrCreateKey(p2pKeyFile(o.wallet));
+        const server = await startServer({
+          model: o.model,
+          layers: o.layers,
+          device: o.device,
+          listen: o.listen.length ? o.listen : ["/ip4/127.0.0.1/tcp/0"],
+          privateKey,
+          limits: { maxSessions: o.maxSessions, ttlMs: o.sessionTtl * 1000 },
+          log,
+        });
+        const addrs = server.addrs().map((a) => a.replace(/\/p2p\/[^/]+$/, ""));
+        let throughput: number;
+        let done: string;
+        try {
+          throughput = await measureThroughput(server.runner);
+          done = await registerOrUpdate(h.ledgerW, h.tokenW, h.address, {
+            stake,
+            start: o.layers[0],
+            end: o.layers[1],
+            peerId: peerIdToBytes(server.node.peerId),
+            addrs,
+            throughput,
+          });
+        } catch (err) {
+          await server.stop(0);
+          throw err;
+        }
+        const active = await readCandidates(h.ledger);
+        log(`${done}: server ${h.address} serves layers ${o.layers[0]}-${o.layers[1]} as ${server.node.peerId} on ${addrs.join(" ")} (${throughput} layer-tokens/s, device ${server.runner.device}, ${active.length} active servers)`);
+        log("server ready");
+        await new Promise<void>((resolve) => {
+          const stop = () => {
+            log("stopping: no new sessions, finishing open ones…");
+            void server.stop(5000).then(resolve);
+          };
+          process.once("SIGINT", stop);
+          process.once("SIGTERM", stop);
+        });
+        log(`stopped after ${server.service.stats.tokens} positions in ${server.service.stats.opened} sessions`);
+      } finally {
+        h.provider.destroy();
+      }
+    });
+}

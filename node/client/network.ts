@@ -1,0 +1,73 @@
+// The Client on the swarm: embedding and head locally, layers on servers read from the
+// ledger. Peers are dialled as <addr>/p2p/<peer id from the ledger>, so Noise refuses any
+// peer whose key does not match what the ledger says.
+import { multiaddr } from "@multiformats/multiaddr";
+import type { Contract } from "ethers";
+import { readCandidates } from "../chain/registry.ts";
+import { loadModel, type LoadedModel } from "../model/load.ts";
+import { buildEmbeddingGraph, buildHeadGraph } from "../model/onnx/layers.ts";
+import { ClientGraph, type Device } from "../model/onnx/runtime.ts";
+import { createNode, type EfedNode } from "../p2p/host.ts";
+import type { ClientModel } from "./generate.ts";
+import { FailoverChain } from "./remote.ts";
+import { chooseRoute, NoRouteError, type Candidate, type RouteHop } from "./route.ts";
+
+/** Measures each candidate's round trip with a libp2p ping; unreachable ones get Infinity. */
+export async function measureRtts(node: EfedNode, cands: Candidate[], timeoutMs = 2000): Promise<Candidate[]> {
+  return Promise.all(
+    cands.map(async (c) => {
+      for (const a of c.addrs) {
+        try {
+          const rttMs = await node.services.ping.ping(multiaddr(`${a}/p2p/${c.peer}`), { signal: AbortSignal.timeout(timeoutMs) });
+          return { ...c, rttMs };
+        } catch {
+          // try the next address
+        }
+      }
+      return { ...c, rttMs: Infinity };
+    }),
+  );
+}
+
+export interface NetworkClient {
+  readonly model: LoadedModel;
+  readonly client: ClientModel;
+  readonly node: EfedNode;
+  /** A new failover-capable session over the best route at the time. */
+  session(o?: { onFailover?: (failed: string, route: RouteHop[]) => void; timeoutMs?: number }): FailoverChain;
+  close(): Promise<void>;
+}
+
+export async function openNetworkClient(ledger: Contract, modelFile: string, device: Device = "cpu"): Promise<NetworkClient> {
+  const model = await loadModel(modelFile, { layers: [0, 0], client: true });
+  const c = model.config;
+  const [, numLayers] = await ledger.model();
+  if (Number(numLayers) !== c.nLayers) throw new Error(`${modelFile} has ${c.nLayers} layers, the ledger's model ${numLayers}: not the model of this swarm`);
+  const node = await createNode();
+  const client: ClientModel = {
+    config: c,
+    tokenizer: model.tokenizer,
+    embedding: await ClientGraph.create(buildEmbeddingGraph(c, model.weights.embedding!), device),
+    head: await ClientGraph.create(buildHeadGraph(c, model.weights.outputNorm!, model.weights.output!), device),
+  };
+  const route = async (exclude: ReadonlySet<string>) => {
+    const cands = await measureRtts(node, (await readCandidates(ledger)).filter((x) => !exclude.has(x.peer)));
+    const reachable = cands.filter((x) => x.rttMs !== Infinity);
+    try {
+      return chooseRoute(reachable, c.nLayers, exclude);
+    } catch (err) {
+      const silent = cands.length - reachable.length;
+      if (err instanceof NoRouteError && silent > 0) throw new NoRouteError(`${err.message}; ${silent} active server(s) on the ledger did not answer`);
+      throw err;
+    }
+  };
+  return {
+    model,
+    client,
+    node,
+    session: (o = {}) => new FailoverChain(node, c.dim, { route, ...o }),
+    async close() {
+      await Promise.all([client.embedding.release(), client.head.release(), node.stop()]);
+    },
+  };
+}
