@@ -111,7 +111,12 @@ async function generateOnSwarm(o: GenerateFlags): Promise<void> {
     throw err;
   });
   try {
-    const chain = net.session({ onFailover: (peer, route) => log(`\nserver ${peer} failed; rerouted over ${route.map((r) => `${r.start}-${r.end}`).join(" ")} and replayed the history`) });
+    const chain = net.session({
+      onFailover: (peer, route) => log(`\nserver ${peer} failed; rerouted over ${route.map((r) => `${r.start}-${r.end}`).join(" ")} and replayed the history`),
+      onRoute: (route) => {
+        if (o.stats) log(`route ${route.map((r) => `${r.start}-${r.end}@${r.peer}`).join(" ")}`);
+      },
+    });
     const r = await generate(net.client, chain, {
       prompt: o.prompt,
       maxTokens: o.maxTokens,

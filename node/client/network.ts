@@ -34,7 +34,7 @@ export interface NetworkClient {
   readonly client: ClientModel;
   readonly node: EfedNode;
   /** A new failover-capable session over the best route at the time. */
-  session(o?: { onFailover?: (failed: string, route: RouteHop[]) => void; timeoutMs?: number }): FailoverChain;
+  session(o?: { onFailover?: (failed: string, route: RouteHop[]) => void; onRoute?: (route: RouteHop[]) => void; timeoutMs?: number }): FailoverChain;
   close(): Promise<void>;
 }
 

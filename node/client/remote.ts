@@ -97,6 +97,8 @@ export interface FailoverOptions extends RemoteOptions {
   readonly route: (exclude: ReadonlySet<string>) => Promise<RouteHop[]>;
   readonly maxFailovers?: number;
   readonly onFailover?: (failed: string, route: RouteHop[]) => void;
+  /** Called with each route a session is opened on. */
+  readonly onRoute?: (route: RouteHop[]) => void;
 }
 
 /** A ShardChain that keeps every position's input; when a hop fails it opens a new session
@@ -146,6 +148,7 @@ export class FailoverChain implements ShardChain {
     if (this.failed.size > 0) this.o.onFailover?.([...this.failed].at(-1)!, route);
     const s = new RemoteSession(this.node, route, this.dim, this.o);
     await s.open();
+    this.o.onRoute?.(route);
     return s;
   }
 

@@ -33,13 +33,14 @@ export function efed(args: string[], env: Record<string, string> = {}, timeoutMs
 
 export interface Background {
   readonly child: ChildProcess;
+  readonly match?: RegExpMatchArray;
   readonly output: () => string;
   stop(): Promise<void>;
 }
 
 /** Starts `efed args…` and waits until its stderr matches `ready`; returns the match. */
-export async function efedBackground(args: string[], ready: RegExp, timeoutMs = 60_000): Promise<Background & { match: RegExpMatchArray }> {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+export async function efedBackground(args: string[], ready: RegExp, timeoutMs = 60_000, env: Record<string, string> = {}): Promise<Background & { match: RegExpMatchArray }> {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
   let out = "";
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;

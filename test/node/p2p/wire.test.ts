@@ -1,0 +1,84 @@
+// The wire codec: round trips, and a named error for every kind of malformed frame.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { decodeFrame, encodeFrame, WireError, type Frame } from "../../../node/p2p/wire.ts";
+
+const session = "0123456789abcdef0123456789abcdef";
+const step = (tensor = Float32Array.of(1, -2, 3.5, 0.25), extra: Record<string, unknown> = {}): Frame =>
+  ({ type: "STEP", header: { session, seq: 0, pos: 0, n: 2, dim: 2, dtype: "f32", ...extra }, tensor }) as Frame;
+
+function code(bytes: Uint8Array): string {
+  try {
+    decodeFrame(bytes);
+  } catch (err) {
+    assert.ok(err instanceof WireError, String(err));
+    return err.code;
+  }
+  return "ok";
+}
+
+function raw(type: number, header: unknown, body = new Uint8Array(0), version = 1): Uint8Array {
+  const json = new TextEncoder().encode(typeof header === "string" ? header : JSON.stringify(header));
+  const out = new Uint8Array(6 + json.length + body.length);
+  out.set([0x45, 0x46, version, type]);
+  new DataView(out.buffer).setUint16(4, json.length, true);
+  out.set(json, 6);
+  out.set(body, 6 + json.length);
+  return out;
+}
+
+describe("wire frames", () => {
+  it("round-trips every frame type", () => {
+    const frames: Frame[] = [
+      { type: "OPEN", header: { session, hops: [{ peer: "12D3KooWabc", addrs: ["/ip4/127.0.0.1/tcp/1"], start: 0, end: 2 }] } },
+      { type: "OPENED", header: { session } },
+      step(),
+      { type: "RESULT", header: { session, seq: 3, n: 1, dim: 2, dtype: "f32" }, tensor: Float32Array.of(7, 8) },
+      { type: "ERROR", header: { code: "busy", message: "server busy", session, peer: "x" } },
+      { type: "CLOSE", header: { session } },
+    ];
+    for (const f of frames) assert.deepEqual(decodeFrame(encodeFrame(f)), f);
+  });
+
+  it("carries f16 tensors at half the bytes, within half precision", () => {
+    const t = Float32Array.of(1, -2, 3.14159, 1e-3);
+    const bytes = encodeFrame(step(t, { dtype: "f16" }));
+    assert.equal(bytes.length, encodeFrame(step(t)).length - 8);
+    const back = decodeFrame(bytes) as { tensor: Float32Array };
+    t.forEach((v, i) => assert.ok(Math.abs(back.tensor[i] - v) <= Math.abs(v) * 1e-3));
+  });
+
+  it("names what is wrong with a malformed frame", () => {
+    assert.equal(code(new Uint8Array(3)), "short_frame");
+    assert.equal(code(raw(3, {}).map((b, i) => (i === 0 ? 0x00 : b))), "bad_magic");
+    assert.equal(code(raw(6, { session }, undefined, 2)), "bad_version");
+    assert.equal(code(raw(99, { session })), "bad_type");
+    assert.equal(code(raw(6, "{not json")), "bad_header");
+    assert.equal(code(raw(6, { session: "short" })), "bad_header");
+    assert.equal(code(raw(6, { session, extra: 1 })), "bad_header");
+    assert.equal(code(raw(6, { session }, Uint8Array.of(1))), "unexpected_tensor");
+    const body = new Uint8Array(Float32Array.of(1, 2, 3).buffer);
+    assert.equal(code(raw(3, { session, seq: 0, pos: 0, n: 2, dim: 2, dtype: "f32" }, body)), "bad_tensor");
+    const nan = new Uint8Array(Float32Array.of(1, NaN, 3, 4).buffer);
+    assert.equal(code(raw(3, { session, seq: 0, pos: 0, n: 2, dim: 2, dtype: "f32" }, nan)), "bad_tensor");
+    assert.equal(code(raw(3, { session, seq: 0, pos: 0, n: 0, dim: 2, dtype: "f32" })), "bad_header");
+    assert.equal(code(raw(3, { session, seq: 0, pos: -1, n: 1, dim: 2, dtype: "f32" })), "bad_header");
+    assert.equal(code(raw(3, { session, seq: 0, pos: 0, n: 1, dim: 2, dtype: "bf16" })), "bad_header");
+    assert.equal(code(raw(1, { session, hops: [] })), "bad_header");
+    assert.equal(code(raw(1, { session, hops: [{ peer: "p", addrs: [], start: 3, end: 2 }] })), "bad_header");
+    const len = raw(6, { session });
+    new DataView(len.buffer).setUint16(4, 5000, true);
+    assert.equal(code(len), "short_frame");
+  });
+
+  it("never throws anything but WireError on random bytes", () => {
+    let s = 1;
+    const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) & 0xff);
+    for (let i = 0; i < 5000; i++) {
+      const b = Uint8Array.from({ length: rnd() % 64 }, rnd);
+      if (i % 2 === 0 && b.length > 4) b.set([0x45, 0x46, 1, 1 + (rnd() % 6)]);
+      const c = code(b);
+      assert.ok(typeof c === "string");
+    }
+  });
+});
