@@ -3,7 +3,8 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { basename, dirname, join } from "node:path";
-import { Wallet, HDNodeWallet } from "ethers";
+import type { HDNodeWallet } from "ethers";
+import { Wallet } from "ethers";
 
 export class WalletError extends Error {
   override readonly name = "WalletError";

@@ -8,6 +8,7 @@ import { openLocalEngine, type LocalEngine } from "../../../node/client/local.ts
 import { FailoverChain, RemoteSession } from "../../../node/client/remote.ts";
 import { chooseRoute, type Candidate } from "../../../node/client/route.ts";
 import { createNode, type EfedNode } from "../../../node/p2p/host.ts";
+import { measureRtts } from "../../../node/client/network.ts";
 import { startServer, type RunningServer } from "../../../node/server/server.ts";
 import { goldenText, STORIES_260K } from "../../helpers/models.ts";
 
@@ -46,6 +47,15 @@ describe("swarm over libp2p", () => {
     await session.close();
     assert.equal(r.text.slice(0, golden.length), golden);
     assert.ok(servers[2].service.stats.tokens >= tokens);
+  });
+
+  it("refuses a peer whose id does not match the ledger (Noise authenticates the key)", async () => {
+    const real = servers[0];
+    const impostor = { peer: servers[2].node.peerId.toString(), addrs: real.addrs().map((a) => a.replace(/\/p2p\/.*$/, "")), start: 0, end: 2, trust: 1, throughput: 1000 };
+    const honest = { ...impostor, peer: real.node.peerId.toString() };
+    const [bad, good] = await measureRtts(client, [impostor, honest]);
+    assert.equal(bad.rttMs, Infinity);
+    assert.ok(good.rttMs! < 1000);
   });
 
   it("the middle server dies mid-generation: a replacement takes its span, same text", async () => {
