@@ -42,6 +42,7 @@ const EXPECTED = new Set([
   "LedgerRevertError",
   "NoRouteError",
   "HopFailedError",
+  "WeightsFetchError",
 ]);
 
 export function reportError(err: unknown): number {

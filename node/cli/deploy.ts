@@ -4,6 +4,8 @@ import { deployLedger } from "../chain/deploy.ts";
 import { writeDeployment } from "../chain/deployments.ts";
 import { parseDeployParams, readDeployParams } from "../chain/params.ts";
 import { DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, parseUrl } from "./common.ts";
+import { loadModel } from "../model/load.ts";
+import { modelManifest } from "../model/manifest.ts";
 
 export function deployCommand(program: Command): void {
   program
@@ -12,6 +14,7 @@ export function deployCommand(program: Command): void {
     .option("--rpc <url>", "JSON-RPC endpoint of the chain", parseUrl, DEFAULT_RPC)
     .option("--params <file>", "deployment parameters (JSON); defaults suit the local chain")
     .option("--deployments <dir>", "where deployments/<chainId>.json is written", DEFAULT_DEPLOYMENTS)
+    .option("--model <file>", "record this model on the ledger (its manifest hash and layer count)")
     .addHelpText(
       "after",
       `
@@ -25,11 +28,18 @@ Parameters (all optional, human units):
 The deployer is the node's first unlocked account, or the key in EFED_DEPLOYER_KEY.
 
 Example:
-  $ efed deploy --rpc http://127.0.0.1:8545 --params swarm.json
-  deployments/31337.json`,
+  $ efed deploy --rpc http://127.0.0.1:8545 --params swarm.json --model ../shared/models/stories260K-f32.gguf
+  deployments/31337.json
+
+With --model, servers check their model (or the weights they fetch) against the recorded hash.`,
     )
-    .action(async (opts: { rpc: string; params?: string; deployments: string }) => {
-      const params = opts.params === undefined ? parseDeployParams({}) : readDeployParams(opts.params);
+    .action(async (opts: { rpc: string; params?: string; deployments: string; model?: string }) => {
+      let params = opts.params === undefined ? parseDeployParams({}) : readDeployParams(opts.params);
+      if (opts.model !== undefined) {
+        log(`hashing ${opts.model}…`);
+        const m = await loadModel(opts.model);
+        params = { ...params, modelHash: modelManifest(m.config, m.weights).root, numLayers: m.config.nLayers };
+      }
       const d = await deployLedger({ rpc: opts.rpc, params, deployerKey: process.env.EFED_DEPLOYER_KEY, log });
       const file = writeDeployment(opts.deployments, d);
       log(`token  ${d.token}`);

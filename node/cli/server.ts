@@ -2,14 +2,14 @@
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { formatUnits, parseUnits, ZeroHash } from "ethers";
 import { readCandidates, registerOrUpdate } from "../chain/registry.ts";
-import { modelHash } from "../model/hash.ts";
+import { modelHash } from "../model/manifest.ts";
 import { DEVICES, type Device } from "../model/onnx/runtime.ts";
 import { loadOrCreateKey } from "../p2p/host.ts";
 import { peerIdToBytes } from "../p2p/peer-id.ts";
 import { measureThroughput, startServer } from "../server/server.ts";
 import { p2pKeyFile } from "../wallet/keystore.ts";
 import { DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, parseUrl } from "./common.ts";
-import { parseIntIn } from "./generate.ts";
+import { parseFloatIn, parseIntIn } from "./generate.ts";
 import { openSigned } from "./signer.ts";
 
 export function parseLayers(v: string): [number, number] {
@@ -20,7 +20,10 @@ export function parseLayers(v: string): [number, number] {
 
 interface ServerFlags {
   wallet: string;
-  model: string;
+  model?: string;
+  weightsFrom?: string;
+  weightsSvdEnergy?: number;
+  shareWeights?: boolean;
   layers: [number, number];
   stake?: string;
   rpc: string;
@@ -36,7 +39,10 @@ export function serverCommand(program: Command): void {
     .command("server")
     .description("serve layers [a, b) of the model on the swarm: stake, register on the ledger, answer /efed/infer/1")
     .requiredOption("--wallet <file>", "wallet keystore (password from EFED_PASSWORD or a prompt); its .p2p.key keeps the peer id")
-    .requiredOption("--model <file>", "the model (only layers a..b−1 are loaded)")
+    .option("--model <file>", "the model file (only layers a..b−1 are loaded, unless --share-weights)")
+    .option("--weights-from <multiaddr>", "fetch the layers from a peer that shares the model (…/p2p/<peer id>) instead of --model")
+    .option("--weights-svd-energy <e>", "with --weights-from: fetch SVD factors keeping energy e (fewer bytes, not verifiable)", parseFloatIn(0, 1, true))
+    .option("--share-weights", "load the whole model and serve it to other servers over /efed/weights/1")
     .requiredOption("--layers <a-b>", "layer range, e.g. 0-2", parseLayers)
     .option("--stake <tokens>", "stake to put up at registration (default: the ledger's minimum)")
     .option("--rpc <url>", "JSON-RPC endpoint of the chain", parseUrl, DEFAULT_RPC)
@@ -55,23 +61,28 @@ Example:
   $ EFED_PASSWORD=… efed server --wallet ~/.efed/wallets/0x….json --model ../shared/models/stories260K-f32.gguf --layers 0-2`,
     )
     .action(async (o: ServerFlags) => {
+      if ((o.model === undefined) === (o.weightsFrom === undefined)) throw new InvalidArgumentError("give --model <file> or --weights-from <multiaddr> (one of them)");
+      if (o.weightsSvdEnergy !== undefined && o.weightsFrom === undefined) throw new InvalidArgumentError("--weights-svd-energy needs --weights-from");
+      if (o.shareWeights && o.model === undefined) throw new InvalidArgumentError("--share-weights needs --model");
       const h = await openSigned(o.rpc, o.deployments, o.wallet, "unlock the server's wallet");
       try {
         const [hash, numLayers] = await h.ledger.model();
         if (o.layers[1] > Number(numLayers)) throw new InvalidArgumentError(`layers ${o.layers[0]}-${o.layers[1]} are outside the model's ${numLayers} layers (ledger)`);
-        if (hash !== ZeroHash) {
+        if (hash !== ZeroHash && o.model !== undefined) {
           log("checking the model against the ledger's hash…");
           const mine = await modelHash(o.model);
-          if (mine !== hash) throw new Error(`${o.model} is not the model of this swarm (sha256 ${mine}, the ledger says ${hash})`);
+          if (mine !== hash) throw new Error(`${o.model} is not the model of this swarm (manifest ${mine}, the ledger says ${hash})`);
         }
         const params = await h.ledger.params();
         const stake = o.stake === undefined ? (params.minServerStake as bigint) : parseUnits(o.stake, 18);
         if (stake < params.minServerStake) throw new InvalidArgumentError(`--stake ${formatUnits(stake, 18)} is below the ledger's minimum of ${formatUnits(params.minServerStake, 18)} tokens`);
 
-        log(`loading layers ${o.layers[0]}-${o.layers[1]} of ${o.model}…`);
+        log(`loading layers ${o.layers[0]}-${o.layers[1]} ${o.model !== undefined ? `of ${o.model}` : `from ${o.weightsFrom}`}…`);
         const privateKey = await loadOrCreateKey(p2pKeyFile(o.wallet));
         const server = await startServer({
           model: o.model,
+          weightsFrom: o.weightsFrom === undefined ? undefined : { provider: o.weightsFrom, svdEnergy: o.weightsSvdEnergy, expectedRoot: hash === ZeroHash ? undefined : hash },
+          shareWeights: o.shareWeights,
           layers: o.layers,
           device: o.device,
           listen: o.listen.length ? o.listen : ["/ip4/127.0.0.1/tcp/0"],
@@ -79,6 +90,10 @@ Example:
           limits: { maxSessions: o.maxSessions, ttlMs: o.sessionTtl * 1000 },
           log,
         });
+        if (server.fetched !== undefined) {
+          const f = server.fetched;
+          log(`fetched ${f.bytes} bytes of weights (${f.wireBytes} on the wire), ${f.verified} tensors checked against the manifest`);
+        }
         const addrs = server.addrs().map((a) => a.replace(/\/p2p\/[^/]+$/, ""));
         let throughput: number;
         let done: string;
@@ -98,6 +113,7 @@ Example:
         }
         const active = await readCandidates(h.ledger);
         log(`${done}: server ${h.address} serves layers ${o.layers[0]}-${o.layers[1]} as ${server.node.peerId} on ${addrs.join(" ")} (${throughput} layer-tokens/s, device ${server.runner.device}, ${active.length} active servers)`);
+        if (server.weights !== undefined) log(`sharing the model over /efed/weights/1 at ${server.addrs()[0]}`);
         log("server ready");
         await new Promise<void>((resolve) => {
           const stop = () => {

@@ -1,16 +1,31 @@
-// A Server's parts put together: its layers of the model as an ONNX shard, a libp2p node,
-// and the /efed/infer/1 service. Chain registration lives in the CLI (roles/server).
+// A Server's parts put together: its layers of the model as an ONNX shard (from a local
+// file, or fetched from a peer over /efed/weights/1), a libp2p node, the /efed/infer/1
+// service, and — when it holds the whole model and shares it — /efed/weights/1.
 import type { PrivateKey } from "@libp2p/interface";
 import { loadModel } from "../model/load.ts";
-import { buildShardGraph, denseSource } from "../model/onnx/layers.ts";
+import { buildShardGraph, denseSource, type LinearSource } from "../model/onnx/layers.ts";
 import { ShardRunner, type Device } from "../model/onnx/runtime.ts";
 import { createNode, type EfedNode } from "../p2p/host.ts";
 import { InferService, type InferServiceOptions } from "./infer-service.ts";
+import { fetchLayers, type FetchedLayers } from "./weights-fetch.ts";
+import { WeightsService } from "./weights-service.ts";
 import type { LlamaConfig } from "../model/types.ts";
 
+export interface WeightsFrom {
+  /** Multiaddr of a peer that shares the model, ending in /p2p/<peer id>. */
+  readonly provider: string;
+  /** Dense weights (checked against the manifest), or SVD factors at this energy. */
+  readonly svdEnergy?: number;
+  /** The ledger's model hash, to check the provider's manifest against. */
+  readonly expectedRoot?: string;
+}
+
 export interface ServerOptions extends InferServiceOptions {
-  readonly model: string;
   readonly layers: readonly [number, number];
+  readonly model?: string;
+  readonly weightsFrom?: WeightsFrom;
+  /** Load the whole model and serve it to other servers over /efed/weights/1. */
+  readonly shareWeights?: boolean;
   readonly device?: Device;
   readonly listen?: string[];
   readonly privateKey?: PrivateKey;
@@ -20,6 +35,8 @@ export interface RunningServer {
   readonly node: EfedNode;
   readonly runner: ShardRunner;
   readonly service: InferService;
+  readonly weights?: WeightsService;
+  readonly fetched?: FetchedLayers;
   readonly config: LlamaConfig;
   /** Multiaddrs to announce, each ending in /p2p/<peer id>. */
   addrs(): string[];
@@ -27,26 +44,57 @@ export interface RunningServer {
 }
 
 export async function startServer(o: ServerOptions): Promise<RunningServer> {
-  const m = await loadModel(o.model, { layers: o.layers, client: false });
-  const c = m.config;
   const [start, end] = o.layers;
-  const norms = (l: number) => ({ attnNorm: m.weights.layers[l]!.attnNorm, ffnNorm: m.weights.layers[l]!.ffnNorm });
-  const runner = await ShardRunner.create(c, start, end, buildShardGraph(c, { start, end, norms, linear: denseSource(m.weights) }), o.device ?? "cpu");
-  const node = await createNode({ privateKey: o.privateKey, listen: o.listen ?? ["/ip4/127.0.0.1/tcp/0"] });
-  const service = new InferService({ node, runner }, o);
-  await service.start();
-  return {
-    node,
-    runner,
-    service,
-    config: c,
-    addrs: () => node.getMultiaddrs().map(String),
-    async stop(graceMs = 5000) {
-      await service.stop(graceMs);
-      await node.stop();
-      await runner.release();
-    },
-  };
+  if ((o.model === undefined) === (o.weightsFrom === undefined)) throw new Error("a server needs either a model file or a weights provider");
+  if (o.weightsFrom !== undefined && o.shareWeights) throw new Error("only a server with the model file can share weights");
+  let node: EfedNode | undefined;
+  try {
+    let c: LlamaConfig;
+    let norms: (l: number) => { attnNorm: Float32Array; ffnNorm: Float32Array };
+    let linear: LinearSource;
+    let fetched: FetchedLayers | undefined;
+    let weights: WeightsService | undefined;
+    if (o.model !== undefined) {
+      const m = await loadModel(o.model, o.shareWeights ? {} : { layers: o.layers, client: false });
+      c = m.config;
+      if (end > c.nLayers) throw new Error(`layers ${start}-${end} are outside the model's ${c.nLayers} layers`);
+      norms = (l) => ({ attnNorm: m.weights.layers[l]!.attnNorm, ffnNorm: m.weights.layers[l]!.ffnNorm });
+      linear = denseSource(m.weights);
+      node = await createNode({ privateKey: o.privateKey, listen: o.listen ?? ["/ip4/127.0.0.1/tcp/0"] });
+      if (o.shareWeights) weights = new WeightsService({ node, model: m });
+    } else {
+      node = await createNode({ privateKey: o.privateKey, listen: o.listen ?? ["/ip4/127.0.0.1/tcp/0"] });
+      const w = o.weightsFrom!;
+      fetched = await fetchLayers(node, w.provider, { start, end, format: w.svdEnergy === undefined ? "dense" : "svd", energy: w.svdEnergy }, w.expectedRoot);
+      c = fetched.config;
+      const f = fetched;
+      norms = (l) => f.norms.get(l)!;
+      linear = (l, m) => f.linears.get(`${l}.${m}`)!;
+    }
+    const runner = await ShardRunner.create(c, start, end, buildShardGraph(c, { start, end, norms, linear }), o.device ?? "cpu");
+    const service = new InferService({ node, runner }, o);
+    await service.start();
+    await weights?.start();
+    const n = node;
+    return {
+      node: n,
+      runner,
+      service,
+      weights,
+      fetched,
+      config: c,
+      addrs: () => n.getMultiaddrs().map(String),
+      async stop(graceMs = 5000) {
+        await weights?.stop();
+        await service.stop(graceMs);
+        await n.stop();
+        await runner.release();
+      },
+    };
+  } catch (err) {
+    await node?.stop();
+    throw err;
+  }
 }
 
 /** Layer-tokens per second of a runner, from a few single-position steps. */

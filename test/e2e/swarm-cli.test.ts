@@ -20,8 +20,8 @@ describe("the swarm, end to end", () => {
   let golden: string;
 
   const run = (args: string[], extra: Record<string, string> = {}) => efed(args, { ...env, ...extra });
-  const startServer = async (wallet: string, layers: string) => {
-    const proc = await efedBackground(["server", "--wallet", wallet, "--model", STORIES_260K, "--layers", layers], /server ready/, 60_000, env);
+  const startServer = async (wallet: string, layers: string, source: string[] = ["--model", STORIES_260K]) => {
+    const proc = await efedBackground(["server", "--wallet", wallet, ...source, "--layers", layers], /server ready/, 60_000, env);
     const peer = /as (12D3Koo\w+)/.exec(proc.output())![1];
     servers.push({ proc, peer, layers });
   };
@@ -30,7 +30,7 @@ describe("the swarm, end to end", () => {
     golden = goldenText();
     chain = await efedBackground(["chain", "--port", "0"], /listening on (http:\/\/127\.0\.0\.1:\d+)/, 60_000, env);
     env.EFED_RPC = chain.match![1];
-    const d = await run(["deploy"]);
+    const d = await run(["deploy", "--model", STORIES_260K]);
     assert.equal(d.code, 0, d.stderr);
     for (let i = 0; i < 5; i++) {
       const w = await run(["wallet", "new"]);
@@ -38,11 +38,20 @@ describe("the swarm, end to end", () => {
       assert.match(w.stderr, /funded with 10\.0 ETH and 1000\.0 EFED/);
     }
     wallets = readdirSync(join(home, "wallets")).filter((f) => f.endsWith(".json")).map((f) => join(home, "wallets", f));
-    await Promise.all([startServer(wallets[0], "0-2"), startServer(wallets[1], "2-4"), startServer(wallets[2], "4-5"), startServer(wallets[3], "2-4")]);
+    // the first server shares the model; the backup 2-4 server fetches its layers from it
+    await startServer(wallets[0], "0-2", ["--model", STORIES_260K, "--share-weights"]);
+    const provider = /sharing the model over \/efed\/weights\/1 at (\S+)/.exec(servers[0].proc.output())![1];
+    await Promise.all([startServer(wallets[1], "2-4"), startServer(wallets[2], "4-5"), startServer(wallets[3], "2-4", ["--weights-from", provider])]);
   });
   after(async () => {
     await Promise.all(servers.map((s) => s.proc.stop()));
     await chain?.stop();
+  });
+
+  it("a server fetched its layers over the network, checked against the ledger's model hash", () => {
+    const fetcher = servers.find((s) => /loading layers 2-4 from \/ip4/.test(s.proc.output()));
+    assert.ok(fetcher !== undefined);
+    assert.match(fetcher.proc.output(), /fetched \d+ bytes of weights \(\d+ on the wire\), 18 tensors checked against the manifest/);
   });
 
   it("registers every server on the ledger with its peer id", async () => {
