@@ -9,6 +9,7 @@ import { modelCommand } from "./cli/model.ts";
 import { walletCommand } from "./cli/wallet.ts";
 import { serverCommand } from "./cli/server.ts";
 import { stakingCommands } from "./cli/staking.ts";
+import { verifierCommand } from "./cli/verifier.ts";
 import { reportError } from "./cli/common.ts";
 
 const program = new Command()
@@ -47,6 +48,7 @@ modelCommand(program);
 walletCommand(program);
 serverCommand(program);
 stakingCommands(program);
+verifierCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.exitCode = reportError(err);

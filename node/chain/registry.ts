@@ -9,6 +9,7 @@ import { explainReverts } from "./revert.ts";
 /** Active servers from the ledger, as routing candidates (peer ids decoded). */
 export async function readCandidates(ledger: Contract): Promise<Candidate[]> {
   const views = (await ledger.activeServers()) as {
+    account: string;
     peerId: string;
     addrs: string[];
     start: bigint;
@@ -24,7 +25,7 @@ export async function readCandidates(ledger: Contract): Promise<Candidate[]> {
     } catch {
       continue; // a peer id libp2p cannot parse can never be dialled
     }
-    out.push({ peer, addrs: [...v.addrs], start: Number(v.start), end: Number(v.end), trust: Number(v.trust) / 1e18, throughput: Number(v.throughput) });
+    out.push({ peer, account: v.account, addrs: [...v.addrs], start: Number(v.start), end: Number(v.end), trust: Number(v.trust) / 1e18, throughput: Number(v.throughput) });
   }
   return out;
 }

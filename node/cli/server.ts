@@ -8,9 +8,11 @@ import { loadOrCreateKey } from "../p2p/host.ts";
 import { peerIdToBytes } from "../p2p/peer-id.ts";
 import { measureThroughput, startServer } from "../server/server.ts";
 import { p2pKeyFile } from "../wallet/keystore.ts";
+import { faultTransform, parseFault, type Fault } from "../server/faults.ts";
 import { DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, parseUrl } from "./common.ts";
 import { parseFloatIn, parseIntIn } from "./generate.ts";
 import { openSigned } from "./signer.ts";
+import { explainReverts } from "../chain/revert.ts";
 
 export function parseLayers(v: string): [number, number] {
   const m = /^(\d+)-(\d+)$/.exec(v);
@@ -32,6 +34,8 @@ interface ServerFlags {
   device: Device;
   maxSessions: number;
   sessionTtl: number;
+  fault?: Fault;
+  autoCover?: boolean;
 }
 
 export function serverCommand(program: Command): void {
@@ -51,6 +55,14 @@ export function serverCommand(program: Command): void {
     .addOption(new Option("--device <device>", "execution provider").choices([...DEVICES]).default("cpu"))
     .option("--max-sessions <n>", "inference sessions held at once", parseIntIn(1, 100000), 64)
     .option("--session-ttl <s>", "seconds an idle session's KV cache is kept", parseIntIn(1, 86400), 60)
+    .option("--auto-cover", "load the whole model and take over uncovered layers when this server's own are covered by others (or adjoin them)")
+    .option("--fault <mode>", "misbehave, for tests and demos: noise:<σ>, skip, replay, garbage, zero, slow:<ms>, drop:<p>", (v: string) => {
+      try {
+        return parseFault(v);
+      } catch (err) {
+        throw new InvalidArgumentError((err as Error).message);
+      }
+    })
     .addHelpText(
       "after",
       `
@@ -64,6 +76,7 @@ Example:
       if ((o.model === undefined) === (o.weightsFrom === undefined)) throw new InvalidArgumentError("give --model <file> or --weights-from <multiaddr> (one of them)");
       if (o.weightsSvdEnergy !== undefined && o.weightsFrom === undefined) throw new InvalidArgumentError("--weights-svd-energy needs --weights-from");
       if (o.shareWeights && o.model === undefined) throw new InvalidArgumentError("--share-weights needs --model");
+      if (o.autoCover && o.model === undefined) throw new InvalidArgumentError("--auto-cover needs --model");
       const h = await openSigned(o.rpc, o.deployments, o.wallet, "unlock the server's wallet");
       try {
         const [hash, numLayers] = await h.ledger.model();
@@ -83,11 +96,13 @@ Example:
           model: o.model,
           weightsFrom: o.weightsFrom === undefined ? undefined : { provider: o.weightsFrom, svdEnergy: o.weightsSvdEnergy, expectedRoot: hash === ZeroHash ? undefined : hash },
           shareWeights: o.shareWeights,
+          wholeModel: o.autoCover,
           layers: o.layers,
           device: o.device,
           listen: o.listen.length ? o.listen : ["/ip4/127.0.0.1/tcp/0"],
           privateKey,
           limits: { maxSessions: o.maxSessions, ttlMs: o.sessionTtl * 1000 },
+          transform: o.fault === undefined ? undefined : faultTransform(o.fault, Date.now()),
           log,
         });
         if (server.fetched !== undefined) {
@@ -114,18 +129,69 @@ Example:
         const active = await readCandidates(h.ledger);
         log(`${done}: server ${h.address} serves layers ${o.layers[0]}-${o.layers[1]} as ${server.node.peerId} on ${addrs.join(" ")} (${throughput} layer-tokens/s, device ${server.runner.device}, ${active.length} active servers)`);
         if (server.weights !== undefined) log(`sharing the model over /efed/weights/1 at ${server.addrs()[0]}`);
+        if (o.fault !== undefined) log(`FAULT INJECTION: this server misbehaves (${o.fault.kind})`);
         log("server ready");
         await new Promise<void>((resolve) => {
-          const stop = () => {
-            log("stopping: no new sessions, finishing open ones…");
+          let stopping = false;
+          const stop = (why = "stopping") => {
+            if (stopping) return;
+            stopping = true;
+            clearInterval(watch);
+            log(`${why}: no new sessions, finishing open ones…`);
             void server.stop(5000).then(resolve);
           };
-          process.once("SIGINT", stop);
-          process.once("SIGTERM", stop);
+          // watch the ledger: a deactivated server notices it is out; --auto-cover re-covers layers
+          let checking = false;
+          const watch = setInterval(async () => {
+            if (checking || stopping) return;
+            checking = true;
+            try {
+              const me = await h.ledger.getServer(h.address);
+              if (Number(me.status) === 3) {
+                log(`deactivated by the verifiers (S_i ${formatUnits(me.trust, 18)} < θ ${formatUnits(params.theta, 18)}); ${formatUnits(me.stake, 18)} tokens of stake left: \`efed unstake\`, then \`efed withdraw\``);
+                stop("deactivated");
+              } else if (o.autoCover && Number(me.status) === 1) {
+                await autoCover(server, h, log);
+              }
+            } catch (err) {
+              log(`ledger watch: ${(err as Error).message}`);
+            } finally {
+              checking = false;
+            }
+          }, 2000);
+          process.once("SIGINT", () => stop());
+          process.once("SIGTERM", () => stop());
         });
         log(`stopped after ${server.service.stats.tokens} positions in ${server.service.stats.opened} sessions`);
       } finally {
         h.provider.destroy();
       }
     });
+}
+
+/** The first run of layers no active server covers, as [start, end). */
+export function firstGap(coverage: number[]): [number, number] | undefined {
+  const a = coverage.findIndex((c) => c === 0);
+  if (a < 0) return undefined;
+  let b = a;
+  while (b < coverage.length && coverage[b] === 0) b++;
+  return [a, b];
+}
+
+/** Reassignment (paper §3.1): move to an uncovered run of layers when this server's own are
+ * covered by others too, or grow to include one that adjoins its range. */
+async function autoCover(server: Awaited<ReturnType<typeof startServer>>, h: Awaited<ReturnType<typeof openSigned>>, log: (s: string) => void): Promise<void> {
+  const coverage = ((await h.ledger.coverage()) as bigint[]).map(Number);
+  const gap = firstGap(coverage);
+  if (gap === undefined) return;
+  const [s0, e0] = server.service.layers;
+  let target: [number, number] | undefined;
+  if (coverage.slice(s0, e0).every((c) => c >= 2)) target = gap;
+  else if (gap[0] === e0) target = [s0, gap[1]];
+  else if (gap[1] === s0) target = [gap[0], e0];
+  if (target === undefined) return;
+  log(`layers ${gap[0]}-${gap[1]} are uncovered: moving from ${s0}-${e0} to ${target[0]}-${target[1]}`);
+  await server.switchLayers(target[0], target[1]);
+  await explainReverts(h.ledger.interface, async () => (await h.ledgerW.updateLayers(target[0], target[1])).wait());
+  log(`now serving layers ${target[0]}-${target[1]}`);
 }

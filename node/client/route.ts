@@ -4,6 +4,8 @@
 
 export interface Candidate {
   readonly peer: string;
+  /** The server's address on the ledger, when read from it. */
+  readonly account?: string;
   readonly addrs: string[];
   readonly start: number;
   readonly end: number;

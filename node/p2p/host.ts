@@ -7,6 +7,7 @@ import { noise } from "@chainsafe/libp2p-noise";
 import { yamux } from "@chainsafe/libp2p-yamux";
 import { identify, type Identify } from "@libp2p/identify";
 import { ping, type Ping } from "@libp2p/ping";
+import { gossipsub } from "@libp2p/gossipsub";
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from "@libp2p/crypto/keys";
 import type { PrivateKey } from "@libp2p/interface";
 
@@ -24,6 +25,21 @@ export async function loadOrCreateKey(file: string): Promise<PrivateKey> {
 export interface NodeOptions {
   readonly privateKey?: PrivateKey;
   readonly listen?: string[];
+}
+
+export type PubSubNode = Libp2p<{ identify: Identify; ping: Ping; pubsub: ReturnType<ReturnType<typeof gossipsub>> }>;
+
+/** A node that also speaks gossipsub (verifiers share attestations on it). */
+export async function createPubSubNode(o: NodeOptions = {}): Promise<PubSubNode> {
+  return createLibp2p({
+    privateKey: o.privateKey,
+    addresses: { listen: o.listen ?? [] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: { identify: identify(), ping: ping(), pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false }) },
+    connectionManager: { maxConnections: 256 },
+  });
 }
 
 export async function createNode(o: NodeOptions = {}): Promise<EfedNode> {

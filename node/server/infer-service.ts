@@ -18,13 +18,15 @@ export interface InferServiceOptions {
   /** Streams one connection may have open on this protocol. */
   readonly maxInboundStreams?: number;
   /** Applied to this server's output before it leaves (fault injection for tests and demos). */
-  readonly transform?: (out: Float32Array, step: { session: string; pos: number; n: number }) => Float32Array | Promise<Float32Array>;
+  readonly transform?: (out: Float32Array, input: Float32Array) => Float32Array | Promise<Float32Array>;
   readonly log?: (line: string) => void;
 }
 
 export class InferService {
   private readonly node: EfedNode;
-  private readonly runner: ShardRunner;
+  /** Ranges served: normally one; two for a while after a move, so that sessions and probes
+   * addressed to the old range (the ledger may not show the move yet) still work. */
+  private runners: ShardRunner[];
   private readonly o: InferServiceOptions;
   readonly sessions: SessionStore;
   private readonly streams = new Set<Stream>();
@@ -34,9 +36,24 @@ export class InferService {
 
   constructor(components: { node: EfedNode; runner: ShardRunner }, options: InferServiceOptions = {}) {
     this.node = components.node;
-    this.runner = components.runner;
+    this.runners = [components.runner];
     this.o = options;
     this.sessions = new SessionStore(options.limits);
+  }
+
+  /** Serves another layer range from now on (reassignment); the old one is still answered
+   * for `graceMs`, and open sessions keep theirs. */
+  setRunner(runner: ShardRunner, graceMs = 30_000): void {
+    const old = this.runners[0];
+    this.runners = [runner, old];
+    setTimeout(() => {
+      this.runners = this.runners.filter((r) => r !== old);
+    }, graceMs).unref();
+  }
+
+  /** The range announced on the ledger. */
+  get layers(): [number, number] {
+    return [this.runners[0].start, this.runners[0].end];
   }
 
   async start(): Promise<void> {
@@ -60,6 +77,7 @@ export class InferService {
     this.streams.add(stream);
     const up = new FramedStream(stream);
     const from = connection.remotePeer.toString();
+    let runner = this.runners[0]; // a session keeps the range it was opened on
     let session: Session | undefined;
     let down: FramedStream | undefined;
     let next: Hop | undefined;
@@ -67,8 +85,8 @@ export class InferService {
       const open = await up.expect("OPEN", 10_000);
       if (!this.accepting) throw new BusyError("server is shutting down");
       const [me, ...rest] = open.header.hops;
-      this.checkHop(me);
-      session = this.sessions.open(open.header.session, from, this.runner.newCache());
+      runner = this.checkHop(me);
+      session = this.sessions.open(open.header.session, from, runner.newCache());
       this.stats.opened++;
       next = rest[0];
       if (next !== undefined) down = await this.openNext(open.header.session, rest);
@@ -79,7 +97,7 @@ export class InferService {
         if (f.type === "CLOSE") break;
         if (f.type !== "STEP") throw new WireError("unexpected_frame", `expected STEP or CLOSE, got ${f.type}`);
         this.sessions.touch(session);
-        const result = await this.step(session, f.header, f.tensor!, down, next);
+        const result = await this.step(runner, session, f.header, f.tensor!, down, next);
         await up.send(result);
       }
     } catch (err) {
@@ -95,12 +113,14 @@ export class InferService {
     }
   }
 
-  private checkHop(me: Hop): void {
+  private checkHop(me: Hop): ShardRunner {
     const self = this.node.peerId.toString();
     if (me.peer !== self) throw new WireError("wrong_peer", `route names ${me.peer} for this hop, but this is ${self}`);
-    if (me.start !== this.runner.start || me.end !== this.runner.end) {
-      throw new WireError("wrong_layers", `route asks for layers ${me.start}-${me.end}, this server serves ${this.runner.start}-${this.runner.end}`);
+    const runner = this.runners.find((r) => r.start === me.start && r.end === me.end);
+    if (runner === undefined) {
+      throw new WireError("wrong_layers", `route asks for layers ${me.start}-${me.end}, this server serves ${this.layers[0]}-${this.layers[1]}`);
     }
+    return runner;
   }
 
   private async openNext(session: string, hops: Hop[]): Promise<FramedStream> {
@@ -123,14 +143,14 @@ export class InferService {
     throw new RemoteError("hop_failed", `cannot reach ${next.peer}: ${(lastErr as Error)?.message ?? "no address"}`, next.peer);
   }
 
-  private async step(session: Session, h: Header<"STEP">, input: Float32Array, down: FramedStream | undefined, next: Hop | undefined): Promise<Frame> {
-    const c = this.runner.config;
+  private async step(runner: ShardRunner, session: Session, h: Header<"STEP">, input: Float32Array, down: FramedStream | undefined, next: Hop | undefined): Promise<Frame> {
+    const c = runner.config;
     if (h.session !== session.id) throw new WireError("unknown_session", `STEP for session ${h.session} on the stream of ${session.id}`);
     if (h.dim !== c.dim) throw new WireError("bad_shape", `dim ${h.dim}, the model's is ${c.dim}`);
     if (h.pos !== session.cache.length) throw new WireError("bad_position", `position ${h.pos}, the session has ${session.cache.length} cached`);
     if (h.pos + h.n > c.contextLength) throw new WireError("context_full", `positions up to ${h.pos + h.n} exceed the context of ${c.contextLength}`);
-    let out = await this.runner.step(session.cache, input, h.n);
-    if (this.o.transform !== undefined) out = await this.o.transform(out, { session: session.id, pos: h.pos, n: h.n });
+    let out = await runner.step(session.cache, input, h.n);
+    if (this.o.transform !== undefined) out = await this.o.transform(out, input);
     this.stats.steps++;
     this.stats.tokens += h.n;
     const header = { session: session.id, seq: h.seq, n: h.n, dim: c.dim, dtype: h.dtype };
@@ -158,6 +178,9 @@ export class InferService {
     } else if (err instanceof BusyError) {
       code = "busy";
       this.stats.busy++;
+    } else if ((err as Error).name === "DroppedError") {
+      up.stream.abort(err as Error); // a dropping server just goes silent
+      return;
     }
     const message = (err as Error).message ?? String(err);
     if (code === "internal") this.o.log?.(`session ${session ?? "?"}: ${message}`);

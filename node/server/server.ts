@@ -26,6 +26,8 @@ export interface ServerOptions extends InferServiceOptions {
   readonly weightsFrom?: WeightsFrom;
   /** Load the whole model and serve it to other servers over /efed/weights/1. */
   readonly shareWeights?: boolean;
+  /** Load the whole model so the server can move to other layers (reassignment). */
+  readonly wholeModel?: boolean;
   readonly device?: Device;
   readonly listen?: string[];
   readonly privateKey?: PrivateKey;
@@ -40,6 +42,8 @@ export interface RunningServer {
   readonly config: LlamaConfig;
   /** Multiaddrs to announce, each ending in /p2p/<peer id>. */
   addrs(): string[];
+  /** Serves layers [start, end) from now on (needs the whole model loaded). */
+  switchLayers(start: number, end: number): Promise<void>;
   stop(graceMs?: number): Promise<void>;
 }
 
@@ -54,14 +58,20 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     let linear: LinearSource;
     let fetched: FetchedLayers | undefined;
     let weights: WeightsService | undefined;
+    let build: ((a: number, b: number) => Promise<ShardRunner>) | undefined;
     if (o.model !== undefined) {
-      const m = await loadModel(o.model, o.shareWeights ? {} : { layers: o.layers, client: false });
+      const whole = o.shareWeights === true || o.wholeModel === true;
+      const m = await loadModel(o.model, whole ? {} : { layers: o.layers, client: false });
       c = m.config;
       if (end > c.nLayers) throw new Error(`layers ${start}-${end} are outside the model's ${c.nLayers} layers`);
       norms = (l) => ({ attnNorm: m.weights.layers[l]!.attnNorm, ffnNorm: m.weights.layers[l]!.ffnNorm });
       linear = denseSource(m.weights);
       node = await createNode({ privateKey: o.privateKey, listen: o.listen ?? ["/ip4/127.0.0.1/tcp/0"] });
       if (o.shareWeights) weights = new WeightsService({ node, model: m });
+      if (whole) {
+        const mc = m.config;
+        build = (a, b) => ShardRunner.create(mc, a, b, buildShardGraph(mc, { start: a, end: b, norms, linear: denseSource(m.weights) }), o.device ?? "cpu");
+      }
     } else {
       node = await createNode({ privateKey: o.privateKey, listen: o.listen ?? ["/ip4/127.0.0.1/tcp/0"] });
       const w = o.weightsFrom!;
@@ -71,24 +81,35 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       norms = (l) => f.norms.get(l)!;
       linear = (l, m) => f.linears.get(`${l}.${m}`)!;
     }
-    const runner = await ShardRunner.create(c, start, end, buildShardGraph(c, { start, end, norms, linear }), o.device ?? "cpu");
+    let runner = await ShardRunner.create(c, start, end, buildShardGraph(c, { start, end, norms, linear }), o.device ?? "cpu");
+    const retired: ShardRunner[] = [];
     const service = new InferService({ node, runner }, o);
     await service.start();
     await weights?.start();
     const n = node;
     return {
       node: n,
-      runner,
+      get runner() {
+        return runner;
+      },
       service,
       weights,
       fetched,
       config: c,
       addrs: () => n.getMultiaddrs().map(String),
+      async switchLayers(a: number, b: number) {
+        if (build === undefined) throw new Error("moving to other layers needs the whole model (--auto-cover loads it)");
+        if (b > c.nLayers || a >= b) throw new Error(`layers ${a}-${b} are outside the model's ${c.nLayers}`);
+        const next = await build(a, b);
+        retired.push(runner); // open sessions still use it; released at stop
+        runner = next;
+        service.setRunner(next);
+      },
       async stop(graceMs = 5000) {
         await weights?.stop();
         await service.stop(graceMs);
         await n.stop();
-        await runner.release();
+        for (const r of [runner, ...retired]) await r.release();
       },
     };
   } catch (err) {

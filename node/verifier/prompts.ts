@@ -1,0 +1,26 @@
+// Probe prompts: real text — lines of a prompt file, or text the model generates itself.
+import { readFileSync } from "node:fs";
+import { generate } from "../client/generate.ts";
+import { openLocalEngine } from "../client/local.ts";
+import type { Tokenizer } from "../model/tokenizer/types.ts";
+
+export function promptsFromFile(file: string, tokenizer: Tokenizer, maxTokens = 32): number[][] {
+  const lines = readFileSync(file, "utf8").split("\n").map((l) => l.trim()).filter((l) => l !== "");
+  if (lines.length === 0) throw new Error(`${file} has no prompts (one per line)`);
+  return lines.map((l) => tokenizer.encode(l).slice(0, maxTokens));
+}
+
+/** `count` prompts sampled from the model (temperature 0.9, seeded). */
+export async function promptsFromModel(modelFile: string, count = 8, tokens = 24, seed = 1): Promise<number[][]> {
+  const engine = await openLocalEngine(modelFile);
+  try {
+    const out: number[][] = [];
+    for (let i = 0; i < count; i++) {
+      const r = await generate(engine.client, engine.session(), { prompt: "", maxTokens: tokens, temperature: 0.9, seed: seed + i, stopAtEos: false });
+      out.push([engine.model.tokenizer.bos, ...r.tokens]);
+    }
+    return out;
+  } finally {
+    await engine.close();
+  }
+}

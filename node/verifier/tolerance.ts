@@ -1,0 +1,37 @@
+// When is a server's output "the same" as the verifier's recomputation? Devices differ in
+// the last bits, so a probe passes when both the relative error and the cosine distance are
+// under bounds calibrated on honest runs (see README: CPU↔CPU gives exactly 0 here; the
+// bounds leave room for GPU↔CPU differences of ~1e-6 and sit 10× below noise of σ = 1e-2).
+
+export interface Tolerance {
+  readonly maxRelativeError: number;
+  readonly maxCosineDistance: number;
+}
+
+export const DEFAULT_TOLERANCE: Tolerance = { maxRelativeError: 1e-3, maxCosineDistance: 1e-4 };
+
+export interface Comparison {
+  readonly relativeError: number;
+  readonly cosineDistance: number;
+  readonly pass: boolean;
+}
+
+export function compareOutputs(got: ArrayLike<number>, want: ArrayLike<number>, t: Tolerance = DEFAULT_TOLERANCE): Comparison {
+  if (got.length !== want.length) return { relativeError: Infinity, cosineDistance: Infinity, pass: false };
+  let diff = 0;
+  let norm = 0;
+  let dot = 0;
+  let normGot = 0;
+  for (let i = 0; i < want.length; i++) {
+    const d = got[i] - want[i];
+    diff += d * d;
+    norm += want[i] * want[i];
+    dot += got[i] * want[i];
+    normGot += got[i] * got[i];
+  }
+  const relativeError = norm === 0 ? (diff === 0 ? 0 : Infinity) : Math.sqrt(diff / norm);
+  const cos = normGot === 0 || norm === 0 ? (normGot === norm ? 1 : 0) : dot / Math.sqrt(normGot * norm);
+  const cosineDistance = 1 - cos;
+  const pass = Number.isFinite(relativeError) && relativeError <= t.maxRelativeError && cosineDistance <= t.maxCosineDistance;
+  return { relativeError, cosineDistance, pass };
+}
