@@ -320,8 +320,8 @@ contract TrustLedger is StakeAccounting, AccessControl, EIP712, ReentrancyGuardT
     /// @notice Settles `server` for `epoch` from a quorum of verifier reports (signers in
     /// strictly increasing address order). Requires the epoch to have ended and its
     /// settlement window (the next epoch) to be open, the server to be settleable and not yet
-    /// settled for it, ≥ q reports, each signed by a distinct active verifier over this
-    /// chain's and this ledger's EIP-712 domain. Emits {EpochSettled}, and
+    /// settled for it, and ≥ q reports that count: signed over this chain's and this ledger's
+    /// EIP-712 domain by distinct active verifiers (other reports are not counted). Emits {EpochSettled}, and
     /// {ServerDeactivated}/{LayersUncovered} when S_i < θ, {VerifierStruck}/{VerifierSlashed}
     /// for outlying reports, {EpochFunded}/{RewardCredited} as budgets move.
     function submitEpoch(uint64 epoch, address server, Report[] calldata reports) external {
@@ -528,7 +528,10 @@ contract TrustLedger is StakeAccounting, AccessControl, EIP712, ReentrancyGuardT
     }
 
     /// @dev Verifies the reports and returns the median accuracy and work, and the fees paid
-    /// to in-band signers (out-of-band ones get a strike instead).
+    /// to in-band signers (out-of-band ones get a strike instead). A report whose signer is not
+    /// an eligible verifier now (never registered, exiting, slashed under the minimum — even
+    /// earlier in this very batch — or a signature made for another domain, which recovers to
+    /// a stranger) does not count; malformed input reverts. At least q reports must count.
     function _tally(uint64 epoch, address server, Report[] calldata reports, Params memory p)
         internal
         returns (uint256 acc, uint64 tokensServed, uint256 fees)
@@ -539,17 +542,29 @@ contract TrustLedger is StakeAccounting, AccessControl, EIP712, ReentrancyGuardT
         uint256[] memory accs = new uint256[](n);
         uint256[] memory sorted = new uint256[](n);
         uint256[] memory work = new uint256[](n);
+        uint256 count;
+        address previous;
         for (uint256 i = 0; i < n; ++i) {
             Report calldata r = reports[i];
-            signers[i] = _signer(epoch, server, r, i == 0 ? address(0) : signers[i - 1], p.minVerifierStake);
-            accs[i] = r.accBps;
-            sorted[i] = r.accBps;
-            work[i] = r.tokensServed;
+            (address signer, bool eligible) = _signer(epoch, server, r, previous, p.minVerifierStake);
+            if (!eligible) continue;
+            previous = signer;
+            signers[count] = signer;
+            accs[count] = r.accBps;
+            sorted[count] = r.accBps;
+            work[count] = r.tokensServed;
+            ++count;
+        }
+        if (count < p.quorum) revert TrustLedgerQuorumNotReached(count, p.quorum);
+        // shrink to the reports that count (count ≤ n: only ever shortens the arrays)
+        assembly ("memory-safe") {
+            mstore(sorted, count)
+            mstore(work, count)
         }
         acc = TrustMath.median(sorted);
         tokensServed = uint64(TrustMath.median(work)); // a median of uint64 values fits
         uint256 pool = rewardPool;
-        for (uint256 i = 0; i < n; ++i) {
+        for (uint256 i = 0; i < count; ++i) {
             if (TrustMath.absDiff(accs[i], acc) > p.deviationBps) {
                 _strike(signers[i], epoch, server, p);
             } else if (pool - fees >= p.verifierFee) {
@@ -559,19 +574,21 @@ contract TrustLedger is StakeAccounting, AccessControl, EIP712, ReentrancyGuardT
         }
     }
 
-    /// @dev The active verifier that signed `r`, which must sort after `previous`.
+    /// @dev The signer of `r` and whether it is an active verifier with at least `minStake`;
+    /// an eligible signer must sort after the `previous` eligible one (no duplicates).
     function _signer(uint64 epoch, address server, Report calldata r, address previous, uint256 minStake)
         internal
         view
-        returns (address signer)
+        returns (address signer, bool eligible)
     {
         uint32 acc = r.accBps;
         if (acc > TrustMath.BPS) revert TrustLedgerInvalidAccuracy(acc);
         signer = ECDSA.recover(attestationDigest(epoch, server, acc, r.probes, r.tokensServed), r.r, r.vs);
+        VerifierRecord storage v = _verifiers[signer];
+        eligible = v.status == VerifierStatus.Active && v.stake >= minStake;
+        if (!eligible) return (signer, false);
         if (signer == previous) revert TrustLedgerDuplicateSigner(signer);
         if (signer < previous) revert TrustLedgerUnsortedSigners(previous, signer);
-        VerifierRecord storage v = _verifiers[signer];
-        if (v.status != VerifierStatus.Active || v.stake < minStake) revert TrustLedgerNotVerifier(signer);
     }
 
     function _strike(address verifier, uint64 epoch, address server, Params memory p) internal {

@@ -140,7 +140,6 @@ interface ITrustLedger {
     error TrustLedgerInvalidAccuracy(uint32 accBps);
     error TrustLedgerDuplicateSigner(address signer);
     error TrustLedgerUnsortedSigners(address previous, address signer);
-    error TrustLedgerNotVerifier(address signer);
     error TrustLedgerLengthMismatch(uint256 servers, uint256 reports);
     error TrustLedgerInvalidWeight(uint64 weight);
     error TrustLedgerModelInUse(uint256 activeServers);

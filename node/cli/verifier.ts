@@ -27,6 +27,7 @@ interface VerifierFlags {
   probes: number;
   prompts?: string;
   device: Device;
+  lie?: number;
 }
 
 export function verifierCommand(program: Command): void {
@@ -43,6 +44,7 @@ export function verifierCommand(program: Command): void {
     .option("--probes <n>", "probes per server per epoch", parseIntIn(1, 1000), 3)
     .option("--prompts <file>", "probe prompts, one per line (default: text the model generates itself)")
     .addOption(new Option("--device <device>", "execution provider").choices([...DEVICES]).default("cpu"))
+    .addOption(new Option("--lie <accBps>", "test only: report this accuracy whatever the probes say").argParser(parseIntIn(0, 10000)).hideHelp())
     .addHelpText("after", `
 Each epoch the verifier probes every active server at jittered times with ordinary
 /efed/infer/1 sessions, compares each answer with its own recomputation (relative error
@@ -76,10 +78,11 @@ Example:
         const chainId = BigInt(h.deployment.chainId);
         const daemon = new VerifierDaemon(
           { node, ledger: h.ledgerW, signer: h.ledgerW.runner as never, domain: ledgerDomain(chainId, h.deployment.ledger), prober, chainId },
-          { prompts, probesPerEpoch: o.probes, log },
+          { prompts, probesPerEpoch: o.probes, log, lieAccBps: o.lie },
         );
         await daemon.start();
         log(`verifier ${h.address} listening on ${node.getMultiaddrs().map(String).join(" ")}`);
+        if (o.lie !== undefined) log(`LYING VERIFIER (test): reports accuracy ${o.lie} bps whatever the probes say`);
         log("verifier ready");
         await new Promise<void>((resolve) => {
           const stop = () => void daemon.stop().then(resolve);

@@ -77,7 +77,7 @@ export class InferService {
     this.streams.add(stream);
     const up = new FramedStream(stream);
     const from = connection.remotePeer.toString();
-    let runner = this.runners[0]; // a session keeps the range it was opened on
+    let runner: ShardRunner; // a session keeps the range it was opened on
     let session: Session | undefined;
     let down: FramedStream | undefined;
     let next: Hop | undefined;

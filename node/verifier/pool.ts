@@ -29,13 +29,15 @@ export class AttestationPool {
     return true;
   }
 
-  /** The servers of `epoch` with at least `quorum` attestations, and their sorted reports. */
-  ready(epoch: bigint, quorum: number): { server: string; reports: Report[] }[] {
+  /** The servers of `epoch` with at least `quorum` attestations from signers still eligible,
+   * and their sorted reports. */
+  ready(epoch: bigint, quorum: number, eligible: (signer: string) => boolean = () => true): { server: string; reports: Report[] }[] {
     const out: { server: string; reports: Report[] }[] = [];
     for (const [key, m] of this.byKey) {
       const [e, server] = key.split(":");
-      if (BigInt(e) !== epoch || m.size < quorum) continue;
-      out.push({ server, reports: toReports([...m.values()]) });
+      const atts = [...m.entries()].filter(([signer]) => eligible(signer)).map(([, a]) => a);
+      if (BigInt(e) !== epoch || atts.length < quorum) continue;
+      out.push({ server, reports: toReports(atts) });
     }
     return out;
   }

@@ -4,7 +4,7 @@
 // quorum and calls submitEpochs — and if it has not by the deadline, any other verifier does.
 import type { Contract, Signer, TypedDataDomain } from "ethers";
 import type { PubSubNode } from "../p2p/host.ts";
-import { signAttestation, type SignedAttestation } from "../chain/attestation.ts";
+import { signAttestation } from "../chain/attestation.ts";
 import { readCandidates } from "../chain/registry.ts";
 import { explainReverts } from "../chain/revert.ts";
 import type { Candidate } from "../client/route.ts";
@@ -19,6 +19,8 @@ export interface VerifierOptions {
   readonly fallbackAt?: number;
   readonly log?: (line: string) => void;
   readonly seed?: number;
+  /** Test-only: report this accuracy whatever the probes say (a lying verifier). */
+  readonly lieAccBps?: number;
 }
 
 interface Tally {
@@ -43,6 +45,7 @@ export class VerifierDaemon {
   private readonly attested = new Set<string>();
   private readonly submitted = new Set<string>();
   private verifiers = new Set<string>();
+  private verifiersEpoch = -1;
   private timer?: NodeJS.Timeout;
   private busy = false;
   private rand: () => number;
@@ -104,13 +107,18 @@ export class VerifierDaemon {
       const now = await this.now();
       const epoch = Math.floor((now - this.genesis) / this.epochLength);
       const into = (now - this.genesis - epoch * this.epochLength) / this.epochLength;
-      await this.refreshVerifiers();
+      if (this.verifiersEpoch !== epoch) {
+        await this.refreshVerifiers();
+        this.verifiersEpoch = epoch;
+      }
       await this.plan(epoch);
-      await this.runDueProbes(epoch, now);
+      // settlement has a one-epoch window: attest and settle before probing, and probe in
+      // bounded slices so a busy epoch never crowds it out
       if (epoch > 0) {
         await this.attest(epoch - 1);
         await this.settle(epoch - 1, into);
       }
+      await this.runDueProbes(epoch, now, performance.now() + 1000);
       this.pool.prune(BigInt(Math.max(0, epoch - 2)));
     } catch (err) {
       this.o.log?.(`verifier: ${(err as Error).message}`);
@@ -119,9 +127,17 @@ export class VerifierDaemon {
     }
   }
 
+  /** The verifiers whose signatures the ledger accepts now: active, with enough stake. */
   private async refreshVerifiers(): Promise<void> {
     const all = (await this.ledger.allVerifiers()) as string[];
-    this.verifiers = new Set(all.map((a) => a.toLowerCase()));
+    const min = (await this.ledger.params()).minVerifierStake as bigint;
+    const eligible = await Promise.all(
+      all.map(async (a) => {
+        const v = await this.ledger.getVerifier(a);
+        return Number(v.status) === 1 && (v.stake as bigint) >= min ? a.toLowerCase() : undefined;
+      }),
+    );
+    this.verifiers = new Set(eligible.filter((a): a is string => a !== undefined));
   }
 
   /** Probe times for the epoch: jittered over its first 70%, so probes look like traffic. */
@@ -139,9 +155,9 @@ export class VerifierDaemon {
     for (const k of this.plans.keys()) if (Number(k) < epoch - 1) this.plans.delete(k);
   }
 
-  private async runDueProbes(epoch: number, now: number): Promise<void> {
+  private async runDueProbes(epoch: number, now: number, until: number): Promise<void> {
     const plan = this.plans.get(String(epoch))!;
-    while (plan.length > 0 && plan[0].at <= now) {
+    while (plan.length > 0 && plan[0].at <= now && performance.now() < until) {
       const planned = plan.shift()!.server;
       // the server's range now: it may have moved (reassignment) since the plan was made
       const s = await this.ledger.getServer(planned.account!);
@@ -181,7 +197,7 @@ export class VerifierDaemon {
       const a = await signAttestation(this.signer, this.domain, {
         epoch: BigInt(epoch),
         server: account,
-        accBps: Math.round((10_000 * t.passed) / t.probes),
+        accBps: this.o.lieAccBps ?? Math.round((10_000 * t.passed) / t.probes),
         probes: t.probes,
         tokensServed: BigInt(t.positions),
       });
@@ -199,7 +215,7 @@ export class VerifierDaemon {
     const aggregator = sorted[epoch % Math.max(1, sorted.length)];
     const mine = aggregator === this.address;
     if (into < (mine ? (this.o.aggregateAt ?? 0.25) : (this.o.fallbackAt ?? 0.6))) return;
-    const ready = this.pool.ready(BigInt(epoch), this.quorum);
+    const ready = this.pool.ready(BigInt(epoch), this.quorum, (signer) => this.verifiers.has(signer));
     const pending: { server: string; reports: (typeof ready)[number]["reports"] }[] = [];
     for (const r of ready) {
       const key = `${epoch}:${r.server}`;
