@@ -29,8 +29,10 @@ Getting started (one terminal per long-running command):
   $ export EFED_PASSWORD=…     # or answer the prompts
   $ efed wallet new            # a funded wallet (local chain)
   $ efed server --wallet <file> --model <gguf> --layers 0-3      # and more servers…
+  $ efed verifier --wallet <file> --model <gguf>                   # three of them for q = 3
   $ efed generate --model <gguf> --prompt "Once upon a time"
   $ efed status                # servers, verifiers, trust scores, coverage
+  $ efed claim --wallet <file> # rewards
 
 Local text generation (no chain needed):
   $ efed generate --local --model ../shared/models/stories260K-f32.gguf --max-tokens 64
