@@ -42,7 +42,6 @@ const rel: number[] = [];
 const cos: number[] = [];
 let falseDeactivations = 0;
 let probeComputeMs = 0;
-let probePositions = 0;
 for (let e = 0; e < HONEST_EPOCHS; e++) {
   let passed = 0;
   for (let i = 0; i < DEFAULT_PROBES; i++) {
@@ -50,7 +49,6 @@ for (let e = 0; e < HONEST_EPOCHS; e++) {
     rel.push(res.relativeError ?? Infinity);
     cos.push(res.cosineDistance ?? Infinity);
     probeComputeMs += res.computeMs;
-    probePositions += res.positions;
     if (res.pass) passed++;
   }
   if (passed / DEFAULT_PROBES < THETA) falseDeactivations++;
