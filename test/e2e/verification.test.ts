@@ -49,7 +49,7 @@ describe("verification, end to end", () => {
     const params = join(home, "params.json");
     writeFileSync(params, JSON.stringify({ epochSeconds: EPOCH, unbondingSeconds: EPOCH, quorum: 3, strikeLimit: 2 }));
     assert.equal((await run(["deploy", "--model", STORIES_260K, "--params", params])).code, 0);
-    const names = ["v1", "v2", "v3", "liar", "head", "tail", "cover", "leaver", ...FAULTS];
+    const names = ["v1", "v2", "v3", "v4", "liar", "head", "tail", "cover", "leaver", ...FAULTS];
     for (const n of names) {
       const r = await run(["wallet", "new"]);
       assert.equal(r.code, 0, r.stderr);
@@ -66,6 +66,7 @@ describe("verification, end to end", () => {
     await Promise.all([
       bg(["verifier", "--wallet", wallet.v2, ...model, ...probes, "--bootstrap", boot]),
       bg(["verifier", "--wallet", wallet.v3, ...model, ...probes, "--bootstrap", boot]),
+      bg(["verifier", "--wallet", wallet.v4, ...model, ...probes, "--bootstrap", boot]),
       bg(["verifier", "--wallet", wallet.liar, ...model, ...probes, "--bootstrap", boot, "--lie", "0"]),
       bg(["server", "--wallet", wallet.head, ...model, "--layers", "0-2"]),
       bg(["server", "--wallet", wallet.tail, ...model, "--layers", "4-5"]),
@@ -126,12 +127,39 @@ describe("verification, end to end", () => {
     const slashed = await ledger.queryFilter(ledger.filters.VerifierSlashed(liar));
     assert.ok(struck.length >= 2, `liar struck ${struck.length} times`);
     assert.ok(slashed.length >= 1, "liar not slashed at the strike limit");
-    for (const v of ["v1", "v2", "v3"]) {
+    for (const v of ["v1", "v2", "v3", "v4"]) {
       // an honest verifier may differ from the median by chance (2 probes an epoch), never enough to be slashed
       assert.equal((await ledger.queryFilter(ledger.filters.VerifierSlashed(addressOf(wallet[v])))).length, 0, `honest ${v} was slashed`);
       assert.ok(struck.length > (await ledger.queryFilter(ledger.filters.VerifierStruck(addressOf(wallet[v])))).length);
     }
     assert.ok((await epochNow()) > 0);
     assert.ok(readdirSync(home).length > 0);
+  });
+
+  it("rewards are paid out by `efed claim`", async () => {
+    const r = await run(["claim", "--wallet", wallet.head]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(Number(r.stdout.trim()) > 0, `claimed ${r.stdout}`);
+  });
+
+  it("no single verifier can stall settlement: with the epoch's aggregator gone, another settles", async () => {
+    // the rotation: eligible verifiers sorted by address, epoch mod their number
+    const eligible: string[] = [];
+    const min = (await ledger.params()).minVerifierStake as bigint;
+    for (const a of (await ledger.allVerifiers()) as string[]) {
+      const v = await ledger.getVerifier(a);
+      if (Number(v.status) === 1 && (v.stake as bigint) >= min) eligible.push(a.toLowerCase());
+    }
+    eligible.sort();
+    const target = (await epochNow()) + 1; // the next epoch to end
+    const aggregator = eligible[target % eligible.length];
+    const name = Object.keys(wallet).find((n) => addressOf(wallet[n]).toLowerCase() === aggregator)!;
+    const proc = procs.find((p) => p.child.spawnargs.includes(wallet[name]))!;
+    await proc.stop();
+    const head = addressOf(wallet.head);
+    await waitFor(`epoch ${target} settled without its aggregator ${name}`, async () => {
+      const s = await settlements(head);
+      return s.some((x) => Number(x.epoch) === target);
+    }, 4);
   });
 });
