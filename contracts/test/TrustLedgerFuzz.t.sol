@@ -5,6 +5,7 @@ import {EfedToken} from "../EfedToken.sol";
 import {TrustLedger} from "../TrustLedger.sol";
 import {ITrustLedger} from "../interfaces/ITrustLedger.sol";
 import {CheatCodes} from "./Vm.sol";
+import {LedgerFixture} from "./LedgerFixture.sol";
 
 /// @notice Fuzz tests of single ledger operations over their whole input range.
 contract TrustLedgerFuzzTest is CheatCodes {
@@ -14,21 +15,7 @@ contract TrustLedgerFuzzTest is CheatCodes {
 
     function setUp() public {
         token = new EfedToken(address(this), 1_000_000_000e18);
-        ITrustLedger.Params memory p = ITrustLedger.Params({
-            minServerStake: 100e18,
-            minVerifierStake: 50e18,
-            rewardPerEpoch: 1_000e18,
-            verifierFee: 1e18,
-            theta: 0.9e18,
-            minMemoryMiB: 1024,
-            minThroughput: 10,
-            unbondingDelay: 200,
-            quorum: 3,
-            slashShareBps: 5000,
-            deviationBps: 500,
-            strikeLimit: 3,
-            sizeNeutralWeights: true
-        });
+        ITrustLedger.Params memory p = LedgerFixture.params(3);
         ledger = new TrustLedger(token, address(this), bytes32(0), 12, 100, p);
         token.transfer(SERVER, 1_000_000e18);
         vm.prank(SERVER);

@@ -6,6 +6,7 @@ import {TrustLedger} from "../TrustLedger.sol";
 import {ITrustLedger} from "../interfaces/ITrustLedger.sol";
 import {LedgerHandler} from "./LedgerHandler.sol";
 import {CheatCodes} from "./Vm.sol";
+import {LedgerFixture} from "./LedgerFixture.sol";
 
 /// @notice Invariants of the ledger's books over random action sequences (see {LedgerHandler}).
 contract TrustLedgerInvariantTest is CheatCodes {
@@ -15,21 +16,7 @@ contract TrustLedgerInvariantTest is CheatCodes {
 
     function setUp() public {
         token = new EfedToken(address(this), 1_000_000_000e18);
-        ITrustLedger.Params memory p = ITrustLedger.Params({
-            minServerStake: 100e18,
-            minVerifierStake: 50e18,
-            rewardPerEpoch: 1_000e18,
-            verifierFee: 1e18,
-            theta: 0.9e18,
-            minMemoryMiB: 1024,
-            minThroughput: 10,
-            unbondingDelay: 200,
-            quorum: 3,
-            slashShareBps: 5000,
-            deviationBps: 500,
-            strikeLimit: 2,
-            sizeNeutralWeights: true
-        });
+        ITrustLedger.Params memory p = LedgerFixture.params(2);
         ledger = new TrustLedger(token, address(this), bytes32(0), 5, 100, p);
         handler = new LedgerHandler(token, ledger);
         token.transfer(address(handler), 200_000e18);

@@ -82,16 +82,7 @@ Examples:
       const engine = await openLocalEngine(o.model, { shards: o.shards, device: o.device, svd });
       try {
         if (o.shards > engine.model.config.nLayers) throw new InvalidArgumentError(`--shards ${o.shards} exceeds the model's ${engine.model.config.nLayers} layers`);
-        const chain = engine.session();
-        const r = await generate(engine.client, chain, {
-          prompt: o.prompt,
-          maxTokens: o.maxTokens,
-          temperature: o.temperature,
-          topP: o.topP,
-          seed: o.seed,
-          onText: (t) => process.stdout.write(t),
-        });
-        process.stdout.write("\n");
+        const r = await streamText(engine.client, engine.session(), o);
         if (o.stats) {
           const layout = engine.runners.map((s) => `${s.start}-${s.end}`).join(" ");
           log(`${r.tokens.length} tokens in ${r.seconds.toFixed(2)} s (${(r.tokens.length / r.seconds).toFixed(1)} tokens/s), shards ${layout}, device ${engine.runners[0].device}`);
@@ -100,6 +91,20 @@ Examples:
         await engine.close();
       }
     });
+}
+
+/** Generates with the flags' settings, streaming text to stdout as it comes. */
+async function streamText(client: Parameters<typeof generate>[0], chain: Parameters<typeof generate>[1], o: GenerateFlags) {
+  const r = await generate(client, chain, {
+    prompt: o.prompt,
+    maxTokens: o.maxTokens,
+    temperature: o.temperature,
+    topP: o.topP,
+    seed: o.seed,
+    onText: (t) => process.stdout.write(t),
+  });
+  process.stdout.write("\n");
+  return r;
 }
 
 async function generateOnSwarm(o: GenerateFlags): Promise<void> {
@@ -117,15 +122,7 @@ async function generateOnSwarm(o: GenerateFlags): Promise<void> {
         if (o.stats) log(`route ${route.map((r) => `${r.start}-${r.end}@${r.peer}`).join(" ")}`);
       },
     });
-    const r = await generate(net.client, chain, {
-      prompt: o.prompt,
-      maxTokens: o.maxTokens,
-      temperature: o.temperature,
-      topP: o.topP,
-      seed: o.seed,
-      onText: (t) => process.stdout.write(t),
-    });
-    process.stdout.write("\n");
+    const r = await streamText(net.client, chain, o);
     if (o.stats) {
       log(`${r.tokens.length} tokens in ${r.seconds.toFixed(2)} s (${(r.tokens.length / r.seconds).toFixed(1)} tokens/s) over ${chain.route?.map((x) => `${x.start}-${x.end}@${x.peer.slice(-6)}`).join(" ")}, ${chain.failovers} failover(s)`);
     }

@@ -29,27 +29,26 @@ export interface NodeOptions {
 
 export type PubSubNode = Libp2p<{ identify: Identify; ping: Ping; pubsub: ReturnType<ReturnType<typeof gossipsub>> }>;
 
-/** A node that also speaks gossipsub (verifiers share attestations on it). */
-export async function createPubSubNode(o: NodeOptions = {}): Promise<PubSubNode> {
-  return createLibp2p({
+/** What every eFedLLM node runs: TCP, Noise, Yamux, with its key and listen addresses. */
+function base(o: NodeOptions) {
+  return {
     privateKey: o.privateKey,
     addresses: { listen: o.listen ?? [] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    services: { identify: identify(), ping: ping(), pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false }) },
     connectionManager: { maxConnections: 256 },
-  });
+  };
 }
 
 export async function createNode(o: NodeOptions = {}): Promise<EfedNode> {
+  return createLibp2p({ ...base(o), services: { identify: identify(), ping: ping() } });
+}
+
+/** A node that also speaks gossipsub (verifiers share attestations on it). */
+export async function createPubSubNode(o: NodeOptions = {}): Promise<PubSubNode> {
   return createLibp2p({
-    privateKey: o.privateKey,
-    addresses: { listen: o.listen ?? [] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    services: { identify: identify(), ping: ping() },
-    connectionManager: { maxConnections: 256 },
+    ...base(o),
+    services: { identify: identify(), ping: ping(), pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false }) },
   });
 }

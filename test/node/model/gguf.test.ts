@@ -10,18 +10,10 @@ import { writeModelGguf } from "../../../node/model/export.ts";
 import { writeGguf } from "../../../node/model/gguf-writer.ts";
 import type { SpmTokenizer } from "../../../node/model/tokenizer/spm.ts";
 import { STORIES_260K } from "../../helpers/models.ts";
+import { relErr } from "../../helpers/numeric.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "efed-gguf-"));
 
-function maxRelDiff(a: Float32Array, b: Float32Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return Math.sqrt(num / den);
-}
 
 async function rejects(file: string, name: string, message: RegExp) {
   await assert.rejects(loadModel(file), (err: Error) => {
@@ -67,7 +59,7 @@ describe("GGUF loader", () => {
       writeModelGguf(file, ref.config, ref.weights, (ref.tokenizer as SpmTokenizer).vocab, { type });
       const m = await loadModel(file);
       for (const name of ["wq", "w1", "w2"] as const) {
-        const err = maxRelDiff(m.weights.layers[1]![name], ref.weights.layers[1]![name]);
+        const err = relErr(m.weights.layers[1]![name], ref.weights.layers[1]![name]);
         assert.ok(err < bound && err > 0, `${type} ${name}: relative error ${err}`);
       }
     }

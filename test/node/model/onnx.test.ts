@@ -17,16 +17,8 @@ import { ClientGraph, ShardRunner } from "../../../node/model/onnx/runtime.ts";
 import { ReferenceModel } from "../../../node/model/reference.ts";
 import type { SpmTokenizer } from "../../../node/model/tokenizer/spm.ts";
 import { goldenText, STORIES_260K } from "../../helpers/models.ts";
+import { relErr } from "../../helpers/numeric.ts";
 
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return Math.sqrt(num / den);
-}
 
 async function greedy(file: string, opts: Parameters<typeof openLocalEngine>[1], tokens: number): Promise<string> {
   const engine = await openLocalEngine(file, opts);
