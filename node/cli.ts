@@ -10,6 +10,7 @@ import { walletCommand } from "./cli/wallet.ts";
 import { serverCommand } from "./cli/server.ts";
 import { stakingCommands } from "./cli/staking.ts";
 import { verifierCommand } from "./cli/verifier.ts";
+import { demoCommand } from "./cli/demo.ts";
 import { reportError } from "./cli/common.ts";
 
 const program = new Command()
@@ -23,6 +24,9 @@ const program = new Command()
   .addHelpText(
     "after",
     `
+See it all run (about a minute):
+  $ efed demo                  # chain, verifiers, servers, generation, a cheater caught
+
 Getting started (one terminal per long-running command):
   $ efed chain                 # embedded local chain on 127.0.0.1:8545
   $ efed deploy                # token + trust ledger, writes deployments/31337.json
@@ -51,6 +55,7 @@ walletCommand(program);
 serverCommand(program);
 stakingCommands(program);
 verifierCommand(program);
+demoCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.exitCode = reportError(err);

@@ -13,7 +13,7 @@ import { loadAbi } from "../../node/chain/ledger.ts";
 import { efed, efedBackground, type Background } from "../helpers/processes.ts";
 import { goldenText, STORIES_260K } from "../helpers/models.ts";
 
-const EPOCH = 10;
+const EPOCH = 15; // seconds: room for ~15 processes on 2 cores
 const FAULTS = ["noise:0.01", "skip", "replay", "garbage", "zero"];
 
 describe("verification, end to end", () => {
