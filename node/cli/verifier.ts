@@ -9,7 +9,8 @@ import { createPubSubNode, loadOrCreateKey } from "../p2p/host.ts";
 import { multiaddr } from "@multiformats/multiaddr";
 import { Prober } from "../verifier/prober.ts";
 import { promptsFromFile, promptsFromModel } from "../verifier/prompts.ts";
-import { VerifierDaemon } from "../verifier/verifier.ts";
+import { attestationTopic, VerifierDaemon } from "../verifier/verifier.ts";
+import { PeerExchange } from "../verifier/peer-exchange.ts";
 import { p2pKeyFile } from "../wallet/keystore.ts";
 import { Option } from "commander";
 import { DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, parseUrl } from "./common.ts";
@@ -81,11 +82,13 @@ Example:
           { prompts, probesPerEpoch: o.probes, log, lieAccBps: o.lie },
         );
         await daemon.start();
+        const exchange = new PeerExchange(node, attestationTopic(chainId, h.deployment.ledger));
+        await exchange.start();
         log(`verifier ${h.address} listening on ${node.getMultiaddrs().map(String).join(" ")}`);
         if (o.lie !== undefined) log(`LYING VERIFIER (test): reports accuracy ${o.lie} bps whatever the probes say`);
         log("verifier ready");
         await new Promise<void>((resolve) => {
-          const stop = () => void daemon.stop().then(resolve);
+          const stop = () => void Promise.all([daemon.stop(), exchange.stop()]).then(() => resolve());
           process.once("SIGINT", stop);
           process.once("SIGTERM", stop);
         });
