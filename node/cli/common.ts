@@ -1,5 +1,6 @@
 // Options and error handling shared by every `efed` command.
 import { InvalidArgumentError } from "commander";
+import { multiaddr } from "@multiformats/multiaddr";
 import { DEFAULT_DEPLOYMENTS_DIR } from "../chain/deployments.ts";
 
 export const DEFAULT_RPC = process.env.EFED_RPC ?? "http://127.0.0.1:8545";
@@ -24,6 +25,22 @@ export function parseUrl(value: string): string {
   } catch {
     throw new InvalidArgumentError(`must be an http(s) URL, e.g. http://127.0.0.1:8545`);
   }
+}
+
+/** A multiaddr flag, checked when parsed (repeatable flags collect into a list). */
+export function parseMultiaddr(value: string, acc?: string[]): string[] {
+  try {
+    multiaddr(value);
+  } catch {
+    throw new InvalidArgumentError(`not a multiaddr, e.g. /ip4/127.0.0.1/tcp/4001 (or …/p2p/12D3KooW… for a peer)`);
+  }
+  return [...(acc ?? []), value];
+}
+
+export function parsePeerMultiaddr(value: string): string {
+  parseMultiaddr(value);
+  if (!value.includes("/p2p/")) throw new InvalidArgumentError("must name the peer: …/p2p/<peer id>");
+  return value;
 }
 
 /** Errors we raise on purpose carry a user-facing message: print it on one line. */

@@ -81,7 +81,6 @@ Examples:
       if (svd !== undefined) log("compressing weights with SVD…");
       const engine = await openLocalEngine(o.model, { shards: o.shards, device: o.device, svd });
       try {
-        if (o.shards > engine.model.config.nLayers) throw new InvalidArgumentError(`--shards ${o.shards} exceeds the model's ${engine.model.config.nLayers} layers`);
         const r = await streamText(engine.client, engine.session(), o);
         if (o.stats) {
           const layout = engine.runners.map((s) => `${s.start}-${s.end}`).join(" ");

@@ -9,7 +9,7 @@ import { peerIdToBytes } from "../p2p/peer-id.ts";
 import { measureThroughput, startServer } from "../server/server.ts";
 import { p2pKeyFile } from "../wallet/keystore.ts";
 import { faultTransform, parseFault, type Fault } from "../server/faults.ts";
-import { DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, parseUrl } from "./common.ts";
+import { DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, parseMultiaddr, parsePeerMultiaddr, parseUrl } from "./common.ts";
 import { parseFloatIn, parseIntIn } from "./generate.ts";
 import { openSigned } from "./signer.ts";
 import { explainReverts } from "../chain/revert.ts";
@@ -44,14 +44,14 @@ export function serverCommand(program: Command): void {
     .description("serve layers [a, b) of the model on the swarm: stake, register on the ledger, answer /efed/infer/1")
     .requiredOption("--wallet <file>", "wallet keystore (password from EFED_PASSWORD or a prompt); its .p2p.key keeps the peer id")
     .option("--model <file>", "the model file (only layers a..b−1 are loaded, unless --share-weights)")
-    .option("--weights-from <multiaddr>", "fetch the layers from a peer that shares the model (…/p2p/<peer id>) instead of --model")
+    .option("--weights-from <multiaddr>", "fetch the layers from a peer that shares the model (…/p2p/<peer id>) instead of --model", parsePeerMultiaddr)
     .option("--weights-svd-energy <e>", "with --weights-from: fetch SVD factors keeping energy e (fewer bytes, not verifiable)", parseFloatIn(0, 1, true))
     .option("--share-weights", "load the whole model and serve it to other servers over /efed/weights/1")
     .requiredOption("--layers <a-b>", "layer range, e.g. 0-2", parseLayers)
     .option("--stake <tokens>", "stake to put up at registration (default: the ledger's minimum)")
     .option("--rpc <url>", "JSON-RPC endpoint of the chain", parseUrl, DEFAULT_RPC)
     .option("--deployments <dir>", "where deployments/<chainId>.json is read", DEFAULT_DEPLOYMENTS)
-    .option("--listen <multiaddr>", "address to listen on (repeatable)", (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option("--listen <multiaddr>", "address to listen on (repeatable)", parseMultiaddr, [] as string[])
     .addOption(new Option("--device <device>", "execution provider").choices([...DEVICES]).default("cpu"))
     .option("--max-sessions <n>", "inference sessions held at once", parseIntIn(1, 100000), 64)
     .option("--session-ttl <s>", "seconds an idle session's KV cache is kept", parseIntIn(1, 86400), 60)

@@ -3,22 +3,37 @@ import type { Command } from "commander";
 import { formatUnits, parseUnits } from "ethers";
 import { explainReverts } from "../chain/revert.ts";
 import { DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, parseUrl } from "./common.ts";
-import { openSigned } from "./signer.ts";
+import { openSigned, type SignedLedger } from "./signer.ts";
 
-const withWallet = (c: Command) =>
+interface WalletFlags {
+  wallet: string;
+  rpc: string;
+  deployments: string;
+}
+
+/** Unlocks the wallet, runs `f` with the ledger as its signer, and always lets go of the provider. */
+async function withWallet<T>(o: WalletFlags, f: (h: SignedLedger) => Promise<T>): Promise<T> {
+  const h = await openSigned(o.rpc, o.deployments, o.wallet, "unlock the wallet");
+  try {
+    return await f(h);
+  } finally {
+    h.provider.destroy();
+  }
+}
+
+const walletOptions = (c: Command) =>
   c
     .requiredOption("--wallet <file>", "wallet keystore (password from EFED_PASSWORD or a prompt)")
     .option("--rpc <url>", "JSON-RPC endpoint of the chain", parseUrl, DEFAULT_RPC)
     .option("--deployments <dir>", "where deployments/<chainId>.json is read", DEFAULT_DEPLOYMENTS);
 
 export function stakingCommands(program: Command): void {
-  withWallet(program.command("unstake"))
+  walletOptions(program.command("unstake"))
     .description("start unbonding stake (all of it by default: the server or verifier stops serving)")
     .option("--amount <tokens>", "unbond only this much")
     .addHelpText("after", "\nThe stake stays slashable until the end of this epoch plus the unbonding delay; then run `efed withdraw`.")
-    .action(async (o: { wallet: string; rpc: string; deployments: string; amount?: string }) => {
-      const h = await openSigned(o.rpc, o.deployments, o.wallet, "unlock the wallet");
-      try {
+    .action((o: WalletFlags & { amount?: string }) =>
+      withWallet(o, async (h) => {
         const s = await h.ledger.getServer(h.address);
         const v = await h.ledger.getVerifier(h.address);
         const stake: bigint = Number(s.status) !== 0 ? s.stake : v.stake;
@@ -26,37 +41,29 @@ export function stakingCommands(program: Command): void {
         const rc = await explainReverts([h.ledger.interface, h.token.interface], async () => (await h.ledgerW.requestUnbond(amount)).wait());
         const ev = rc.logs.map((l: never) => h.ledger.interface.parseLog(l)).find((e: { name: string } | null) => e?.name === "UnbondRequested");
         log(`unbonding ${formatUnits(amount, 18)} tokens; withdraw from ${new Date(Number(ev.args.withdrawableAt) * 1000).toISOString()} on`);
-      } finally {
-        h.provider.destroy();
-      }
-    });
+      }),
+    );
 
-  withWallet(program.command("withdraw"))
+  walletOptions(program.command("withdraw"))
     .description("take unbonded stake out once its delay has passed")
-    .action(async (o: { wallet: string; rpc: string; deployments: string }) => {
-      const h = await openSigned(o.rpc, o.deployments, o.wallet, "unlock the wallet");
-      try {
+    .action((o: WalletFlags) =>
+      withWallet(o, async (h) => {
         const before: bigint = await h.token.balanceOf(h.address);
         await explainReverts([h.ledger.interface, h.token.interface], async () => (await h.ledgerW.withdraw()).wait());
         const after: bigint = await h.token.balanceOf(h.address);
         log(`withdrew ${formatUnits(after - before, 18)} tokens`);
-      } finally {
-        h.provider.destroy();
-      }
-    });
+      }),
+    );
 
-  withWallet(program.command("claim"))
+  walletOptions(program.command("claim"))
     .description("pay out the rewards and fees credited to the wallet")
-    .action(async (o: { wallet: string; rpc: string; deployments: string }) => {
-      const h = await openSigned(o.rpc, o.deployments, o.wallet, "unlock the wallet");
-      try {
+    .action((o: WalletFlags) =>
+      withWallet(o, async (h) => {
         const before: bigint = await h.token.balanceOf(h.address);
         await explainReverts([h.ledger.interface, h.token.interface], async () => (await h.ledgerW.claim()).wait());
         const after: bigint = await h.token.balanceOf(h.address);
         console.log(formatUnits(after - before, 18));
         log(`claimed ${formatUnits(after - before, 18)} tokens`);
-      } finally {
-        h.provider.destroy();
-      }
-    });
+      }),
+    );
 }

@@ -1,5 +1,5 @@
 // `efed verifier`: stake, probe servers, sign attestations, settle epochs.
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { formatUnits, parseUnits } from "ethers";
 import { ledgerDomain } from "../chain/attestation.ts";
 import { explainReverts } from "../chain/revert.ts";
@@ -12,8 +12,7 @@ import { promptsFromFile, promptsFromModel } from "../verifier/prompts.ts";
 import { attestationTopic, VerifierDaemon } from "../verifier/verifier.ts";
 import { PeerExchange } from "../verifier/peer-exchange.ts";
 import { p2pKeyFile } from "../wallet/keystore.ts";
-import { Option } from "commander";
-import { DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, parseUrl } from "./common.ts";
+import { DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, parseMultiaddr, parsePeerMultiaddr, parseUrl } from "./common.ts";
 import { parseIntIn } from "./generate.ts";
 import { openSigned } from "./signer.ts";
 
@@ -40,8 +39,8 @@ export function verifierCommand(program: Command): void {
     .option("--stake <tokens>", "stake at registration (default: the ledger's minimum)")
     .option("--rpc <url>", "JSON-RPC endpoint of the chain", parseUrl, DEFAULT_RPC)
     .option("--deployments <dir>", "where deployments/<chainId>.json is read", DEFAULT_DEPLOYMENTS)
-    .option("--listen <multiaddr>", "address to listen on (repeatable)", (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .option("--bootstrap <multiaddr>", "another verifier to join on gossipsub (repeatable)", (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option("--listen <multiaddr>", "address to listen on (repeatable)", parseMultiaddr, [] as string[])
+    .option("--bootstrap <multiaddr>", "another verifier to join on gossipsub (repeatable)", (v: string, acc: string[]) => [...acc, parsePeerMultiaddr(v)], [] as string[])
     .option("--probes <n>", "probes per server per epoch", parseIntIn(1, 1000), 3)
     .option("--prompts <file>", "probe prompts, one per line (default: text the model generates itself)")
     .addOption(new Option("--device <device>", "execution provider").choices([...DEVICES]).default("cpu"))

@@ -110,7 +110,12 @@ export function writeGguf(file: string, version: 1 | 2 | 3, metadata: [string, G
     offset += (ALIGN - (offset % ALIGN)) % ALIGN;
   }
   h.pad();
-  const fd = openSync(file, "w");
+  let fd: number;
+  try {
+    fd = openSync(file, "w");
+  } catch (err) {
+    throw new Error(`cannot write ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
+  }
   try {
     for (const c of h.concat()) writeSync(fd, c);
     let written = 0;

@@ -5,7 +5,13 @@ import { openLocalEngine } from "../client/local.ts";
 import type { Tokenizer } from "../model/tokenizer/types.ts";
 
 export function promptsFromFile(file: string, tokenizer: Tokenizer, maxTokens = 32): number[][] {
-  const lines = readFileSync(file, "utf8").split("\n").map((l) => l.trim()).filter((l) => l !== "");
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw new Error(`cannot read the prompt file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
+  }
+  const lines = text.split("\n").map((l) => l.trim()).filter((l) => l !== "");
   if (lines.length === 0) throw new Error(`${file} has no prompts (one per line)`);
   return lines.map((l) => tokenizer.encode(l).slice(0, maxTokens));
 }

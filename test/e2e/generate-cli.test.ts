@@ -56,3 +56,19 @@ describe("efed generate --local / efed model", () => {
     assert.equal(gen.code, 0, gen.stderr);
   });
 });
+
+describe("flags that name files and addresses", () => {
+  it("refuse bad multiaddrs and unwritable paths with one clear line", async () => {
+    const cases: [string[], RegExp][] = [
+      [["server", "--wallet", "w.json", "--model", STORIES_260K, "--layers", "0-2", "--listen", "garbage"], /argument 'garbage' is invalid\. not a multiaddr/],
+      [["server", "--wallet", "w.json", "--layers", "0-2", "--weights-from", "/ip4/127.0.0.1/tcp/1"], /must name the peer: …\/p2p\/<peer id>/],
+      [["verifier", "--wallet", "w.json", "--model", STORIES_260K, "--bootstrap", "/nope"], /argument '\/nope' is invalid\. not a multiaddr/],
+      [["model", "synth", "--out", "/nonexistent-dir/x.gguf", "--dim", "64", "--layers", "1", "--heads", "4", "--kv-heads", "4", "--ffn", "64", "--vocab", "300"], /^efed: cannot write \/nonexistent-dir\/x\.gguf: ENOENT$/m],
+    ];
+    for (const [args, expected] of cases) {
+      const r = await efed(args);
+      assert.notEqual(r.code, 0, args.join(" "));
+      assert.match(r.stderr, expected, args.join(" "));
+    }
+  });
+});
