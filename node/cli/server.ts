@@ -8,7 +8,8 @@ import { loadOrCreateKey } from "../p2p/host.ts";
 import { peerIdToBytes } from "../p2p/peer-id.ts";
 import { measureThroughput, startServer } from "../server/server.ts";
 import { p2pKeyFile } from "../wallet/keystore.ts";
-import { faultTransform, parseFault, type Fault } from "../server/faults.ts";
+import { parseFault, type Fault } from "../server/faults.ts";
+import { receiptDomain } from "../swarm/receipt.ts";
 import { DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, parseMultiaddr, parsePeerMultiaddr, parseUrl } from "./common.ts";
 import { parseFloatIn, parseIntIn } from "./generate.ts";
 import { openSigned } from "./signer.ts";
@@ -56,7 +57,7 @@ export function serverCommand(program: Command): void {
     .option("--max-sessions <n>", "inference sessions held at once", parseIntIn(1, 100000), 64)
     .option("--session-ttl <s>", "seconds an idle session's KV cache is kept", parseIntIn(1, 86400), 60)
     .option("--auto-cover", "load the whole model and take over uncovered layers when this server's own are covered by others (or adjoin them)")
-    .option("--fault <mode>", "misbehave, for tests and demos: noise:<σ>, skip, replay, garbage, zero, slow:<ms>, drop:<p>", (v: string) => {
+    .option("--fault <mode>", "misbehave, for tests and demos: noise:<σ>, skip, replay, garbage, zero, slow:<ms>, drop:<p>, lie-when:<route|caller|steps|prompt|timing|size>, lie-rate:<p>, skip-layer", (v: string) => {
       try {
         return parseFault(v);
       } catch (err) {
@@ -92,7 +93,11 @@ Example:
 
         log(`loading layers ${o.layers[0]}-${o.layers[1]} ${o.model !== undefined ? `of ${o.model}` : `from ${o.weightsFrom}`}…`);
         const privateKey = await loadOrCreateKey(p2pKeyFile(o.wallet));
+        const genesis = Number(await h.ledger.genesis());
+        const epochLength = Number(await h.ledger.epochLength());
         const server = await startServer({
+          receiptDomain: receiptDomain(BigInt(h.deployment.chainId), h.deployment.ledger),
+          epoch: () => BigInt(Math.max(0, Math.floor((Date.now() / 1000 - genesis) / epochLength))),
           model: o.model,
           weightsFrom: o.weightsFrom === undefined ? undefined : { provider: o.weightsFrom, svdEnergy: o.weightsSvdEnergy, expectedRoot: hash === ZeroHash ? undefined : hash },
           shareWeights: o.shareWeights,
@@ -102,7 +107,7 @@ Example:
           listen: o.listen.length ? o.listen : ["/ip4/127.0.0.1/tcp/0"],
           privateKey,
           limits: { maxSessions: o.maxSessions, ttlMs: o.sessionTtl * 1000 },
-          transform: o.fault === undefined ? undefined : faultTransform(o.fault, Date.now()),
+          fault: o.fault,
           log,
         });
         if (server.fetched !== undefined) {

@@ -23,7 +23,11 @@ export interface ClientModel {
 
 export interface GenerateOptions extends SamplerOptions {
   readonly prompt: string;
+  /** Token ids to start from instead of encoding `prompt` (BOS included). */
+  readonly promptIds?: readonly number[];
   readonly maxTokens: number;
+  /** Called with each generated token id as soon as it is sampled. */
+  readonly onToken?: (id: number) => void;
   /** Called with each piece of text as soon as it is known. */
   readonly onText?: (text: string) => void;
   /** Stop at the end-of-sequence token (default true). */
@@ -32,6 +36,7 @@ export interface GenerateOptions extends SamplerOptions {
 
 export interface GenerateResult {
   readonly tokens: number[]; // generated ids (prompt excluded)
+  readonly promptIds: number[]; // the prompt's ids (BOS included)
   readonly text: string; // prompt + generated text
   readonly promptTokens: number;
   readonly seconds: number;
@@ -41,7 +46,7 @@ export async function generate(model: ClientModel, chain: ShardChain, o: Generat
   const c = model.config;
   const tok = model.tokenizer;
   const sampler = new Sampler(o);
-  const prompt = tok.encode(o.prompt, { bos: true });
+  const prompt = o.promptIds !== undefined ? [...o.promptIds] : tok.encode(o.prompt, { bos: true });
   if (prompt.length + o.maxTokens > c.contextLength) {
     throw new RangeError(`prompt (${prompt.length} tokens) + max tokens (${o.maxTokens}) exceed the context of ${c.contextLength}`);
   }
@@ -65,9 +70,10 @@ export async function generate(model: ClientModel, chain: ShardChain, o: Generat
     const next = sampler.sample(logits.data as Float32Array);
     if ((o.stopAtEos ?? true) && (next === tok.eos || next === tok.bos)) break;
     out.push(next);
+    o.onToken?.(next);
     emit(decoder.push(next));
     pending = [next];
   }
   emit(decoder.flush());
-  return { tokens: out, text, promptTokens: prompt.length, seconds: (performance.now() - started) / 1000 };
+  return { tokens: out, promptIds: prompt, text, promptTokens: prompt.length, seconds: (performance.now() - started) / 1000 };
 }

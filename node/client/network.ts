@@ -2,7 +2,8 @@
 // ledger. Peers are dialled as <addr>/p2p/<peer id from the ledger>, so Noise refuses any
 // peer whose key does not match what the ledger says.
 import { multiaddr } from "@multiformats/multiaddr";
-import type { Contract } from "ethers";
+import type { Contract, TypedDataDomain } from "ethers";
+import { receiptDomain } from "../swarm/receipt.ts";
 import { readCandidates } from "../chain/registry.ts";
 import { loadModel, type LoadedModel } from "../model/load.ts";
 import { buildEmbeddingGraph, buildHeadGraph } from "../model/onnx/layers.ts";
@@ -29,10 +30,34 @@ export async function measureRtts(node: EfedNode, cands: Candidate[], timeoutMs 
   );
 }
 
+/** Routes as a client chooses them: active servers from the ledger that answer a ping,
+ * the cheapest chain over them with a random spread (see chooseRoute). */
+export function routeFinder(node: EfedNode, ledger: Contract, numLayers: number, rand: () => number = Math.random) {
+  return async (exclude: ReadonlySet<string>): Promise<RouteHop[]> => {
+    const cands = await measureRtts(node, (await readCandidates(ledger)).filter((x) => !exclude.has(x.peer)));
+    const reachable = cands.filter((x) => x.rttMs !== Infinity);
+    try {
+      return chooseRoute(reachable, numLayers, exclude, rand);
+    } catch (err) {
+      const silent = cands.length - reachable.length;
+      if (err instanceof NoRouteError && silent > 0) throw new NoRouteError(`${err.message}; ${silent} active server(s) on the ledger did not answer`);
+      throw err;
+    }
+  };
+}
+
+/** The EIP-712 domain of the ledger `ledger` is connected to (receipts are signed under it). */
+export async function ledgerReceiptDomain(ledger: Contract): Promise<TypedDataDomain> {
+  const { chainId } = await ledger.runner!.provider!.getNetwork();
+  return receiptDomain(chainId, await ledger.getAddress());
+}
+
 export interface NetworkClient {
   readonly model: LoadedModel;
   readonly client: ClientModel;
   readonly node: EfedNode;
+  /** The ledger's EIP-712 domain (receipts are checked against it). */
+  readonly domain: TypedDataDomain;
   /** A new failover-capable session over the best route at the time. */
   session(o?: { onFailover?: (failed: string, route: RouteHop[]) => void; onRoute?: (route: RouteHop[]) => void; timeoutMs?: number }): FailoverChain;
   close(): Promise<void>;
@@ -50,22 +75,14 @@ export async function openNetworkClient(ledger: Contract, modelFile: string, dev
     embedding: await ClientGraph.create(buildEmbeddingGraph(c, model.weights.embedding!), device),
     head: await ClientGraph.create(buildHeadGraph(c, model.weights.outputNorm!, model.weights.output!), device),
   };
-  const route = async (exclude: ReadonlySet<string>) => {
-    const cands = await measureRtts(node, (await readCandidates(ledger)).filter((x) => !exclude.has(x.peer)));
-    const reachable = cands.filter((x) => x.rttMs !== Infinity);
-    try {
-      return chooseRoute(reachable, c.nLayers, exclude);
-    } catch (err) {
-      const silent = cands.length - reachable.length;
-      if (err instanceof NoRouteError && silent > 0) throw new NoRouteError(`${err.message}; ${silent} active server(s) on the ledger did not answer`);
-      throw err;
-    }
-  };
+  const route = routeFinder(node, ledger, c.nLayers);
+  const domain = await ledgerReceiptDomain(ledger);
   return {
     model,
     client,
     node,
-    session: (o = {}) => new FailoverChain(node, c.dim, { route, ...o }),
+    domain,
+    session: (o = {}) => new FailoverChain(node, c.dim, { route, domain, ...o }),
     async close() {
       await Promise.all([client.embedding.release(), client.head.release(), node.stop()]);
     },

@@ -1,12 +1,39 @@
-// The Client's side of /efed/infer/1: a session along a route of servers, and a chain that
-// survives a failed hop by choosing a new route and replaying the history.
+// The Client's side of /efed/infer/2: a session along a route of servers, and a chain that
+// survives a failed hop by choosing a new route and replaying the history. Every step's
+// receipts are checked (signed by each hop's peer key, chained input to output) and kept, so
+// the session can be handed to a verifier; a broken chain counts as that hop failing.
 import { randomBytes } from "node:crypto";
 import { multiaddr } from "@multiformats/multiaddr";
 import type { EfedNode } from "../p2p/host.ts";
 import { FramedStream, RemoteError } from "../p2p/framed.ts";
 import { INFER_PROTOCOL, MAX_STEP_POSITIONS, WireError } from "../p2p/wire.ts";
+import type { TypedDataDomain } from "ethers";
+import { peerIdFromString } from "@libp2p/peer-id";
 import type { RouteHop } from "./route.ts";
 import type { ShardChain } from "./generate.ts";
+import { LOCAL_DOMAIN, type SignedReceipt } from "../swarm/receipt.ts";
+import { BrokenReceiptsError, checkStepReceipts, fromWire, type ChainHop } from "../swarm/receipt-chain.ts";
+
+/** One step as the client saw it: where it started, how many positions, every hop's receipt. */
+export interface StepRecord {
+  readonly pos: number;
+  readonly n: number;
+  readonly receipts: SignedReceipt[];
+}
+
+/** A session's receipts: what a client hands to a verifier for an audit. */
+export interface SessionRecord {
+  readonly session: string;
+  readonly route: RouteHop[];
+  readonly steps: StepRecord[];
+}
+
+/** The secp256k1 public key inside a peer id (servers' ids are secp256k1). */
+export function peerPublicKey(peer: string): Uint8Array {
+  const key = peerIdFromString(peer).publicKey;
+  if (key === undefined || key.type !== "secp256k1") throw new Error(`peer ${peer} has no secp256k1 key: it cannot sign receipts`);
+  return key.raw;
+}
 
 export class HopFailedError extends Error {
   override readonly name = "HopFailedError";
@@ -20,6 +47,8 @@ export class HopFailedError extends Error {
 export interface RemoteOptions {
   readonly timeoutMs?: number;
   readonly dtype?: "f32" | "f16";
+  /** The ledger's EIP-712 domain the receipts are signed under. */
+  readonly domain?: TypedDataDomain;
 }
 
 /** One inference session along `route`: the first hop is dialled, it dials the rest. */
@@ -32,12 +61,17 @@ export class RemoteSession implements ShardChain {
   private stream?: FramedStream;
   private pos = 0;
   private seq = 0;
+  private readonly hops: ChainHop[];
+  private prev: string[] = [];
+  readonly record: SessionRecord;
 
   constructor(node: EfedNode, route: RouteHop[], dim: number, o: RemoteOptions = {}) {
     this.node = node;
     this.route = route;
     this.dim = dim;
     this.o = o;
+    this.hops = route.map((h) => ({ start: h.start, end: h.end, publicKey: peerPublicKey(h.peer) }));
+    this.record = { session: this.id, route, steps: [] };
   }
 
   async open(): Promise<void> {
@@ -67,6 +101,14 @@ export class RemoteSession implements ShardChain {
       await this.stream!.send({ type: "STEP", header: { session: this.id, seq, pos: this.pos, n, dim: this.dim, dtype }, tensor: hidden });
       const r = await this.stream!.expect("RESULT", this.o.timeoutMs ?? 30_000);
       if (r.header.seq !== seq || r.header.n !== n || r.header.dim !== this.dim) throw new WireError("bad_result", `RESULT ${r.header.seq}/${r.header.n}×${r.header.dim} for STEP ${seq}/${n}×${this.dim}`);
+      const receipts = r.header.receipts.map((w) => fromWire(w, this.id, this.pos, n));
+      try {
+        this.prev = checkStepReceipts(this.o.domain ?? LOCAL_DOMAIN, this.hops, receipts, hidden, r.tensor!, this.prev);
+      } catch (err) {
+        if (err instanceof BrokenReceiptsError) throw new HopFailedError(this.route[err.hop].peer, `receipts: ${err.message}`);
+        throw err;
+      }
+      this.record.steps.push({ pos: this.pos, n, receipts });
       this.pos += n;
       return r.tensor!;
     });
@@ -83,6 +125,7 @@ export class RemoteSession implements ShardChain {
     try {
       return await f();
     } catch (err) {
+      if (err instanceof HopFailedError) throw err;
       if (err instanceof RemoteError) {
         if (err.code === "hop_failed" && err.peer !== undefined) throw new HopFailedError(err.peer, err.message);
         throw new HopFailedError(err.peer ?? this.route[0].peer, `${err.code}: ${err.message}`);
@@ -112,6 +155,8 @@ export class FailoverChain implements ShardChain {
   private readonly history: Float32Array[] = [];
   private session?: RemoteSession;
   failovers = 0;
+  /** Every session opened, in order, with its receipts (the last one is the live one). */
+  readonly records: SessionRecord[] = [];
 
   constructor(node: EfedNode, dim: number, o: FailoverOptions) {
     this.node = node;
@@ -148,6 +193,7 @@ export class FailoverChain implements ShardChain {
     if (this.failed.size > 0) this.o.onFailover?.([...this.failed].at(-1)!, route);
     const s = new RemoteSession(this.node, route, this.dim, this.o);
     await s.open();
+    this.records.push(s.record);
     this.o.onRoute?.(route);
     return s;
   }

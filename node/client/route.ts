@@ -35,7 +35,12 @@ export function hopCost(c: Candidate): number {
   return (rtt + compute) / Math.max(c.trust, 0.01);
 }
 
-export function chooseRoute(candidates: readonly Candidate[], numLayers: number, exclude: ReadonlySet<string> = new Set()): RouteHop[] {
+/** Each hop's cost is scaled by a random factor in [1, 1 + spread) when `rand` is given:
+ * clients spread their load over near-equal routes, and an auditor, drawing from the same
+ * distribution, picks routes no server can tell from a client's. */
+export const ROUTE_SPREAD = 0.5;
+
+export function chooseRoute(candidates: readonly Candidate[], numLayers: number, exclude: ReadonlySet<string> = new Set(), rand?: () => number): RouteHop[] {
   const usable = candidates.filter((c) => !exclude.has(c.peer) && c.start < c.end && c.end <= numLayers);
   // Dijkstra over boundaries 0..L (few nodes: a linear scan for the minimum suffices)
   const dist = new Array<number>(numLayers + 1).fill(Infinity);
@@ -49,7 +54,7 @@ export function chooseRoute(candidates: readonly Candidate[], numLayers: number,
     done[u] = true;
     for (const c of usable) {
       if (c.start !== u) continue;
-      const d = dist[u] + hopCost(c);
+      const d = dist[u] + hopCost(c) * (rand === undefined ? 1 : 1 + ROUTE_SPREAD * rand());
       if (d < dist[c.end]) {
         dist[c.end] = d;
         via[c.end] = c;

@@ -13,10 +13,11 @@ import type { PrivateKey } from "@libp2p/interface";
 
 export type EfedNode = Libp2p<{ identify: Identify; ping: Ping }>;
 
-/** Loads the node key from `file`, creating it (mode 600) when absent. */
+/** Loads the node key from `file`, creating it (mode 600) when absent. Keys are secp256k1:
+ * a server signs receipts with it, and the ledger can check those signatures (ecrecover). */
 export async function loadOrCreateKey(file: string): Promise<PrivateKey> {
   if (existsSync(file)) return privateKeyFromProtobuf(readFileSync(file));
-  const key = await generateKeyPair("Ed25519");
+  const key = await generateKeyPair("secp256k1");
   writeFileSync(file, privateKeyToProtobuf(key), { mode: 0o600 });
   chmodSync(file, 0o600);
   return key;
@@ -30,9 +31,10 @@ export interface NodeOptions {
 export type PubSubNode = Libp2p<{ identify: Identify; ping: Ping; pubsub: ReturnType<ReturnType<typeof gossipsub>> }>;
 
 /** What every eFedLLM node runs: TCP, Noise, Yamux, with its key and listen addresses. */
-function base(o: NodeOptions) {
+async function base(o: NodeOptions) {
   return {
-    privateKey: o.privateKey,
+    // a fresh identity when none is given (clients: one per session, as audits do)
+    privateKey: o.privateKey ?? (await generateKeyPair("secp256k1")),
     addresses: { listen: o.listen ?? [] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
@@ -42,13 +44,13 @@ function base(o: NodeOptions) {
 }
 
 export async function createNode(o: NodeOptions = {}): Promise<EfedNode> {
-  return createLibp2p({ ...base(o), services: { identify: identify(), ping: ping() } });
+  return createLibp2p({ ...(await base(o)), services: { identify: identify(), ping: ping() } });
 }
 
 /** A node that also speaks gossipsub (verifiers share attestations on it). */
 export async function createPubSubNode(o: NodeOptions = {}): Promise<PubSubNode> {
   return createLibp2p({
-    ...base(o),
+    ...(await base(o)),
     services: { identify: identify(), ping: ping(), pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false }) },
   });
 }

@@ -1,12 +1,16 @@
-// /efed/infer/1 wire format. Each frame (inside libp2p's length prefix) is
-//   "EF" | version u8 | type u8 | header length u16 LE | JSON header | raw tensor bytes (LE)
+// /efed/infer/2 wire format. Each frame (inside libp2p's length prefix) is
+//   "EF" | version u8 | type u8 | header length u32 LE | JSON header | raw tensor bytes (LE)
+// Version 2 adds signed receipts: a STEP from a server carries the receipt of the hop that
+// sent it, and a RESULT carries the receipts of every hop from the answering one on.
 // Every frame is validated here before anything uses it; a bad frame is a WireError
 // with a stable code, answered with an ERROR frame.
 import { z } from "zod";
 import { floatToHalf, halfToFloat } from "../model/dtypes.ts";
 
-export const INFER_PROTOCOL = "/efed/infer/1";
-export const WIRE_VERSION = 1;
+export const INFER_PROTOCOL = "/efed/infer/2";
+export const WIRE_VERSION = 2;
+export const HEADER_OFFSET = 8;
+export const MAX_HEADER_BYTES = 8 * 1024 * 1024;
 export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
 export const MAX_HOPS = 64;
 export const MAX_STEP_POSITIONS = 4096;
@@ -33,24 +37,39 @@ const hop = z.object({
   end: z.number().int().min(1).max(65535),
 }).strict().refine((h) => h.start < h.end, "a hop's start must be below its end");
 const dtype = z.enum(["f32", "f16"]);
+const word = z.string().regex(/^0x[0-9a-f]{64}$/, "must be 32 bytes of lowercase hex");
+/** A receipt as it travels: the session, position and count come from the frame around it,
+ * the commit digest from the projections. */
+export const wireReceipt = z.object({
+  start: z.number().int().min(0).max(65535),
+  end: z.number().int().min(1).max(65535),
+  epoch: z.string().regex(/^\d{1,20}$/, "must be a decimal epoch"),
+  inputDigest: word,
+  outputDigest: word,
+  prev: word,
+  upstream: word,
+  sig: z.string().regex(/^0x[0-9a-f]{128}$/, "must be a 64-byte signature"),
+  proj: z.string().max(4 * 1024 * 1024).regex(/^[A-Za-z0-9+/]*={0,2}$/, "must be base64"),
+}).strict();
 const tensorHeader = { n: z.number().int().min(1).max(MAX_STEP_POSITIONS), dim: z.number().int().min(1).max(1 << 16), dtype };
 
 export const HEADERS = {
   OPEN: z.object({ session: sessionId, hops: z.array(hop).min(1).max(MAX_HOPS) }).strict(),
   OPENED: z.object({ session: sessionId }).strict(),
-  STEP: z.object({ session: sessionId, seq: z.number().int().min(0), pos: z.number().int().min(0), ...tensorHeader }).strict(),
-  RESULT: z.object({ session: sessionId, seq: z.number().int().min(0), ...tensorHeader }).strict(),
+  STEP: z.object({ session: sessionId, seq: z.number().int().min(0), pos: z.number().int().min(0), ...tensorHeader, upstream: wireReceipt.optional() }).strict(),
+  RESULT: z.object({ session: sessionId, seq: z.number().int().min(0), ...tensorHeader, receipts: z.array(wireReceipt).max(MAX_HOPS) }).strict(),
   ERROR: z.object({ code: z.string().max(64), message: z.string().max(1024), session: sessionId.optional(), peer: peer.optional() }).strict(),
   CLOSE: z.object({ session: sessionId }).strict(),
 };
 
 export type Hop = z.infer<typeof hop>;
+export type WireReceipt = z.infer<typeof wireReceipt>;
 export type Header<T extends FrameType> = z.infer<(typeof HEADERS)[T]>;
 export type Frame = { [T in FrameType]: { type: T; header: Header<T>; tensor?: Float32Array } }[FrameType];
 
 export function encodeFrame(f: Frame): Uint8Array {
   const json = new TextEncoder().encode(JSON.stringify(f.header));
-  if (json.length > 0xffff) throw new WireError("header_too_large", `header of ${json.length} bytes`);
+  if (json.length > MAX_HEADER_BYTES) throw new WireError("header_too_large", `header of ${json.length} bytes`);
   let body: Uint8Array = new Uint8Array(0);
   if (f.tensor !== undefined) {
     const d = (f.header as { dtype?: string }).dtype;
@@ -62,29 +81,30 @@ export function encodeFrame(f: Frame): Uint8Array {
       body = new Uint8Array(f.tensor.buffer, f.tensor.byteOffset, f.tensor.byteLength);
     }
   }
-  const out = new Uint8Array(6 + json.length + body.length);
+  const out = new Uint8Array(HEADER_OFFSET + json.length + body.length);
   out[0] = 0x45; // E
   out[1] = 0x46; // F
   out[2] = WIRE_VERSION;
   out[3] = FRAME_TYPES[f.type];
-  new DataView(out.buffer).setUint16(4, json.length, true);
-  out.set(json, 6);
-  out.set(body, 6 + json.length);
+  new DataView(out.buffer).setUint32(4, json.length, true);
+  out.set(json, HEADER_OFFSET);
+  out.set(body, HEADER_OFFSET + json.length);
   return out;
 }
 
 /** Parses and validates one frame. Throws WireError on anything malformed. */
 export function decodeFrame(bytes: Uint8Array): Frame {
-  if (bytes.length < 6) throw new WireError("short_frame", `frame of ${bytes.length} bytes`);
+  if (bytes.length < HEADER_OFFSET) throw new WireError("short_frame", `frame of ${bytes.length} bytes`);
   if (bytes[0] !== 0x45 || bytes[1] !== 0x46) throw new WireError("bad_magic", "not an eFedLLM frame");
   if (bytes[2] !== WIRE_VERSION) throw new WireError("bad_version", `wire version ${bytes[2]}, this node speaks ${WIRE_VERSION}`);
   const type = TYPE_NAMES[bytes[3]];
   if (type === undefined) throw new WireError("bad_type", `unknown frame type ${bytes[3]}`);
-  const len = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint16(4, true);
-  if (6 + len > bytes.length) throw new WireError("short_frame", `header of ${len} bytes exceeds the frame`);
+  const len = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(4, true);
+  if (len > MAX_HEADER_BYTES) throw new WireError("header_too_large", `header of ${len} bytes`);
+  if (HEADER_OFFSET + len > bytes.length) throw new WireError("short_frame", `header of ${len} bytes exceeds the frame`);
   let json: unknown;
   try {
-    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(6, 6 + len)));
+    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(HEADER_OFFSET, HEADER_OFFSET + len)));
   } catch {
     throw new WireError("bad_header", "header is not UTF-8 JSON");
   }
@@ -94,7 +114,7 @@ export function decodeFrame(bytes: Uint8Array): Frame {
     throw new WireError("bad_header", `${type}: ${issue.path.join(".") || "header"}: ${issue.message}`);
   }
   const header = parsed.data as Header<typeof type>;
-  const body = bytes.subarray(6 + len);
+  const body = bytes.subarray(HEADER_OFFSET + len);
   if (type !== "STEP" && type !== "RESULT") {
     if (body.length !== 0) throw new WireError("unexpected_tensor", `${type} carries no tensor`);
     return { type, header } as Frame;

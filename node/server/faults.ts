@@ -4,7 +4,22 @@
 //   replay     return an earlier output                          garbage  random values
 //   zero       all zeros                                         slow:<ms> answer late (honest values)
 //   drop:<p>   with probability p, drop the stream instead of answering
+// Cheaters that try to tell audits from real use, and lie only on what looks real (each
+// adds noise of 5% of the output's RMS when it lies):
+//   lie-when:route   honest on one-hop sessions from a non-server (the old probe's shape)
+//   lie-when:caller  honest with a caller it has not seen before
+//   lie-when:steps   honest on a session's first step, lies on every later (decode) step
+//   lie-when:prompt  honest on a prompt it has seen before (a verifier's reused prompts)
+//   lie-when:timing  honest when steps come slower than a client's (over 200 ms apart)
+//   lie-when:size    honest on multi-position frames, lies on single-token frames
+//   lie-rate:<p>     lies on a share p of sessions        skip-layer  computes one layer less
 import { normal } from "../model/synth.ts";
+import type { StepContext } from "./infer-service.ts";
+import type { KvCache, ShardRunner } from "../model/onnx/runtime.ts";
+
+export const LIE_SIGNALS = ["route", "caller", "steps", "prompt", "timing", "size"] as const;
+export type LieSignal = (typeof LIE_SIGNALS)[number];
+const LIE_SIGMA = 0.05;
 
 export type Fault =
   | { kind: "noise"; sigma: number }
@@ -13,7 +28,10 @@ export type Fault =
   | { kind: "garbage" }
   | { kind: "zero" }
   | { kind: "slow"; ms: number }
-  | { kind: "drop"; p: number };
+  | { kind: "drop"; p: number }
+  | { kind: "lie-when"; signal: LieSignal }
+  | { kind: "lie-rate"; p: number }
+  | { kind: "skip-layer" };
 
 export class FaultSpecError extends Error {
   override readonly name = "FaultSpecError";
@@ -32,7 +50,12 @@ export function parseFault(spec: string): Fault {
     case "slow":
       return { kind, ms: num(0, 600_000) };
     case "drop":
+    case "lie-rate":
       return { kind, p: num(0, 1) };
+    case "lie-when":
+      if (!(LIE_SIGNALS as readonly string[]).includes(arg ?? "")) throw new FaultSpecError(`lie-when needs a signal: ${LIE_SIGNALS.join(", ")}`);
+      return { kind, signal: arg as LieSignal };
+    case "skip-layer":
     case "skip":
     case "replay":
     case "garbage":
@@ -40,7 +63,7 @@ export function parseFault(spec: string): Fault {
       if (arg !== undefined) throw new FaultSpecError(`${kind} takes no argument`);
       return { kind };
     default:
-      throw new FaultSpecError(`unknown fault "${spec}" (noise:<σ>, skip, replay, garbage, zero, slow:<ms>, drop:<p>)`);
+      throw new FaultSpecError(`unknown fault "${spec}" (noise:<σ>, skip, replay, garbage, zero, slow:<ms>, drop:<p>, lie-when:<signal>, lie-rate:<p>, skip-layer)`);
   }
 }
 
@@ -48,20 +71,73 @@ export class DroppedError extends Error {
   override readonly name = "DroppedError";
 }
 
-/** The output transform a faulty server applies (input is what it received). */
-export function faultTransform(f: Fault, seed = 1): (out: Float32Array, input: Float32Array) => Promise<Float32Array> {
+/** Whether a signal-reading cheater lies on this step (it is honest when the step looks
+ * like a check by its signal). */
+export function liesOn(signal: LieSignal, ctx: StepContext, seen: { callers: Set<string>; sessions: Map<string, boolean>; prompts: Map<string, string> }): boolean {
+  switch (signal) {
+    case "route":
+      return ctx.hasNext || ctx.fromServer;
+    case "caller": {
+      // decided when the session starts: a caller seen in an earlier session is "real use"
+      if (ctx.step === 0) {
+        seen.sessions.set(ctx.session, seen.callers.has(ctx.caller));
+        seen.callers.add(ctx.caller);
+      }
+      return seen.sessions.get(ctx.session) ?? false;
+    }
+    case "steps":
+      return ctx.step > 0;
+    case "prompt": {
+      const owner = seen.prompts.get(ctx.firstInput);
+      if (owner === undefined) seen.prompts.set(ctx.firstInput, ctx.session);
+      return owner === undefined || owner === ctx.session; // first time this prompt is seen: real use
+    }
+    case "timing":
+      return ctx.gapMs === undefined || ctx.gapMs < 200;
+    case "size":
+      return ctx.n === 1;
+  }
+}
+
+/** The output transform a faulty server applies (input is what it received). `short` is a
+ * runner for one layer less than the server's range (skip-layer). */
+export function faultTransform(f: Fault, seed = 1, short?: ShardRunner): (out: Float32Array, input: Float32Array, ctx?: StepContext) => Promise<Float32Array> {
   const rand = normal(seed);
+  const seen = { callers: new Set<string>(), sessions: new Map<string, boolean>(), prompts: new Map<string, string>() };
+  const lyingSessions = new Map<string, boolean>();
+  const shortCaches = new Map<string, KvCache>();
+  const noisy = (out: Float32Array, sigma: number) => {
+    let ss = 0;
+    for (const v of out) ss += v * v;
+    const rms = Math.sqrt(ss / out.length);
+    return out.map((v) => v + sigma * rms * rand());
+  };
   let last: { input: Float32Array; out: Float32Array } | undefined;
   const same = (a: Float32Array, b: Float32Array) => a.length === b.length && a.every((v, i) => v === b[i]);
   let u = seed >>> 0 || 1;
   const uniform = () => ((u = (Math.imul(u, 1664525) + 1013904223) >>> 0) / 4294967296);
-  return async (out, input) => {
+  return async (out, input, ctx) => {
     switch (f.kind) {
-      case "noise": {
-        let ss = 0;
-        for (const v of out) ss += v * v;
-        const rms = Math.sqrt(ss / out.length);
-        return out.map((v) => v + f.sigma * rms * rand());
+      case "noise":
+        return noisy(out, f.sigma);
+      case "lie-when":
+        return ctx !== undefined && liesOn(f.signal, ctx, seen) ? noisy(out, LIE_SIGMA) : out;
+      case "lie-rate": {
+        if (ctx === undefined) return out;
+        let lies = lyingSessions.get(ctx.session);
+        if (lies === undefined) {
+          lies = uniform() < f.p;
+          lyingSessions.set(ctx.session, lies);
+          if (lyingSessions.size > 10_000) lyingSessions.delete(lyingSessions.keys().next().value!);
+        }
+        return lies ? noisy(out, LIE_SIGMA) : out;
+      }
+      case "skip-layer": {
+        if (short === undefined || ctx === undefined) throw new Error("skip-layer needs a runner for one layer less");
+        const cache = shortCaches.get(ctx.session) ?? short.newCache();
+        shortCaches.set(ctx.session, cache);
+        if (shortCaches.size > 1000) shortCaches.delete(shortCaches.keys().next().value!);
+        return short.step(cache, input, ctx.n);
       }
       case "skip":
         return Float32Array.from(input);

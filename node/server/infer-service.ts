@@ -1,15 +1,38 @@
-// /efed/infer/1 on a Server: one stream per (session, hop). OPEN names the route from this
+// /efed/infer/2 on a Server: one stream per (session, hop). OPEN names the route from this
 // server on; the server opens the next hop itself and forwards every STEP's output to it
-// (paper §3.1: "the output from one server feeding directly into the next"); RESULT frames
-// travel back along the same streams. Every frame is validated; a bad one gets an ERROR
-// frame and the stream ends. I/O lives here; the computation is the ShardRunner's.
+// (paper §3.1: "the output from one server feeding directly into the next"), with its
+// signed receipt; RESULT frames travel back along the same streams, each hop adding its
+// receipt. Every frame is validated; a bad one gets an ERROR frame and the stream ends.
+// I/O lives here; the computation is the ShardRunner's.
 import { multiaddr } from "@multiformats/multiaddr";
 import type { Connection, Stream } from "@libp2p/interface";
 import type { EfedNode } from "../p2p/host.ts";
 import { FramedStream, RemoteError } from "../p2p/framed.ts";
 import { INFER_PROTOCOL, WireError, type Frame, type Header, type Hop } from "../p2p/wire.ts";
 import type { ShardRunner } from "../model/onnx/runtime.ts";
-import { BusyError, SessionStore, type Session, type SessionLimits } from "./sessions.ts";
+import { BusyError, SessionReusedError, SessionStore, type Session, type SessionLimits } from "./sessions.ts";
+import type { ReceiptSigner } from "../swarm/receipt.ts";
+import { checkUpstream, fromWire, makeReceipt, toWire, type StepFacts } from "../swarm/receipt-chain.ts";
+import { receiptHash, ZERO } from "../swarm/receipt.ts";
+
+/** What a server can see of a session when it answers a step: the signals a cheater would
+ * use to tell an audit from real use (and that audits therefore make look like real use). */
+export interface StepContext {
+  readonly session: string;
+  readonly caller: string;
+  /** Whether the route continues after this server. */
+  readonly hasNext: boolean;
+  /** Whether the step came from another server (with its receipt) or from a client. */
+  readonly fromServer: boolean;
+  readonly step: number;
+  readonly pos: number;
+  readonly n: number;
+  /** Milliseconds since the previous step of the session (undefined on the first). */
+  readonly gapMs?: number;
+  /** Digest of the session's first input (a prompt's fingerprint). */
+  readonly firstInput: string;
+  readonly frameBytes: number;
+}
 
 export interface InferServiceOptions {
   readonly limits?: Partial<SessionLimits>;
@@ -17,8 +40,10 @@ export interface InferServiceOptions {
   readonly hopTimeoutMs?: number;
   /** Streams one connection may have open on this protocol. */
   readonly maxInboundStreams?: number;
+  /** Signs a receipt for every step, and the ledger epoch it is signed in. */
+  readonly receipts: { readonly signer: ReceiptSigner; readonly epoch: () => bigint };
   /** Applied to this server's output before it leaves (fault injection for tests and demos). */
-  readonly transform?: (out: Float32Array, input: Float32Array) => Float32Array | Promise<Float32Array>;
+  readonly transform?: (out: Float32Array, input: Float32Array, ctx: StepContext) => Float32Array | Promise<Float32Array>;
   readonly log?: (line: string) => void;
 }
 
@@ -34,7 +59,7 @@ export class InferService {
   /** Counters for status and tests. */
   readonly stats = { opened: 0, steps: 0, tokens: 0, badFrames: 0, busy: 0 };
 
-  constructor(components: { node: EfedNode; runner: ShardRunner }, options: InferServiceOptions = {}) {
+  constructor(components: { node: EfedNode; runner: ShardRunner }, options: InferServiceOptions) {
     this.node = components.node;
     this.runners = [components.runner];
     this.o = options;
@@ -92,12 +117,29 @@ export class InferService {
       if (next !== undefined) down = await this.openNext(open.header.session, rest);
       await up.send({ type: "OPENED", header: { session: open.header.session } });
 
+      let last: number | undefined;
+      let firstInput = "";
       for (;;) {
         const f = await up.read(this.sessions.ttlMs);
         if (f.type === "CLOSE") break;
         if (f.type !== "STEP") throw new WireError("unexpected_frame", `expected STEP or CLOSE, got ${f.type}`);
+        const now = performance.now();
         this.sessions.touch(session);
-        const result = await this.step(runner, session, f.header, f.tensor!, down, next);
+        firstInput ||= tensorFingerprint(f.tensor!);
+        const ctx: StepContext = {
+          session: session.id,
+          caller: from,
+          hasNext: next !== undefined,
+          fromServer: f.header.upstream !== undefined,
+          step: session.steps,
+          pos: f.header.pos,
+          n: f.header.n,
+          gapMs: last === undefined ? undefined : now - last,
+          firstInput,
+          frameBytes: f.tensor!.byteLength,
+        };
+        last = now;
+        const result = await this.step(runner, session, f.header, f.tensor!, down, next, ctx);
         await up.send(result);
       }
     } catch (err) {
@@ -143,22 +185,33 @@ export class InferService {
     throw new RemoteError("hop_failed", `cannot reach ${next.peer}: ${(lastErr as Error)?.message ?? "no address"}`, next.peer);
   }
 
-  private async step(runner: ShardRunner, session: Session, h: Header<"STEP">, input: Float32Array, down: FramedStream | undefined, next: Hop | undefined): Promise<Frame> {
+  private async step(runner: ShardRunner, session: Session, h: Header<"STEP">, input: Float32Array, down: FramedStream | undefined, next: Hop | undefined, ctx: StepContext): Promise<Frame> {
     const c = runner.config;
     if (h.session !== session.id) throw new WireError("unknown_session", `STEP for session ${h.session} on the stream of ${session.id}`);
     if (h.dim !== c.dim) throw new WireError("bad_shape", `dim ${h.dim}, the model's is ${c.dim}`);
     if (h.pos !== session.cache.length) throw new WireError("bad_position", `position ${h.pos}, the session has ${session.cache.length} cached`);
     if (h.pos + h.n > c.contextLength) throw new WireError("context_full", `positions up to ${h.pos + h.n} exceed the context of ${c.contextLength}`);
+    const facts: StepFacts = { session: session.id, start: runner.start, end: runner.end, pos: h.pos, n: h.n, dim: c.dim, epoch: this.o.receipts.epoch() };
+    let upstream = ZERO;
+    if (h.upstream !== undefined) {
+      const up = fromWire(h.upstream, session.id, h.pos, h.n);
+      checkUpstream(up, input, facts); // never compute on bytes the hop before did not commit to
+      upstream = receiptHash(up);
+    }
     let out = await runner.step(session.cache, input, h.n);
-    if (this.o.transform !== undefined) out = await this.o.transform(out, input);
+    if (this.o.transform !== undefined) out = await this.o.transform(out, input, ctx);
+    const receipt = makeReceipt(this.o.receipts.signer, facts, input, out, session.lastReceipt ?? ZERO, upstream);
+    session.lastReceipt = receiptHash(receipt);
+    session.steps++;
     this.stats.steps++;
     this.stats.tokens += h.n;
+    const mine = toWire(receipt);
     const header = { session: session.id, seq: h.seq, n: h.n, dim: c.dim, dtype: h.dtype };
-    if (down === undefined) return { type: "RESULT", header, tensor: out };
+    if (down === undefined) return { type: "RESULT", header: { ...header, receipts: [mine] }, tensor: out };
     try {
-      await down.send({ type: "STEP", header: { ...header, pos: h.pos }, tensor: out });
+      await down.send({ type: "STEP", header: { ...header, pos: h.pos, upstream: mine }, tensor: out });
       const r = await down.expect("RESULT", this.o.hopTimeoutMs ?? 30_000);
-      return { type: "RESULT", header: r.header, tensor: r.tensor };
+      return { type: "RESULT", header: { ...r.header, receipts: [mine, ...r.header.receipts] }, tensor: r.tensor };
     } catch (err) {
       if (err instanceof RemoteError) throw err;
       throw new RemoteError("hop_failed", `${next!.peer} failed: ${(err as Error).message}`, next!.peer);
@@ -175,6 +228,8 @@ export class InferService {
     } else if (err instanceof RemoteError) {
       code = err.code;
       peer = err.peer ?? next?.peer;
+    } else if (err instanceof SessionReusedError) {
+      code = "session_reused";
     } else if (err instanceof BusyError) {
       code = "busy";
       this.stats.busy++;
@@ -186,4 +241,12 @@ export class InferService {
     if (code === "internal") this.o.log?.(`session ${session ?? "?"}: ${message}`);
     await up.send({ type: "ERROR", header: { code, message: message.slice(0, 1024), session, peer } }).catch(() => {});
   }
+}
+
+/** A short fingerprint of a tensor's bytes (what a cheater would use to recognise a prompt). */
+function tensorFingerprint(x: Float32Array): string {
+  let h = 2166136261;
+  const b = new Uint8Array(x.buffer, x.byteOffset, Math.min(x.byteLength, 4096));
+  for (const v of b) h = Math.imul(h ^ v, 16777619) >>> 0;
+  return h.toString(16);
 }

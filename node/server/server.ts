@@ -2,6 +2,10 @@
 // file, or fetched from a peer over /efed/weights/1), a libp2p node, the /efed/infer/1
 // service, and — when it holds the whole model and shares it — /efed/weights/1.
 import type { PrivateKey } from "@libp2p/interface";
+import type { TypedDataDomain } from "ethers";
+import { generateKeyPair } from "@libp2p/crypto/keys";
+import { LOCAL_DOMAIN, ReceiptSigner } from "../swarm/receipt.ts";
+import { faultTransform, type Fault } from "./faults.ts";
 import { loadModel } from "../model/load.ts";
 import { buildShardGraph, denseSource, type LinearSource } from "../model/onnx/layers.ts";
 import { ShardRunner, type Device } from "../model/onnx/runtime.ts";
@@ -20,7 +24,11 @@ export interface WeightsFrom {
   readonly expectedRoot?: string;
 }
 
-export interface ServerOptions extends InferServiceOptions {
+export interface ServerOptions extends Omit<InferServiceOptions, "receipts"> {
+  /** The ledger's EIP-712 domain receipts are signed under (a local test domain by default). */
+  readonly receiptDomain?: TypedDataDomain;
+  /** The ledger epoch now (0 without a ledger). */
+  readonly epoch?: () => bigint;
   readonly layers: readonly [number, number];
   readonly model?: string;
   readonly weightsFrom?: WeightsFrom;
@@ -31,6 +39,8 @@ export interface ServerOptions extends InferServiceOptions {
   readonly device?: Device;
   readonly listen?: string[];
   readonly privateKey?: PrivateKey;
+  /** Misbehave (tests and demos): see faults.ts. */
+  readonly fault?: Fault;
 }
 
 export interface RunningServer {
@@ -52,6 +62,9 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   if ((o.model === undefined) === (o.weightsFrom === undefined)) throw new Error("a server needs either a model file or a weights provider");
   if (o.weightsFrom !== undefined && o.shareWeights) throw new Error("only a server with the model file can share weights");
   let node: EfedNode | undefined;
+  const privateKey = o.privateKey ?? (await generateKeyPair("secp256k1"));
+  if (privateKey.type !== "secp256k1") throw new Error(`the node key is ${privateKey.type}; servers sign receipts with a secp256k1 key (delete the key file to make one)`);
+  const receipts = { signer: new ReceiptSigner(privateKey.raw, o.receiptDomain ?? LOCAL_DOMAIN), epoch: o.epoch ?? (() => 0n) };
   try {
     let c: LlamaConfig;
     let norms: (l: number) => { attnNorm: Float32Array; ffnNorm: Float32Array };
@@ -66,14 +79,14 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       if (end > c.nLayers) throw new Error(`layers ${start}-${end} are outside the model's ${c.nLayers} layers`);
       norms = (l) => ({ attnNorm: m.weights.layers[l]!.attnNorm, ffnNorm: m.weights.layers[l]!.ffnNorm });
       linear = denseSource(m.weights);
-      node = await createNode({ privateKey: o.privateKey, listen: o.listen ?? ["/ip4/127.0.0.1/tcp/0"] });
+      node = await createNode({ privateKey, listen: o.listen ?? ["/ip4/127.0.0.1/tcp/0"] });
       if (o.shareWeights) weights = new WeightsService({ node, model: m });
       if (whole) {
         const mc = m.config;
         build = (a, b) => ShardRunner.create(mc, a, b, buildShardGraph(mc, { start: a, end: b, norms, linear: denseSource(m.weights) }), o.device ?? "cpu");
       }
     } else {
-      node = await createNode({ privateKey: o.privateKey, listen: o.listen ?? ["/ip4/127.0.0.1/tcp/0"] });
+      node = await createNode({ privateKey, listen: o.listen ?? ["/ip4/127.0.0.1/tcp/0"] });
       const w = o.weightsFrom!;
       fetched = await fetchLayers(node, w.provider, { start, end, format: w.svdEnergy === undefined ? "dense" : "svd", energy: w.svdEnergy }, w.expectedRoot);
       c = fetched.config;
@@ -83,7 +96,14 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     }
     let runner = await ShardRunner.create(c, start, end, buildShardGraph(c, { start, end, norms, linear }), o.device ?? "cpu");
     const retired: ShardRunner[] = [];
-    const service = new InferService({ node, runner }, o);
+    let transform = o.transform;
+    if (o.fault !== undefined) {
+      // skip-layer runs one layer less than it claims (with a single layer: none at all)
+      const short = o.fault.kind === "skip-layer" && end - start > 1 ? await ShardRunner.create(c, start, end - 1, buildShardGraph(c, { start, end: end - 1, norms, linear }), o.device ?? "cpu") : undefined;
+      const inner = faultTransform(o.fault, Date.now(), short);
+      transform = o.fault.kind === "skip-layer" && short === undefined ? async (_out, input) => Float32Array.from(input) : inner;
+    }
+    const service = new InferService({ node, runner }, { ...o, transform, receipts });
     await service.start();
     await weights?.start();
     const n = node;

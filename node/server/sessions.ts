@@ -15,15 +15,28 @@ export interface Session {
   readonly peer: string;
   readonly cache: KvCache;
   lastUsed: number;
+  /** Struct hash of this server's last receipt in the session (the next one's `prev`). */
+  lastReceipt?: string;
+  /** Steps answered so far. */
+  steps: number;
 }
+
+/** Session ids a server remembers after they close: an id is never served twice, so no
+ * client can make an honest server sign two receipts for the same step (equivocation). */
+const SEEN_IDS = 200_000;
 
 export class BusyError extends Error {
   override readonly name = "BusyError";
 }
 
+export class SessionReusedError extends Error {
+  override readonly name = "SessionReusedError";
+}
+
 export class SessionStore {
   private readonly limits: SessionLimits;
   private readonly sessions = new Map<string, Session>();
+  private readonly seen = new Set<string>();
 
   constructor(limits: Partial<SessionLimits> = {}) {
     this.limits = { ...DEFAULT_LIMITS, ...limits };
@@ -46,13 +59,15 @@ export class SessionStore {
 
   open(id: string, peer: string, cache: KvCache, now = Date.now()): Session {
     this.evictIdle(now);
-    if (this.sessions.has(id)) throw new BusyError(`session ${id} is already open`);
+    if (this.sessions.has(id) || this.seen.has(id)) throw new SessionReusedError(`session ${id} was opened before: session ids are single-use`);
     if (this.sessions.size >= this.limits.maxSessions) throw new BusyError(`server busy: ${this.sessions.size} sessions open (limit ${this.limits.maxSessions})`);
     let mine = 0;
     for (const s of this.sessions.values()) if (s.peer === peer) mine++;
     if (mine >= this.limits.maxSessionsPerPeer) throw new BusyError(`peer has ${mine} sessions open (limit ${this.limits.maxSessionsPerPeer})`);
-    const s = { id, peer, cache, lastUsed: now };
+    const s: Session = { id, peer, cache, lastUsed: now, steps: 0 };
     this.sessions.set(id, s);
+    this.seen.add(id);
+    if (this.seen.size > SEEN_IDS) this.seen.delete(this.seen.values().next().value!); // oldest first
     return s;
   }
 

@@ -35,3 +35,21 @@ export function compareOutputs(got: ArrayLike<number>, want: ArrayLike<number>, 
   const pass = Number.isFinite(relativeError) && relativeError <= t.maxRelativeError && cosineDistance <= t.maxCosineDistance;
   return { relativeError, cosineDistance, pass };
 }
+
+// Receipt commitments (node/swarm/commitment.ts) are checked per device pair: the largest
+// |committed − recomputed| projection over ‖recomputed row‖ an honest server can produce.
+// cpu/cpu is calibrated here (bench:audits measures honest sessions: the error is exactly 0,
+// the same graph on the same provider being bit-exact); the margin covers a different
+// onnxruntime build. Pairs with a GPU are not calibrated on this machine (none is lent), so
+// they carry a provisional bound: a server claiming one gains room only up to it.
+export type DevicePair = "cpu/cpu" | "cuda/cpu" | "webgpu/cpu";
+
+export const COMMITMENT_TOLERANCE: Record<DevicePair, { readonly tolerance: number; readonly measured: number | null }> = {
+  "cpu/cpu": { tolerance: 1e-6, measured: 0 },
+  "cuda/cpu": { tolerance: 1e-4, measured: null },
+  "webgpu/cpu": { tolerance: 1e-4, measured: null },
+};
+
+export function toleranceFor(pair: DevicePair): number {
+  return COMMITMENT_TOLERANCE[pair].tolerance;
+}

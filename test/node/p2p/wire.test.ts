@@ -17,15 +17,27 @@ function code(bytes: Uint8Array): string {
   return "ok";
 }
 
-function raw(type: number, header: unknown, body = new Uint8Array(0), version = 1): Uint8Array {
+function raw(type: number, header: unknown, body = new Uint8Array(0), version = 2): Uint8Array {
   const json = new TextEncoder().encode(typeof header === "string" ? header : JSON.stringify(header));
-  const out = new Uint8Array(6 + json.length + body.length);
+  const out = new Uint8Array(8 + json.length + body.length);
   out.set([0x45, 0x46, version, type]);
-  new DataView(out.buffer).setUint16(4, json.length, true);
-  out.set(json, 6);
-  out.set(body, 6 + json.length);
+  new DataView(out.buffer).setUint32(4, json.length, true);
+  out.set(json, 8);
+  out.set(body, 8 + json.length);
   return out;
 }
+
+const receipt = {
+  start: 0,
+  end: 2,
+  epoch: "7",
+  inputDigest: "0x" + "11".repeat(32),
+  outputDigest: "0x" + "22".repeat(32),
+  prev: "0x" + "00".repeat(32),
+  upstream: "0x" + "00".repeat(32),
+  sig: "0x" + "ab".repeat(64),
+  proj: Buffer.from(new Uint8Array(Float32Array.of(1, 2, 3, 4).buffer)).toString("base64"),
+};
 
 describe("wire frames", () => {
   it("round-trips every frame type", () => {
@@ -33,7 +45,8 @@ describe("wire frames", () => {
       { type: "OPEN", header: { session, hops: [{ peer: "12D3KooWabc", addrs: ["/ip4/127.0.0.1/tcp/1"], start: 0, end: 2 }] } },
       { type: "OPENED", header: { session } },
       step(),
-      { type: "RESULT", header: { session, seq: 3, n: 1, dim: 2, dtype: "f32" }, tensor: Float32Array.of(7, 8) },
+      { type: "RESULT", header: { session, seq: 3, n: 1, dim: 2, dtype: "f32", receipts: [receipt, { ...receipt, start: 2, end: 5 }] }, tensor: Float32Array.of(7, 8) },
+      step(undefined, { upstream: receipt }),
       { type: "ERROR", header: { code: "busy", message: "server busy", session, peer: "x" } },
       { type: "CLOSE", header: { session } },
     ];
@@ -51,7 +64,7 @@ describe("wire frames", () => {
   it("names what is wrong with a malformed frame", () => {
     assert.equal(code(new Uint8Array(3)), "short_frame");
     assert.equal(code(raw(3, {}).map((b, i) => (i === 0 ? 0x00 : b))), "bad_magic");
-    assert.equal(code(raw(6, { session }, undefined, 2)), "bad_version");
+    assert.equal(code(raw(6, { session }, undefined, 1)), "bad_version");
     assert.equal(code(raw(99, { session })), "bad_type");
     assert.equal(code(raw(6, "{not json")), "bad_header");
     assert.equal(code(raw(6, { session: "short" })), "bad_header");
@@ -67,18 +80,32 @@ describe("wire frames", () => {
     assert.equal(code(raw(1, { session, hops: [] })), "bad_header");
     assert.equal(code(raw(1, { session, hops: [{ peer: "p", addrs: [], start: 3, end: 2 }] })), "bad_header");
     const len = raw(6, { session });
-    new DataView(len.buffer).setUint16(4, 5000, true);
+    new DataView(len.buffer).setUint32(4, 5000, true);
     assert.equal(code(len), "short_frame");
+    new DataView(len.buffer).setUint32(4, 0xffffffff, true);
+    assert.equal(code(len), "header_too_large");
+    const result = { session, seq: 0, n: 1, dim: 2, dtype: "f32" };
+    const t = new Uint8Array(Float32Array.of(1, 2).buffer);
+    assert.equal(code(raw(4, result, t)), "bad_header"); // a RESULT without receipts
+    assert.equal(code(raw(4, { ...result, receipts: [{ ...receipt, sig: "0x12" }] }, t)), "bad_header");
+    assert.equal(code(raw(4, { ...result, receipts: [{ ...receipt, proj: "not base64!" }] }, t)), "bad_header");
+    assert.equal(code(raw(4, { ...result, receipts: [{ ...receipt, epoch: "-1" }] }, t)), "bad_header");
+    assert.equal(code(raw(3, { session, seq: 0, pos: 0, n: 1, dim: 2, dtype: "f32", upstream: { ...receipt, extra: 1 } }, t)), "bad_header");
   });
 
   it("never throws anything but WireError on random bytes", () => {
     let s = 1;
-    const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) & 0xff);
+    const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) >>> 24);
+    const codes = new Set<string>();
     for (let i = 0; i < 5000; i++) {
       const b = Uint8Array.from({ length: rnd() % 64 }, rnd);
-      if (i % 2 === 0 && b.length > 4) b.set([0x45, 0x46, 1, 1 + (rnd() % 6)]);
-      const c = code(b);
-      assert.ok(typeof c === "string");
+      if (i % 2 === 0 && b.length > 8) {
+        b.set([0x45, 0x46, 2, 1 + (rnd() % 6)]);
+        new DataView(b.buffer).setUint32(4, rnd() % 80, true); // a plausible header length
+      }
+      codes.add(code(b)); // throws if anything but a WireError escapes
     }
+    // the random frames reached the checks past the magic, not just the first one
+    for (const c of ["short_frame", "bad_magic", "bad_header"]) assert.ok(codes.has(c), `no ${c} among ${[...codes].join(", ")}`);
   });
 });

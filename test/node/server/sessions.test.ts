@@ -13,7 +13,7 @@ describe("SessionStore", () => {
     assert.throws(() => s.open("c", "p1", cache(), 0), (e: Error) => e instanceof BusyError && /peer has 2 sessions/.test(e.message));
     s.open("c", "p2", cache(), 0);
     assert.throws(() => s.open("d", "p3", cache(), 0), (e: Error) => e instanceof BusyError && /server busy: 3 sessions/.test(e.message));
-    assert.throws(() => s.open("a", "p3", cache(), 0), /already open/);
+    assert.throws(() => s.open("a", "p3", cache(), 0), /single-use/);
     assert.equal(s.cacheBytes, 300);
   });
 

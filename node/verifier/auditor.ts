@@ -1,0 +1,80 @@
+// Audits are ordinary client sessions (mystery shoppers): a fresh libp2p identity for each,
+// a route from the client's own routing code, a secret prompt, prefill then decode steps
+// sampled like a client's, through the same FailoverChain a user's `efed generate` uses.
+// Nothing a server can observe — caller, route position, step pattern, prompt, timing, frame
+// sizes — differs from real use. Afterwards the verifier re-checks every hop of every step.
+import type { Contract, TypedDataDomain } from "ethers";
+import type { LoadedModel } from "../model/load.ts";
+import { buildEmbeddingGraph, buildHeadGraph } from "../model/onnx/layers.ts";
+import { ClientGraph, type Device } from "../model/onnx/runtime.ts";
+import { createNode } from "../p2p/host.ts";
+import { generate, type ClientModel } from "../client/generate.ts";
+import { routeFinder } from "../client/network.ts";
+import { FailoverChain, type SessionRecord } from "../client/remote.ts";
+import type { RouteHop } from "../client/route.ts";
+import type { Rechecker, RecheckResult } from "./recheck.ts";
+import type { AuditPlan } from "./plan.ts";
+
+export interface AuditOutcome {
+  readonly records: SessionRecord[];
+  /** Every position's token id sent through the swarm. */
+  readonly tokens: number[];
+  readonly results: RecheckResult[];
+  /** Why the session itself failed (no route, every hop failed…), if it did. */
+  readonly error?: string;
+}
+
+/** Where an audit's routes come from (the ledger for real; a fixed list in tests). */
+export type RouteSource = (node: Awaited<ReturnType<typeof createNode>>, rand: () => number) => (exclude: ReadonlySet<string>) => Promise<RouteHop[]>;
+
+export function ledgerRoutes(ledger: Contract, numLayers: number): RouteSource {
+  return (node, rand) => routeFinder(node, ledger, numLayers, rand);
+}
+
+export class Auditor {
+  private readonly client: Promise<ClientModel>;
+  private readonly dim: number;
+  private readonly routes: RouteSource;
+  private readonly domain: TypedDataDomain;
+  private readonly rechecker: Rechecker;
+  private readonly timeoutMs: number;
+
+  constructor(c: { model: LoadedModel; routes: RouteSource; domain: TypedDataDomain; rechecker: Rechecker; device?: Device }, o: { timeoutMs?: number } = {}) {
+    const m = c.model;
+    const device = c.device ?? "cpu";
+    this.dim = m.config.dim;
+    this.client = (async () => ({
+      config: m.config,
+      tokenizer: m.tokenizer,
+      embedding: await ClientGraph.create(buildEmbeddingGraph(m.config, m.weights.embedding!), device),
+      head: await ClientGraph.create(buildHeadGraph(m.config, m.weights.outputNorm!, m.weights.output!), device),
+    }))();
+    this.routes = c.routes;
+    this.domain = c.domain;
+    this.rechecker = c.rechecker;
+    this.timeoutMs = o.timeoutMs ?? 30_000;
+  }
+
+  async audit(plan: AuditPlan, rand: () => number): Promise<AuditOutcome> {
+    const node = await createNode(); // a fresh identity, as every `efed generate` run has
+    const chain = new FailoverChain(node, this.dim, { route: this.routes(node, rand), domain: this.domain, timeoutMs: this.timeoutMs });
+    const tokens = [...plan.promptIds];
+    let error: string | undefined;
+    try {
+      await generate(await this.client, chain, { prompt: "", promptIds: plan.promptIds, maxTokens: plan.maxTokens, temperature: plan.temperature, topP: plan.topP, seed: plan.seed, onToken: (id) => tokens.push(id) });
+    } catch (err) {
+      error = (err as Error).message;
+    } finally {
+      await chain.close().catch(() => {});
+      await Promise.resolve(node.stop()).catch(() => {});
+    }
+    const results: RecheckResult[] = [];
+    for (const record of chain.records) results.push(await this.rechecker.recheck(record, tokens, this.domain));
+    return { records: chain.records, tokens, results, error };
+  }
+
+  async close(): Promise<void> {
+    const c = await this.client;
+    await Promise.all([c.embedding.release(), c.head.release()]);
+  }
+}

@@ -1,0 +1,125 @@
+// A verifier's re-check of one session (paper §3.2, made attributable): from the session's
+// token ids, recompute every hop of every step with the verifier's own reference copy and
+// check each hop's signed commitment. The first hop whose commitment is off is the one that
+// lied: the hops before it were right, and every hop checks the bytes it received against
+// the receipt of the hop before it, so no hop can be framed by a liar upstream of it.
+import * as ort from "onnxruntime-node";
+import type { TypedDataDomain } from "ethers";
+import type { LoadedModel } from "../model/load.ts";
+import { buildEmbeddingGraph, buildShardGraph, denseSource } from "../model/onnx/layers.ts";
+import { ClientGraph, ShardRunner, type Device, type KvCache } from "../model/onnx/runtime.ts";
+import { checkCommitment, tensorDigest } from "../swarm/commitment.ts";
+import { verifyReceipt, ZERO, receiptHash } from "../swarm/receipt.ts";
+import { peerPublicKey, type SessionRecord } from "../client/remote.ts";
+import { toleranceFor, type DevicePair } from "./tolerance.ts";
+
+export interface HopTally {
+  readonly peer: string;
+  readonly start: number;
+  readonly end: number;
+  /** Steps and positions of this hop that were checked and passed. */
+  steps: number;
+  positions: number;
+}
+
+export interface Failure {
+  readonly step: number;
+  readonly hop: number;
+  readonly error: number;
+  readonly position: number;
+  readonly tolerance: number;
+}
+
+export interface RecheckResult {
+  readonly hops: HopTally[];
+  /** The first hop whose commitment is off (the session is not judged past it). */
+  readonly failure?: Failure;
+  /** Why the record could not be judged at all (inconsistent with its tokens, bad
+   * signatures): not evidence against anyone. */
+  readonly discarded?: string;
+  /** Reference compute spent, ms, and positions recomputed per hop. */
+  readonly computeMs: number;
+}
+
+export class Rechecker {
+  private readonly model: LoadedModel;
+  private readonly device: Device;
+  private readonly pair: DevicePair;
+  private readonly runners = new Map<string, Promise<ShardRunner>>();
+  private embedding?: Promise<ClientGraph>;
+
+  constructor(model: LoadedModel, o: { device?: Device; pair?: DevicePair } = {}) {
+    this.model = model;
+    this.device = o.device ?? "cpu";
+    this.pair = o.pair ?? "cpu/cpu";
+  }
+
+  /** The same graph a server builds for [start, end), so honest results match bit for bit. */
+  private runner(start: number, end: number): Promise<ShardRunner> {
+    const key = `${start}-${end}`;
+    let r = this.runners.get(key);
+    if (r === undefined) {
+      const c = this.model.config;
+      const w = this.model.weights;
+      const norms = (l: number) => ({ attnNorm: w.layers[l]!.attnNorm, ffnNorm: w.layers[l]!.ffnNorm });
+      r = ShardRunner.create(c, start, end, buildShardGraph(c, { start, end, norms, linear: denseSource(w) }), this.device);
+      this.runners.set(key, r);
+    }
+    return r;
+  }
+
+  private async embed(ids: number[]): Promise<Float32Array> {
+    this.embedding ??= ClientGraph.create(buildEmbeddingGraph(this.model.config, this.model.weights.embedding!), this.device);
+    const e = await (await this.embedding).run(new ort.Tensor("int64", BigInt64Array.from(ids.map(BigInt)), [1, ids.length]));
+    return Float32Array.from(e.data as Float32Array);
+  }
+
+  async recheck(record: SessionRecord, tokens: readonly number[], domain: TypedDataDomain): Promise<RecheckResult> {
+    const t0 = performance.now();
+    const c = this.model.config;
+    const hops: HopTally[] = record.route.map((h) => ({ peer: h.peer, start: h.start, end: h.end, steps: 0, positions: 0 }));
+    const done = (extra: { failure?: Failure; discarded?: string }): RecheckResult => ({ hops, ...extra, computeMs: performance.now() - t0 });
+    let keys: Uint8Array[];
+    try {
+      keys = record.route.map((h) => peerPublicKey(h.peer));
+    } catch (err) {
+      return done({ discarded: (err as Error).message });
+    }
+    const runners = await Promise.all(record.route.map((h) => this.runner(h.start, h.end)));
+    const caches: KvCache[] = runners.map((r) => r.newCache());
+    const prev: string[] = record.route.map(() => ZERO);
+    const tolerance = toleranceFor(this.pair);
+    for (let s = 0; s < record.steps.length; s++) {
+      const step = record.steps[s];
+      if (step.pos + step.n > tokens.length || step.receipts.length !== record.route.length) return done({ discarded: `step ${s} is not covered by the tokens or receipts given` });
+      let input = await this.embed(tokens.slice(step.pos, step.pos + step.n) as number[]);
+      let inputDigest = tensorDigest(input);
+      let upstream = ZERO;
+      for (let k = 0; k < record.route.length; k++) {
+        const r = step.receipts[k];
+        const h = record.route[k];
+        // the record must hold together before anyone can be judged on it
+        if (r.start !== h.start || r.end !== h.end || r.pos !== step.pos || r.n !== step.n) return done({ discarded: `step ${s} hop ${k}: receipt for another step` });
+        if (!verifyReceipt(domain, r, keys[k])) return done({ discarded: `step ${s} hop ${k}: signature is not the hop's` });
+        if (r.prev !== prev[k] || r.upstream !== upstream) return done({ discarded: `step ${s} hop ${k}: receipts not chained` });
+        if (k === 0 && r.inputDigest !== inputDigest) return done({ discarded: `step ${s}: the first hop's input is not the embedding of the tokens given` });
+        if (k > 0 && r.inputDigest !== inputDigest) return done({ discarded: `step ${s} hop ${k}: input differs from what the hop before signed for` });
+        const ref = await runners[k].step(caches[k], input, step.n);
+        const check = checkCommitment(r.proj, ref, step.n, c.dim, r.outputDigest, tolerance);
+        if (!check.pass) return done({ failure: { step: s, hop: k, error: check.error, position: step.pos + Math.max(0, check.position), tolerance } });
+        hops[k].steps++;
+        hops[k].positions += step.n;
+        prev[k] = receiptHash(r);
+        upstream = prev[k];
+        inputDigest = r.outputDigest;
+        input = ref; // the next hop is judged on what it should have received
+      }
+    }
+    return done({});
+  }
+
+  async close(): Promise<void> {
+    for (const r of this.runners.values()) await (await r).release();
+    await (await this.embedding)?.release();
+  }
+}

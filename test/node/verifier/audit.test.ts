@@ -1,0 +1,122 @@
+// Audits as mystery shoppers, in process over real libp2p and real onnxruntime: an audit is
+// a client session and looks like one to every server, signal by signal; the re-check finds
+// no fault in honest servers (error exactly 0) and names the lying hop for every cheater,
+// including those that lie only when a session does not look like a check.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { loadModel, type LoadedModel } from "../../../node/model/load.ts";
+import { startServer, type RunningServer } from "../../../node/server/server.ts";
+import type { StepContext } from "../../../node/server/infer-service.ts";
+import { parseFault } from "../../../node/server/faults.ts";
+import { chooseRoute, type Candidate } from "../../../node/client/route.ts";
+import { Auditor, type RouteSource } from "../../../node/verifier/auditor.ts";
+import { Rechecker } from "../../../node/verifier/recheck.ts";
+import { planAudit, seededRandom } from "../../../node/verifier/plan.ts";
+import { promptsFromModel } from "../../../node/verifier/prompts.ts";
+import { LOCAL_DOMAIN } from "../../../node/swarm/receipt.ts";
+import { STORIES_260K } from "../../helpers/models.ts";
+
+const CHEATS = ["lie-when:route", "lie-when:caller", "lie-when:steps", "lie-when:prompt", "lie-when:timing", "lie-when:size", "skip-layer", "noise:0.0005"];
+
+describe("audits", () => {
+  let model: LoadedModel;
+  let rechecker: Rechecker;
+  let auditor: Auditor;
+  let pool: number[][];
+  const seen = new Map<string, StepContext[]>(); // what the middle server saw, per session
+  const servers: Record<string, RunningServer> = {};
+  const cand = (s: RunningServer): Candidate => ({ peer: s.node.peerId.toString(), addrs: s.addrs(), start: s.runner.start, end: s.runner.end, trust: 1, throughput: 1000, rttMs: 1 });
+  const through = (middle: RunningServer): RouteSource => (_node, rand) => async (exclude) => chooseRoute([cand(servers.head), cand(middle), cand(servers.tail)], 5, exclude, rand);
+
+  before(async () => {
+    model = await loadModel(STORIES_260K);
+    servers.head = await startServer({ model: STORIES_260K, layers: [0, 2] });
+    servers.tail = await startServer({ model: STORIES_260K, layers: [4, 5] });
+    servers.middle = await startServer({
+      model: STORIES_260K,
+      layers: [2, 4],
+      transform: (out, _input, ctx) => {
+        seen.set(ctx.session, [...(seen.get(ctx.session) ?? []), ctx]);
+        return out;
+      },
+    });
+    for (const f of CHEATS) servers[f] = await startServer({ model: STORIES_260K, layers: [2, 4], fault: parseFault(f) });
+    rechecker = new Rechecker(model);
+    pool = await promptsFromModel(STORIES_260K, 4, 32, 11);
+  });
+  after(async () => {
+    await Promise.all(Object.values(servers).map((s) => s.stop(100)));
+    await auditor?.close();
+    await rechecker?.close();
+  });
+
+  const auditThrough = async (middle: RunningServer, seed: string) => {
+    auditor = new Auditor({ model, routes: through(middle), domain: LOCAL_DOMAIN, rechecker });
+    const rand = seededRandom(seed);
+    return auditor.audit(planAudit(pool, model.tokenizer.bos, model.config.contextLength, rand), rand);
+  };
+
+  it("finds honest servers right to the last bit, over prefill and decode steps", async () => {
+    const a = await auditThrough(servers.middle, "honest");
+    assert.equal(a.error, undefined);
+    assert.equal(a.results.length, 1);
+    const r = a.results[0];
+    assert.equal(r.failure, undefined);
+    assert.equal(r.discarded, undefined);
+    assert.ok(r.hops.every((h) => h.steps > 3), `steps checked: ${r.hops.map((h) => h.steps)}`);
+    assert.equal(r.hops[0].positions, a.records[0].steps.reduce((x, s) => x + s.n, 0));
+  });
+
+  for (const f of CHEATS) {
+    it(`catches ${f} at its hop`, async () => {
+      // lie-when:caller lies to callers it has seen: its hop's caller is the head server
+      let a = await auditThrough(servers[f], f);
+      // lie-when:caller lies to callers it has seen before: in real use every session after
+      // the first through the same upstream server; here, the second audit
+      if (f === "lie-when:caller") a = await auditThrough(servers[f], f + "2");
+      const failures = a.results.filter((r) => r.failure !== undefined);
+      assert.equal(failures.length, 1, `results: ${JSON.stringify(a.results.map((r) => ({ f: r.failure, d: r.discarded })))}`);
+      assert.equal(failures[0].failure!.hop, 1, "blamed the wrong hop");
+      assert.ok(failures[0].failure!.error > failures[0].failure!.tolerance);
+      assert.ok(failures[0].hops[0].steps >= failures[0].failure!.step, "the hop before was judged right up to the lie");
+    });
+  }
+
+  it("an audit and a client's session look the same to a server, signal by signal", async () => {
+    const before = new Set(seen.keys());
+    await auditThrough(servers.middle, "signals-audit");
+    const auditSession = [...seen.keys()].find((k) => !before.has(k))!;
+    const { createNode } = await import("../../../node/p2p/host.ts");
+    const { FailoverChain } = await import("../../../node/client/remote.ts");
+    const { generate } = await import("../../../node/client/generate.ts");
+    const { openLocalEngine } = await import("../../../node/client/local.ts");
+    const engine = await openLocalEngine(STORIES_260K);
+    const node = await createNode();
+    const chain = new FailoverChain(node, model.config.dim, { route: through(servers.middle)(node, Math.random), domain: LOCAL_DOMAIN });
+    const seenBefore = new Set(seen.keys());
+    await generate(engine.client, chain, { prompt: "Once upon a time there was a dog", maxTokens: 30, temperature: 0.8, seed: 3 });
+    await chain.close();
+    await node.stop();
+    await engine.close();
+    const clientSession = [...seen.keys()].find((k) => !seenBefore.has(k))!;
+    const a = seen.get(auditSession)!;
+    const c = seen.get(clientSession)!;
+    // caller: the middle hop is called by the head server in both; route position: same
+    assert.equal(a[0].caller, c[0].caller);
+    assert.deepEqual([a[0].hasNext, a[0].fromServer], [c[0].hasNext, c[0].fromServer]);
+    // step pattern: a multi-position prefill, then single-token decode steps
+    assert.ok(a[0].n > 1 && c[0].n > 1);
+    assert.ok(a.slice(1).every((x) => x.n === 1) && c.slice(1).every((x) => x.n === 1));
+    assert.ok(a.length > 4 && c.length > 4);
+    // prompt: the audit's first input was never seen by the server before
+    const earlier = [...seen.entries()].filter(([k]) => k !== auditSession && !before.has(k) === false).map(([, v]) => v[0].firstInput);
+    assert.ok(!earlier.includes(a[0].firstInput));
+    // timing: decode steps come at the same pace (the same loop runs both)
+    const median = (xs: number[]) => [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)];
+    const ga = median(a.slice(1).map((x) => x.gapMs!));
+    const gc = median(c.slice(1).map((x) => x.gapMs!));
+    assert.ok(ga < 10 * gc + 50 && gc < 10 * ga + 50, `audit gap ${ga} ms, client gap ${gc} ms: ${a.map((x) => x.gapMs?.toFixed(1))} / ${c.map((x) => x.gapMs?.toFixed(1))}`);
+    // frame sizes: n × dim floats in both
+    assert.equal(a[1].frameBytes, c[1].frameBytes);
+  });
+});
