@@ -12,6 +12,7 @@ import { chooseRoute, type Candidate } from "../../../node/client/route.ts";
 import { Auditor, type RouteSource } from "../../../node/verifier/auditor.ts";
 import { Rechecker } from "../../../node/verifier/recheck.ts";
 import { planAudit, seededRandom } from "../../../node/verifier/plan.ts";
+import { accusedReceipt, buildEvidence, confirmEvidence, parseEvidence, recordHash } from "../../../node/verifier/evidence.ts";
 import { promptsFromModel } from "../../../node/verifier/prompts.ts";
 import { LOCAL_DOMAIN } from "../../../node/swarm/receipt.ts";
 import { STORIES_260K } from "../../helpers/models.ts";
@@ -81,6 +82,34 @@ describe("audits", () => {
       assert.ok(failures[0].hops[0].steps >= failures[0].failure!.step, "the hop before was judged right up to the lie");
     });
   }
+
+  it("a failure becomes evidence another verifier confirms; a forged or honest record is refused", async () => {
+    const a = await auditThrough(servers["lie-when:steps"], "evidence");
+    const i = a.results.findIndex((r) => r.failure !== undefined);
+    const ev = buildEvidence(LOCAL_DOMAIN, a.records[i], a.tokens, a.results[i].failure!);
+    const wire = parseEvidence(JSON.parse(JSON.stringify(ev)));
+    assert.equal(recordHash(wire), recordHash(ev));
+    assert.equal(accusedReceipt(wire).start, 2);
+    const other = new Rechecker(model); // a second verifier with its own reference copy
+    try {
+      assert.deepEqual((await confirmEvidence(other, LOCAL_DOMAIN, wire)).confirmed, true);
+      // blaming the honest hop before the liar does not hold
+      const framed = { ...wire, failure: { ...wire.failure, hop: 0 } };
+      assert.equal((await confirmEvidence(other, LOCAL_DOMAIN, framed)).confirmed, false);
+      // nor does a record whose receipts were edited, nor one for another ledger
+      const edited = structuredClone(wire);
+      edited.steps[0].receipts[1].outputDigest = "0x" + "00".repeat(32);
+      assert.equal((await confirmEvidence(other, LOCAL_DOMAIN, edited)).confirmed, false);
+      assert.equal((await confirmEvidence(other, { ...LOCAL_DOMAIN, chainId: 1n }, wire)).confirmed, false);
+      // an honest session cannot be turned into evidence
+      const h = await auditThrough(servers.middle, "evidence-honest");
+      const forged = buildEvidence(LOCAL_DOMAIN, h.records[0], h.tokens, { step: 2, hop: 1, error: 1, position: 0, tolerance: 1e-6 });
+      assert.equal((await confirmEvidence(other, LOCAL_DOMAIN, forged)).confirmed, false);
+      assert.throws(() => parseEvidence({ ...wire, failure: { ...wire.failure, step: 0 } }), /malformed/);
+    } finally {
+      await other.close();
+    }
+  });
 
   it("an audit and a client's session look the same to a server, signal by signal", async () => {
     const before = new Set(seen.keys());
