@@ -4,7 +4,11 @@ import { generate } from "../client/generate.ts";
 import { openLocalEngine } from "../client/local.ts";
 import { DEVICES, type Device } from "../model/onnx/runtime.ts";
 import { openLedger } from "../chain/ledger.ts";
-import { openNetworkClient } from "../client/network.ts";
+import { openNetworkClient, type NetworkClient } from "../client/network.ts";
+import type { SessionRecord } from "../client/remote.ts";
+import { readVerifiers } from "../chain/registry.ts";
+import { handToVerifier } from "../verifier/audit-service.ts";
+import type { Contract } from "ethers";
 import { DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, parseUrl } from "./common.ts";
 
 export function parseIntIn(lo: number, hi: number) {
@@ -40,6 +44,8 @@ export interface GenerateFlags {
   stats?: boolean;
   rpc: string;
   deployments: string;
+  auditShare: number;
+  audit: boolean;
 }
 
 export function generateCommand(program: Command): void {
@@ -60,13 +66,18 @@ export function generateCommand(program: Command): void {
     .option("--svd-energy <e>", "run SVD-compressed weights keeping energy e (Eq. 12)", parseFloatIn(0, 1, true))
     .option("--svd-ratio <r>", "run SVD-compressed weights at compression ratio r (Eq. 15)", parseFloatIn(0, 1, true))
     .option("--stats", "print tokens/s and shard layout to stderr at the end")
+    .option("--audit-share <p>", "share of sessions handed to a verifier for an audit (network mode)", parseFloatIn(0, 1), 0.05)
+    .option("--no-audit", "never hand this session to a verifier")
     .addHelpText(
       "after",
       `
 Tokens stream to stdout as they are generated; notices go to stderr.
 Network mode reads the active servers from the ledger, routes over the lowest-latency,
 most trusted chain covering every layer, and if a server fails mid-generation picks a
-replacement for its layers and replays the history (the text is the same).
+replacement for its layers and replays the history (the text is the same). Every step comes
+with each server's signed receipt, checked on arrival; with probability --audit-share
+(default 0.05) the session — its prompt, output and receipts — is handed to one verifier,
+which re-checks every hop and says whether any server lied (that verifier sees the text).
 
 Examples:
   $ efed generate --model ../shared/models/stories260K-f32.gguf --prompt "Once upon a time" --max-tokens 64
@@ -122,12 +133,28 @@ async function generateOnSwarm(o: GenerateFlags): Promise<void> {
       },
     });
     const r = await streamText(net.client, chain, o);
+    await chain.close();
+    if (o.audit && Math.random() < o.auditShare) await handForAudit(h.ledger, net, chain.records, [...r.promptIds, ...r.tokens]);
     if (o.stats) {
       log(`${r.tokens.length} tokens in ${r.seconds.toFixed(2)} s (${(r.tokens.length / r.seconds).toFixed(1)} tokens/s) over ${chain.route?.map((x) => `${x.start}-${x.end}@${x.peer.slice(-6)}`).join(" ")}, ${chain.failovers} failover(s)`);
     }
-    await chain.close();
   } finally {
     await net.close();
     h.provider.destroy();
+  }
+}
+
+/** Hands the session to a random active verifier and reports what it found. */
+async function handForAudit(ledger: Contract, net: NetworkClient, records: SessionRecord[], tokens: number[]): Promise<void> {
+  const verifiers = await readVerifiers(ledger);
+  if (verifiers.length === 0) return log("audit: no verifier on the ledger to hand this session to");
+  const v = verifiers[Math.floor(Math.random() * verifiers.length)];
+  log(`audit: handing this session to verifier ${v.account} (it sees the prompt and the output)…`);
+  try {
+    const verdict = await handToVerifier(net.node, v, records, tokens);
+    if (verdict.failed.length === 0) log(`audit: every hop checked out (${verdict.checkedSteps} hop-steps)`);
+    for (const f of verdict.failed) log(`audit: server ${f.peer} (layers ${f.start}-${f.end}) lied from position ${f.position}: the verifier has evidence`);
+  } catch (err) {
+    log(`audit: ${(err as Error).message}`);
   }
 }

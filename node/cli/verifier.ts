@@ -1,16 +1,22 @@
-// `efed verifier`: stake, probe servers, sign attestations, settle epochs.
+// `efed verifier`: stake, audit servers with mystery-shopper sessions, co-sign evidence,
+// commit and reveal epoch reports, settle epochs.
+import { randomBytes } from "node:crypto";
 import { Option, type Command } from "commander";
 import { formatUnits, parseUnits } from "ethers";
-import { ledgerDomain } from "../chain/attestation.ts";
+import { multiaddr } from "@multiformats/multiaddr";
 import { explainReverts } from "../chain/revert.ts";
 import { loadModel } from "../model/load.ts";
 import { DEVICES, type Device } from "../model/onnx/runtime.ts";
 import { createPubSubNode, loadOrCreateKey } from "../p2p/host.ts";
-import { multiaddr } from "@multiformats/multiaddr";
-import { Prober } from "../verifier/prober.ts";
-import { promptsFromFile, promptsFromModel } from "../verifier/prompts.ts";
-import { attestationTopic, VerifierDaemon } from "../verifier/verifier.ts";
+import { peerIdToBytes } from "../p2p/peer-id.ts";
+import { Auditor, ledgerRoutes } from "../verifier/auditor.ts";
+import { serveAudits } from "../verifier/audit-service.ts";
+import { LedgerPort } from "../verifier/ledger-port.ts";
 import { PeerExchange } from "../verifier/peer-exchange.ts";
+import { promptsFromFile, promptsFromModel } from "../verifier/prompts.ts";
+import { Rechecker } from "../verifier/recheck.ts";
+import { VerifierDaemon } from "../verifier/verifier.ts";
+import { receiptDomain } from "../swarm/receipt.ts";
 import { p2pKeyFile } from "../wallet/keystore.ts";
 import { DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, parseMultiaddr, parsePeerMultiaddr, parseUrl } from "./common.ts";
 import { parseIntIn } from "./generate.ts";
@@ -24,7 +30,7 @@ interface VerifierFlags {
   deployments: string;
   listen: string[];
   bootstrap: string[];
-  probes: number;
+  audits: number;
   prompts?: string;
   device: Device;
   lie?: number;
@@ -33,7 +39,7 @@ interface VerifierFlags {
 export function verifierCommand(program: Command): void {
   program
     .command("verifier")
-    .description("verify servers: probe them each epoch, sign attestations, settle epochs with a quorum")
+    .description("verify servers: audit them with ordinary client sessions, co-sign evidence, report and settle epochs")
     .requiredOption("--wallet <file>", "wallet keystore (password from EFED_PASSWORD or a prompt)")
     .requiredOption("--model <file>", "reference copy of the model")
     .option("--stake <tokens>", "stake at registration (default: the ledger's minimum)")
@@ -41,50 +47,70 @@ export function verifierCommand(program: Command): void {
     .option("--deployments <dir>", "where deployments/<chainId>.json is read", DEFAULT_DEPLOYMENTS)
     .option("--listen <multiaddr>", "address to listen on (repeatable)", parseMultiaddr, [] as string[])
     .option("--bootstrap <multiaddr>", "another verifier to join on gossipsub (repeatable)", (v: string, acc: string[]) => [...acc, parsePeerMultiaddr(v)], [] as string[])
-    .option("--probes <n>", "probes per server per epoch", parseIntIn(1, 1000), 3)
-    .option("--prompts <file>", "probe prompts, one per line (default: text the model generates itself)")
+    .option("--audits <n>", "audit sessions per epoch", parseIntIn(1, 10000), 2)
+    .option("--prompts <file>", "secret audit prompts, one per line (default: text the model generates from a secret seed, fresh every epoch)")
     .addOption(new Option("--device <device>", "execution provider").choices([...DEVICES]).default("cpu"))
-    .addOption(new Option("--lie <accBps>", "test only: report this accuracy whatever the probes say").argParser(parseIntIn(0, 10000)).hideHelp())
+    .addOption(new Option("--lie <accBps>", "test only: report this accuracy whatever the audits say").argParser(parseIntIn(0, 10000)).hideHelp())
     .addHelpText("after", `
-Each epoch the verifier probes every active server at jittered times with ordinary
-/efed/infer/1 sessions, compares each answer with its own recomputation (relative error
-≤ 1e-3 and cosine distance ≤ 1e-4), signs acc = passed / probes for the epoch, and shares
-the attestation on gossipsub. During the next epoch the verifier chosen by rotation submits
-the quorum's attestations; if it has not by 60% of the epoch, any verifier does.
+Each epoch the verifier runs --audits sessions at secret, jittered times. An audit is an
+ordinary client session (a fresh peer identity, a route chosen by the client's routing, a
+secret prompt, prefill then decode steps); afterwards every hop of every step is recomputed
+with the reference copy and checked against the receipt the server signed. A failed check is
+evidence: the other verifiers re-check it and co-sign, and with 2/3 of the committee's stake
+it goes on chain, where the server is taken off routes and slashed after the challenge window.
+Clients also hand a share of their sessions to verifiers (/efed/audit/1).
+Reports (acc and audited work per server) are committed in the first half of the next epoch,
+revealed in the second half, and settled in the epoch after by the rotation's aggregator.
 
 Example:
-  $ efed verifier --wallet ~/.efed/wallets/0x….json --model ../shared/models/stories260K-f32.gguf --bootstrap /ip4/127.0.0.1/tcp/4100/p2p/12D3KooW…`)
+  $ efed verifier --wallet ~/.efed/wallets/0x….json --model ../shared/models/stories260K-f32.gguf --bootstrap /ip4/127.0.0.1/tcp/4100/p2p/16Uiu2…`)
     .action(async (o: VerifierFlags) => {
       const h = await openSigned(o.rpc, o.deployments, o.wallet, "unlock the verifier's wallet");
       try {
         const params = await h.ledger.params();
+        const privateKey = await loadOrCreateKey(p2pKeyFile(o.wallet));
+        const node = await createPubSubNode({ privateKey, listen: o.listen.length ? o.listen : ["/ip4/127.0.0.1/tcp/0"] });
+        const addrs = node.getMultiaddrs().map((a) => a.toString().replace(/\/p2p\/[^/]+$/, ""));
         const v = await h.ledger.getVerifier(h.address);
+        const iface = [h.ledger.interface, h.token.interface];
         if (Number(v.status) === 0) {
           const stake = o.stake === undefined ? (params.minVerifierStake as bigint) : parseUnits(o.stake, 18);
           if (stake < params.minVerifierStake) throw new Error(`--stake ${formatUnits(stake, 18)} is below the ledger's minimum of ${formatUnits(params.minVerifierStake, 18)} tokens`);
-          const iface = [h.ledger.interface, h.token.interface];
           await explainReverts(iface, async () => (await h.tokenW.approve(h.deployment.ledger, stake)).wait());
-          await explainReverts(iface, async () => (await h.ledgerW.registerVerifier(stake)).wait());
-          log(`registered verifier ${h.address} with ${formatUnits(stake, 18)} tokens`);
+          await explainReverts(iface, async () => (await h.ledgerW.registerVerifier(stake, peerIdToBytes(node.peerId), addrs)).wait());
+          log(`registered verifier ${h.address} with ${formatUnits(stake, 18)} tokens (on the committee from the next epoch)`);
         } else if (Number(v.status) !== 1) {
           throw new Error(`this wallet's verifier is exiting: withdraw once the delay has passed, then register again`);
+        } else {
+          await explainReverts(iface, async () => (await h.ledgerW.updateVerifierAddrs(addrs)).wait());
         }
         log(`loading the reference model ${o.model}…`);
         const model = await loadModel(o.model);
-        const prompts = o.prompts !== undefined ? promptsFromFile(o.prompts, model.tokenizer) : await promptsFromModel(o.model);
-        const prober = new Prober(model, { device: o.device });
-        const node = await createPubSubNode({ privateKey: await loadOrCreateKey(p2pKeyFile(o.wallet)), listen: o.listen.length ? o.listen : ["/ip4/127.0.0.1/tcp/0"] });
-        for (const b of o.bootstrap) await node.dial(multiaddr(b)).catch((err: Error) => log(`bootstrap ${b}: ${err.message}`));
+        const corpus = o.prompts !== undefined ? promptsFromFile(o.prompts, model.tokenizer, 96) : undefined;
         const chainId = BigInt(h.deployment.chainId);
+        const domain = receiptDomain(chainId, h.deployment.ledger);
+        const rechecker = new Rechecker(model, { device: o.device });
+        const auditor = new Auditor({ model, routes: ledgerRoutes(h.ledger, model.config.nLayers), domain, rechecker, device: o.device });
+        const port = new LedgerPort({ ledger: h.ledgerW, signer: h.ledgerW.runner as never, address: h.address, domain, interfaces: iface });
+        for (const b of o.bootstrap) await node.dial(multiaddr(b)).catch((err: Error) => log(`bootstrap ${b}: ${err.message}`));
         const daemon = new VerifierDaemon(
-          { node, ledger: h.ledgerW, signer: h.ledgerW.runner as never, domain: ledgerDomain(chainId, h.deployment.ledger), prober, chainId },
-          { prompts, probesPerEpoch: o.probes, log, lieAccBps: o.lie },
+          { node, port, auditor, rechecker, domain },
+          {
+            auditsPerEpoch: o.audits,
+            secret: randomBytes(32).toString("hex"), // never leaves this process
+            prompts: async (seed) => corpus ?? (await promptsFromModel(o.model, 8, 96, parseInt(seed.slice(0, 8), 16))),
+            bos: model.tokenizer.bos,
+            contextLength: model.config.contextLength,
+            log,
+            lieAccBps: o.lie,
+          },
         );
         await daemon.start();
-        const exchange = new PeerExchange(node, attestationTopic(chainId, h.deployment.ledger));
+        await serveAudits(node, (records, tokens) => daemon.checkHanded(records, tokens));
+        const exchange = new PeerExchange(node, daemon.gossipTopic);
         await exchange.start();
         log(`verifier ${h.address} listening on ${node.getMultiaddrs().map(String).join(" ")}`);
-        if (o.lie !== undefined) log(`LYING VERIFIER (test): reports accuracy ${o.lie} bps whatever the probes say`);
+        if (o.lie !== undefined) log(`LYING VERIFIER (test): reports accuracy ${o.lie} bps whatever the audits say`);
         log("verifier ready");
         await new Promise<void>((resolve) => {
           const stop = () => void Promise.all([daemon.stop(), exchange.stop()]).then(() => resolve());
@@ -92,8 +118,10 @@ Example:
           process.once("SIGTERM", stop);
         });
         await node.stop();
-        await prober.close();
-        log(`stopped after ${daemon.stats.probes} probes (${daemon.stats.failed} failed), ${daemon.stats.attestations} attestations, ${daemon.stats.submissions} settlements`);
+        await auditor.close();
+        await rechecker.close();
+        const s = daemon.stats;
+        log(`stopped after ${s.audits} audits (${s.failedChecks} failed checks, ${s.handed} handed in), ${s.evidence} evidence records, ${s.submittedEvidence} submitted, ${s.commits} reports, ${s.settlements} settlements`);
       } finally {
         h.provider.destroy();
       }

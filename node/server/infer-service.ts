@@ -57,7 +57,7 @@ export class InferService {
   private readonly streams = new Set<Stream>();
   private accepting = false;
   /** Counters for status and tests. */
-  readonly stats = { opened: 0, steps: 0, tokens: 0, badFrames: 0, busy: 0 };
+  readonly stats = { opened: 0, steps: 0, tokens: 0, badFrames: 0, busy: 0, computeMs: 0, receiptMs: 0 };
 
   constructor(components: { node: EfedNode; runner: ShardRunner }, options: InferServiceOptions) {
     this.node = components.node;
@@ -198,9 +198,14 @@ export class InferService {
       checkUpstream(up, input, facts); // never compute on bytes the hop before did not commit to
       upstream = receiptHash(up);
     }
+    const t0 = performance.now();
     let out = await runner.step(session.cache, input, h.n);
+    const t1 = performance.now();
     if (this.o.transform !== undefined) out = await this.o.transform(out, input, ctx);
+    const t2 = performance.now();
     const receipt = makeReceipt(this.o.receipts.signer, facts, input, out, session.lastReceipt ?? ZERO, upstream);
+    this.stats.computeMs += t1 - t0;
+    this.stats.receiptMs += performance.now() - t2;
     session.lastReceipt = receiptHash(receipt);
     session.steps++;
     this.stats.steps++;

@@ -4,7 +4,7 @@
 // the hop before it — with the secp256k1 key of its peer id, which the ledger binds to the
 // server. The EIP-712 struct is the one TrustLedger hashes for evidence and equivocation.
 import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify, type KeyObject } from "node:crypto";
-import { Signature, TypedDataEncoder, ZeroHash, computeAddress, recoverAddress, sha256, type TypedDataDomain, type TypedDataField } from "ethers";
+import { Signature, TypedDataEncoder, ZeroHash, computeAddress, keccak256, recoverAddress, sha256, toUtf8Bytes, type TypedDataDomain, type TypedDataField } from "ethers";
 import { secp256k1 } from "@noble/curves/secp256k1";
 import { commitDigest } from "./commitment.ts";
 
@@ -63,17 +63,53 @@ export function sessionWord(session: string): string {
   return "0x" + session + "0".repeat(32);
 }
 
+// Every field of Receipt is a static word, so its EIP-712 encoding is 12 words hashed once;
+// built by hand because ethers' generic encoder costs milliseconds per receipt and servers
+// hash several per step (test/node/swarm/receipt.test.ts holds the two equal).
+const TYPE_HASH = Buffer.from(keccak256(toUtf8Bytes(TypedDataEncoder.from(RECEIPT_TYPES).encodeType("Receipt"))).slice(2), "hex");
+
+function word(hex: string, what: string): Buffer {
+  if (!/^0x[0-9a-fA-F]{64}$/.test(hex)) throw new ReceiptError(`${what} is not 32 bytes of hex`);
+  return Buffer.from(hex.slice(2), "hex");
+}
+
+function uintWord(v: number | bigint, bits: number, what: string): Buffer {
+  const b = BigInt(v);
+  if (b < 0n || b >= 1n << BigInt(bits)) throw new ReceiptError(`${what} ${v} does not fit in uint${bits}`);
+  return Buffer.from(b.toString(16).padStart(64, "0"), "hex");
+}
+
 /** The EIP-712 struct hash: what `prev` and `upstream` point at, and what evidence names. */
 export function receiptHash(r: Receipt): string {
-  return TypedDataEncoder.hashStruct("Receipt", RECEIPT_TYPES, plain(r));
+  return keccak256(Buffer.concat([
+    TYPE_HASH,
+    word(r.session, "session"),
+    uintWord(r.start, 16, "start"),
+    uintWord(r.end, 16, "end"),
+    uintWord(r.pos, 32, "pos"),
+    uintWord(r.n, 32, "n"),
+    uintWord(r.epoch, 64, "epoch"),
+    word(r.inputDigest, "inputDigest"),
+    word(r.outputDigest, "outputDigest"),
+    word(r.commitDigest, "commitDigest"),
+    word(r.prev, "prev"),
+    word(r.upstream, "upstream"),
+  ]));
+}
+
+const separators = new Map<string, Buffer>();
+function domainSeparator(domain: TypedDataDomain): Buffer {
+  const key = `${domain.name}|${domain.version}|${domain.chainId}|${domain.verifyingContract}`;
+  let s = separators.get(key);
+  if (s === undefined) {
+    s = Buffer.from(TypedDataEncoder.hashDomain(domain).slice(2), "hex");
+    separators.set(key, s);
+  }
+  return s;
 }
 
 export function receiptDigest(domain: TypedDataDomain, r: Receipt): string {
-  return TypedDataEncoder.hash(domain, RECEIPT_TYPES, plain(r));
-}
-
-function plain(r: Receipt): Record<string, unknown> {
-  return { session: r.session, start: r.start, end: r.end, pos: r.pos, n: r.n, epoch: r.epoch, inputDigest: r.inputDigest, outputDigest: r.outputDigest, commitDigest: r.commitDigest, prev: r.prev, upstream: r.upstream };
+  return keccak256(Buffer.concat([Buffer.from([0x19, 0x01]), domainSeparator(domain), Buffer.from(receiptHash(r).slice(2), "hex")]));
 }
 
 /** Signs receipts with a raw secp256k1 key through OpenSSL (≈10× faster than JS). */
@@ -111,13 +147,25 @@ export function signerOfPublicKey(pub: Uint8Array): string {
   return computeAddress("0x" + Buffer.from(pub).toString("hex"));
 }
 
+const publicKeys = new Map<string, KeyObject>();
+function publicKeyObject(publicKey: Uint8Array): KeyObject {
+  const hex = Buffer.from(publicKey).toString("hex");
+  let key = publicKeys.get(hex);
+  if (key === undefined) {
+    const full = publicKey.length === 33 ? secp256k1.ProjectivePoint.fromHex(publicKey).toRawBytes(false) : publicKey;
+    const b64 = (b: Uint8Array) => Buffer.from(b).toString("base64url");
+    key = createPublicKey({ key: { kty: "EC", crv: "secp256k1", x: b64(full.subarray(1, 33)), y: b64(full.subarray(33)) }, format: "jwk" });
+    publicKeys.set(hex, key);
+    if (publicKeys.size > 4096) publicKeys.delete(publicKeys.keys().next().value!);
+  }
+  return key;
+}
+
 /** Checks a receipt's signature against the public key of the peer that should have made it. */
 export function verifyReceipt(domain: TypedDataDomain, r: SignedReceipt, publicKey: Uint8Array): boolean {
   if (commitDigest(r.proj) !== r.commitDigest) return false;
   if (!/^0x[0-9a-f]{128}$/.test(r.sig)) return false;
-  const full = publicKey.length === 33 ? secp256k1.ProjectivePoint.fromHex(publicKey).toRawBytes(false) : publicKey;
-  const b64 = (b: Uint8Array) => Buffer.from(b).toString("base64url");
-  const key = createPublicKey({ key: { kty: "EC", crv: "secp256k1", x: b64(full.subarray(1, 33)), y: b64(full.subarray(33)) }, format: "jwk" });
+  const key = publicKeyObject(publicKey);
   const digest = Buffer.from(receiptDigest(domain, r).slice(2), "hex");
   return nodeVerify(null, digest, { key, dsaEncoding: "ieee-p1363" }, Buffer.from(r.sig.slice(2), "hex"));
 }

@@ -1,90 +1,83 @@
-// The Verifier's epoch loop (paper §3.2): probe every active server at jittered times during
-// the epoch; when it ends, sign an EIP-712 attestation per server (acc = passed / probes)
-// and share it on gossipsub; during the next epoch, the verifier chosen by rotation gathers a
-// quorum and calls submitEpochs — and if it has not by the deadline, any other verifier does.
-import type { Contract, Signer, TypedDataDomain } from "ethers";
+// The Verifier's epoch loop (paper §3.2, made hard to dodge): audit at secret, jittered times
+// with ordinary client sessions; re-check every hop; turn a failure into evidence that the
+// committee re-checks and co-signs on gossip, and that slashes on chain. Each epoch's report
+// (acc and audited work per server) is committed in the first half of the next epoch,
+// revealed in the second, and settled in the one after by the rotation's aggregator — or by
+// anyone past the fallback deadline.
+import type { TypedDataDomain } from "ethers";
 import type { PubSubNode } from "../p2p/host.ts";
-import { signAttestation } from "../chain/attestation.ts";
-import { readCandidates } from "../chain/registry.ts";
-import { explainReverts } from "../chain/revert.ts";
-import type { Candidate } from "../client/route.ts";
-import { AttestationPool } from "./pool.ts";
-import type { Prober, ProbeResult } from "./prober.ts";
+import type { Auditor } from "./auditor.ts";
+import { buildEvidence, confirmEvidence, parseEvidence, recordHash, type EvidenceRecord } from "./evidence.ts";
+import { EvidencePool, reachesTwoThirds } from "./evidence-pool.ts";
+import { aggregatorFor, auditTimes, epochSeed, planAudit, seededRandom } from "./plan.ts";
+import type { CoSignature, ResultEntry, SettlementPort } from "./port.ts";
+import type { Rechecker, RecheckResult } from "./recheck.ts";
+import { EpochTallies } from "./tally.ts";
+import type { SessionRecord } from "../client/remote.ts";
 
 export interface VerifierOptions {
-  readonly probesPerEpoch?: number; // per server
-  readonly prompts: number[][]; // token sequences to probe with
-  /** Fraction of the next epoch after which the rotation's aggregator submits, and after which anyone does. */
+  readonly auditsPerEpoch?: number;
+  /** Secret prompts for an epoch (token ids, BOS first), from a secret per-epoch seed. */
+  readonly prompts: (seed: string) => Promise<number[][]>;
+  /** The verifier's secret: audit times and prompts are unpredictable without it. */
+  readonly secret: string;
+  readonly bos: number;
+  readonly contextLength: number;
   readonly aggregateAt?: number;
   readonly fallbackAt?: number;
   readonly log?: (line: string) => void;
-  readonly seed?: number;
-  /** Test-only: report this accuracy whatever the probes say (a lying verifier). */
+  /** Test only: report this accuracy for every server whatever the audits say. */
   readonly lieAccBps?: number;
 }
 
-interface Tally {
-  probes: number;
-  passed: number;
-  positions: number;
-}
+export const verifierTopic = (chainId: bigint, ledger: string) => `/efed/verifiers/2/${chainId}/${ledger.toLowerCase()}`;
 
-export const attestationTopic = (chainId: bigint, ledger: string) => `/efed/attestations/1/${chainId}/${ledger.toLowerCase()}`;
+type Gossip = { kind: "evidence"; record: EvidenceRecord; server: string } | { kind: "cosign"; hash: string; signer: string; sig: string };
 
 export class VerifierDaemon {
   private readonly node: PubSubNode;
-  private readonly ledger: Contract; // connected to the verifier's signer
-  private readonly signer: Signer;
+  private readonly port: SettlementPort;
+  private readonly auditor: Auditor;
+  private readonly rechecker: Rechecker;
   private readonly domain: TypedDataDomain;
-  private readonly prober: Prober;
   private readonly o: VerifierOptions;
   private readonly topic: string;
-  private readonly pool: AttestationPool;
-  private readonly tallies = new Map<string, Map<string, Tally>>(); // epoch → server → tally
-  private readonly plans = new Map<string, { at: number; server: Candidate }[]>();
-  private readonly attested = new Set<string>();
-  private readonly submitted = new Set<string>();
-  private verifiers = new Set<string>();
-  private verifiersEpoch = -1;
+  private readonly tallies = new EpochTallies();
+  private readonly evidence = new EvidencePool();
+  private readonly plans = new Map<number, { at: number[]; pool: number[][]; rand: () => number }>();
+  private readonly reports = new Map<number, { results: ResultEntry[]; salt?: string; revealed: boolean }>();
+  private readonly settled = new Set<number>();
+  private readonly accounts = new Map<string, string | undefined>();
+  private readonly confirmQueue: { ev: EvidenceRecord; server: string }[] = [];
+  private timing = { genesis: 0, epochLength: 1 };
   private timer?: NodeJS.Timeout;
   private busy = false;
-  private rand: () => number;
-  private genesis = 0;
-  private epochLength = 1;
-  private quorum = 1;
-  readonly stats = { probes: 0, failed: 0, attestations: 0, submissions: 0, probeComputeMs: 0, probePositions: 0 };
-  private address = "";
+  readonly stats = { audits: 0, failedChecks: 0, evidence: 0, cosigned: 0, submittedEvidence: 0, commits: 0, reveals: 0, settlements: 0, auditComputeMs: 0, auditPositions: 0, handed: 0 };
 
-  constructor(c: { node: PubSubNode; ledger: Contract; signer: Signer; domain: TypedDataDomain; prober: Prober; chainId: bigint }, o: VerifierOptions) {
+  constructor(c: { node: PubSubNode; port: SettlementPort; auditor: Auditor; rechecker: Rechecker; domain: TypedDataDomain }, o: VerifierOptions) {
     this.node = c.node;
-    this.ledger = c.ledger;
-    this.signer = c.signer;
+    this.port = c.port;
+    this.auditor = c.auditor;
+    this.rechecker = c.rechecker;
     this.domain = c.domain;
-    this.prober = c.prober;
     this.o = o;
-    this.topic = attestationTopic(c.chainId, String(c.domain.verifyingContract));
-    this.pool = new AttestationPool(c.domain);
-    let s = (o.seed ?? Date.now()) >>> 0 || 1;
-    this.rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
+    this.topic = verifierTopic(BigInt(c.domain.chainId!), String(c.domain.verifyingContract));
+  }
+
+  get gossipTopic(): string {
+    return this.topic;
   }
 
   async start(): Promise<void> {
-    this.address = (await this.signer.getAddress()).toLowerCase();
-    this.genesis = Number(await this.ledger.genesis());
-    this.epochLength = Number(await this.ledger.epochLength());
-    this.quorum = Number((await this.ledger.params()).quorum);
+    this.timing = await this.port.timing();
     const pubsub = this.node.services.pubsub;
     pubsub.subscribe(this.topic);
     pubsub.addEventListener("message", (evt) => {
       if (evt.detail.topic !== this.topic) return;
       try {
-        const a = JSON.parse(new TextDecoder().decode(evt.detail.data)) as Record<string, unknown>;
-        this.pool.add(
-          { epoch: BigInt(a.epoch as string), server: String(a.server), accBps: Number(a.accBps), probes: Number(a.probes), tokensServed: BigInt(a.tokensServed as string), signer: String(a.signer), signature: String(a.signature) },
-          (v) => this.verifiers.has(v.toLowerCase()),
-        );
+        this.onGossip(JSON.parse(new TextDecoder().decode(evt.detail.data)) as Gossip);
       } catch {
-        // not an attestation: ignore
+        // not for us: ignore
       }
     });
     this.timer = setInterval(() => void this.tick(), 250);
@@ -95,31 +88,40 @@ export class VerifierDaemon {
     while (this.busy) await new Promise((r) => setTimeout(r, 50));
   }
 
-  /** Chain time: the latest block's timestamp (the local chain mines every second). */
-  private async now(): Promise<number> {
-    return (await this.ledger.runner!.provider!.getBlock("latest"))!.timestamp;
+  /** A session a client handed in: checked like an audit of the current epoch. */
+  async checkHanded(records: SessionRecord[], tokens: number[]): Promise<RecheckResult[]> {
+    const epoch = this.epochAt(await this.port.now());
+    const results: RecheckResult[] = [];
+    for (const r of records) {
+      const res = await this.rechecker.recheck(r, tokens, this.domain);
+      results.push(res);
+      await this.judge(epoch, r, tokens, res);
+    }
+    this.stats.handed++;
+    return results;
+  }
+
+  private epochAt(now: number): number {
+    return Math.floor((now - this.timing.genesis) / this.timing.epochLength);
   }
 
   private async tick(): Promise<void> {
     if (this.busy) return;
     this.busy = true;
     try {
-      const now = await this.now();
-      const epoch = Math.floor((now - this.genesis) / this.epochLength);
-      const into = (now - this.genesis - epoch * this.epochLength) / this.epochLength;
-      if (this.verifiersEpoch !== epoch) {
-        await this.refreshVerifiers();
-        this.verifiersEpoch = epoch;
-      }
+      const now = await this.port.now();
+      const epoch = this.epochAt(now);
+      const into = (now - this.timing.genesis - epoch * this.timing.epochLength) / this.timing.epochLength;
+      // the windows are short: reports and settlement before anything slow
+      if (epoch >= 1) await this.report(epoch - 1, into);
+      if (epoch >= 2) await this.settle(epoch - 2, into);
+      await this.confirmPending();
+      await this.submitEvidence(epoch);
       await this.plan(epoch);
-      // settlement has a one-epoch window: attest and settle before probing, and probe in
-      // bounded slices so a busy epoch never crowds it out
-      if (epoch > 0) {
-        await this.attest(epoch - 1);
-        await this.settle(epoch - 1, into);
-      }
-      await this.runDueProbes(epoch, now, performance.now() + 1000);
-      this.pool.prune(BigInt(Math.max(0, epoch - 2)));
+      await this.runDueAudit(epoch, now);
+      this.tallies.prune(epoch - 3);
+      for (const e of this.plans.keys()) if (e < epoch - 1) this.plans.delete(e);
+      for (const e of this.reports.keys()) if (e < epoch - 3) this.reports.delete(e);
     } catch (err) {
       this.o.log?.(`verifier: ${(err as Error).message}`);
     } finally {
@@ -127,114 +129,151 @@ export class VerifierDaemon {
     }
   }
 
-  /** The verifiers whose signatures the ledger accepts now: active, with enough stake. */
-  private async refreshVerifiers(): Promise<void> {
-    const all = (await this.ledger.allVerifiers()) as string[];
-    const min = (await this.ledger.params()).minVerifierStake as bigint;
-    const eligible = await Promise.all(
-      all.map(async (a) => {
-        const v = await this.ledger.getVerifier(a);
-        return Number(v.status) === 1 && (v.stake as bigint) >= min ? a.toLowerCase() : undefined;
-      }),
-    );
-    this.verifiers = new Set(eligible.filter((a): a is string => a !== undefined));
-  }
-
-  /** Probe times for the epoch: jittered over its first 70%, so probes look like traffic. */
+  /** Secret, fresh every epoch: the audit times and the prompt pool. */
   private async plan(epoch: number): Promise<void> {
-    const key = String(epoch);
-    if (this.plans.has(key)) return;
-    const servers = await readCandidates(this.ledger);
-    const start = this.genesis + epoch * this.epochLength;
-    const plan: { at: number; server: Candidate }[] = [];
-    for (const s of servers) {
-      for (let i = 0; i < (this.o.probesPerEpoch ?? 3); i++) plan.push({ at: start + this.rand() * 0.7 * this.epochLength, server: s });
-    }
-    plan.sort((a, b) => a.at - b.at);
-    this.plans.set(key, plan);
-    for (const k of this.plans.keys()) if (Number(k) < epoch - 1) this.plans.delete(k);
+    if (this.plans.has(epoch)) return;
+    const seed = epochSeed(this.o.secret, epoch);
+    const rand = seededRandom(seed);
+    const start = this.timing.genesis + epoch * this.timing.epochLength;
+    this.plans.set(epoch, { at: auditTimes(start, this.timing.epochLength, this.o.auditsPerEpoch ?? 2, rand), pool: await this.o.prompts(seed), rand });
   }
 
-  private async runDueProbes(epoch: number, now: number, until: number): Promise<void> {
-    const plan = this.plans.get(String(epoch))!;
-    while (plan.length > 0 && plan[0].at <= now && performance.now() < until) {
-      const planned = plan.shift()!.server;
-      // the server's range now: it may have moved (reassignment) since the plan was made
-      const s = await this.ledger.getServer(planned.account!);
-      if (Number(s.status) !== 1) continue;
-      const server = { ...planned, start: Number(s.start), end: Number(s.end), addrs: [...s.addrs] as string[] };
-      const prompt = this.o.prompts[Math.floor(this.rand() * this.o.prompts.length)];
-      const tokens = prompt.slice(0, Math.max(2, Math.ceil(prompt.length * (0.5 + 0.5 * this.rand()))));
-      const r = await this.prober.probe(this.node, { peer: server.peer, addrs: server.addrs, start: server.start, end: server.end }, tokens);
-      this.record(epoch, server, r);
+  private async runDueAudit(epoch: number, now: number): Promise<void> {
+    const p = this.plans.get(epoch)!;
+    if (p.at.length === 0 || p.at[0] > now) return;
+    p.at.shift();
+    const plan = planAudit(p.pool, this.o.bos, this.o.contextLength, p.rand);
+    const a = await this.auditor.audit(plan, p.rand);
+    this.stats.audits++;
+    if (a.error !== undefined) this.o.log?.(`audit: the session ended early: ${a.error}`);
+    for (let i = 0; i < a.records.length; i++) await this.judge(epoch, a.records[i], a.tokens, a.results[i]);
+  }
+
+  private async accountOf(peer: string): Promise<string | undefined> {
+    if (!this.accounts.has(peer)) this.accounts.set(peer, (await this.port.serverOfPeer(peer))?.toLowerCase());
+    return this.accounts.get(peer);
+  }
+
+  /** Scores a re-check; a failure becomes evidence, co-signed by us and sent to the committee. */
+  private async judge(epoch: number, record: SessionRecord, tokens: number[], r: RecheckResult): Promise<void> {
+    const accounts = new Map<string, string | undefined>();
+    for (const h of r.hops) accounts.set(h.peer, await this.accountOf(h.peer));
+    this.tallies.add(epoch, r, (peer) => accounts.get(peer));
+    this.stats.auditComputeMs += r.computeMs;
+    this.stats.auditPositions += r.hops.reduce((a, h) => a + h.positions, 0);
+    if (r.failure === undefined) return;
+    this.stats.failedChecks++;
+    const peer = record.route[r.failure.hop].peer;
+    const server = accounts.get(peer);
+    this.o.log?.(`check failed: ${peer.slice(-8)} (layers ${record.route[r.failure.hop].start}-${record.route[r.failure.hop].end}, server ${server ?? "unknown"}) at position ${r.failure.position}: error ${r.failure.error.toExponential(2)} > ${r.failure.tolerance}`);
+    if (server === undefined) return;
+    const ev = buildEvidence(this.domain, record, tokens, r.failure);
+    this.stats.evidence++;
+    await this.cosign(ev, server);
+    await this.publish({ kind: "evidence", record: ev, server });
+  }
+
+  private async cosign(ev: EvidenceRecord, server: string): Promise<void> {
+    const hash = recordHash(ev);
+    const epoch = Number(ev.steps[ev.failure.step].receipts[ev.failure.hop].epoch);
+    const pending = this.evidence.add(hash, { ev, server, epoch });
+    if (pending.sigs.has(this.port.address)) return;
+    const sig = await this.port.signEvidence(server, ev);
+    this.evidence.cosign(hash, { signer: this.port.address, sig });
+    this.stats.cosigned++;
+    await this.publish({ kind: "cosign", hash, signer: this.port.address, sig });
+  }
+
+  private onGossip(g: Gossip): void {
+    if (g.kind === "evidence") {
+      const ev = parseEvidence(g.record);
+      if (!this.evidence.has(recordHash(ev)) && this.confirmQueue.length < 64) this.confirmQueue.push({ ev, server: String(g.server).toLowerCase() });
+    } else if (g.kind === "cosign") {
+      const pending = this.evidence.get(String(g.hash));
+      const c: CoSignature = { signer: String(g.signer).toLowerCase(), sig: String(g.sig) };
+      if (pending !== undefined && this.port.checkEvidenceSignature(pending.server, pending.ev, c)) this.evidence.cosign(String(g.hash), c);
+      else if (pending === undefined) this.early.push({ hash: String(g.hash), c });
     }
   }
 
-  private record(epoch: number, server: Candidate, r: ProbeResult): void {
-    const byServer = this.tallies.get(String(epoch)) ?? new Map<string, Tally>();
-    const t = byServer.get(server.account!) ?? { probes: 0, passed: 0, positions: 0 };
-    t.probes++;
-    t.positions += r.positions;
-    if (r.pass) t.passed++;
-    byServer.set(server.account!, t);
-    this.tallies.set(String(epoch), byServer);
-    this.stats.probes++;
-    this.stats.probeComputeMs += r.computeMs;
-    this.stats.probePositions += r.positions;
-    if (!r.pass) {
-      this.stats.failed++;
-      this.o.log?.(`probe of ${server.peer.slice(-8)} (layers ${server.start}-${server.end}) failed: ${r.error ?? `relative error ${r.relativeError?.toExponential(2)}, cosine distance ${r.cosineDistance?.toExponential(2)}`}`);
+  /** Co-signatures that arrived before their record. */
+  private early: { hash: string; c: CoSignature }[] = [];
+
+  /** Re-checks records other verifiers sent, with our own reference copy, before co-signing. */
+  private async confirmPending(): Promise<void> {
+    const item = this.confirmQueue.shift();
+    if (item === undefined) return;
+    const hash = recordHash(item.ev);
+    if (this.evidence.has(hash)) return;
+    if ((await this.port.serverOfPeer(item.ev.route[item.ev.failure.hop].peer))?.toLowerCase() !== item.server) {
+      this.o.log?.(`evidence names ${item.server}, who does not own the accused peer: refused`);
+      return;
     }
+    const v = await confirmEvidence(this.rechecker, this.domain, item.ev);
+    if (!v.confirmed) {
+      this.o.log?.(`evidence against ${item.server} refused: ${v.why}`);
+      return;
+    }
+    await this.cosign(item.ev, item.server);
+    for (const e of this.early.filter((x) => x.hash === hash)) if (this.port.checkEvidenceSignature(item.server, item.ev, e.c)) this.evidence.cosign(hash, e.c);
+    this.early = this.early.filter((x) => x.hash !== hash).slice(-256);
   }
 
-  /** Signs and shares one attestation per server probed in `epoch`. */
-  private async attest(epoch: number): Promise<void> {
-    if (this.attested.has(String(epoch))) return;
-    this.attested.add(String(epoch));
-    const byServer = this.tallies.get(String(epoch));
-    if (byServer === undefined) return;
-    for (const [account, t] of byServer) {
-      const a = await signAttestation(this.signer, this.domain, {
-        epoch: BigInt(epoch),
-        server: account,
-        accBps: this.o.lieAccBps ?? Math.round((10_000 * t.passed) / t.probes),
-        probes: t.probes,
-        tokensServed: BigInt(t.positions),
-      });
-      this.pool.add(a, () => true);
-      this.stats.attestations++;
-      const wire = { ...a, epoch: a.epoch.toString(), tokensServed: a.tokensServed.toString() };
-      await this.node.services.pubsub.publish(this.topic, new TextEncoder().encode(JSON.stringify(wire))).catch(() => {});
-    }
-    this.tallies.delete(String(epoch));
-  }
-
-  /** The rotation's aggregator settles early; anyone settles after the fallback deadline. */
-  private async settle(epoch: number, into: number): Promise<void> {
-    const sorted = [...this.verifiers].sort();
-    const aggregator = sorted[epoch % Math.max(1, sorted.length)];
-    const mine = aggregator === this.address;
-    if (into < (mine ? (this.o.aggregateAt ?? 0.25) : (this.o.fallbackAt ?? 0.6))) return;
-    const ready = this.pool.ready(BigInt(epoch), this.quorum, (signer) => this.verifiers.has(signer));
-    const pending: { server: string; reports: (typeof ready)[number]["reports"] }[] = [];
-    for (const r of ready) {
-      const key = `${epoch}:${r.server}`;
-      if (this.submitted.has(key)) continue;
-      const s = await this.ledger.getServer(r.server);
-      if (s.lastSettledEpoch === BigInt(epoch) || (Number(s.status) !== 1 && Number(s.status) !== 2)) {
-        this.submitted.add(key);
-        continue;
+  private async submitEvidence(current: number): Promise<void> {
+    for (const [, e] of this.evidence.ready(current)) {
+      const committee = await this.port.committee(e.epoch);
+      const signers = [...e.sigs.keys()].filter((s) => committee.members.has(s));
+      if (!reachesTwoThirds(committee, signers)) continue;
+      e.submitted = true;
+      try {
+        await this.port.submitEvidence(e.ev, signers.map((s) => ({ signer: s, sig: e.sigs.get(s)! })));
+        this.stats.submittedEvidence++;
+        this.o.log?.(`evidence against ${e.server} submitted with ${signers.length} co-signature(s)`);
+      } catch (err) {
+        this.o.log?.(`evidence against ${e.server}: ${(err as Error).message}`);
       }
-      pending.push(r);
     }
-    if (pending.length === 0) return;
-    try {
-      await explainReverts(this.ledger.interface, async () => (await this.ledger.submitEpochs(epoch, pending.map((p) => p.server), pending.map((p) => p.reports))).wait());
-      this.stats.submissions++;
-      this.o.log?.(`settled epoch ${epoch} for ${pending.length} server(s)${mine ? "" : " (after the aggregator's deadline)"}`);
-    } catch (err) {
-      this.o.log?.(`settling epoch ${epoch}: ${(err as Error).message}`);
+  }
+
+  /** Commit in the first half of the next epoch, reveal in the second. */
+  private async report(epoch: number, into: number): Promise<void> {
+    let r = this.reports.get(epoch);
+    if (r === undefined) {
+      const committee = await this.port.committee(epoch);
+      if (!committee.members.has(this.port.address)) {
+        this.reports.set(epoch, { results: [], revealed: true }); // not on this epoch's committee
+        return;
+      }
+      const honest = this.tallies.results(epoch);
+      const results = this.o.lieAccBps === undefined ? honest : honest.map((x) => ({ ...x, accBps: this.o.lieAccBps! }));
+      r = { results, revealed: false };
+      this.reports.set(epoch, r);
     }
-    for (const p of pending) this.submitted.add(`${epoch}:${p.server}`);
+    if (r.salt === undefined && !r.revealed && into < 0.45) {
+      r.salt = await this.port.commit(epoch, r.results);
+      this.stats.commits++;
+    } else if (r.salt !== undefined && !r.revealed && into >= 0.55) {
+      r.revealed = true;
+      await this.port.reveal(epoch, r.results, r.salt);
+      this.stats.reveals++;
+    }
+  }
+
+  private async settle(epoch: number, into: number): Promise<void> {
+    if (this.settled.has(epoch)) return;
+    const committee = await this.port.committee(epoch);
+    const mine = aggregatorFor(epoch, [...committee.members.keys()]) === this.port.address;
+    if (into < (mine ? (this.o.aggregateAt ?? 0.1) : (this.o.fallbackAt ?? 0.6))) return;
+    this.settled.add(epoch);
+    const n = await this.port.settle(epoch);
+    await this.port.executeDueSlashes();
+    if (n > 0) {
+      this.stats.settlements++;
+      this.o.log?.(`settled epoch ${epoch} for ${n} server(s)${mine ? "" : " (after the aggregator's deadline)"}`);
+    }
+  }
+
+  private async publish(g: Gossip): Promise<void> {
+    await this.node.services.pubsub.publish(this.topic, new TextEncoder().encode(JSON.stringify(g))).catch(() => {});
   }
 }

@@ -4,9 +4,9 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { generateKeyPair } from "@libp2p/crypto/keys";
-import { recoverAddress } from "ethers";
+import { recoverAddress, TypedDataEncoder } from "ethers";
 import { checkCommitment, project, PROJECTIONS, tensorDigest } from "../../../node/swarm/commitment.ts";
-import { chainSignature, LOCAL_DOMAIN, receiptSigningHash, ReceiptSigner, signerOfPublicKey, verifyReceipt, ZERO } from "../../../node/swarm/receipt.ts";
+import { chainSignature, LOCAL_DOMAIN, RECEIPT_TYPES, receiptDigest, receiptHash, receiptSigningHash, ReceiptSigner, signerOfPublicKey, verifyReceipt, ZERO } from "../../../node/swarm/receipt.ts";
 import { BrokenReceiptsError, checkStepReceipts, checkUpstream, fromWire, makeReceipt, toWire } from "../../../node/swarm/receipt-chain.ts";
 import { WireError } from "../../../node/p2p/wire.ts";
 import { normal } from "../../../node/model/synth.ts";
@@ -95,6 +95,13 @@ describe("receipts", () => {
     assert.equal(verifyReceipt(LOCAL_DOMAIN, r, (await generateKeyPair("secp256k1")).publicKey.raw), false);
     // and survive the wire
     assert.deepEqual(fromWire(toWire(r), session, 0, 2), r);
+    // the hand-built EIP-712 hashes are ethers' own
+    const plain = { ...r, sig: undefined, proj: undefined };
+    delete plain.sig;
+    delete plain.proj;
+    assert.equal(receiptHash(r), TypedDataEncoder.hashStruct("Receipt", RECEIPT_TYPES, plain));
+    assert.equal(receiptDigest(LOCAL_DOMAIN, r), TypedDataEncoder.hash(LOCAL_DOMAIN, RECEIPT_TYPES, plain));
+    assert.throws(() => receiptHash({ ...r, start: 70_000 }), /uint16/);
   });
 
   it("a hop refuses input whose bytes are not what the hop before committed to", async () => {

@@ -1,0 +1,44 @@
+// What the verifier needs from the ledger, as a narrow interface: the daemon's loop stays
+// testable, and the chain calls live in one adapter (ledger-port.ts).
+import type { EvidenceRecord } from "./evidence.ts";
+
+/** One server's result in a verifier's epoch report. */
+export interface ResultEntry {
+  readonly server: string;
+  readonly accBps: number;
+  readonly tokens: number;
+}
+
+export interface Committee {
+  /** Member address (lowercase) → stake snapshotted at the epoch's start. */
+  readonly members: ReadonlyMap<string, bigint>;
+  readonly total: bigint;
+}
+
+export interface CoSignature {
+  readonly signer: string;
+  readonly sig: string;
+}
+
+export interface SettlementPort {
+  /** This verifier's address (lowercase). */
+  readonly address: string;
+  /** Chain time, seconds. */
+  now(): Promise<number>;
+  timing(): Promise<{ genesis: number; epochLength: number }>;
+  committee(epoch: number): Promise<Committee>;
+  /** Commits the report for `epoch`; returns the salt to reveal with. */
+  commit(epoch: number, results: ResultEntry[]): Promise<string>;
+  reveal(epoch: number, results: ResultEntry[], salt: string): Promise<void>;
+  /** Settles `epoch` with every revealed report; returns how many servers it settled. */
+  settle(epoch: number): Promise<number>;
+  /** The server account that registered `peer` (undefined when none). */
+  serverOfPeer(peer: string): Promise<string | undefined>;
+  /** This verifier's EIP-712 co-signature over an evidence record. */
+  signEvidence(server: string, ev: EvidenceRecord): Promise<string>;
+  /** Whether `sig` is `signer`'s co-signature over the record. */
+  checkEvidenceSignature(server: string, ev: EvidenceRecord, c: CoSignature): boolean;
+  submitEvidence(ev: EvidenceRecord, sigs: CoSignature[]): Promise<void>;
+  /** Executes pending slashes whose challenge window has passed; returns how many. */
+  executeDueSlashes(): Promise<number>;
+}
