@@ -10,7 +10,7 @@ import {EpochSettlement} from "./EpochSettlement.sol";
 /// once and cannot withdraw. During the challenge window ≥ 2/3 of the current committee can
 /// refute it (the server comes back, each evidence signer gets a strike); after it, anyone
 /// executes it (slashShareBps of stake + unbonding and all unclaimed rewards go to the
-/// treasury). Two signed receipts for the same step with different outputs are a proof:
+/// treasury). Receipt signatures are over sha256(EIP-712 digest). Two signed receipts for the same step with different outputs are a proof:
 /// anyone can slash on them at once.
 abstract contract Evidence is EpochSettlement {
     bytes32 public constant RECEIPT_TYPEHASH = keccak256(
@@ -129,9 +129,15 @@ abstract contract Evidence is EpochSettlement {
         return keccak256(abi.encode(RECEIPT_TYPEHASH, r));
     }
 
-    /// @notice The EIP-712 digest a server's peer key signs for a receipt.
+    /// @notice The EIP-712 digest of a receipt (its peer key signs sha256 of it, {receiptSigningHash}).
     function receiptDigest(Receipt calldata r) external view returns (bytes32) {
         return _hashTypedDataV4(receiptHash(r));
+    }
+
+    /// @notice What a server's peer key actually signs for a receipt: sha256 of its EIP-712
+    /// digest (the form OpenSSL signs natively).
+    function receiptSigningHash(Receipt calldata r) external view returns (bytes32) {
+        return sha256(abi.encodePacked(_hashTypedDataV4(receiptHash(r))));
     }
 
     /// @notice A slash: its server, state, first epoch it can be executed in, evidence signers.
@@ -153,7 +159,7 @@ abstract contract Evidence is EpochSettlement {
     }
 
     function _receiptServer(bytes32 structHash, bytes calldata sig) private view returns (address server) {
-        (address signer,,) = ECDSA.tryRecover(_hashTypedDataV4(structHash), sig);
+        (address signer,,) = ECDSA.tryRecover(sha256(abi.encodePacked(_hashTypedDataV4(structHash))), sig);
         server = _serverOf(signer);
         if (server == address(0)) revert TrustLedgerUnknownPeerSigner(signer);
     }
