@@ -58,4 +58,34 @@ library TrustMath {
     function absDiff(uint256 a, uint256 b) internal pure returns (uint256) {
         return a > b ? a - b : b - a;
     }
+
+    /// @notice Stake-weighted (lower) median of values[0..n): the smallest value whose
+    /// cumulative weight reaches half the total. Sorts both arrays in place.
+    function weightedMedian(uint256[] memory values, uint256[] memory weights, uint256 n)
+        internal
+        pure
+        returns (uint256)
+    {
+        uint256 total;
+        // Insertion sort by value: n is at most the committee size.
+        for (uint256 i = 0; i < n; ++i) {
+            uint256 x = values[i];
+            uint256 w = weights[i];
+            total += w;
+            uint256 j = i;
+            while (j > 0 && values[j - 1] > x) {
+                values[j] = values[j - 1];
+                weights[j] = weights[j - 1];
+                --j;
+            }
+            values[j] = x;
+            weights[j] = w;
+        }
+        uint256 cumulative;
+        for (uint256 i = 0; i < n; ++i) {
+            cumulative += weights[i];
+            if (2 * cumulative >= total) return values[i];
+        }
+        return 0; // n == 0
+    }
 }

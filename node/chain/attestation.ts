@@ -1,5 +1,6 @@
-// EIP-712 attestations: what a Verifier signs about one Server for one epoch, and how a
-// quorum of them is packed for TrustLedger.submitEpoch (signers in increasing order).
+// EIP-712 attestations of the first ledger (per server, per verifier). The ledger now takes
+// one committed-then-revealed report per verifier per epoch (node/chain/settlement.ts);
+// these remain only for node/verifier until it moves to reports. TODO(lead): remove.
 import type { Signer, TypedDataDomain, TypedDataField } from "ethers";
 import { Signature, verifyTypedData } from "ethers";
 
@@ -26,10 +27,7 @@ export interface SignedAttestation extends Attestation {
   readonly signature: string;
 }
 
-/** The ledger's EIP-712 domain: bound to one chain and one ledger address. */
-export function ledgerDomain(chainId: bigint, ledger: string): TypedDataDomain {
-  return { name: "eFedLLM TrustLedger", version: "1", chainId, verifyingContract: ledger };
-}
+export { ledgerDomain } from "./domain.ts";
 
 export async function signAttestation(
   signer: Signer,

@@ -26,9 +26,12 @@ export async function deployLedger(opts: DeployOptions): Promise<Deployment> {
   const deploymentId = `efed-${chainId}-${Date.now()}`;
   try {
     const [deployer] = await connection.ethers.getSigners();
-    log(`deploying EfedToken and TrustLedger to chain ${chainId} from ${deployer.address}…`);
+    log(`deploying EfedToken, EfedTimelock and TrustLedger to chain ${chainId} from ${deployer.address}…`);
     const p = opts.params;
-    const { token, ledger } = await connection.ignition.deploy(EfedLedgerModule, {
+    if (chainId !== 31337n && p.governorDelaySeconds < 86_400) {
+      throw new Error(`governorDelaySeconds ${p.governorDelaySeconds} is too short for chain ${chainId}: use at least 86400 (a day) outside the local chain`);
+    }
+    const { token, ledger, governor } = await connection.ignition.deploy(EfedLedgerModule, {
       deploymentId,
       displayUi: false,
       parameters: {
@@ -38,6 +41,7 @@ export async function deployLedger(opts: DeployOptions): Promise<Deployment> {
           modelHash: p.modelHash,
           numLayers: p.numLayers,
           epochSeconds: p.epochSeconds,
+          governorDelaySeconds: p.governorDelaySeconds,
           params: { ...toLedgerParams(p) },
         },
       },
@@ -48,6 +52,7 @@ export async function deployLedger(opts: DeployOptions): Promise<Deployment> {
       rpc: opts.rpc,
       token: await token.getAddress(),
       ledger: await ledger.getAddress(),
+      governor: await governor.getAddress(),
       deployer: deployer.address,
       block,
       deployedAt: new Date().toISOString(),

@@ -11,6 +11,8 @@ export const DeploymentSchema = z.object({
   rpc: z.string(),
   token: address,
   ledger: address,
+  /** The TimelockController that governs the ledger and receives slashed stake. */
+  governor: address.optional(),
   deployer: address,
   block: z.number().int().nonnegative(),
   deployedAt: z.string(),

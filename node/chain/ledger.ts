@@ -6,7 +6,7 @@ import { artifactPath, ensureBuilt } from "./hre.ts";
 import { probeChain } from "./rpc.ts";
 import { readDeployment, type Deployment } from "./deployments.ts";
 
-export const SERVER_STATUS = ["none", "active", "exiting", "deactivated"] as const;
+export const SERVER_STATUS = ["none", "active", "exiting", "deactivated", "slashed"] as const;
 export const VERIFIER_STATUS = ["none", "active", "exiting"] as const;
 
 export function loadAbi(contract: string): InterfaceAbi {

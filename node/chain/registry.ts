@@ -5,27 +5,38 @@ import { formatUnits, type Contract } from "ethers";
 import { peerIdFromBytes } from "../p2p/peer-id.ts";
 import type { Candidate } from "../client/route.ts";
 import { explainReverts } from "./revert.ts";
+import { ledgerDomain } from "./domain.ts";
+import { signPeerBinding } from "./peer-binding.ts";
 
-/** Active servers from the ledger, as routing candidates (peer ids decoded). */
-export async function readCandidates(ledger: Contract): Promise<Candidate[]> {
-  const views = (await ledger.activeServers()) as {
-    account: string;
-    peerId: string;
-    addrs: string[];
-    start: bigint;
-    end: bigint;
-    trust: bigint;
-    throughput: bigint;
-  }[];
+const PAGE = 200;
+
+interface ServerViewRow {
+  account: string;
+  peerId: string;
+  peerSigner: string;
+  addrs: string[];
+  start: bigint;
+  end: bigint;
+  trust: bigint;
+  throughput: bigint;
+}
+
+/** Active servers from the ledger, read page by page, as routing candidates (peer ids decoded). */
+export async function readCandidates(ledger: Contract, pageSize = PAGE): Promise<Candidate[]> {
+  const count = Number(await ledger.activeServerCount());
+  const pages: Promise<ServerViewRow[]>[] = [];
+  for (let offset = 0; offset < count; offset += pageSize) pages.push(ledger.activeServersPage(offset, pageSize));
   const out: Candidate[] = [];
-  for (const v of views) {
-    let peer: string;
-    try {
-      peer = peerIdFromBytes(Buffer.from(v.peerId.slice(2), "hex")).toString();
-    } catch {
-      continue; // a peer id libp2p cannot parse can never be dialled
+  for (const page of await Promise.all(pages)) {
+    for (const v of page) {
+      let peer: string;
+      try {
+        peer = peerIdFromBytes(Buffer.from(v.peerId.slice(2), "hex")).toString();
+      } catch {
+        continue; // a peer id libp2p cannot parse can never be dialled
+      }
+      out.push({ peer, account: v.account, signer: v.peerSigner, addrs: [...v.addrs], start: Number(v.start), end: Number(v.end), trust: Number(v.trust) / 1e18, throughput: Number(v.throughput) });
     }
-    out.push({ peer, account: v.account, addrs: [...v.addrs], start: Number(v.start), end: Number(v.end), trust: Number(v.trust) / 1e18, throughput: Number(v.throughput) });
   }
   return out;
 }
@@ -35,6 +46,8 @@ export interface ServerRegistration {
   readonly start: number;
   readonly end: number;
   readonly peerId: Uint8Array;
+  /** The 32-byte secp256k1 private key of the peer id: it signs the PeerBinding proof. */
+  readonly peerPrivateKey: Uint8Array;
   readonly addrs: string[];
   readonly throughput: number;
 }
@@ -52,11 +65,13 @@ export async function registerOrUpdate(ledger: Contract, token: Contract, addres
     }
     await explainReverts(iface, async () => (await token.approve(await ledger.getAddress(), r.stake)).wait());
     const hw = { memoryMiB: Math.floor(totalmem() / 2 ** 20), throughput: r.throughput };
-    await explainReverts(iface, async () => (await ledger.registerServer(r.stake, r.start, r.end, r.peerId, r.addrs, hw)).wait());
+    const { chainId } = await ledger.runner!.provider!.getNetwork();
+    const proof = signPeerBinding(r.peerPrivateKey, ledgerDomain(chainId, await ledger.getAddress()), address);
+    await explainReverts(iface, async () => (await ledger.registerServer(r.stake, r.start, r.end, r.peerId, r.addrs, hw, proof)).wait());
     return "registered";
   }
   if (status !== 1) {
-    const what = status === 2 ? "exiting (unbonded)" : "deactivated by the verifiers";
+    const what = status === 2 ? "exiting (unbonded)" : status === 3 ? "deactivated (S_i under θ, or evidence pending)" : "slashed";
     throw new Error(`this wallet's server is ${what}: withdraw with \`efed withdraw\` once the delay has passed, then register again`);
   }
   const done: string[] = [];

@@ -34,7 +34,8 @@ export interface LedgerStatus {
   epochSeconds: number;
   numLayers: number;
   theta: string;
-  quorum: number;
+  /** Committee stake of the current epoch (bonded verifier stake at its start). */
+  committeeStake: string;
   covered: boolean;
   coverage: number[];
   rewardPool: string;
@@ -42,23 +43,36 @@ export interface LedgerStatus {
   verifiers: VerifierStatusRow[];
 }
 
+const PAGE = 200;
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type View = any;
+
+/** Every record of a paginated ledger view (`count()` then `page(offset, limit)`). */
+async function readPages(ledger: LedgerHandle["ledger"], count: string, page: string): Promise<View[]> {
+  const n = Number(await ledger.getFunction(count)());
+  const out: View[] = [];
+  for (let offset = 0; offset < n; offset += PAGE) out.push(...((await ledger.getFunction(page)(offset, PAGE)) as View[]));
+  return out;
+}
+
 export async function readStatus(h: LedgerHandle): Promise<LedgerStatus> {
   const { ledger } = h;
-  const [epoch, epochLength, model, params, coverage, pool, serverAddrs, verifierAddrs] = await Promise.all([
+  const [epoch, epochLength, model, params, coverage, pool, serverViews, verifierViews] = await Promise.all([
     ledger.currentEpoch(),
     ledger.epochLength(),
     ledger.model(),
     ledger.params(),
     ledger.coverage(),
     ledger.rewardPool(),
-    ledger.allServers(),
-    ledger.allVerifiers(),
+    readPages(ledger, "serverCount", "serversPage"),
+    readPages(ledger, "verifierCount", "verifiersPage"),
   ]);
+  const committee: bigint = await ledger.committeeStake(epoch);
   const servers: ServerStatusRow[] = await Promise.all(
-    (serverAddrs as string[]).map(async (a) => {
-      const s = await ledger.getServer(a);
+    serverViews.map(async (s) => {
       return {
-        address: a,
+        address: s.account as string,
         status: SERVER_STATUS[Number(s.status)],
         layers: [Number(s.start), Number(s.end)] as [number, number],
         trust: fmt(s.trust),
@@ -72,10 +86,9 @@ export async function readStatus(h: LedgerHandle): Promise<LedgerStatus> {
     }),
   );
   const verifiers: VerifierStatusRow[] = await Promise.all(
-    (verifierAddrs as string[]).map(async (a) => {
-      const v = await ledger.getVerifier(a);
+    verifierViews.map(async (v) => {
       return {
-        address: a,
+        address: v.account as string,
         status: VERIFIER_STATUS[Number(v.status)],
         stake: fmt(v.stake),
         unbonding: fmt(v.unbonding),
@@ -92,7 +105,7 @@ export async function readStatus(h: LedgerHandle): Promise<LedgerStatus> {
     epochSeconds: Number(epochLength),
     numLayers: Number(model.numLayers),
     theta: fmt(params.theta),
-    quorum: Number(params.quorum),
+    committeeStake: fmt(committee),
     covered: counts.every((c) => c > 0),
     coverage: counts,
     rewardPool: fmt(pool),
@@ -104,7 +117,7 @@ export async function readStatus(h: LedgerHandle): Promise<LedgerStatus> {
 /** The status as a few aligned lines for a terminal. */
 export function formatStatus(s: LedgerStatus): string {
   const lines = [
-    `chain ${s.chainId}  ledger ${s.ledger}  epoch ${s.epoch} (${s.epochSeconds}s)  θ ${s.theta}  q ${s.quorum}`,
+    `chain ${s.chainId}  ledger ${s.ledger}  epoch ${s.epoch} (${s.epochSeconds}s)  θ ${s.theta}  committee ${s.committeeStake}`,
     `layers ${s.numLayers}  coverage [${s.coverage.join(" ")}]${s.covered ? "" : "  (not fully covered)"}  reward pool ${s.rewardPool}`,
     "",
     `servers (${s.servers.length})`,

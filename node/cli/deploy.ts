@@ -18,13 +18,16 @@ export function deployCommand(program: Command): void {
     .addHelpText(
       "after",
       `
-Parameters (all optional, human units):
+Parameters (all optional, human units; floors and caps in docs/settlement.md):
   numLayers 5, modelHash 0x00…, epochSeconds 10, tokenSupply "1000000000",
   rewardFund "1000000", minServerStake "100", minVerifierStake "50",
-  rewardPerEpoch "100", verifierFee "0.1", theta "0.9", minMemoryMiB 64,
-  minThroughput 1, unbondingSeconds 20, quorum 3, slashShareBps 5000,
-  deviationBps 500, strikeLimit 3, sizeNeutralWeights true
+  rewardPerEpoch "100", verifierFee "0.1", theta "0.9", maxTokensPerEpoch 1000000,
+  minMemoryMiB 64, minThroughput 1, unbondingSeconds 70, slashShareBps 5000,
+  strikeLimit 3, strikeDecayEpochs 10, evidenceWindowEpochs 2, challengeEpochs 2,
+  sizeNeutralWeights true, governorDelaySeconds 2 (at least 86400 off the local chain)
 
+The ledger is governed by a TimelockController (the deployer proposes and executes);
+slashed stake goes to it as treasury.
 The deployer is the node's first unlocked account, or the key in EFED_DEPLOYER_KEY.
 
 Example:
@@ -44,6 +47,7 @@ With --model, servers check their model (or the weights they fetch) against the 
       const file = writeDeployment(opts.deployments, d);
       log(`token  ${d.token}`);
       log(`ledger ${d.ledger}`);
+      if (d.governor !== undefined) log(`governor ${d.governor}`);
       console.log(file);
     });
 }

@@ -124,6 +124,7 @@ Example:
             start: o.layers[0],
             end: o.layers[1],
             peerId: peerIdToBytes(server.node.peerId),
+            peerPrivateKey: privateKey.raw, // TODO(lead): a secp256k1 key (32 bytes); Ed25519 peer ids are refused by the ledger
             addrs,
             throughput,
           });

@@ -6,6 +6,8 @@ export interface Candidate {
   readonly peer: string;
   /** The server's address on the ledger, when read from it. */
   readonly account?: string;
+  /** The address of the server's peer key on the ledger (it signs receipts). */
+  readonly signer?: string;
   readonly addrs: string[];
   readonly start: number;
   readonly end: number;
