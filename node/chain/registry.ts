@@ -88,3 +88,26 @@ export async function registerOrUpdate(ledger: Contract, token: Contract, addres
   }
   return done.length ? `updated ${done.join(" and ")}` : "registration up to date";
 }
+
+export interface VerifierEntry {
+  readonly account: string;
+  readonly peer: string;
+  readonly addrs: string[];
+}
+
+/** Active verifiers with a peer id and addresses: where clients hand sessions for audit. */
+export async function readVerifiers(ledger: Contract, pageSize = PAGE): Promise<VerifierEntry[]> {
+  const count = Number(await ledger.verifierCount());
+  const out: VerifierEntry[] = [];
+  for (let offset = 0; offset < count; offset += pageSize) {
+    for (const v of (await ledger.verifiersPage(offset, pageSize)) as { account: string; status: bigint; peerId: string; addrs: string[] }[]) {
+      if (Number(v.status) !== 1 || v.addrs.length === 0) continue;
+      try {
+        out.push({ account: v.account, peer: peerIdFromBytes(Buffer.from(v.peerId.slice(2), "hex")).toString(), addrs: [...v.addrs] });
+      } catch {
+        // an unparseable peer id cannot be dialled
+      }
+    }
+  }
+  return out;
+}

@@ -98,12 +98,22 @@ export function demoCommand(program: Command): void {
         ]);
         log("6/7 generating through the swarm:\n");
         process.stdout.write((await run(["generate", "--model", o.model, "--prompt", "Once upon a time", "--max-tokens", "80"])) + "\n");
-        log("7/7 waiting for the verifiers to catch the noisy server (an epoch or two)…");
+        log("7/7 waiting for the verifiers' audits to catch the noisy server (an epoch or two)…");
         const noisy = procs.at(-1)!;
         const deadline = Date.now() + 90_000;
-        while (!/deactivated by the verifiers/.test(noisy.output) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
-        log(/deactivated by the verifiers/.test(noisy.output) ? "the noisy server was deactivated and half its stake slashed:\n" : "the noisy server was not caught in time (see the verifier logs):\n");
-        process.stdout.write((await run(["status"])) + "\n");
+        const caught = /taken off routes|slashed on evidence|deactivated by the verifiers/;
+        while (!caught.test(noisy.output) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
+        log(caught.test(noisy.output) ? "an audit caught the noisy server: it is off routes on co-signed evidence, and half its stake is slashed when the challenge window closes:\n" : "the noisy server was not caught in time (see the verifier logs):\n");
+        let status = await run(["status"]);
+        if (caught.test(noisy.output)) {
+          log("waiting for the challenge window to close and the slash to execute…");
+          const until = Date.now() + 90_000;
+          while (!/ slashed +layers/.test(status) && Date.now() < until) {
+            await new Promise((r) => setTimeout(r, 3000));
+            status = await run(["status"]);
+          }
+        }
+        process.stdout.write(status + "\n");
         log(`\ndone. Logs: ${dir}. Next: \`efed --help\`, and the README's step-by-step swarm.`);
       } finally {
         await stopAll();

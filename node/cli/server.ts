@@ -124,7 +124,7 @@ Example:
             start: o.layers[0],
             end: o.layers[1],
             peerId: peerIdToBytes(server.node.peerId),
-            peerPrivateKey: privateKey.raw, // TODO(lead): a secp256k1 key (32 bytes); Ed25519 peer ids are refused by the ledger
+            peerPrivateKey: privateKey.raw, // secp256k1 (loadOrCreateKey): it signs the peer-binding proof
             addrs,
             throughput,
           });
@@ -153,8 +153,13 @@ Example:
             checking = true;
             try {
               const me = await h.ledger.getServer(h.address);
-              if (Number(me.status) === 3) {
-                log(`deactivated by the verifiers (S_i ${formatUnits(me.trust, 18)} < θ ${formatUnits(params.theta, 18)}); ${formatUnits(me.stake, 18)} tokens of stake left: \`efed unstake\`, then \`efed withdraw\``);
+              const status = Number(me.status);
+              if (status === 3 || status === 4) {
+                const why =
+                  status === 4 ? "slashed on evidence of a wrong answer"
+                  : Number(me.pendingSlash) > 0 ? "taken off routes: evidence of a wrong answer is on the ledger (slashed after the challenge window)"
+                  : `deactivated by the verifiers (S_i ${formatUnits(me.trust, 18)} < θ ${formatUnits(params.theta, 18)})`;
+                log(`${why}; ${formatUnits(me.stake, 18)} tokens of stake left: \`efed unstake\`, then \`efed withdraw\``);
                 stop("deactivated");
               } else if (o.autoCover && Number(me.status) === 1) {
                 await autoCover(server, h, log);

@@ -14,7 +14,7 @@ import { FailoverChain } from "./remote.ts";
 import { chooseRoute, NoRouteError, type Candidate, type RouteHop } from "./route.ts";
 
 /** Measures each candidate's round trip with a libp2p ping; unreachable ones get Infinity. */
-export async function measureRtts(node: EfedNode, cands: Candidate[], timeoutMs = 2000): Promise<Candidate[]> {
+export async function measureRtts(node: EfedNode, cands: Candidate[], timeoutMs = 5000): Promise<Candidate[]> {
   return Promise.all(
     cands.map(async (c) => {
       for (const a of c.addrs) {

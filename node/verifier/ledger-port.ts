@@ -1,26 +1,16 @@
 // The verifier's port onto TrustLedger over JSON-RPC: committee snapshots, the commit-reveal
 // report, settlement from the revealed reports (read back from the ledger's events, so the
-// aggregator cannot pick a subset), and evidence with its co-signatures.
-import { randomBytes } from "node:crypto";
-import { keccak256, solidityPacked, verifyTypedData, type Contract, type Signer, type TypedDataDomain } from "ethers";
-import { explainReverts } from "../chain/revert.ts";
+// aggregator cannot pick a subset), and evidence with its co-signatures. The calls themselves
+// are node/chain/settlement.ts's; this adapts them to the daemon's SettlementPort.
+import { verifyTypedData, type Contract, type Signer, type TypedDataDomain } from "ethers";
+import { peerIdFromString } from "@libp2p/peer-id";
+import { EVIDENCE_TYPES } from "../chain/domain.ts";
 import { peerSignerOf } from "../chain/peer-binding.ts";
-import { chainSignature } from "../swarm/receipt.ts";
+import { explainReverts } from "../chain/revert.ts";
+import * as settlement from "../chain/settlement.ts";
+import { chainSignature, receiptHash } from "../swarm/receipt.ts";
 import { accusedReceipt, recordHash, type EvidenceRecord } from "./evidence.ts";
 import type { Committee, CoSignature, ResultEntry, SettlementPort } from "./port.ts";
-import { peerIdFromString } from "@libp2p/peer-id";
-import { receiptHash } from "../swarm/receipt.ts";
-
-export const EVIDENCE_TYPES = { Evidence: [{ name: "server", type: "address" }, { name: "receiptHash", type: "bytes32" }, { name: "recordHash", type: "bytes32" }] };
-
-/** A report's results as the ledger reads them: 26 bytes per server, addresses increasing. */
-export function packResults(entries: readonly ResultEntry[]): string {
-  const sorted = [...entries].sort((a, b) => (BigInt(a.server) < BigInt(b.server) ? -1 : 1));
-  const parts = sorted.map((e) => solidityPacked(["address", "uint16", "uint32"], [e.server, Math.min(10_000, e.accBps), Math.min(2 ** 32 - 1, e.tokens)]).slice(2));
-  return "0x" + parts.join("");
-}
-
-const byAddress = (a: string, b: string) => (BigInt(a) < BigInt(b) ? -1 : BigInt(a) > BigInt(b) ? 1 : 0);
 
 export class LedgerPort implements SettlementPort {
   readonly address: string;
@@ -38,8 +28,14 @@ export class LedgerPort implements SettlementPort {
     this.iface = c.interfaces ?? [c.ledger.interface];
   }
 
-  private tx(f: () => Promise<{ wait(): Promise<unknown> }>): Promise<unknown> {
-    return explainReverts(this.iface, async () => (await f()).wait());
+  private async explain<T>(f: () => Promise<T>): Promise<T> {
+    try {
+      return await explainReverts(this.iface, f);
+    } catch (err) {
+      // a transaction that failed before it was sent still took a nonce from the manager
+      (this.signer as { reset?: () => void }).reset?.();
+      throw err;
+    }
   }
 
   async now(): Promise<number> {
@@ -53,48 +49,28 @@ export class LedgerPort implements SettlementPort {
   async committee(epoch: number): Promise<Committee> {
     const cached = this.committees.get(epoch);
     if (cached !== undefined) return cached;
-    const members = new Map<string, bigint>();
-    const count = Number(await this.ledger.verifierCount());
-    for (let offset = 0; offset < count; offset += 200) {
-      const [addrs, stakes] = (await this.ledger.committee(epoch, offset, 200)) as [string[], bigint[]];
-      addrs.forEach((a, i) => members.set(a.toLowerCase(), stakes[i]));
-    }
-    const c = { members, total: (await this.ledger.committeeStake(epoch)) as bigint };
-    if (epoch < Number(await this.ledger.currentEpoch())) this.committees.set(epoch, c); // a past epoch's snapshot is final
+    const c = await settlement.readCommittee(this.ledger, epoch);
+    const out = { members: new Map(c.members.map((m) => [m.address.toLowerCase(), m.stake])), total: c.total };
+    if (epoch <= Number(await this.ledger.currentEpoch())) this.committees.set(epoch, out); // snapshotted at its start: final
     for (const e of this.committees.keys()) if (e < epoch - 8) this.committees.delete(e);
-    return c;
+    return out;
   }
 
-  async commit(epoch: number, results: ResultEntry[]): Promise<string> {
-    const salt = "0x" + randomBytes(32).toString("hex");
-    const commitment = await this.ledger.reportCommitment(epoch, this.address, keccak256(packResults(results)), salt);
-    await this.tx(() => this.ledger.commitReport(epoch, commitment));
-    return salt;
+  commit(epoch: number, results: ResultEntry[]): Promise<string> {
+    return this.explain(() => settlement.commitReport(this.ledger, epoch, settlement.encodeResults(results)));
   }
 
   async reveal(epoch: number, results: ResultEntry[], salt: string): Promise<void> {
-    await this.tx(() => this.ledger.revealReport(epoch, packResults(results), salt));
+    await this.explain(() => settlement.revealReport(this.ledger, epoch, settlement.encodeResults(results), salt));
   }
 
   async settle(epoch: number): Promise<number> {
-    const revealed = await this.ledger.queryFilter(this.ledger.filters.ReportRevealed(epoch));
-    const reports = new Map<string, string>();
-    for (const e of revealed) {
-      const args = (e as unknown as { args: { verifier: string; results: string } }).args;
-      reports.set(args.verifier, args.results);
-    }
-    const committed = await this.ledger.queryFilter(this.ledger.filters.ReportCommitted(epoch));
-    const silent = [...new Set(committed.map((e) => (e as unknown as { args: { verifier: string } }).args.verifier))].filter((v) => !reports.has(v)).sort(byAddress);
-    if (silent.length > 0) await this.tx(() => this.ledger.penalizeUnrevealed(epoch, silent)).catch(() => {}); // someone else may have
-    if (reports.size === 0) return 0;
-    const servers = new Set<string>();
-    for (const r of reports.values()) for (let i = 2; i + 52 <= r.length; i += 52) servers.add("0x" + r.slice(i, i + 40));
-    const pending: string[] = [];
-    for (const s of [...servers].sort(byAddress)) if (!(await this.ledger.settled(epoch, s))) pending.push(s);
-    if (pending.length === 0) return 0;
-    const verifiers = [...reports.keys()].sort(byAddress);
-    await this.tx(() => this.ledger.settleEpoch(epoch, pending, verifiers, verifiers.map((v) => reports.get(v)!)));
-    return pending.length;
+    await this.explain(() => settlement.penalizeUnrevealed(this.ledger, epoch)).catch(() => {}); // someone else may have
+    const before = (await settlement.readRevealed(this.ledger, epoch)).length;
+    if (before === 0) return 0;
+    const rc = (await this.explain(() => settlement.settleEpoch(this.ledger, epoch))) as { logs: never[] } | undefined;
+    if (rc === undefined) return 0;
+    return rc.logs.map((l) => this.ledger.interface.parseLog(l)).filter((e) => e?.name === "EpochSettled").length;
   }
 
   async serverOfPeer(peer: string): Promise<string | undefined> {
@@ -108,13 +84,17 @@ export class LedgerPort implements SettlementPort {
     return /^0x0{40}$/.test(server) ? undefined : server.toLowerCase();
   }
 
+  private evidenceMessage(server: string, ev: EvidenceRecord) {
+    return { server, receiptHash: receiptHash(accusedReceipt(ev)), recordHash: recordHash(ev) };
+  }
+
   async signEvidence(server: string, ev: EvidenceRecord): Promise<string> {
-    return this.signer.signTypedData(this.domain, EVIDENCE_TYPES, { server, receiptHash: receiptHash(accusedReceipt(ev)), recordHash: recordHash(ev) });
+    return (await settlement.signEvidence(this.signer, this.domain, this.evidenceMessage(server, ev))).signature;
   }
 
   checkEvidenceSignature(server: string, ev: EvidenceRecord, c: CoSignature): boolean {
     try {
-      return verifyTypedData(this.domain, EVIDENCE_TYPES, { server, receiptHash: receiptHash(accusedReceipt(ev)), recordHash: recordHash(ev) }, c.sig).toLowerCase() === c.signer.toLowerCase();
+      return verifyTypedData(this.domain, EVIDENCE_TYPES, this.evidenceMessage(server, ev), c.sig).toLowerCase() === c.signer.toLowerCase();
     } catch {
       return false;
     }
@@ -122,23 +102,20 @@ export class LedgerPort implements SettlementPort {
 
   async submitEvidence(ev: EvidenceRecord, sigs: CoSignature[]): Promise<void> {
     const r = accusedReceipt(ev);
-    const peer = ev.route[ev.failure.hop].peer;
-    const sig65 = chainSignature(this.domain, r, peerSignerOf(peerIdFromString(peer).toMultihash().bytes));
-    const sorted = [...sigs].sort((a, b) => byAddress(a.signer, b.signer));
-    const receipt = [r.session, r.start, r.end, r.pos, r.n, r.epoch, r.inputDigest, r.outputDigest, r.commitDigest, r.prev, r.upstream];
-    await this.tx(() => this.ledger.submitEvidence(receipt, sig65, recordHash(ev), sorted.map((s) => s.signer), sorted.map((s) => s.sig)));
+    const sig65 = chainSignature(this.domain, r, peerSignerOf(peerIdFromString(ev.route[ev.failure.hop].peer).toMultihash().bytes));
+    const receipt = { session: r.session, start: r.start, end: r.end, pos: r.pos, n: r.n, epoch: r.epoch, inputDigest: r.inputDigest, outputDigest: r.outputDigest, commitDigest: r.commitDigest, prev: r.prev, upstream: r.upstream };
+    await this.explain(() => settlement.submitEvidence(this.ledger, receipt, sig65, recordHash(ev), sigs.map((s) => ({ signer: s.signer, signature: s.sig }))));
   }
 
   async executeDueSlashes(): Promise<number> {
     const current = Number(await this.ledger.currentEpoch());
-    const submitted = await this.ledger.queryFilter(this.ledger.filters.EvidenceSubmitted());
     let n = 0;
-    for (const e of submitted) {
+    for (const e of await this.ledger.queryFilter(this.ledger.filters.EvidenceSubmitted())) {
       const a = (e as unknown as { args: { slashId: string; executableFrom: bigint } }).args;
       if (Number(a.executableFrom) > current) continue;
       const s = await this.ledger.getSlash(a.slashId);
-      if (Number(s.state ?? s[1]) !== 1) continue; // 1: pending
-      await this.tx(() => this.ledger.executeSlash(a.slashId)).then(() => n++, () => {});
+      if (Number(s.state) !== 1) continue; // 1: pending
+      await this.explain(() => settlement.executeSlash(this.ledger, a.slashId)).then(() => n++, () => {}); // another verifier may have
     }
     return n;
   }

@@ -52,6 +52,10 @@ export class VerifierDaemon {
   private timing = { genesis: 0, epochLength: 1 };
   private timer?: NodeJS.Timeout;
   private busy = false;
+  private stopping = false;
+  private worker?: Promise<void>;
+  /** Chain time at the last tick (0 before the first). */
+  private now = 0;
   readonly stats = { audits: 0, failedChecks: 0, evidence: 0, cosigned: 0, submittedEvidence: 0, commits: 0, reveals: 0, settlements: 0, auditComputeMs: 0, auditPositions: 0, handed: 0 };
 
   constructor(c: { node: PubSubNode; port: SettlementPort; auditor: Auditor; rechecker: Rechecker; domain: TypedDataDomain }, o: VerifierOptions) {
@@ -81,11 +85,14 @@ export class VerifierDaemon {
       }
     });
     this.timer = setInterval(() => void this.tick(), 250);
+    this.worker = this.work();
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     if (this.timer) clearInterval(this.timer);
     while (this.busy) await new Promise((r) => setTimeout(r, 50));
+    await this.worker;
   }
 
   /** A session a client handed in: checked like an audit of the current epoch. */
@@ -105,6 +112,7 @@ export class VerifierDaemon {
     return Math.floor((now - this.timing.genesis) / this.timing.epochLength);
   }
 
+  /** Chain duties: short, every 250 ms, never behind an audit (their windows are half an epoch). */
   private async tick(): Promise<void> {
     if (this.busy) return;
     this.busy = true;
@@ -112,13 +120,10 @@ export class VerifierDaemon {
       const now = await this.port.now();
       const epoch = this.epochAt(now);
       const into = (now - this.timing.genesis - epoch * this.timing.epochLength) / this.timing.epochLength;
-      // the windows are short: reports and settlement before anything slow
       if (epoch >= 1) await this.report(epoch - 1, into);
       if (epoch >= 2) await this.settle(epoch - 2, into);
-      await this.confirmPending();
       await this.submitEvidence(epoch);
-      await this.plan(epoch);
-      await this.runDueAudit(epoch, now);
+      this.now = now;
       this.tallies.prune(epoch - 3);
       for (const e of this.plans.keys()) if (e < epoch - 1) this.plans.delete(e);
       for (const e of this.reports.keys()) if (e < epoch - 3) this.reports.delete(e);
@@ -126,6 +131,27 @@ export class VerifierDaemon {
       this.o.log?.(`verifier: ${(err as Error).message}`);
     } finally {
       this.busy = false;
+    }
+  }
+
+  /** Compute duties, one at a time: re-checking others' evidence first, then due audits. */
+  private async work(): Promise<void> {
+    while (!this.stopping) {
+      try {
+        if (this.confirmQueue.length > 0) {
+          await this.confirmPending();
+          continue;
+        }
+        const now = this.now;
+        if (now > 0) {
+          const epoch = this.epochAt(now);
+          await this.plan(epoch);
+          if (await this.runDueAudit(epoch, now)) continue;
+        }
+      } catch (err) {
+        this.o.log?.(`verifier: ${(err as Error).message}`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
     }
   }
 
@@ -138,15 +164,16 @@ export class VerifierDaemon {
     this.plans.set(epoch, { at: auditTimes(start, this.timing.epochLength, this.o.auditsPerEpoch ?? 2, rand), pool: await this.o.prompts(seed), rand });
   }
 
-  private async runDueAudit(epoch: number, now: number): Promise<void> {
+  private async runDueAudit(epoch: number, now: number): Promise<boolean> {
     const p = this.plans.get(epoch)!;
-    if (p.at.length === 0 || p.at[0] > now) return;
+    if (p.at.length === 0 || p.at[0] > now) return false;
     p.at.shift();
     const plan = planAudit(p.pool, this.o.bos, this.o.contextLength, p.rand);
     const a = await this.auditor.audit(plan, p.rand);
     this.stats.audits++;
     if (a.error !== undefined) this.o.log?.(`audit: the session ended early: ${a.error}`);
     for (let i = 0; i < a.records.length; i++) await this.judge(epoch, a.records[i], a.tokens, a.results[i]);
+    return true;
   }
 
   private async accountOf(peer: string): Promise<string | undefined> {
@@ -253,8 +280,8 @@ export class VerifierDaemon {
       r.salt = await this.port.commit(epoch, r.results);
       this.stats.commits++;
     } else if (r.salt !== undefined && !r.revealed && into >= 0.55) {
-      r.revealed = true;
       await this.port.reveal(epoch, r.results, r.salt);
+      r.revealed = true;
       this.stats.reveals++;
     }
   }
