@@ -1,19 +1,13 @@
 // Paper §4.2, the formulas: the compression ratio of Eq. 10 against the text's own count
 // (mk + k² + kn), the "40–50% of singular values save 40–60% of the bandwidth" claim, the
 // (m − k)(n − k) approximation, and Eq. 13's overall accuracy. Pure arithmetic.
-import { compressionRatio } from "../model/svd/rank.ts";
+import { compressionRatio, rankForShare } from "../model/svd/rank.ts";
 
-export { compressionRatio };
+export { compressionRatio, rankForShare };
 
 /** The text's transmitted size over the dense size: (mk + k² + kn) / mn (Σ_k sent as k×k). */
 export function textRatio(m: number, n: number, k: number): number {
   return (m * k + k * k + k * n) / (m * n);
-}
-
-/** k for keeping a share of the r = min(m, n) singular values (the paper's "top 40%"), at least 1. */
-export function rankForShare(m: number, n: number, share: number): number {
-  if (!(share > 0 && share <= 1)) throw new RangeError(`share of singular values must be in (0, 1], got ${share}`);
-  return Math.max(1, Math.round(share * Math.min(m, n)));
 }
 
 /** Numbers saved by sending U_k, Σ_k, V_kᵀ instead of W, by the text's count: mn − (mk + k² + kn). */
