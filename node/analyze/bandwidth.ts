@@ -48,6 +48,7 @@ export function reduceRate(optimized: number, original: number): number {
 
 export interface Reading {
   readonly id: string;
+  readonly short: string;
   readonly description: string;
   /** Eq. 17's total for the original and the optimized multiply. */
   readonly totals: (m: number, n: number, t: number, k: number) => { original: number; optimized: number };
@@ -62,31 +63,37 @@ export interface Reading {
 export const READINGS: readonly Reading[] = [
   {
     id: "A",
+    short: "A: both with the hierarchy",
     description: "like with like, both with the hierarchy: (mn + nt + mt) → (mk̂ + k̂ + nk̂ + nt + mt)",
     totals: (m, n, t, k) => ({ original: totalAccess(m * n, n * t, m * t), optimized: totalAccess(m * k + k + n * k, n * t, m * t) }),
   },
   {
     id: "B",
+    short: "B: both without",
     description: "like with like, both without the hierarchy: (2mnt + mt) → (2(m + n)k̂t + mt)",
     totals: (m, n, t, k) => ({ original: 2 * m * n * t + m * t, optimized: 2 * (m + n) * k * t + m * t }),
   },
   {
     id: "C",
+    short: "C: dense flat → SVD + hierarchy",
     description: "dense without the hierarchy → SVD with it: (2mnt + mt) → (mk̂ + k̂ + nk̂ + nt + mt)",
     totals: (m, n, t, k) => ({ original: 2 * m * n * t + m * t, optimized: totalAccess(m * k + k + n * k, n * t, m * t) }),
   },
   {
     id: "D",
+    short: "D: weights only (1 − CR)",
     description: "weights only (Table 3's storage row): mn → (m + n + 1)k̂, i.e. 1 − CR",
     totals: (m, n, _t, k) => ({ original: m * n, optimized: (m + n + 1) * k }),
   },
   {
     id: "E",
+    short: "E: A + the k̂×t intermediate",
     description: "A, also writing the factored product's intermediate k̂×t and reading it back: + 2k̂t",
     totals: (m, n, t, k) => ({ original: totalAccess(m * n, n * t, m * t), optimized: totalAccess(m * k + k + n * k, n * t, m * t) + 2 * k * t }),
   },
   {
     id: "F",
+    short: "F: A, CR as the share removed",
     description: "A, with \"compression ratio 0.7\" taken as 70% removed (k̂ at CR 0.3)",
     totals: (m, n, t, k) => ({ original: totalAccess(m * n, n * t, m * t), optimized: totalAccess(m * k + k + n * k, n * t, m * t) }),
     ratioKept: (ratio) => 1 - ratio,

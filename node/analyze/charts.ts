@@ -23,7 +23,7 @@ const WIDTH = 460;
 const HEIGHT = 280;
 
 export function lineSpec(c: LineChart): TopLevelSpec {
-  const y = { field: c.y, type: "quantitative", title: c.yTitle, scale: c.logY ? { type: "log" } : { zero: false }, axis: c.percentY ? { format: ".0%" } : {} } as const;
+  const y = { field: c.y, type: "quantitative", title: c.yTitle, scale: c.logY ? { type: "log" } : { zero: false }, axis: c.percentY ? { format: ".0%" } : c.logY ? { format: "~g" } : {} } as const;
   const x = { field: c.x, type: "quantitative", title: c.xTitle, scale: { zero: false } } as const;
   const layers: object[] = [
     { data: { values: c.data }, mark: { type: "line", point: true }, encoding: { x, y, color: { field: c.series, type: "nominal", title: null } } },
@@ -72,7 +72,8 @@ export function barSpec(c: BarChart): TopLevelSpec {
     encoding: {
       x: { field: c.category, type: "nominal", title: c.categoryTitle, sort: null, axis: { labelAngle: 0 } },
       xOffset: { field: c.group, type: "nominal", sort: null },
-      y: { field: c.value, type: "quantitative", title: c.valueTitle, scale: c.logValue ? { type: "log" } : {} },
+      y: { field: c.value, type: "quantitative", title: c.valueTitle, scale: c.logValue ? { type: "log" } : {}, axis: c.logValue ? { format: ".0e" } : {} },
+      ...(c.logValue ? { y2: { datum: 1 } } : {}), // a log scale has no 0 for bars to start from
       color: { field: c.group, type: "nominal", title: null, sort: null },
     },
     config: { font: "sans-serif", legend: { orient: "bottom", labelLimit: 420 } },

@@ -90,7 +90,7 @@ export function figures(a: Analysis): Figure[] {
   for (const r of a.bandwidth.readings) {
     for (const { t, rates } of r.byT) {
       if (t !== 10 && !(r.id === "C" && t === 1)) continue;
-      rates.forEach((rate, i) => fig7.push({ ratio: a.bandwidth.ratios[i], rate, series: `${r.id}, t = ${t}` }));
+      rates.forEach((rate, i) => fig7.push({ ratio: a.bandwidth.ratios[i], rate, series: `${r.short}, t = ${t}` }));
     }
   }
   out.push({
@@ -139,11 +139,12 @@ export function figures(a: Analysis): Figure[] {
 
   out.push({
     file: "fig-softmax.svg",
-    caption: `§4.4: time of the slowest verifier's share of the fixed-point softmax (${a.softmax.matrix.join("×")} scores), against one verifier recomputing all of it in float.`,
+    caption: `§4.4: time of the slowest verifier's share of the fixed-point softmax (${a.softmax.matrix.join("×")} scores), against the same share in float and one verifier recomputing all of it in float.`,
     spec: lineSpec({
       title: "§4.4 split softmax: cost per verifier",
       data: a.softmax.costs.flatMap((c) => [
         { v: c.verifiers, ms: c.fixedPerVerifierMs, series: "fixed point, per verifier (split by rows)" },
+        { v: c.verifiers, ms: c.floatPerVerifierMs, series: "float, per verifier (split by rows)" },
         { v: c.verifiers, ms: c.floatWholeMs, series: "float, one verifier, whole matrix" },
       ]),
       x: "v", y: "ms", series: "series", xTitle: "verifiers V", yTitle: "ms (median)", logY: true,

@@ -155,10 +155,17 @@ export function reportMarkdown(a: Analysis, summary: readonly SummaryRow[], figs
       `Against float64 softmax on ${a.softmax.matrix.join("×")} scores N(0, 4²): largest error ${e.maxAbs.toExponential(2)}, largest row-sum error ${e.maxRowSumError.toExponential(2)}. ` +
       `Split by rows between V verifiers, the combined result is bit-identical to one verifier's for every V:`,
   );
-  s.push(table(["verifiers V", "slowest verifier's share (fixed point)", "one verifier, all of it in float", "share ÷ float", "bit-identical"], a.softmax.costs.map((c) => [c.verifiers, ms(c.fixedPerVerifierMs), ms(c.floatWholeMs), `×${c.ratio.toFixed(2)}`, c.identical ? "yes" : "no"])));
+  s.push(
+    table(
+      ["verifiers V", "slowest share, fixed point", "same share in float", "fixed ÷ float (same split)", "one verifier, all in float", "share ÷ one float verifier", "bit-identical"],
+      a.softmax.costs.map((c) => [c.verifiers, ms(c.fixedPerVerifierMs), ms(c.floatPerVerifierMs), `×${c.ratioSameSplit.toFixed(2)}`, ms(c.floatWholeMs), `×${c.ratio.toFixed(2)}`, c.identical ? "yes" : "no"]),
+    ),
+  );
   const ls = a.softmax.layerShare;
   s.push(
-    `**Does it pay in the verifiers' checks? No, and it is not used there.** Each output costs K = 6 lookups and 6 multiplications instead of one exp, so even split ${a.softmax.costs.at(-1)!.verifiers} ways each verifier spends more time than one verifier recomputing the whole softmax in float — before the messages that agreeing on row maxima and sums would add. ` +
+    `**Does it pay in the verifiers' checks? No, and it is not used there.** Splitting the rows between verifiers divides the work by V, but that needs no transformation: float softmax splits by rows just as well. ` +
+      `What Eq. 20–22 add is K = 6 lookups and 6 multiplications per output instead of one exp, which makes every share dearer at the same split (table above); ` +
+      `against one verifier recomputing everything in float the split only wins once V exceeds that factor, and a split by columns would add the messages that agree on row maxima and sums. ` +
       `And the checks do not compare softmax outputs: a verifier recomputes a server's whole layer range and compares the projected hidden states within a tolerance (\`node/verifier/tolerance.ts\`). ` +
       `The softmax is ${pct(ls.share)} of one layer's arithmetic at ${ls.positions} positions (${count(ls.exps)} exps against ${count(ls.multiplyAdds)} multiply-adds on ${modelName}), so splitting it could not lighten a check by more than that. ` +
       `Its use is determinism: every verifier gets the same bits, which a commit-reveal report could hash.`,

@@ -47,7 +47,7 @@ export interface Analysis {
   readonly bandwidth: {
     readonly ratios: number[];
     readonly table3: Table3Row[]; // t = 30, per ratio
-    readonly readings: { readonly id: string; readonly description: string; readonly byT: { readonly t: number; readonly rates: number[] }[] }[];
+    readonly readings: { readonly id: string; readonly short: string; readonly description: string; readonly byT: { readonly t: number; readonly rates: number[] }[] }[];
   };
   readonly measured: {
     readonly transfers: TransferRow[];
@@ -84,9 +84,9 @@ export async function runAnalysis(o: AnalyzeOptions): Promise<Analysis> {
   log("§4.2: singular values of every matrix of the model…");
   const model = await loadModel(o.model);
   const sp = spectra(model);
-  const shareGrid = quick ? [0.2, 0.4, 0.5, 1] : [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1];
+  const shareGrid = quick ? [0.4, 0.5, 1] : [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1];
   const shares = shareGrid.map((s) => energyAtShare(sp, s));
-  const tokens = quick ? 32 : 256;
+  const tokens = quick ? 24 : 256;
   log(`§4.2: running the compressed model at ${shareGrid.length} shares over ${tokens} tokens…`);
   const compressed = await runCompressed(o.model, shareGrid, tokens);
   const { m, n } = GPT2_EXAMPLE;
@@ -96,7 +96,7 @@ export async function runAnalysis(o: AnalyzeOptions): Promise<Analysis> {
   const bandwidth = {
     ratios: FIG6_RATIOS,
     table3: FIG6_RATIOS.map((r) => table3(BERT.m, BERT.n, BERT.t, r)),
-    readings: READINGS.map((r) => ({ id: r.id, description: r.description, byT: T_VALUES.map((t) => ({ t, rates: FIG6_RATIOS.map((cr) => bandwidthReduction(r, BERT.m, BERT.n, t, cr)) })) })),
+    readings: READINGS.map((r) => ({ id: r.id, short: r.short, description: r.description, byT: T_VALUES.map((t) => ({ t, rates: FIG6_RATIOS.map((cr) => bandwidthReduction(r, BERT.m, BERT.n, t, cr)) })) })),
   };
 
   log("measured: weights over /efed/weights/1…");
@@ -106,7 +106,7 @@ export async function runAnalysis(o: AnalyzeOptions): Promise<Analysis> {
   const timings = await timeLayers(layerConfig(dim, hiddenDim), quick ? [0.7] : [0.2, 0.5, 0.7, 0.8], BERT.t, quick ? 1 : 9);
 
   log("§4.4: the split softmax…");
-  const size = quick ? 32 : 256;
+  const size = quick ? 64 : 256;
   const scores = scoreMatrix(size, size);
   const positions = 256;
   return {
@@ -126,7 +126,7 @@ export async function runAnalysis(o: AnalyzeOptions): Promise<Analysis> {
     softmax: {
       matrix: [size, size],
       error: softmaxError(scores),
-      costs: verifierCosts(scores, [1, 2, 3, 4, 8], quick ? 1 : 5),
+      costs: verifierCosts(scores, [1, 2, 3, 4, 8], quick ? 3 : 7),
       layerShare: { positions, ...softmaxShareOfLayer(model.config, positions) },
     },
   };

@@ -48,13 +48,19 @@ export interface VerifierCost {
   readonly fixedPerVerifierMs: number;
   /** One verifier recomputing the whole matrix in float (ms). */
   readonly floatWholeMs: number;
-  /** fixedPerVerifierMs / floatWholeMs: < 1 means splitting pays in time. */
+  /** The slowest verifier's share computed in float instead, split the same way (ms). */
+  readonly floatPerVerifierMs: number;
+  /** fixedPerVerifierMs / floatWholeMs: < 1 means V fixed-point shares beat one float verifier. */
   readonly ratio: number;
+  /** fixedPerVerifierMs / floatPerVerifierMs: what the transformation itself costs at the same split. */
+  readonly ratioSameSplit: number;
   /** The combined digest equals the single verifier's (bit-identical). */
   readonly identical: boolean;
 }
 
+/** Median of `reps` timed runs after one untimed run (the JIT warms up on it). */
 function time(f: () => void, reps: number): number {
+  f();
   const xs: number[] = [];
   for (let i = 0; i < reps; i++) {
     const t = performance.now();
@@ -71,10 +77,13 @@ export function verifierCosts(rows: readonly number[][], verifierCounts: readonl
   const whole = digestRows(softmaxRows(q, 0, q.length));
   return verifierCounts.map((v) => {
     const parts = shares(q.length, v);
-    const perShare = parts.map(([a, b]) => time(() => softmaxRows(q, a, b), reps));
+    const fixedPerVerifierMs = Math.max(...parts.map(([a, b]) => time(() => softmaxRows(q, a, b), reps)));
+    const floatPerVerifierMs = Math.max(...parts.map(([a, b]) => time(() => rows.slice(a, b).forEach((r) => floatSoftmax(r)), reps)));
     const combined = digestRows(parts.flatMap(([a, b]) => softmaxRows(q, a, b)));
-    const fixedPerVerifierMs = Math.max(...perShare);
-    return { verifiers: v, fixedPerVerifierMs, floatWholeMs, ratio: fixedPerVerifierMs / floatWholeMs, identical: combined === whole };
+    return {
+      verifiers: v, fixedPerVerifierMs, floatWholeMs, floatPerVerifierMs,
+      ratio: fixedPerVerifierMs / floatWholeMs, ratioSameSplit: fixedPerVerifierMs / floatPerVerifierMs, identical: combined === whole,
+    };
   });
 }
 
