@@ -45,7 +45,7 @@ export function reportMarkdown(a: Analysis, summary: readonly SummaryRow[], figs
         const run = a.memory.runs.find((x) => x.m === r.n && x.n === r.n && x.k === r.n);
         return [
           count(r.n), count(paper.centralized), count(paper.federated), pct(paper.reduction, 2), count(r.centralized), count(r.federated), pct(r.reduction, 2), pct(r.theorem, 2),
-          run ? `${count(run.centralized.globalReads)} / ${count(run.hierarchical.globalReads)}${run.computed ? "" : " (counted only)"}` : "—",
+          run ? (run.computed ? `${count(run.centralized.globalReads)} / ${count(run.hierarchical.globalReads)}` : `${count(run.centralized.globalReads)} (formula) / ${count(run.hierarchical.globalReads)} (counted, no products)`) : "—",
           run ? count(run.hierarchical.localReads) : "—",
         ];
       }),
