@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { cpus } from "node:os";
 import { toSvg } from "./charts.ts";
 import { figures, type Figure } from "./figures.ts";
-import { count, ms, pct } from "./format.ts";
-import type { Analysis } from "./run.ts";
+import { count, ms, pct, range } from "./format.ts";
+import { LIKE_WITH_LIKE, rateAt, rateRange, type Analysis } from "./run.ts";
 import type { SummaryRow } from "./summary.ts";
 
 export class AnalyzeOutputError extends Error {
@@ -83,6 +83,7 @@ export function reportMarkdown(a: Analysis, summary: readonly SummaryRow[], figs
       `"40–50% of singular values save 40–60%": by Eq. 10 the 768×2304 matrix saves ${pct(g.savingAt40)} at 40% and ${pct(g.savingAt50)} at 50%; a square 768×768 saves ${pct(a.svd.squareSaving.at40)} and ${pct(a.svd.squareSaving.at50)}. ` +
       `The 91.32% energy of GPT-2's matrix cannot be checked here (no GPT-2 weights on this machine).`,
   );
+  const over = a.svd.shares.find((x) => x.ratio > 1);
   s.push(`**On the real model** (${modelName}, every layer matrix, exact SVD; the compressed model run by the project's SVD compression and local ONNX engine on the dense model's ${a.svd.tokens} greedy tokens; dense perplexity ${a.svd.denseOnModel.perplexity.toFixed(3)}):`);
   s.push(
     table(
@@ -95,8 +96,8 @@ export function reportMarkdown(a: Analysis, summary: readonly SummaryRow[], figs
   );
   s.push(
     `Eq. 13 is read with each layer's matrices standing for its heads (the model compresses whole matrices). Retained energy is not accuracy: ` +
-      `the model keeps most of its energy long before it keeps its predictions. Beyond about 66% of the singular values the factors are larger than the matrix (CR > 100%); ` +
-      `the engine then runs the rebuilt dense matrix.`,
+      `the model keeps most of its energy long before it keeps its predictions.` +
+      (over ? ` From ${pct(over.share, 0)} of the singular values on, the factors are larger than the matrices (CR ${pct(over.ratio, 0)} > 100%); the engine then runs matrices rebuilt dense where that is cheaper.` : ""),
   );
   s.push(F("fig-5.svg"));
   s.push(F("fig-5-perplexity.svg"));
@@ -114,16 +115,18 @@ export function reportMarkdown(a: Analysis, summary: readonly SummaryRow[], figs
   s.push(F("fig-6a.svg"));
   s.push(F("fig-6b.svg"));
   const i70 = a.bandwidth.ratios.findIndex((x) => Math.abs(x - 0.7) < 1e-9);
+  const [lo, hi] = rateRange(a, LIKE_WITH_LIKE, 0.7);
   s.push(
     `**Eq. 16–17 and "CR 0.7 cuts bandwidth by about 60%".** Total access = weight read + input read + output write (mt). ` +
       `The paper states batch size 10 and 4-byte floats (bytes cancel in the ratio); t is read as 1, 10, 30 (the sequence) and 300 (batch × sequence). Every reading tried, at CR 0.7:`,
   );
   s.push(table(["reading", "original → optimized", ...a.bandwidth.readings[0].byT.map((x) => `t = ${x.t}`)], a.bandwidth.readings.map((r) => [r.id, r.description, ...r.byT.map((x) => pct(x.rates[i70]))])));
   s.push(
-    `**It does not follow.** With Table 3's counts on both sides alike (A, B, D, E) CR 0.7 cuts 20–30%, i.e. about 1 − CR. ` +
-      `60% appears only in reading C, which sets the dense multiply without the hierarchy against the compressed one with it, and only at t = 1 (${pct(a.bandwidth.readings.find((r) => r.id === "C")!.byT.find((x) => x.t === 1)!.rates[i70])}); ` +
-      `at the stated batch of 10 that reading gives ${pct(a.bandwidth.readings.find((r) => r.id === "C")!.byT.find((x) => x.t === 10)!.rates[i70])}, and the saving is then the hierarchy's, not the SVD's. ` +
-      `Reading F (CR taken as the share removed) gives 67–69% at t = 10–30, not 60% either. The trend stated with Fig. 7 (more compression, more reduction) holds in every reading.`,
+    `**It does not follow.** With Table 3's counts on both sides alike (${LIKE_WITH_LIKE.join(", ")}) CR 0.7 cuts ${range(lo, hi)}, about 1 − CR at small t. ` +
+      `About 60% appears only in reading C, which sets the dense multiply without the hierarchy against the compressed one with it, and only at t = 1 (${pct(rateAt(a, "C", 1, 0.7))}); ` +
+      `at the stated batch of 10 that reading gives ${pct(rateAt(a, "C", 10, 0.7))}, and the saving is then the hierarchy's, not the SVD's. ` +
+      `Reading F (CR taken as the share removed) gives ${pct(rateAt(a, "F", 30, 0.7), 0)}–${pct(rateAt(a, "F", 10, 0.7), 0)} at t = 10–30 and ${pct(rateAt(a, "F", 300, 0.7), 0)} at t = 300, not 60% either. ` +
+      `The trend stated with Fig. 7 (more compression, more reduction) holds in every reading.`,
   );
   s.push(F("fig-7.svg"));
 
@@ -139,7 +142,11 @@ export function reportMarkdown(a: Analysis, summary: readonly SummaryRow[], figs
       a.measured.transfers.map((t) => [t.format === "dense" ? "dense" : `SVD, CR ${t.ratio}`, count(t.bytes), count(t.predictedBytes), count(t.wireBytes), pct(1 - t.bytes / dense.bytes), ms(t.ms)]),
     ),
   );
-  s.push(`SVD transfers include the server's decomposition time. The saving is 1 − CR on the matrices (the norms travel dense), as Eq. 10 says — about 30% at CR 0.7, not 60%.`);
+  const t70 = a.measured.transfers.find((t) => t.ratio === 0.7);
+  s.push(
+    `SVD transfers include the server's decomposition time. The saving is 1 − CR on the matrices (the norms travel dense), as Eq. 10 says` +
+      (t70 ? ` — ${pct(1 - t70.bytes / dense.bytes)} at CR 0.7, not 60%.` : "."),
+  );
   s.push(F("fig-transfer.svg"));
   const l = a.measured.layer;
   s.push(`**Dense against factored layers.** One transformer layer of width ${l.dim} and feed-forward ${l.hiddenDim} (BERT's shapes in a full run) as an ONNX graph on onnxruntime-node CPU; factored matrices run as two products x·(V_kΣ_k)·U_kᵀ:`);

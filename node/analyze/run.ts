@@ -131,3 +131,21 @@ export async function runAnalysis(o: AnalyzeOptions): Promise<Analysis> {
     },
   };
 }
+
+/** Eq. 16 under reading `id` at t columns and a compression ratio on the Fig. 6 grid. */
+export function rateAt(a: Analysis, id: string, t: number, ratio: number): number {
+  const r = a.bandwidth.readings.find((x) => x.id === id);
+  const i = a.bandwidth.ratios.findIndex((x) => Math.abs(x - ratio) < 1e-9);
+  const rates = r?.byT.find((x) => x.t === t)?.rates;
+  if (rates === undefined || i < 0) throw new RangeError(`no reading ${id} at t = ${t}, CR ${ratio}`);
+  return rates[i];
+}
+
+/** The lowest and highest rate at a ratio over some readings and every t. */
+export function rateRange(a: Analysis, ids: readonly string[], ratio: number): [number, number] {
+  const xs = ids.flatMap((id) => a.bandwidth.readings.find((r) => r.id === id)!.byT.map((x) => rateAt(a, id, x.t, ratio)));
+  return [Math.min(...xs), Math.max(...xs)];
+}
+
+/** Readings that keep "compression ratio" as Eq. 10's share kept. */
+export const LIKE_WITH_LIKE = ["A", "B", "D", "E"] as const;
