@@ -173,7 +173,7 @@ export function reportMarkdown(a: Analysis, summary: readonly SummaryRow[], figs
     `**Does it pay in the verifiers' checks? No, and it is not used there.** Splitting the rows between verifiers divides the work by V, but that needs no transformation: float softmax splits by rows just as well. ` +
       `What Eq. 20–22 add is K = 6 lookups and 6 multiplications per output instead of one exp, which makes every share dearer at the same split (table above); ` +
       `against one verifier recomputing everything in float the split only wins once V exceeds that factor, and a split by columns would add the messages that agree on row maxima and sums. ` +
-      `And the checks do not compare softmax outputs: a verifier recomputes a server's whole layer range and compares the projected hidden states within a tolerance (\`node/verifier/tolerance.ts\`). ` +
+      `And the checks do not compare softmax outputs: a verifier recomputes a server's layers with its reference copy and compares their output hidden states — or projections of them that the server commits to — within a tolerance (\`node/verifier/tolerance.ts\`); the softmax inside a layer is never checked on its own, and float kernels on different devices differ in the last bits anyway, which the tolerance absorbs. ` +
       `The softmax is ${pct(ls.share)} of one layer's arithmetic at ${ls.positions} positions (${count(ls.exps)} exps against ${count(ls.multiplyAdds)} multiply-adds on ${modelName}), so splitting it could not lighten a check by more than that. ` +
       `Its use is determinism: every verifier gets the same bits, which a commit-reveal report could hash.`,
   );

@@ -163,7 +163,7 @@ export function summaryRows(a: Analysis): SummaryRow[] {
     verdict: sameSplit < 1 ? "holds" : "does not follow",
     why:
       `bit-identical for every V, and each share shrinks as 1/V — but float softmax splits by rows just as well, and the transformation makes every share ×${sameSplit.toFixed(1)} dearer; ` +
-      `${beats ? `it beats one verifier recomputing in float only from V = ${beats.verifiers}` : "no V tried beats one verifier recomputing in float"}. Not used in checks, which compare projected hidden states (softmax is ${pct(softmax.layerShare.share)} of a layer's arithmetic at ${softmax.layerShare.positions} positions)`,
+      `${beats ? `it beats one verifier recomputing in float only from V = ${beats.verifiers}` : "no V tried beats one verifier recomputing in float"}. Not used in checks, which compare layer outputs (hidden states, or their committed projections) (softmax is ${pct(softmax.layerShare.share)} of a layer's arithmetic at ${softmax.layerShare.positions} positions)`,
   });
   return rows;
 }
