@@ -26,7 +26,7 @@ export function reportMarkdown(a: Analysis, summary: readonly SummaryRow[], figs
   s.push(
     `Ding and Hu, *eFedLLM* (2024), §4.1–4.4, figure by figure: the paper's figure, the figure recomputed from the paper's own formulas, ` +
       `and its counterpart measured on this system. Model: \`${modelName}\`. ${a.quick ? "**Quick run** (smaller measurements). " : ""}` +
-      `Machine: ${cpus().length} CPU cores, Node ${process.version}; timings are medians on a shared machine.`,
+      `Machine: ${cpus().length} CPU cores, Node ${process.version}; layer timings are the fastest of interleaved rounds, softmax timings medians, all on a shared machine.`,
   );
   s.push(`## Summary`);
   s.push(table(["§", "result", "paper", "recomputed", "measured here", "verdict", "why"], summary.map((r) => [r.section, r.result, r.paper, r.recomputed, r.measured, `**${r.verdict}**`, r.why])));

@@ -103,7 +103,7 @@ export async function runAnalysis(o: AnalyzeOptions): Promise<Analysis> {
   const transfers = await measureTransfers(model, quick ? [0.7] : [0.2, 0.5, 0.7, 0.8]);
   const [dim, hiddenDim] = quick ? [128, 512] : [BERT.n, BERT.m];
   log(`measured: one ${dim}/${hiddenDim} layer, dense and factored…`);
-  const timings = await timeLayers(layerConfig(dim, hiddenDim), quick ? [0.7] : [0.2, 0.5, 0.7, 0.8], BERT.t, quick ? 1 : 9);
+  const timings = await timeLayers(layerConfig(dim, hiddenDim), quick ? [0.7] : [0.2, 0.5, 0.7, 0.8], BERT.t, quick ? 2 : 15);
 
   log("§4.4: the split softmax…");
   const size = quick ? 64 : 256;

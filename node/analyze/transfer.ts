@@ -66,7 +66,7 @@ export async function measureTransfers(model: LoadedModel, ratios: readonly numb
 export interface LayerTiming {
   readonly ratio?: number; // undefined: dense
   readonly prefillMs: number; // t positions at once
-  readonly decodeMs: number; // one position, median
+  readonly decodeMs: number; // one position
 }
 
 /** A one-layer config of the given widths (heads of 64). */
@@ -78,44 +78,48 @@ export function layerConfig(dim: number, hiddenDim: number): LlamaConfig {
 /**
  * Times one transformer layer on onnxruntime (CPU) with dense matrices and with factored
  * ones of rank k̂ (Eq. 15) at each ratio. The factors are random: the time depends only on
- * the shapes. Median over `reps` prefills of t positions and decode steps.
+ * the shapes. The variants run interleaved, round after round, so that load from other
+ * processes falls on all of them alike; each reports its fastest round (the least disturbed).
  */
 export async function timeLayers(c: LlamaConfig, ratios: readonly number[], t: number, reps: number): Promise<LayerTiming[]> {
   const rand = normal(7);
   const fill = (len: number) => Float32Array.from({ length: len }, () => rand() * 0.02);
   const norms = () => ({ attnNorm: new Float32Array(c.dim).fill(1), ffnNorm: new Float32Array(c.dim).fill(1) });
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  const out: LayerTiming[] = [];
-  for (const ratio of [undefined, ...ratios]) {
-    const linears = new Map<string, Linear>();
-    for (const name of LAYER_MATRICES) {
-      const [m, n] = matrixShape(c, name);
-      if (ratio === undefined) {
-        linears.set(name, { kind: "dense", w: fill(m * n) });
-      } else {
-        const k = rankForRatio(m, n, ratio);
-        linears.set(name, { kind: "factored", a: fill(n * k), b: fill(k * m), rank: k });
+  const variants = [undefined, ...ratios];
+  const runners: ShardRunner[] = [];
+  try {
+    for (const ratio of variants) {
+      const linears = new Map<string, Linear>();
+      for (const name of LAYER_MATRICES) {
+        const [m, n] = matrixShape(c, name);
+        if (ratio === undefined) {
+          linears.set(name, { kind: "dense", w: fill(m * n) });
+        } else {
+          const k = rankForRatio(m, n, ratio);
+          linears.set(name, { kind: "factored", a: fill(n * k), b: fill(k * m), rank: k });
+        }
+      }
+      runners.push(await ShardRunner.create(c, 0, 1, buildShardGraph(c, { start: 0, end: 1, norms, linear: (_l, m) => linears.get(m)! }), "cpu"));
+    }
+    const x = fill(t * c.dim);
+    const prefill = variants.map(() => Infinity);
+    const decode = variants.map(() => Infinity);
+    for (let r = 0; r <= reps; r++) {
+      for (let v = 0; v < runners.length; v++) {
+        const cache = runners[v].newCache();
+        let s = performance.now();
+        await runners[v].step(cache, x, t);
+        const p = performance.now() - s;
+        s = performance.now();
+        await runners[v].step(cache, x.subarray(0, c.dim), 1);
+        const d = performance.now() - s;
+        if (r === 0) continue; // the first round warms up
+        prefill[v] = Math.min(prefill[v], p);
+        decode[v] = Math.min(decode[v], d);
       }
     }
-    const runner = await ShardRunner.create(c, 0, 1, buildShardGraph(c, { start: 0, end: 1, norms, linear: (_l, m) => linears.get(m)! }), "cpu");
-    const prefill: number[] = [];
-    const decode: number[] = [];
-    const x = fill(t * c.dim);
-    for (let r = 0; r < reps + 1; r++) {
-      const cache = runner.newCache();
-      let s = performance.now();
-      await runner.step(cache, x, t);
-      const p = performance.now() - s;
-      s = performance.now();
-      await runner.step(cache, x.subarray(0, c.dim), 1);
-      const d = performance.now() - s;
-      if (r > 0) {
-        prefill.push(p);
-        decode.push(d);
-      } // the first run warms up
-    }
-    await runner.release();
-    out.push({ ratio, prefillMs: median(prefill), decodeMs: median(decode) });
+    return variants.map((ratio, v) => ({ ratio, prefillMs: prefill[v], decodeMs: decode[v] }));
+  } finally {
+    for (const r of runners) await r.release();
   }
-  return out;
 }
