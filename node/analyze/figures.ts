@@ -2,6 +2,7 @@
 import type { TopLevelSpec } from "vega-lite";
 import { barSpec, lineSpec, type Row } from "./charts.ts";
 import type { Analysis } from "./run.ts";
+import { compressionRatio, rankForShare } from "./svd-claims.ts";
 
 export interface Figure {
   readonly file: string;
@@ -47,6 +48,9 @@ export function figures(a: Analysis): Figure[] {
     fig5.push({ share: s.share, value: s.eq13, series: "Eq. 13 predicted accuracy" });
   }
   for (const r of a.svd.runs) fig5.push({ share: r.share, value: r.agreement, series: "measured top-1 agreement" });
+  for (const share of a.svd.shares.map((x) => x.share)) {
+    fig5.push({ share, value: compressionRatio(768, 2304, rankForShare(768, 2304, share)), series: "compression ratio of GPT-2's 768×2304 (Eq. 10)" });
+  }
   out.push({
     file: "fig-5.svg",
     caption: `Fig. 5 on ${a.model.split("/").at(-1)}: energy and compression against the share of singular values kept, with the compressed model's measured top-1 agreement and Eq. 13's prediction. The paper's claim (40–50% keep 90–99%) is the shaded point.`,

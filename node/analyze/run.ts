@@ -67,6 +67,8 @@ export async function runAnalysis(o: AnalyzeOptions): Promise<Analysis> {
   const quick = o.quick === true;
   const log = o.log ?? (() => {});
 
+  const model = await loadModel(o.model); // first: a bad --model fails before any work
+
   log("§4.1: counting memory reads…");
   const runs: CountedRun[] = [];
   for (const [m, n, k] of [[3, 3, 3], [5, 5, 5], [10, 10, 10], [100, 100, 100], [4, 6, 3], [30, 50, 20], [10_000, 10_000, 10_000]] as const) {
@@ -82,7 +84,6 @@ export async function runAnalysis(o: AnalyzeOptions): Promise<Analysis> {
   };
 
   log("§4.2: singular values of every matrix of the model…");
-  const model = await loadModel(o.model);
   const sp = spectra(model);
   const shareGrid = quick ? [0.4, 0.5, 1] : [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1];
   const shares = shareGrid.map((s) => energyAtShare(sp, s));

@@ -20,8 +20,18 @@ describe("efed analyze", () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^§ +result +paper +recomputed \(paper's formulas\) +measured here +verdict/);
     for (const claim of [/Eq\. 5: reads for a 3×3/, /Table 2/, /Theorem 4\.1/, /53\.32%/, /58\.63%/, /Fig\. 7: CR 0\.7/, /Split softmax/]) assert.match(r.stdout, claim);
-    assert.match(r.stdout, /does not follow/);
-    assert.match(r.stdout, /cannot be/);
+    const verdict = (row: RegExp) => {
+      const i = r.stdout.split("\n").findIndex((l) => row.test(l));
+      assert.ok(i >= 0, `no row ${row}`);
+      return r.stdout.split("\n")[i].trimEnd().split(/ {2,}/).at(-1);
+    };
+    assert.equal(verdict(/^4\.1 +Eq\. 5/), "holds");
+    assert.equal(verdict(/^4\.1 +Table 2/), "holds");
+    assert.equal(verdict(/^4\.2 +768×2304/), "holds");
+    assert.equal(verdict(/^4\.2 +GPT-2/), "cannot be");
+    assert.equal(verdict(/^4\.2 +40–50% of singular values keep/), "does not follow");
+    assert.equal(verdict(/^4\.3 +Fig\. 7: CR 0\.7/), "does not follow");
+    assert.equal(verdict(/^4\.4 +Split softmax/), "does not follow");
     const md = readFileSync(join(out, "report.md"), "utf8");
     assert.match(md, /## §4\.1 Memory hierarchy/);
     assert.match(md, /!\[[^\]]*\]\(fig-7\.svg\)/);
@@ -39,6 +49,12 @@ describe("efed analyze", () => {
       assert.equal(r.code, 1);
       assert.match(r.stderr, new RegExp(`^efed: cannot write the report to ${out}: (it is a file, not a directory|ENOTDIR)\\n$`));
     }
+  });
+
+  it("a model that cannot be read fails with one line, before any work", async () => {
+    const r = await efed(["analyze", "--quick", "--out", join(dir, "x"), "--model", join(dir, "none.gguf")]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^efed: cannot read .*none\.gguf: ENOENT\n$/);
   });
 
   it("wraps table cells at spaces", () => {
