@@ -34,7 +34,7 @@ export interface Analysis {
     readonly table2: { readonly paper: (typeof TABLE2_PAPER)[number]; readonly recomputed: Table2Row }[];
     readonly runs: CountedRun[];
     /** n = 100 with tiles of b×b: global reads, against the theorem's 2n². */
-    readonly tiles: { readonly tile: number; readonly globalReads: number }[];
+    readonly tiles: { readonly tile: number; readonly globalReads: number; readonly counted: MultiplyCounts }[];
   };
   readonly svd: {
     readonly gpt2: { readonly k: number; readonly eq10: number; readonly text: number; readonly savingAt40: number; readonly savingAt50: number };
@@ -80,7 +80,11 @@ export async function runAnalysis(o: AnalyzeOptions): Promise<Analysis> {
   const memory = {
     table2: TABLE2_PAPER.map((paper) => ({ paper, recomputed: table2Row(paper.n) })),
     runs,
-    tiles: [100, 50, 20, 10, 5, 1].map((tile) => ({ tile, globalReads: tiledGlobalReads(100, 100, 100, tile, tile) })),
+    tiles: [100, 50, 20, 10, 5, 1].map((tile) => ({
+      tile,
+      globalReads: tiledGlobalReads(100, 100, 100, tile, tile),
+      counted: hierarchicalMultiply(operands(100, 100, 100), { blockRows: tile, blockCols: tile }).counts,
+    })),
   };
 
   log("§4.2: singular values of every matrix of the model…");
