@@ -36,7 +36,7 @@ the counterpart measured here (counted memory reads, the compressed model's agre
 perplexity, bytes over /efed/weights/1, layer time, the split softmax), and a verdict.
 
 Example:
-  $ efed analyze --out analysis        # about a minute; see analysis/report.md`,
+  $ efed analyze --out analysis        # about half a minute; see analysis/report.md`,
     )
     .action(async (o: { out: string; model: string; quick?: boolean }) => {
       const out = resolve(o.out);
