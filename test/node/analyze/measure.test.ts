@@ -6,6 +6,7 @@ import { loadModel } from "../../../node/model/load.ts";
 import { agreementAndPerplexity, energyAtShare, spectra, type MatrixSpectrum } from "../../../node/analyze/svd-measure.ts";
 import { layerConfig, measureTransfers, timeLayers } from "../../../node/analyze/transfer.ts";
 import { floatSoftmax, scoreMatrix, softmaxError, softmaxShareOfLayer, verifierCosts } from "../../../node/analyze/softmax-cost.ts";
+import { WeightsRequest } from "../../../node/p2p/weights-wire.ts";
 import { STORIES_260K } from "../../helpers/models.ts";
 
 describe("measurements behind efed analyze", () => {
@@ -44,6 +45,14 @@ describe("measurements behind efed analyze", () => {
       assert.ok(r.wireBytes > r.bytes);
     }
     assert.equal(rows[0].bytes, 908_800); // 5 layers × (2·64 + 2·64² + 2·32·64 + 3·64·172) × 4 bytes
+  });
+
+  it("a weights request asks for SVD factors by energy or by ratio, not both", () => {
+    assert.equal(WeightsRequest.safeParse({ start: 0, end: 1, format: "svd", ratio: 0.5 }).success, true);
+    assert.equal(WeightsRequest.safeParse({ start: 0, end: 1, format: "svd", energy: 0.9 }).success, true);
+    assert.equal(WeightsRequest.safeParse({ start: 0, end: 1, format: "svd", energy: 0.9, ratio: 0.5 }).success, false);
+    assert.equal(WeightsRequest.safeParse({ start: 0, end: 1, format: "svd" }).success, false);
+    assert.equal(WeightsRequest.safeParse({ start: 0, end: 1, format: "svd", ratio: 1.5 }).success, false);
   });
 
   it("times a dense and a factored layer", async () => {
