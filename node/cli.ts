@@ -11,6 +11,7 @@ import { serverCommand } from "./cli/server.ts";
 import { stakingCommands } from "./cli/staking.ts";
 import { verifierCommand } from "./cli/verifier.ts";
 import { demoCommand } from "./cli/demo.ts";
+import { analyzeCommand } from "./cli/analyze.ts";
 import { reportError } from "./cli/common.ts";
 
 const program = new Command()
@@ -41,6 +42,9 @@ Getting started (one terminal per long-running command):
 Local text generation (no chain needed):
   $ efed generate --local --model ../shared/models/stories260K-f32.gguf --max-tokens 64
 
+Does the paper hold? (its §4 figures recomputed and measured, with a report):
+  $ efed analyze --out analysis
+
 Environment: EFED_RPC (default --rpc), EFED_DEPLOYMENTS (default --deployments),
 EFED_PASSWORD (wallet password), EFED_HOME (default ~/.efed, where wallets live),
 EFED_DEPLOYER_KEY (deployer key for non-local chains), EFED_DEBUG=1 (stack traces).`,
@@ -56,6 +60,7 @@ serverCommand(program);
 stakingCommands(program);
 verifierCommand(program);
 demoCommand(program);
+analyzeCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.exitCode = reportError(err);

@@ -23,7 +23,8 @@ export const WeightsRequest = z.object({
   end: z.number().int().min(1),
   format: z.enum(["dense", "svd"]),
   energy: z.number().gt(0).max(1).optional(),
-}).strict().refine((r) => r.start < r.end, "start must be below end").refine((r) => r.format === "dense" || r.energy !== undefined, "svd needs an energy");
+  ratio: z.number().gt(0).max(1).optional(), // keep k̂ by Eq. 15 instead of an energy
+}).strict().refine((r) => r.start < r.end, "start must be below end").refine((r) => r.format === "dense" || (r.energy === undefined) !== (r.ratio === undefined), "svd needs an energy or a ratio");
 
 export const WeightsFrame = z.discriminatedUnion("type", [
   z.object({ type: z.literal("manifest"), config, hashes: z.array(z.tuple([z.string(), z.string().regex(/^[0-9a-f]{64}$/)])).max(100_000) }).strict(),

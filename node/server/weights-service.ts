@@ -7,7 +7,7 @@ import { decodeWeightsFrame, encodeWeightsFrame, MAX_WEIGHTS_FRAME, WEIGHTS_CHUN
 import { modelManifest, type TensorHashes } from "../model/manifest.ts";
 import type { LoadedModel } from "../model/load.ts";
 import { exactSvd, frobenius2, randomizedSvd } from "../model/svd/decompose.ts";
-import { rankForEnergy } from "../model/svd/rank.ts";
+import { rankForEnergy, rankForRatio } from "../model/svd/rank.ts";
 import { serializeFactors, truncate } from "../model/svd/factors.ts";
 import { LAYER_MATRICES, matrixShape } from "../model/types.ts";
 
@@ -69,7 +69,7 @@ export class WeightsService {
           } else {
             const total = frobenius2(L[name]);
             const svd = Math.min(m, n) <= 512 ? exactSvd(L[name], m, n) : randomizedSvd(L[name], m, n, Math.min(m, n));
-            const k = rankForEnergy(svd.s, req.energy!, total);
+            const k = req.ratio !== undefined ? rankForRatio(m, n, req.ratio) : rankForEnergy(svd.s, req.energy!, total);
             await sendTensor(`layer.${l}.${name}`, "svd", m, n, serializeFactors(truncate(svd, Math.min(k, svd.k))), Math.min(k, svd.k));
           }
         }

@@ -1,12 +1,12 @@
 // SVD-compressing every matrix of the loaded layers, with the per-matrix report (k, P, CR).
 import { exactSvd, frobenius2, randomizedSvd, type Svd } from "./decompose.ts";
 import { toLinear, truncate, type SvdFactors } from "./factors.ts";
-import { compressionRatio, rankForEnergy, rankForRatio, retainedEnergy } from "./rank.ts";
+import { compressionRatio, rankForEnergy, rankForRatio, rankForShare, retainedEnergy } from "./rank.ts";
 import type { Linear, LinearSource } from "../onnx/layers.ts";
 import { LAYER_MATRICES, matrixShape, type LayerMatrix, type LlamaConfig, type LlamaWeights } from "../types.ts";
 
-/** Keep energy e (Eq. 12) or a compression ratio (Eq. 15). */
-export type SvdSpec = { readonly energy: number } | { readonly ratio: number };
+/** Keep energy e (Eq. 12), a compression ratio (Eq. 15), or a share of the singular values. */
+export type SvdSpec = { readonly energy: number } | { readonly ratio: number } | { readonly share: number };
 
 export interface MatrixReport {
   readonly layer: number;
@@ -22,15 +22,19 @@ export interface MatrixReport {
 /** Matrices up to this size use the exact SVD; larger ones the randomized one. */
 const EXACT_LIMIT = 512;
 
+function fixedRank(m: number, n: number, spec: { ratio: number } | { share: number }): number {
+  return "ratio" in spec ? rankForRatio(m, n, spec.ratio) : rankForShare(m, n, spec.share);
+}
+
 function decompose(w: Float32Array, m: number, n: number, spec: SvdSpec): { svd: Svd; k: number; total: number } {
   const total = frobenius2(w);
   if (Math.min(m, n) <= EXACT_LIMIT || ("energy" in spec && spec.energy === 1)) {
     const svd = exactSvd(w, m, n);
-    const k = "energy" in spec ? rankForEnergy(svd.s, spec.energy) : rankForRatio(m, n, spec.ratio);
+    const k = "energy" in spec ? rankForEnergy(svd.s, spec.energy) : fixedRank(m, n, spec);
     return { svd, k, total };
   }
-  if ("ratio" in spec) {
-    const k = rankForRatio(m, n, spec.ratio);
+  if (!("energy" in spec)) {
+    const k = fixedRank(m, n, spec);
     return { svd: randomizedSvd(w, m, n, k), k, total };
   }
   // energy with a partial spectrum: grow the computed rank until it holds e·‖W‖²_F

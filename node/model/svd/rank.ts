@@ -34,3 +34,9 @@ export function rankForRatio(m: number, n: number, ratio: number): number {
   // the small epsilon keeps an exact ratio from rounding down a whole rank
   return Math.max(1, Math.min(Math.min(m, n), Math.floor((m * n * ratio) / (m + n + 1) + 1e-9)));
 }
+
+/** k for keeping a share of the r = min(m, n) singular values (the paper's "top 40%"), at least 1. */
+export function rankForShare(m: number, n: number, share: number): number {
+  if (!(share > 0 && share <= 1)) throw new RangeError(`share of singular values must be in (0, 1], got ${share}`);
+  return Math.max(1, Math.floor(share * Math.min(m, n) + 1e-9));
+}
