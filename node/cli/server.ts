@@ -10,6 +10,7 @@ import { measureThroughput, startServer } from "../server/server.ts";
 import { p2pKeyFile } from "../wallet/keystore.ts";
 import { parseFault, type Fault } from "../server/faults.ts";
 import { receiptDomain } from "../swarm/receipt.ts";
+import { ChainClock } from "../chain/clock.ts";
 import { DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, parseMultiaddr, parsePeerMultiaddr, parseUrl } from "./common.ts";
 import { parseFloatIn, parseIntIn } from "./generate.ts";
 import { openSigned } from "./signer.ts";
@@ -95,9 +96,11 @@ Example:
         const privateKey = await loadOrCreateKey(p2pKeyFile(o.wallet));
         const genesis = Number(await h.ledger.genesis());
         const epochLength = Number(await h.ledger.epochLength());
+        const clock = new ChainClock(h.provider);
+        await clock.refresh();
         const server = await startServer({
           receiptDomain: receiptDomain(BigInt(h.deployment.chainId), h.deployment.ledger),
-          epoch: () => BigInt(Math.max(0, Math.floor((Date.now() / 1000 - genesis) / epochLength))),
+          epoch: () => clock.epoch(genesis, epochLength), // receipts carry the chain's epoch
           model: o.model,
           weightsFrom: o.weightsFrom === undefined ? undefined : { provider: o.weightsFrom, svdEnergy: o.weightsSvdEnergy, expectedRoot: hash === ZeroHash ? undefined : hash },
           shareWeights: o.shareWeights,
@@ -152,6 +155,7 @@ Example:
             if (checking || stopping) return;
             checking = true;
             try {
+              await clock.refresh();
               const me = await h.ledger.getServer(h.address);
               const status = Number(me.status);
               if (status === 3 || status === 4) {

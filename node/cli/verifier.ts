@@ -13,7 +13,8 @@ import { Auditor, ledgerRoutes } from "../verifier/auditor.ts";
 import { serveAudits } from "../verifier/audit-service.ts";
 import { LedgerPort } from "../verifier/ledger-port.ts";
 import { PeerExchange } from "../verifier/peer-exchange.ts";
-import { promptsFromFile, promptsFromModel } from "../verifier/prompts.ts";
+import { promptsFromFile, samplePrompts } from "../verifier/prompts.ts";
+import { localEngineOf, type LocalEngine } from "../client/local.ts";
 import { Rechecker } from "../verifier/recheck.ts";
 import { VerifierDaemon } from "../verifier/verifier.ts";
 import { receiptDomain } from "../swarm/receipt.ts";
@@ -86,6 +87,7 @@ Example:
         }
         log(`loading the reference model ${o.model}…`);
         const model = await loadModel(o.model);
+        let promptEngine: Promise<LocalEngine> | undefined; // samples the secret prompts, made on first use
         const corpus = o.prompts !== undefined ? promptsFromFile(o.prompts, model.tokenizer, 96) : undefined;
         const chainId = BigInt(h.deployment.chainId);
         const domain = receiptDomain(chainId, h.deployment.ledger);
@@ -98,7 +100,7 @@ Example:
           {
             auditsPerEpoch: o.audits,
             secret: randomBytes(32).toString("hex"), // never leaves this process
-            prompts: async (seed) => corpus ?? (await promptsFromModel(o.model, 8, 96, parseInt(seed.slice(0, 8), 16))),
+            prompts: async (seed) => corpus ?? (await samplePrompts(await (promptEngine ??= localEngineOf(model, { device: o.device })), 8, 96, parseInt(seed.slice(0, 8), 16))),
             bos: model.tokenizer.bos,
             contextLength: model.config.contextLength,
             log,
@@ -120,6 +122,7 @@ Example:
         await node.stop();
         await auditor.close();
         await rechecker.close();
+        await (await promptEngine)?.close();
         const s = daemon.stats;
         log(`stopped after ${s.audits} audits (${s.failedChecks} failed checks, ${s.handed} handed in), ${s.evidence} evidence records, ${s.submittedEvidence} submitted, ${s.commits} reports, ${s.settlements} settlements`);
       } finally {

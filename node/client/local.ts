@@ -24,7 +24,11 @@ export interface LocalEngine {
 }
 
 export async function openLocalEngine(file: string, o: LocalOptions = {}): Promise<LocalEngine> {
-  const model = await loadModel(file);
+  return localEngineOf(await loadModel(file), o);
+}
+
+/** A local engine over a model already in memory (a verifier reuses its reference copy). */
+export async function localEngineOf(model: LoadedModel, o: LocalOptions = {}): Promise<LocalEngine> {
   const c = model.config;
   const device = o.device ?? "cpu";
   let source: LinearSource = denseSource(model.weights);

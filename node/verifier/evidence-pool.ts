@@ -9,6 +9,8 @@ export interface PendingEvidence {
   readonly epoch: number;
   readonly sigs: Map<string, string>; // signer (lowercase) → signature
   submitted: boolean;
+  /** Logged once while short of 2/3. */
+  waiting?: boolean;
 }
 
 /** Whether co-signatures by `signers` carry ≥ 2/3 of the committee's stake. */

@@ -1,7 +1,7 @@
 // Probe prompts: real text — lines of a prompt file, or text the model generates itself.
 import { readFileSync } from "node:fs";
 import { generate } from "../client/generate.ts";
-import { openLocalEngine } from "../client/local.ts";
+import { openLocalEngine, type LocalEngine } from "../client/local.ts";
 import type { Tokenizer } from "../model/tokenizer/types.ts";
 
 export function promptsFromFile(file: string, tokenizer: Tokenizer, maxTokens = 32): number[][] {
@@ -20,13 +20,18 @@ export function promptsFromFile(file: string, tokenizer: Tokenizer, maxTokens = 
 export async function promptsFromModel(modelFile: string, count = 8, tokens = 24, seed = 1): Promise<number[][]> {
   const engine = await openLocalEngine(modelFile);
   try {
-    const out: number[][] = [];
-    for (let i = 0; i < count; i++) {
-      const r = await generate(engine.client, engine.session(), { prompt: "", maxTokens: tokens, temperature: 0.9, seed: seed + i, stopAtEos: false });
-      out.push([engine.model.tokenizer.bos, ...r.tokens]);
-    }
-    return out;
+    return await samplePrompts(engine, count, tokens, seed);
   } finally {
     await engine.close();
   }
+}
+
+/** `count` prompts sampled with an engine already open (a verifier's, every epoch). */
+export async function samplePrompts(engine: LocalEngine, count: number, tokens: number, seed: number): Promise<number[][]> {
+  const out: number[][] = [];
+  for (let i = 0; i < count; i++) {
+    const r = await generate(engine.client, engine.session(), { prompt: "", maxTokens: tokens, temperature: 0.9, seed: seed + i, stopAtEos: false });
+    out.push([engine.model.tokenizer.bos, ...r.tokens]);
+  }
+  return out;
 }

@@ -120,17 +120,33 @@ export class VerifierDaemon {
       const now = await this.port.now();
       const epoch = this.epochAt(now);
       const into = (now - this.timing.genesis - epoch * this.timing.epochLength) / this.timing.epochLength;
-      if (epoch >= 1) await this.report(epoch - 1, into);
-      if (epoch >= 2) await this.settle(epoch - 2, into);
-      await this.submitEvidence(epoch);
       this.now = now;
+      // each duty on its own: one failing (a window missed, a transaction lost) stops none other
+      if (epoch >= 1) await this.duty(() => this.report(epoch - 1, into));
+      if (epoch >= 2) await this.duty(() => this.settle(epoch - 2, into));
+      await this.duty(() => this.submitEvidence(epoch));
       this.tallies.prune(epoch - 3);
       for (const e of this.plans.keys()) if (e < epoch - 1) this.plans.delete(e);
       for (const e of this.reports.keys()) if (e < epoch - 3) this.reports.delete(e);
     } catch (err) {
-      this.o.log?.(`verifier: ${(err as Error).message}`);
+      this.say(`verifier: ${(err as Error).message}`);
     } finally {
       this.busy = false;
+    }
+  }
+
+  /** A log line, stamped with the chain's epoch and the time into it. */
+  private say(line: string): void {
+    if (this.o.log === undefined) return;
+    const t = this.now - this.timing.genesis;
+    this.o.log(this.now > 0 ? `[epoch ${Math.floor(t / this.timing.epochLength)} +${(t % this.timing.epochLength).toFixed(0)}s] ${line}` : line);
+  }
+
+  private async duty(f: () => Promise<void>): Promise<void> {
+    try {
+      await f();
+    } catch (err) {
+      this.say(`verifier: ${(err as Error).message}`);
     }
   }
 
@@ -149,7 +165,7 @@ export class VerifierDaemon {
           if (await this.runDueAudit(epoch, now)) continue;
         }
       } catch (err) {
-        this.o.log?.(`verifier: ${(err as Error).message}`);
+        this.say(`verifier: ${(err as Error).message}`);
       }
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -171,7 +187,7 @@ export class VerifierDaemon {
     const plan = planAudit(p.pool, this.o.bos, this.o.contextLength, p.rand);
     const a = await this.auditor.audit(plan, p.rand);
     this.stats.audits++;
-    if (a.error !== undefined) this.o.log?.(`audit: the session ended early: ${a.error}`);
+    if (a.error !== undefined) this.say(`audit: the session ended early: ${a.error}`);
     for (let i = 0; i < a.records.length; i++) await this.judge(epoch, a.records[i], a.tokens, a.results[i]);
     return true;
   }
@@ -192,7 +208,7 @@ export class VerifierDaemon {
     this.stats.failedChecks++;
     const peer = record.route[r.failure.hop].peer;
     const server = accounts.get(peer);
-    this.o.log?.(`check failed: ${peer.slice(-8)} (layers ${record.route[r.failure.hop].start}-${record.route[r.failure.hop].end}, server ${server ?? "unknown"}) at position ${r.failure.position}: error ${r.failure.error.toExponential(2)} > ${r.failure.tolerance}`);
+    this.say(`check failed: ${peer.slice(-8)} (layers ${record.route[r.failure.hop].start}-${record.route[r.failure.hop].end}, server ${server ?? "unknown"}) at position ${r.failure.position}: error ${r.failure.error.toExponential(2)} > ${r.failure.tolerance}`);
     if (server === undefined) return;
     const ev = buildEvidence(this.domain, record, tokens, r.failure);
     this.stats.evidence++;
@@ -233,12 +249,13 @@ export class VerifierDaemon {
     const hash = recordHash(item.ev);
     if (this.evidence.has(hash)) return;
     if ((await this.port.serverOfPeer(item.ev.route[item.ev.failure.hop].peer))?.toLowerCase() !== item.server) {
-      this.o.log?.(`evidence names ${item.server}, who does not own the accused peer: refused`);
+      this.say(`evidence names ${item.server}, who does not own the accused peer: refused`);
       return;
     }
     const v = await confirmEvidence(this.rechecker, this.domain, item.ev);
+    this.say(`evidence against ${item.server} re-checked: ${v.confirmed ? "confirmed" : "refused"} (${v.why})`);
     if (!v.confirmed) {
-      this.o.log?.(`evidence against ${item.server} refused: ${v.why}`);
+      this.say(`evidence against ${item.server} refused: ${v.why}`);
       return;
     }
     await this.cosign(item.ev, item.server);
@@ -250,14 +267,18 @@ export class VerifierDaemon {
     for (const [, e] of this.evidence.ready(current)) {
       const committee = await this.port.committee(e.epoch);
       const signers = [...e.sigs.keys()].filter((s) => committee.members.has(s));
-      if (!reachesTwoThirds(committee, signers)) continue;
+      if (!reachesTwoThirds(committee, signers)) {
+        if (!e.waiting) this.say(`evidence against ${e.server} (epoch ${e.epoch}): ${signers.length} of ${committee.members.size} committee members co-signed so far`);
+        e.waiting = true;
+        continue;
+      }
       e.submitted = true;
       try {
         await this.port.submitEvidence(e.ev, signers.map((s) => ({ signer: s, sig: e.sigs.get(s)! })));
         this.stats.submittedEvidence++;
-        this.o.log?.(`evidence against ${e.server} submitted with ${signers.length} co-signature(s)`);
+        this.say(`evidence against ${e.server} submitted with ${signers.length} co-signature(s)`);
       } catch (err) {
-        this.o.log?.(`evidence against ${e.server}: ${(err as Error).message}`);
+        this.say(`evidence against ${e.server}: ${(err as Error).message}`);
       }
     }
   }
@@ -276,10 +297,11 @@ export class VerifierDaemon {
       r = { results, revealed: false };
       this.reports.set(epoch, r);
     }
-    if (r.salt === undefined && !r.revealed && into < 0.45) {
+    // the next block may come seconds after the latest one: commit early in the window
+    if (r.salt === undefined && !r.revealed && into < 0.35) {
       r.salt = await this.port.commit(epoch, r.results);
       this.stats.commits++;
-    } else if (r.salt !== undefined && !r.revealed && into >= 0.55) {
+    } else if (r.salt !== undefined && !r.revealed && into >= 0.55 && into < 0.9) {
       await this.port.reveal(epoch, r.results, r.salt);
       r.revealed = true;
       this.stats.reveals++;
@@ -296,7 +318,7 @@ export class VerifierDaemon {
     await this.port.executeDueSlashes();
     if (n > 0) {
       this.stats.settlements++;
-      this.o.log?.(`settled epoch ${epoch} for ${n} server(s)${mine ? "" : " (after the aggregator's deadline)"}`);
+      this.say(`settled epoch ${epoch} for ${n} server(s)${mine ? "" : " (after the aggregator's deadline)"}`);
     }
   }
 
