@@ -36,29 +36,6 @@ library TrustMath {
         return score >= theta;
     }
 
-    /// @notice Median of a small array (sorted in place); the mean of the two middle values
-    /// for an even count, rounded down.
-    function median(uint256[] memory xs) internal pure returns (uint256) {
-        uint256 n = xs.length;
-        // Insertion sort: n is the quorum size, a handful of values.
-        for (uint256 i = 1; i < n; ++i) {
-            uint256 x = xs[i];
-            uint256 j = i;
-            while (j > 0 && xs[j - 1] > x) {
-                xs[j] = xs[j - 1];
-                --j;
-            }
-            xs[j] = x;
-        }
-        uint256 mid = n / 2;
-        return n % 2 == 1 ? xs[mid] : (xs[mid - 1] + xs[mid]) / 2;
-    }
-
-    /// @notice |a − b|.
-    function absDiff(uint256 a, uint256 b) internal pure returns (uint256) {
-        return a > b ? a - b : b - a;
-    }
-
     /// @notice Stake-weighted (lower) median of values[0..n): the smallest value whose
     /// cumulative weight reaches half the total. Sorts both arrays in place.
     function weightedMedian(uint256[] memory values, uint256[] memory weights, uint256 n)
