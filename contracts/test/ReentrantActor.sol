@@ -8,6 +8,8 @@ interface ILedgerActions {
     function requestUnbond(uint256) external;
     function withdraw() external;
     function claim() external returns (uint256);
+    function commitReport(uint64, bytes32) external;
+    function revealReport(uint64, bytes calldata, bytes32) external;
 }
 
 /// @notice Test-only Verifier that re-enters the ledger when it receives tokens.
@@ -32,6 +34,14 @@ contract ReentrantActor {
 
     function register(uint256 stake) external {
         ledger.registerVerifier(stake, hex"01", new string[](0));
+    }
+
+    function commit(uint64 epoch, bytes32 commitment) external {
+        ledger.commitReport(epoch, commitment);
+    }
+
+    function reveal(uint64 epoch, bytes calldata results, bytes32 salt) external {
+        ledger.revealReport(epoch, results, salt);
     }
 
     function requestUnbond(uint256 amount) external {
