@@ -132,6 +132,20 @@ contract LedgerHandler {
         vm.warp(block.timestamp + 1 + (secs % 120));
     }
 
+    /// @dev Server `who` signs two different outputs for one step; anyone proves it (slashing
+    /// its stake and rewards to the treasury).
+    function equivocate(uint8 who, uint32 pos) external {
+        uint256 i = who % N;
+        ITrustLedger.Receipt memory a = ITrustLedger.Receipt(
+            bytes32(uint256(1)), 0, 1, pos, 1, ledger.currentEpoch(), bytes32(uint256(2)), bytes32(uint256(3)), 0, 0, 0
+        );
+        ITrustLedger.Receipt memory b = ITrustLedger.Receipt( // a copy: memory structs are references
+        a.session, a.start, a.end, a.pos, a.n, a.epoch, a.inputDigest, bytes32(uint256(4)), 0, 0, 0);
+        (uint8 va, bytes32 ra, bytes32 sa) = vm.sign(LedgerFixture.peerKey(i), ledger.receiptSigningHash(a));
+        (uint8 vb, bytes32 rb, bytes32 sb) = vm.sign(LedgerFixture.peerKey(i), ledger.receiptSigningHash(b));
+        try ledger.slashEquivocation(a, abi.encodePacked(ra, sa, va), b, abi.encodePacked(rb, sb, vb)) {} catch {}
+    }
+
     // --- the report and settlement path (must never revert) ------------------------------
 
     /// @dev A committee member of the previous epoch commits a report on every server, with

@@ -39,6 +39,9 @@ contract TrustLedgerInvariantTest is CheatCodes {
         assertEq(handler.settlements(), 1, "settled");
         assertTrue(ledger.settled(1, handler.servers(0)), "server 0 settled for epoch 1");
         assertEq(ledger.getServer(handler.servers(0)).trust, 1e18, "S_0 = 1");
+        handler.equivocate(0, 7);
+        assertTrue(ledger.getServer(handler.servers(0)).status == ITrustLedger.ServerStatus.Slashed, "slashed");
+        assertEq(token.balanceOf(TREASURY), 50e18, "half the stake to the treasury");
     }
 
     /// @dev Only the handler is fuzzed.
