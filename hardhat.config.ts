@@ -32,7 +32,7 @@ export default defineConfig({
   networks: {
     // In-process chain for unit tests and scripts.
     // The composed TrustLedger is over the 24 KiB EIP-170 limit (docs/settlement.md, "Size").
-    default: { type: "edr-simulated", chainType: "l1", allowUnlimitedContractSize: true, blockGasLimit: 60_000_000n },
+    default: { type: "edr-simulated", chainType: "l1", allowUnlimitedContractSize: true },
     // `efed chain` / `hardhat node`: mine every second so that block time,
     // and with it the ledger's epochs, advances even when nobody sends a tx.
     node: {

@@ -13,11 +13,15 @@ import {Rewards} from "./Rewards.sol";
 /// medians of the reports that mention it, which must carry ≥ 2/3 of the committee stake.
 abstract contract EpochSettlement is Rewards {
     uint256 internal constant ENTRY_BYTES = 26;
-    bytes32 private constant REVEALED_MASK = ~bytes32(uint256(1));
+    uint256 private constant DATA_MASK = (1 << 192) - 1;
+    uint256 private constant REVEALED_MASK = DATA_MASK - 1;
 
-    // 0: nothing; low bit 1: commitment (its other 255 bits); low bit 0: revealed results hash
-    // (its other 255 bits). One slot per report.
-    mapping(uint64 epoch => mapping(address verifier => bytes32)) private _reports;
+    // One slot per verifier and epoch mod 4, reused every 4 epochs (a fresh slot per report
+    // would cost 17k gas more): the top 64 bits tag the epoch (epoch + 1), the low 192 bits
+    // hold the report: 0 nothing; low bit 1: the commitment's low 192 bits; low bit 0: the
+    // revealed results hash's low 192 bits. A report on e is written in e+1, read in e+2, and
+    // its slot reused by e+4 (written in e+5): penalties for e are possible until then.
+    mapping(address verifier => uint256[4]) private _reports;
     mapping(uint64 epoch => uint256) private _revealedStake;
 
     /// @dev Settlement state shared by one `settleEpoch` call.
@@ -29,6 +33,8 @@ abstract contract EpochSettlement is Rewards {
         uint16 maxLayers;
         uint256 committee;
         uint256[] stakes; // per verifier
+        uint256[] offsets; // per verifier: calldata offset of its results (checked when hashed)
+        uint256[] lengths; // per verifier: byte length of its results
         uint256[] cursors; // per verifier: byte offset of its next entry
         uint256[] accs;
         uint256[] accWeights;
@@ -45,7 +51,7 @@ abstract contract EpochSettlement is Rewards {
         uint256 opens = epochEnd(epoch);
         _checkWindow(epoch, opens, opens + epochLength / 2);
         if (verifierStakeAt(msg.sender, epoch) == 0) revert TrustLedgerNotCommitteeMember(msg.sender, epoch);
-        _reports[epoch][msg.sender] = commitment | bytes32(uint256(1));
+        _setReport(epoch, msg.sender, (uint256(commitment) & DATA_MASK) | 1);
         emit ReportCommitted(epoch, msg.sender, commitment);
     }
 
@@ -56,17 +62,17 @@ abstract contract EpochSettlement is Rewards {
     function revealReport(uint64 epoch, bytes calldata results, bytes32 salt) external {
         uint256 end = epochEnd(epoch);
         _checkWindow(epoch, end + epochLength / 2, end + epochLength);
-        bytes32 stored = _reports[epoch][msg.sender];
+        uint256 stored = _report(epoch, msg.sender);
         if (stored == 0) revert TrustLedgerNotCommitted(msg.sender, epoch);
-        if (uint256(stored) & 1 == 0) revert TrustLedgerAlreadyRevealed(msg.sender, epoch);
+        if (stored & 1 == 0) revert TrustLedgerAlreadyRevealed(msg.sender, epoch);
         bytes32 hash = keccak256(results);
-        if (reportCommitment(epoch, msg.sender, hash, salt) | bytes32(uint256(1)) != stored) {
+        if ((uint256(reportCommitment(epoch, msg.sender, hash, salt)) & DATA_MASK) | 1 != stored) {
             revert TrustLedgerCommitmentMismatch(msg.sender, epoch);
         }
         _checkResults(results);
-        _reports[epoch][msg.sender] = hash & REVEALED_MASK;
+        _setReport(epoch, msg.sender, uint256(hash) & REVEALED_MASK);
         _revealedStake[epoch] += verifierStakeAt(msg.sender, epoch);
-        uint256 fee = paramsAt(epoch).verifierFee;
+        uint256 fee = _paramsRef(epoch).verifierFee;
         if (fee > rewardPool) fee = rewardPool;
         if (fee != 0) {
             _creditFee(msg.sender, fee);
@@ -76,15 +82,16 @@ abstract contract EpochSettlement is Rewards {
     }
 
     /// @notice Strikes each of `verifiers` that committed a report on `epoch` and did not
-    /// reveal it (others are skipped). Anyone, once the reveal window has closed.
+    /// reveal it (others are skipped). Anyone, once the reveal window has closed and before
+    /// the report's slot is reused (epoch + 5).
     /// Emits {ReportNotRevealed}, {VerifierStruck} (and {VerifierSlashed}).
     function penalizeUnrevealed(uint64 epoch, address[] calldata verifiers) external nonReentrant {
         uint256 closes = epochEnd(epoch) + epochLength;
         if (block.timestamp < closes) revert TrustLedgerOutsideWindow(epoch, block.timestamp, closes, type(uint256).max);
         for (uint256 i = 0; i < verifiers.length; ++i) {
             address v = verifiers[i];
-            if (uint256(_reports[epoch][v]) & 1 == 0) continue;
-            delete _reports[epoch][v];
+            if (_report(epoch, v) & 1 == 0) continue;
+            _setReport(epoch, v, 0);
             emit ReportNotRevealed(epoch, v);
             _strike(v, epoch);
         }
@@ -110,11 +117,11 @@ abstract contract EpochSettlement is Rewards {
             address server = servers[i];
             if (server <= previous) revert TrustLedgerUnsorted(previous, server);
             previous = server;
-            _settleServer(b, server, results);
+            _settleServer(b, server);
         }
         if (b.points != 0) {
             _books[epoch].points += b.points;
-            _fundEpoch(epoch, paramsAt(epoch).rewardPerEpoch);
+            _fundEpoch(epoch, _paramsRef(epoch).rewardPerEpoch);
         }
         _book(0, b.credited);
     }
@@ -130,8 +137,8 @@ abstract contract EpochSettlement is Rewards {
 
     /// @notice `verifier`'s report state on `epoch`: 0 none, 1 committed, 2 revealed.
     function reportState(uint64 epoch, address verifier) external view returns (uint8) {
-        bytes32 stored = _reports[epoch][verifier];
-        return stored == 0 ? 0 : uint256(stored) & 1 == 1 ? 1 : 2;
+        uint256 stored = _report(epoch, verifier);
+        return stored == 0 ? 0 : stored & 1 == 1 ? 1 : 2;
     }
 
     /// @notice The committee stake that revealed a report on `epoch`.
@@ -147,6 +154,8 @@ abstract contract EpochSettlement is Rewards {
         uint256 n = verifiers.length;
         if (n != results.length) revert TrustLedgerLengthMismatch(n, results.length);
         b.stakes = new uint256[](n);
+        b.offsets = new uint256[](n);
+        b.lengths = new uint256[](n);
         b.cursors = new uint256[](n);
         b.accs = new uint256[](n);
         b.accWeights = new uint256[](n);
@@ -158,15 +167,22 @@ abstract contract EpochSettlement is Rewards {
             address v = verifiers[i];
             if (v <= previous) revert TrustLedgerUnsorted(previous, v);
             previous = v;
-            bytes32 stored = _reports[epoch][v];
-            if (stored == 0 || uint256(stored) & 1 == 1 || keccak256(results[i]) & REVEALED_MASK != stored) {
+            uint256 stored = _report(epoch, v);
+            if (stored == 0 || stored & 1 == 1 || uint256(keccak256(results[i])) & REVEALED_MASK != stored) {
                 revert TrustLedgerReportMismatch(v, epoch);
             }
+            bytes calldata r = results[i];
+            uint256 offset;
+            assembly ("memory-safe") {
+                offset := r.offset
+            }
+            b.offsets[i] = offset;
+            b.lengths[i] = r.length;
             b.stakes[i] = verifierStakeAt(v, epoch);
             sum += b.stakes[i];
         }
         if (sum != _revealedStake[epoch]) revert TrustLedgerReportsIncomplete(epoch, sum, _revealedStake[epoch]);
-        Params memory p = paramsAt(epoch);
+        Params storage p = _paramsRef(epoch);
         b.epoch = epoch;
         b.theta = p.theta;
         b.maxTokens = p.maxTokensPerEpoch;
@@ -175,30 +191,8 @@ abstract contract EpochSettlement is Rewards {
         b.committee = committeeStake(epoch);
     }
 
-    function _settleServer(Batch memory b, address server, bytes[] calldata results) private {
-        // merge walk: each report's entries for this server (reports are sorted by server)
-        uint256 k;
-        uint256 reported;
-        for (uint256 i = 0; i < results.length; ++i) {
-            bytes calldata r = results[i];
-            uint256 pos = b.cursors[i];
-            uint256 word;
-            while (pos < r.length) {
-                assembly ("memory-safe") {
-                    word := calldataload(add(r.offset, pos))
-                }
-                if (address(uint160(word >> 96)) >= server) break;
-                pos += ENTRY_BYTES;
-            }
-            b.cursors[i] = pos;
-            if (pos >= r.length || address(uint160(word >> 96)) != server) continue;
-            b.accs[k] = uint16(word >> 80);
-            b.tokens[k] = uint32(word >> 48);
-            b.accWeights[k] = b.stakes[i];
-            b.tokenWeights[k] = b.stakes[i];
-            reported += b.stakes[i];
-            ++k;
-        }
+    function _settleServer(Batch memory b, address server) private {
+        (uint256 k, uint256 reported) = _gather(b, server);
         ServerRecord storage s = _servers[server];
         uint64 epoch = b.epoch;
         if (s.status == ServerStatus.None || epoch < s.sinceEpoch || epoch >= s.activeUntil) {
@@ -217,11 +211,14 @@ abstract contract EpochSettlement is Rewards {
         uint256 acc = TrustMath.weightedMedian(b.accs, b.accWeights, k);
         uint256 tokens = TrustMath.weightedMedian(b.tokens, b.tokenWeights, k);
         if (tokens > b.maxTokens) tokens = b.maxTokens;
-        (uint16 start, uint16 end) = rangeAt(server, epoch);
-        uint256 layers = end - start;
-        uint256 maxLayers = b.maxLayers > layers ? b.maxLayers : layers;
-        uint256 weight = b.sizeNeutral ? TrustMath.sizeNeutralWeight(layers, maxLayers) : TrustMath.ONE;
-        uint64 score = TrustMath.trustScore(acc, layers, maxLayers, weight);
+        uint64 score;
+        if (b.sizeNeutral) {
+            score = uint64(acc * 1e14); // Eq. 3 with w_i = max(l)/l_i is acc exactly (TrustMath.t.sol)
+        } else {
+            (uint16 start, uint16 end) = rangeAt(server, epoch);
+            uint256 layers = end - start;
+            score = TrustMath.trustScore(acc, layers, b.maxLayers > layers ? b.maxLayers : layers, TrustMath.ONE);
+        }
         bool active = score >= b.theta;
 
         // the previous settled epoch is final by now (≤ epoch − 1, and this is epoch + 2)
@@ -248,7 +245,8 @@ abstract contract EpochSettlement is Rewards {
     function _checkResults(bytes calldata results) private pure {
         if (results.length % ENTRY_BYTES != 0) revert TrustLedgerMalformedResults(results.length);
         uint256 previous;
-        for (uint256 pos = 0; pos < results.length; pos += ENTRY_BYTES) {
+        // pos < results.length: no overflow
+        for (uint256 pos = 0; pos < results.length; pos = _next(pos)) {
             uint256 word;
             assembly ("memory-safe") {
                 word := calldataload(add(results.offset, pos))
@@ -257,6 +255,62 @@ abstract contract EpochSettlement is Rewards {
             if (server <= previous || uint16(word >> 80) > TrustMath.BPS) revert TrustLedgerMalformedResults(pos);
             previous = server;
         }
+    }
+
+    /// @dev Merge walk: advances each report's cursor to `server` and copies its entry (if
+    /// any) and the reporter's stake into the batch arrays. Reports are sorted by server, so
+    /// each entry is read once per batch. Offsets and lengths were checked by the ABI decoder
+    /// when the reports were hashed in {_openBatch}; every write stays inside the batch arrays.
+    function _gather(Batch memory b, address server) private pure returns (uint256 k, uint256 reported) {
+        uint256[] memory cursors = b.cursors;
+        uint256[] memory offsets = b.offsets;
+        uint256[] memory lengths = b.lengths;
+        uint256[] memory stakes = b.stakes;
+        uint256[] memory accs = b.accs;
+        uint256[] memory tokens = b.tokens;
+        uint256[] memory accWeights = b.accWeights;
+        uint256[] memory tokenWeights = b.tokenWeights;
+        assembly ("memory-safe") {
+            let n := mload(cursors)
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                let at := shl(5, add(i, 1))
+                let pos := mload(add(cursors, at))
+                let off := mload(add(offsets, at))
+                let len := mload(add(lengths, at))
+                let word := 0
+                for {} lt(pos, len) {} {
+                    word := calldataload(add(off, pos))
+                    if iszero(lt(shr(96, word), server)) { break }
+                    pos := add(pos, 26) // ENTRY_BYTES
+                }
+                mstore(add(cursors, at), pos)
+                if and(lt(pos, len), eq(shr(96, word), server)) {
+                    let stake := mload(add(stakes, at))
+                    let to := shl(5, add(k, 1)) // k ≤ i < n: inside the arrays
+                    mstore(add(accs, to), and(shr(80, word), 0xffff))
+                    mstore(add(tokens, to), and(shr(48, word), 0xffffffff))
+                    mstore(add(accWeights, to), stake)
+                    mstore(add(tokenWeights, to), stake)
+                    reported := add(reported, stake) // a sum of stakes < 2^128 each
+                    k := add(k, 1)
+                }
+            }
+        }
+    }
+
+    function _next(uint256 pos) private pure returns (uint256) {
+        unchecked {
+            return pos + ENTRY_BYTES;
+        }
+    }
+
+    function _report(uint64 epoch, address verifier) private view returns (uint256 data) {
+        uint256 word = _reports[verifier][epoch % 4];
+        return word >> 192 == uint256(epoch) + 1 ? word & DATA_MASK : 0;
+    }
+
+    function _setReport(uint64 epoch, address verifier, uint256 data) private {
+        _reports[verifier][epoch % 4] = ((uint256(epoch) + 1) << 192) | data;
     }
 
     function _checkWindow(uint64 epoch, uint256 opens, uint256 closes) private view {

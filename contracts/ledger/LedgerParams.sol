@@ -106,9 +106,7 @@ abstract contract LedgerParams is ITrustLedger, AccessControlDefaultAdminRules, 
 
     /// @notice The parameters in effect during `epoch` (a scheduled change shows from its epoch).
     function paramsAt(uint64 epoch) public view returns (Params memory) {
-        uint256 i = _schedule.length - 1;
-        while (_schedule[i].fromEpoch > epoch) --i; // entry 0 has fromEpoch 0
-        return _schedule[i].params;
+        return _paramsRef(epoch);
     }
 
     /// @notice Where slashed stake and forfeited rewards go.
@@ -122,6 +120,13 @@ abstract contract LedgerParams is ITrustLedger, AccessControlDefaultAdminRules, 
     }
 
     function _activeServerCount() internal view virtual returns (uint256);
+
+    /// @dev The parameters of `epoch` in storage (hot paths read single fields).
+    function _paramsRef(uint64 epoch) internal view returns (Params storage) {
+        uint256 i = _schedule.length - 1;
+        while (_schedule[i].fromEpoch > epoch) --i; // entry 0 has fromEpoch 0
+        return _schedule[i].params;
+    }
 
     function _checkParams(Params memory p) internal view {
         _within("minServerStake", p.minServerStake, STAKE_FLOOR, STAKE_CAP);

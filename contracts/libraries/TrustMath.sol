@@ -36,56 +36,39 @@ library TrustMath {
         return score >= theta;
     }
 
-    /// @notice Median of a small array (sorted in place); the mean of the two middle values
-    /// for an even count, rounded down.
-    function median(uint256[] memory xs) internal pure returns (uint256) {
-        uint256 n = xs.length;
-        // Insertion sort: n is the quorum size, a handful of values.
-        for (uint256 i = 1; i < n; ++i) {
-            uint256 x = xs[i];
-            uint256 j = i;
-            while (j > 0 && xs[j - 1] > x) {
-                xs[j] = xs[j - 1];
-                --j;
-            }
-            xs[j] = x;
-        }
-        uint256 mid = n / 2;
-        return n % 2 == 1 ? xs[mid] : (xs[mid - 1] + xs[mid]) / 2;
-    }
-
-    /// @notice |a − b|.
-    function absDiff(uint256 a, uint256 b) internal pure returns (uint256) {
-        return a > b ? a - b : b - a;
-    }
-
     /// @notice Stake-weighted (lower) median of values[0..n): the smallest value whose
     /// cumulative weight reaches half the total. Sorts both arrays in place.
     function weightedMedian(uint256[] memory values, uint256[] memory weights, uint256 n)
         internal
         pure
-        returns (uint256)
+        returns (uint256 median)
     {
-        uint256 total;
-        // Insertion sort by value: n is at most the committee size.
-        for (uint256 i = 0; i < n; ++i) {
-            uint256 x = values[i];
-            uint256 w = weights[i];
-            total += w;
-            uint256 j = i;
-            while (j > 0 && values[j - 1] > x) {
-                values[j] = values[j - 1];
-                weights[j] = weights[j - 1];
-                --j;
+        // Insertion sort by value: n is at most the committee size. Callers pass n ≤ both
+        // lengths and weights that sum below 2^255 (stakes), so nothing here overflows.
+        assembly ("memory-safe") {
+            let v := add(values, 0x20)
+            let w := add(weights, 0x20)
+            let total := 0
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                let x := mload(add(v, shl(5, i)))
+                let xw := mload(add(w, shl(5, i)))
+                total := add(total, xw)
+                let j := i
+                for {} and(gt(j, 0), gt(mload(add(v, shl(5, sub(j, 1)))), x)) { j := sub(j, 1) } {
+                    mstore(add(v, shl(5, j)), mload(add(v, shl(5, sub(j, 1)))))
+                    mstore(add(w, shl(5, j)), mload(add(w, shl(5, sub(j, 1)))))
+                }
+                mstore(add(v, shl(5, j)), x)
+                mstore(add(w, shl(5, j)), xw)
             }
-            values[j] = x;
-            weights[j] = w;
+            let cumulative := 0
+            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+                cumulative := add(cumulative, mload(add(w, shl(5, i))))
+                if iszero(lt(shl(1, cumulative), total)) {
+                    median := mload(add(v, shl(5, i)))
+                    break
+                }
+            }
         }
-        uint256 cumulative;
-        for (uint256 i = 0; i < n; ++i) {
-            cumulative += weights[i];
-            if (2 * cumulative >= total) return values[i];
-        }
-        return 0; // n == 0
     }
 }

@@ -2,7 +2,7 @@
 // settlement from the revealed reports, evidence and refutation signatures, the committee,
 // and which window of which epoch the chain is in (see docs/settlement.md).
 import { AbiCoder, getAddress, hexlify, keccak256, randomBytes, sha256, SigningKey, TypedDataEncoder } from "ethers";
-import type { Contract, Signer, TypedDataDomain } from "ethers";
+import type { Contract, Signer, TransactionReceipt, TypedDataDomain } from "ethers";
 import { EVIDENCE_TYPES, RECEIPT_TYPES, REFUTATION_TYPES, type Receipt } from "./domain.ts";
 
 export const ENTRY_BYTES = 26;
@@ -58,8 +58,8 @@ export function reportCommitment(epoch: bigint | number, verifier: string, resul
   return keccak256(AbiCoder.defaultAbiCoder().encode(["uint64", "address", "bytes32", "bytes32"], [epoch, verifier, keccak256(results), salt]));
 }
 
-async function sent(tx: Promise<{ wait(): Promise<unknown> }>) {
-  return (await tx).wait();
+async function sent(tx: Promise<{ wait(): Promise<TransactionReceipt | null> }>): Promise<TransactionReceipt> {
+  return (await (await tx).wait())!; // wait() is null only for unmined transactions with 0 confirmations
 }
 
 /** Commits the ledger's signer's report on `epoch`; returns the salt to reveal with. */
@@ -146,7 +146,7 @@ function sortedSigs(sigs: readonly CommitteeSignature[]): [string[], string[]] {
 /** Submits evidence; resolves to the slash id. */
 export async function submitEvidence(ledger: Contract, receipt: Receipt, receiptSig: string, recordHash: string, sigs: readonly CommitteeSignature[]): Promise<string> {
   const [signers, signatures] = sortedSigs(sigs);
-  const rc = (await sent(ledger.submitEvidence(receipt, receiptSig, recordHash, signers, signatures))) as { logs: never[] };
+  const rc = await sent(ledger.submitEvidence(receipt, receiptSig, recordHash, signers, signatures));
   const ev = rc.logs.map((l) => ledger.interface.parseLog(l)).find((e) => e?.name === "EvidenceSubmitted");
   return ev!.args.slashId as string;
 }

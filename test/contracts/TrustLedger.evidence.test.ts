@@ -134,7 +134,7 @@ describe("TrustLedger evidence and slashing", () => {
     const pool = await w.ledger.rewardPool();
     const before = await w.token.balanceOf(w.treasury);
     const rc = await executeSlash(w.ledger, id);
-    const ev = (rc as { logs: never[] }).logs.map((l) => w.ledger.interface.parseLog(l)).find((e) => e?.name === "ServerSlashed")!;
+    const ev = rc.logs.map((l) => w.ledger.interface.parseLog(l)).find((e) => e?.name === "ServerSlashed")!;
     assert.equal(ev.args.stakeSlashed, parseEther("50"));
     assert.equal(ev.args.rewardsForfeited, parseEther("500"));
     assert.equal((await w.token.balanceOf(w.treasury)) - before, parseEther("550"));

@@ -77,6 +77,19 @@ describe("TrustLedger settlement", () => {
     assert.equal((await w.ledger.getVerifier(await w.verifiers[0].getAddress())).strikes, 0n);
   });
 
+  it("the median is weighted by stake, not by head count", async () => {
+    const world = await deployWorld(ethers, helpers, defaultParams(), { verifiers: 4 });
+    await registerServer(world, 0, 0, 5);
+    const a = await world.servers[0].getAddress();
+    await as(world, world.verifiers[0]).registerVerifier(parseEther("200"), "0x01", []);
+    for (const v of world.verifiers.slice(1)) await as(world, v).registerVerifier(parseEther("50"), "0x01", []);
+    const reports: Reports = new Map();
+    reports.set(0, [{ server: a, accBps: 10_000, tokens: 1000 }]);
+    for (const v of [1, 2, 3]) reports.set(v, [{ server: a, accBps: 0, tokens: 1000 }]); // three light liars
+    await runEpoch(world, 1, reports);
+    assert.equal((await world.ledger.getServer(a)).trust, parseEther("1"));
+  });
+
   it("attack: nobody can settle from a chosen subset of the revealed reports", async () => {
     const reports: Reports = unanimous(5, [s0]);
     reports.set(0, [{ server: s0, accBps: 0, tokens: 1000 }]);

@@ -23,13 +23,14 @@ describe("efed chain / deploy / status", () => {
 
   it("deploys, writes deployments/<chainId>.json and reports status", async () => {
     const params = join(dir, "params.json");
-    writeFileSync(params, JSON.stringify({ numLayers: 7, epochSeconds: 5, unbondingSeconds: 5, quorum: 2 }));
+    writeFileSync(params, JSON.stringify({ numLayers: 7, epochSeconds: 5, unbondingSeconds: 35, challengeEpochs: 2 }));
     const deployed = await efed(["deploy", "--rpc", rpc, "--params", params, "--deployments", dir]);
     assert.equal(deployed.code, 0, deployed.stderr);
     const file = deployed.stdout.trim();
     assert.equal(file, join(dir, "31337.json"));
     const d = JSON.parse(readFileSync(file, "utf8"));
     assert.match(d.ledger, /^0x[0-9a-fA-F]{40}$/);
+    assert.match(d.governor, /^0x[0-9a-fA-F]{40}$/);
     assert.equal(d.chainId, "31337");
 
     const status = await efed(["status", "--rpc", rpc, "--deployments", dir, "--json"]);
@@ -37,7 +38,7 @@ describe("efed chain / deploy / status", () => {
     const s = JSON.parse(status.stdout);
     assert.equal(s.ledger, d.ledger);
     assert.equal(s.numLayers, 7);
-    assert.equal(s.quorum, 2);
+    assert.equal(s.committeeStake, "0.0");
     assert.equal(s.epochSeconds, 5);
     assert.deepEqual(s.coverage, [0, 0, 0, 0, 0, 0, 0]);
     assert.equal(s.rewardPool, "1000000.0");
@@ -69,10 +70,15 @@ describe("efed chain / deploy / status", () => {
 
   it("bad parameters: names the file, the key and the problem", async () => {
     const bad = join(dir, "bad.json");
-    writeFileSync(bad, JSON.stringify({ quorum: 0 }));
+    writeFileSync(bad, JSON.stringify({ slashShareBps: 10_000, unbondingSeconds: 1, theta: "0.99" }));
     let r = await efed(["deploy", "--rpc", rpc, "--params", bad, "--deployments", dir]);
     assert.equal(r.code, 1);
-    assert.equal(r.stderr.trim(), `efed: ${bad}: quorum: Too small: expected number to be >=1`);
+    // every problem at once, each with its floor or cap
+    assert.match(r.stderr, new RegExp(`^efed: ${bad}: `));
+    assert.match(r.stderr, /minVerifierStake: must be at least/);
+    assert.match(r.stderr, /theta: must be within \[0, 950000000000000000\]/);
+    assert.match(r.stderr, /slashShareBps: must be within \[100, 5000\] \(is 10000\)/);
+    assert.match(r.stderr, /unbondingSeconds: must be at least .* = 70 /);
     writeFileSync(bad, JSON.stringify({ quorm: 3 }));
     r = await efed(["deploy", "--rpc", rpc, "--params", bad, "--deployments", dir]);
     assert.equal(r.code, 1);
