@@ -3,6 +3,7 @@ import { NonceManager, type Contract } from "ethers";
 import { openLedger, type LedgerHandle } from "../chain/ledger.ts";
 import { openWallet } from "../wallet/keystore.ts";
 import { readPassword } from "../wallet/password.ts";
+import { MarginWallet } from "../wallet/margin.ts";
 
 export interface SignedLedger extends LedgerHandle {
   readonly address: string;
@@ -16,6 +17,6 @@ export async function openSigned(rpc: string, deployments: string, walletFile: s
   const h = await openLedger(rpc, deployments);
   // ethers caches identical requests for 250 ms, so back-to-back transactions on an
   // automining chain would reuse a nonce; the NonceManager counts them locally.
-  const signer = new NonceManager(wallet.connect(h.provider));
+  const signer = new NonceManager(new MarginWallet(wallet.privateKey, h.provider));
   return { ...h, address: wallet.address, ledgerW: h.ledger.connect(signer) as Contract, tokenW: h.token.connect(signer) as Contract };
 }
