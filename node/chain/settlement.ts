@@ -1,9 +1,10 @@
 // Node-side helpers for the ledger's settlement: packed per-epoch reports, commit-reveal,
 // settlement from the revealed reports, evidence and refutation signatures, the committee,
 // and which window of which epoch the chain is in (see docs/settlement.md).
-import { AbiCoder, getAddress, hexlify, keccak256, randomBytes, sha256, SigningKey, TypedDataEncoder } from "ethers";
+import { AbiCoder, getAddress, hexlify, keccak256, randomBytes, SigningKey } from "ethers";
 import type { Contract, Signer, TransactionReceipt, TypedDataDomain } from "ethers";
-import { EVIDENCE_TYPES, RECEIPT_TYPES, REFUTATION_TYPES, type Receipt } from "./domain.ts";
+import { EVIDENCE_TYPES, REFUTATION_TYPES, type Receipt } from "./domain.ts";
+import { receiptSigningHash } from "../swarm/receipt.ts";
 
 export const ENTRY_BYTES = 26;
 const PAGE = 200;
@@ -111,17 +112,12 @@ export interface CommitteeSignature {
   signature: string;
 }
 
-/** The EIP-712 struct hash of a receipt (`receiptHash` in Evidence). */
-export function receiptHash(r: Receipt): string {
-  return TypedDataEncoder.hashStruct("Receipt", RECEIPT_TYPES, r);
-}
+// The struct hash (`receiptHash` in Evidence) and what a peer key signs (sha256 of the
+// EIP-712 digest) are the servers' own, from node/swarm/receipt.ts.
+export { receiptHash, receiptSigningHash } from "../swarm/receipt.ts";
 
-/** What a peer key signs for a receipt: sha256 of its EIP-712 digest. */
-export function receiptSigningHash(domain: TypedDataDomain, r: Receipt): string {
-  return sha256(TypedDataEncoder.hash(domain, RECEIPT_TYPES, r));
-}
-
-/** A server's 65-byte receipt signature, made with its peer key (as node/swarm does). */
+/** A server's 65-byte receipt signature, made with its peer key (servers sign with
+ * OpenSSL and the ledger-facing form is recovered by `chainSignature`; tests sign here). */
 export function signReceipt(peerPrivateKey: Uint8Array, domain: TypedDataDomain, r: Receipt): string {
   return new SigningKey(hexlify(peerPrivateKey)).sign(receiptSigningHash(domain, r)).serialized;
 }

@@ -9,7 +9,7 @@ import { peerIdToBytes } from "../p2p/peer-id.ts";
 import { measureThroughput, startServer } from "../server/server.ts";
 import { p2pKeyFile } from "../wallet/keystore.ts";
 import { parseFault, type Fault } from "../server/faults.ts";
-import { receiptDomain } from "../swarm/receipt.ts";
+import { ledgerDomain } from "../chain/domain.ts";
 import { ChainClock } from "../chain/clock.ts";
 import { DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, parseMultiaddr, parsePeerMultiaddr, parseUrl } from "./common.ts";
 import { parseFloatIn, parseIntIn } from "./generate.ts";
@@ -99,7 +99,7 @@ Example:
         const clock = new ChainClock(h.provider);
         await clock.refresh();
         const server = await startServer({
-          receiptDomain: receiptDomain(BigInt(h.deployment.chainId), h.deployment.ledger),
+          receiptDomain: ledgerDomain(BigInt(h.deployment.chainId), h.deployment.ledger),
           epoch: () => clock.epoch(genesis, epochLength), // receipts carry the chain's epoch
           model: o.model,
           weightsFrom: o.weightsFrom === undefined ? undefined : { provider: o.weightsFrom, svdEnergy: o.weightsSvdEnergy, expectedRoot: hash === ZeroHash ? undefined : hash },

@@ -17,7 +17,7 @@ import { promptsFromFile, samplePrompts } from "../verifier/prompts.ts";
 import { localEngineOf, type LocalEngine } from "../client/local.ts";
 import { Rechecker } from "../verifier/recheck.ts";
 import { VerifierDaemon } from "../verifier/verifier.ts";
-import { receiptDomain } from "../swarm/receipt.ts";
+import { ledgerDomain } from "../chain/domain.ts";
 import { p2pKeyFile } from "../wallet/keystore.ts";
 import { DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, parseMultiaddr, parsePeerMultiaddr, parseUrl } from "./common.ts";
 import { parseIntIn } from "./generate.ts";
@@ -90,7 +90,7 @@ Example:
         let promptEngine: Promise<LocalEngine> | undefined; // samples the secret prompts, made on first use
         const corpus = o.prompts !== undefined ? promptsFromFile(o.prompts, model.tokenizer, 96) : undefined;
         const chainId = BigInt(h.deployment.chainId);
-        const domain = receiptDomain(chainId, h.deployment.ledger);
+        const domain = ledgerDomain(chainId, h.deployment.ledger);
         const rechecker = new Rechecker(model, { device: o.device });
         const auditor = new Auditor({ model, routes: ledgerRoutes(h.ledger, model.config.nLayers), domain, rechecker, device: o.device });
         const port = new LedgerPort({ ledger: h.ledgerW, signer: h.ledgerW.runner as never, address: h.address, domain, interfaces: iface });

@@ -3,7 +3,7 @@
 // peer whose key does not match what the ledger says.
 import { multiaddr } from "@multiformats/multiaddr";
 import type { Contract, TypedDataDomain } from "ethers";
-import { receiptDomain } from "../swarm/receipt.ts";
+import { ledgerDomain } from "../chain/domain.ts";
 import { readCandidates } from "../chain/registry.ts";
 import { loadModel, type LoadedModel } from "../model/load.ts";
 import { buildEmbeddingGraph, buildHeadGraph } from "../model/onnx/layers.ts";
@@ -49,7 +49,7 @@ export function routeFinder(node: EfedNode, ledger: Contract, numLayers: number,
 /** The EIP-712 domain of the ledger `ledger` is connected to (receipts are signed under it). */
 export async function ledgerReceiptDomain(ledger: Contract): Promise<TypedDataDomain> {
   const { chainId } = await ledger.runner!.provider!.getNetwork();
-  return receiptDomain(chainId, await ledger.getAddress());
+  return ledgerDomain(chainId, await ledger.getAddress());
 }
 
 export interface NetworkClient {

@@ -4,39 +4,13 @@
 // the hop before it — with the secp256k1 key of its peer id, which the ledger binds to the
 // server. The EIP-712 struct is the one TrustLedger hashes for evidence and equivocation.
 import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify, type KeyObject } from "node:crypto";
-import { Signature, TypedDataEncoder, ZeroHash, computeAddress, keccak256, recoverAddress, sha256, toUtf8Bytes, type TypedDataDomain, type TypedDataField } from "ethers";
+import { Signature, TypedDataEncoder, ZeroHash, computeAddress, keccak256, recoverAddress, sha256, toUtf8Bytes, type TypedDataDomain } from "ethers";
 import { secp256k1 } from "@noble/curves/secp256k1";
 import { commitDigest } from "./commitment.ts";
+import { ledgerDomain, RECEIPT_TYPES, type Receipt } from "../chain/domain.ts";
 
-export const RECEIPT_TYPES: Record<string, TypedDataField[]> = {
-  Receipt: [
-    { name: "session", type: "bytes32" },
-    { name: "start", type: "uint16" },
-    { name: "end", type: "uint16" },
-    { name: "pos", type: "uint32" },
-    { name: "n", type: "uint32" },
-    { name: "epoch", type: "uint64" },
-    { name: "inputDigest", type: "bytes32" },
-    { name: "outputDigest", type: "bytes32" },
-    { name: "commitDigest", type: "bytes32" },
-    { name: "prev", type: "bytes32" },
-    { name: "upstream", type: "bytes32" },
-  ],
-};
-
-export interface Receipt {
-  readonly session: string; // bytes32: the 16-byte session id, zero-padded on the right
-  readonly start: number;
-  readonly end: number;
-  readonly pos: number;
-  readonly n: number;
-  readonly epoch: bigint;
-  readonly inputDigest: string;
-  readonly outputDigest: string;
-  readonly commitDigest: string;
-  readonly prev: string; // this server's previous receipt in the session (struct hash), or zero
-  readonly upstream: string; // the hop-before's receipt for this step (struct hash), or zero
-}
+export type { Receipt };
+export { RECEIPT_TYPES };
 
 /** A receipt with its signature (r‖s, low-s: 64 bytes) and the projections it commits to. */
 export interface SignedReceipt extends Receipt {
@@ -46,13 +20,8 @@ export interface SignedReceipt extends Receipt {
 
 export const ZERO = ZeroHash;
 
-/** The ledger's EIP-712 domain: receipts and evidence are bound to one chain and one ledger. */
-export function receiptDomain(chainId: bigint, ledger: string): TypedDataDomain {
-  return { name: "eFedLLM TrustLedger", version: "2", chainId, verifyingContract: ledger };
-}
-
 /** Receipts signed outside any ledger (in-process tests and benchmarks). */
-export const LOCAL_DOMAIN: TypedDataDomain = { name: "eFedLLM TrustLedger", version: "2", chainId: 31337n, verifyingContract: "0x0000000000000000000000000000000000000000" };
+export const LOCAL_DOMAIN: TypedDataDomain = ledgerDomain(31337n, "0x0000000000000000000000000000000000000000");
 
 export class ReceiptError extends Error {
   override readonly name = "ReceiptError";
