@@ -32,7 +32,7 @@ export function parseMultiaddr(value: string, acc?: string[]): string[] {
   try {
     multiaddr(value);
   } catch {
-    throw new InvalidArgumentError(`not a multiaddr, e.g. /ip4/127.0.0.1/tcp/4001 (or …/p2p/12D3KooW… for a peer)`);
+    throw new InvalidArgumentError(`not a multiaddr, e.g. /ip4/127.0.0.1/tcp/4001 (or …/p2p/16Uiu2… for a peer)`);
   }
   return [...(acc ?? []), value];
 }

@@ -22,8 +22,11 @@ describe("the swarm, end to end", () => {
   const run = (args: string[], extra: Record<string, string> = {}) => efed(args, { ...env, ...extra });
   const startServer = async (wallet: string, layers: string, source: string[] = ["--model", STORIES_260K]) => {
     const proc = await efedBackground(["server", "--wallet", wallet, ...source, "--layers", layers], /server ready/, 60_000, env);
-    const peer = /as (12D3Koo\w+)/.exec(proc.output())![1];
-    servers.push({ proc, peer, layers });
+    const entry = { proc, peer: "", layers };
+    servers.push(entry); // stopped in after() whatever happens next
+    const m = /as (16Uiu2\w+)/.exec(proc.output());
+    assert.ok(m, `no peer id in the server's output:\n${proc.output()}`);
+    entry.peer = m[1];
   };
 
   before(async () => {
@@ -64,7 +67,7 @@ describe("the swarm, end to end", () => {
     const r = await run(["generate", "--model", STORIES_260K, "--max-tokens", "120", "--stats"]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.slice(0, golden.length), golden);
-    assert.match(r.stderr, /route 0-2@12D3Koo\w+ 2-4@12D3Koo\w+ 4-5@12D3Koo\w+/);
+    assert.match(r.stderr, /route 0-2@16Uiu2\w+ 2-4@16Uiu2\w+ 4-5@16Uiu2\w+/);
   });
 
   it("the middle server is killed mid-generation: same text, through the other 2-4 server", async () => {
