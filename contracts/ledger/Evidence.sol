@@ -150,8 +150,14 @@ abstract contract Evidence is EpochSettlement {
         return (sl.server, sl.state, sl.executableFrom, sl.signers);
     }
 
+    /// @dev A registration is slashed once: further proven lies of a server already slashed
+    /// (several audits caught it before the first slash executed) settle their slash at zero.
     function _slashServer(address server, bytes32 slashId) private {
         ServerRecord storage s = _servers[server];
+        if (s.status == ServerStatus.Slashed) {
+            emit ServerSlashed(server, slashId, 0, 0);
+            return;
+        }
         _retire(server, s, ServerStatus.Slashed);
         uint256 slashed = _slashStake(server, paramsAt(currentEpoch()).slashShareBps);
         uint256 forfeited = _forfeitRewards(server, s);

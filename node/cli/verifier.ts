@@ -35,6 +35,7 @@ interface VerifierFlags {
   prompts?: string;
   device: Device;
   lie?: number;
+  verbose?: boolean;
 }
 
 export function verifierCommand(program: Command): void {
@@ -51,6 +52,7 @@ export function verifierCommand(program: Command): void {
     .option("--audits <n>", "audit sessions per epoch", parseIntIn(1, 10000), 2)
     .option("--prompts <file>", "secret audit prompts, one per line (default: text the model generates from a secret seed, fresh every epoch)")
     .addOption(new Option("--device <device>", "execution provider").choices([...DEVICES]).default("cpu"))
+    .option("--verbose", "log every audit: its route, steps and time")
     .addOption(new Option("--lie <accBps>", "test only: report this accuracy whatever the audits say").argParser(parseIntIn(0, 10000)).hideHelp())
     .addHelpText("after", `
 Each epoch the verifier runs --audits sessions at secret, jittered times. An audit is an
@@ -105,6 +107,7 @@ Example:
             contextLength: model.config.contextLength,
             log,
             lieAccBps: o.lie,
+            verbose: o.verbose,
           },
         );
         await daemon.start();

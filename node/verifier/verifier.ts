@@ -26,6 +26,8 @@ export interface VerifierOptions {
   readonly aggregateAt?: number;
   readonly fallbackAt?: number;
   readonly log?: (line: string) => void;
+  /** Log every audit (route, steps, time). */
+  readonly verbose?: boolean;
   /** Test only: report this accuracy for every server whatever the audits say. */
   readonly lieAccBps?: number;
 }
@@ -185,9 +187,11 @@ export class VerifierDaemon {
     if (p.at.length === 0 || p.at[0] > now) return false;
     p.at.shift();
     const plan = planAudit(p.pool, this.o.bos, this.o.contextLength, p.rand);
+    const t0 = performance.now();
     const a = await this.auditor.audit(plan, p.rand);
     this.stats.audits++;
     if (a.error !== undefined) this.say(`audit: the session ended early: ${a.error}`);
+    if (this.o.verbose) this.say(`audit: ${a.records.reduce((n, r) => n + r.steps.length, 0)} steps over ${a.records.map((r) => r.route.map((h) => `${h.start}-${h.end}@${h.peer.slice(-6)}`).join(" ")).join(", ")} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     for (let i = 0; i < a.records.length; i++) await this.judge(epoch, a.records[i], a.tokens, a.results[i]);
     return true;
   }

@@ -89,6 +89,22 @@ describe("TrustLedger evidence and slashing", () => {
     await expectRevert(submitEvidence(w.ledger, r, sig, record, sigs), w.ledger.interface, "TrustLedgerSlashExists", [id]);
   });
 
+  it("several lies caught before the first slash executes cut the stake once", async () => {
+    await goToEpoch(w, 2);
+    const stake = (await w.ledger.getServer(s0)).stake;
+    const first = await evidence(1, w.verifiers.slice(0, 4), receipt(1));
+    const second = await evidence(1, w.verifiers.slice(0, 4), { ...receipt(1), pos: 8 });
+    const a = await submitEvidence(w.ledger, first.r, first.sig, record, first.sigs);
+    const b = await submitEvidence(w.ledger, second.r, second.sig, record, second.sigs);
+    assert.notEqual(a, b);
+    await goToEpoch(w, 10);
+    await executeSlash(w.ledger, a);
+    const once = (await w.ledger.getServer(s0)).stake;
+    assert.ok(once < stake);
+    await executeSlash(w.ledger, b);
+    assert.equal((await w.ledger.getServer(s0)).stake, once, "slashed twice for one registration");
+  });
+
   it("attack: unbonding does not escape a pending slash", async () => {
     await goToEpoch(w, 2);
     await as(w, w.servers[0]).requestUnbond(parseEther("100"));

@@ -95,7 +95,8 @@ describe("audits, evidence and settlement, end to end", () => {
       await waitFor(`${f} slashed on evidence`, async () => Number((await ledger.getServer(account)).status) === STATUS.slashed, 8 - ((await epochNow()) - auditsFrom));
       const submitted = await events("EvidenceSubmitted", null, account);
       assert.ok(submitted.length >= 1, `${f}: no evidence on chain`);
-      const slashed = await events("ServerSlashed", account);
+      // several audits may catch it before the first slash executes: its stake is cut once
+      const slashed = (await events("ServerSlashed", account)).filter((e) => (e.stakeSlashed as bigint) > 0n);
       assert.equal(slashed.length, 1, `${f}: slashed ${slashed.length} times`);
       assert.equal((await ledger.getServer(account)).stake, 50n * 10n ** 18n, `${f} was not slashed by half`);
     }
