@@ -50,7 +50,7 @@ async function session(middle: RunningServer): Promise<{ record: SessionRecord; 
 // --- honest sessions: the commitment error, receipts' size, compute ratio --------------
 const honest = await startServer({ model: STORIES_260K, layers: [2, 4] });
 const HONEST_EPOCHS = 50;
-const AUDITS_PER_EPOCH = 2;
+const AUDITS_PER_EPOCH = 1;
 let maxError = 0;
 let falseFailures = 0;
 let recheckMs = 0;
@@ -106,7 +106,7 @@ const caught: Record<string, { sessions: number; caught: number }> = {};
 for (const f of CHEATS) {
   const s = await startServer({ model: STORIES_260K, layers: [2, 4], fault: parseFault(f) });
   caught[f] = { sessions: 0, caught: 0 };
-  for (let i = 0; i < 10; i++) {
+  for (let i = 0; i < 4; i++) {
     try {
       const x = await session(s);
       const r = await rechecker.recheck(x.record, x.tokens, LOCAL_DOMAIN);
@@ -128,7 +128,7 @@ const detection: { lieRate: number; auditRate: number; sessionsPerEpoch: number;
 for (const p of [0.05, 0.2, 1]) {
   const liar = await startServer({ model: STORIES_260K, layers: [2, 4], fault: parseFault(`lie-rate:${p}`) });
   const outcomes: boolean[] = [];
-  for (let i = 0; i < 120; i++) {
+  for (let i = 0; i < 60; i++) {
     const x = await session(liar);
     outcomes.push((await rechecker.recheck(x.record, x.tokens, LOCAL_DOMAIN)).failure !== undefined);
   }
