@@ -69,8 +69,8 @@ for (let e = 0; e < HONEST_EPOCHS; e++) {
       steps++;
       for (const rc of st.receipts) wireReceiptBytes += JSON.stringify(toWire(rc)).length;
     }
-    // the honest error: recompute each commitment's error against the reference
-    maxError = Math.max(maxError, r.failure?.error ?? 0);
+    maxError = Math.max(maxError, r.maxError); // the honest commitment error, every hop-step
+    if (!(r.hops.every((h) => h.steps > 0))) falseFailures++; // nothing checked is no pass
   }
 }
 const servedMs = [head, honest, tail].reduce((a, s) => a + s.service.stats.computeMs, 0) - servedBefore;
@@ -124,7 +124,7 @@ for (const f of CHEATS) {
 // Real sessions through a lie-rate:p server are each re-checked (is it caught when audited?);
 // then audits are drawn over them at rate a, S sessions an epoch, many times over.
 const SESSIONS_PER_EPOCH = 10;
-const detection: { lieRate: number; auditRate: number; sessionsPerEpoch: number; measured: number; arithmetic: number; epochsFor95: number }[] = [];
+const detection: { lieRate: number; observedLieRate: number; auditRate: number; sessionsPerEpoch: number; measured: number; arithmetic: number; arithmeticAtObserved: number; epochsFor95: number }[] = [];
 for (const p of [0.05, 0.2, 1]) {
   const liar = await startServer({ model: STORIES_260K, layers: [2, 4], fault: parseFault(`lie-rate:${p}`) });
   const outcomes: boolean[] = [];
@@ -133,6 +133,7 @@ for (const p of [0.05, 0.2, 1]) {
     outcomes.push((await rechecker.recheck(x.record, x.tokens, LOCAL_DOMAIN)).failure !== undefined);
   }
   await liar.stop(0);
+  const observed = outcomes.filter(Boolean).length / outcomes.length; // the sessions it really lied on
   for (const a of [0.02, 0.05, 0.2]) {
     let detected = 0;
     const TRIALS = 20_000;
@@ -142,8 +143,9 @@ for (const p of [0.05, 0.2, 1]) {
       if (hit) detected++;
     }
     const arithmetic = 1 - (1 - p * a) ** SESSIONS_PER_EPOCH;
-    detection.push({ lieRate: p, auditRate: a, sessionsPerEpoch: SESSIONS_PER_EPOCH, measured: +(detected / TRIALS).toFixed(4), arithmetic: +arithmetic.toFixed(4), epochsFor95: Math.ceil(Math.log(0.05) / Math.log(1 - arithmetic)) });
-    log(`lie rate ${p}, audit rate ${a}: detected within an epoch ${(detected / TRIALS).toFixed(3)} (arithmetic ${arithmetic.toFixed(3)})`);
+    const atObserved = 1 - (1 - observed * a) ** SESSIONS_PER_EPOCH;
+    detection.push({ lieRate: p, observedLieRate: +observed.toFixed(4), auditRate: a, sessionsPerEpoch: SESSIONS_PER_EPOCH, measured: +(detected / TRIALS).toFixed(4), arithmetic: +arithmetic.toFixed(4), arithmeticAtObserved: +atObserved.toFixed(4), epochsFor95: Math.ceil(Math.log(0.05) / Math.log(1 - arithmetic)) });
+    log(`lie rate ${p} (observed ${observed.toFixed(3)}), audit rate ${a}: detected within an epoch ${(detected / TRIALS).toFixed(3)} (arithmetic ${arithmetic.toFixed(3)}; at the observed rate ${atObserved.toFixed(3)})`);
   }
 }
 

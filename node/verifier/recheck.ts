@@ -37,8 +37,10 @@ export interface RecheckResult {
   /** Why the record could not be judged at all (inconsistent with its tokens, bad
    * signatures): not evidence against anyone. */
   readonly discarded?: string;
-  /** Reference compute spent, ms, and positions recomputed per hop. */
+  /** Reference compute spent, ms. */
   readonly computeMs: number;
+  /** The largest commitment error among the hop-steps checked (0: bit-exact). */
+  readonly maxError: number;
 }
 
 export class Rechecker {
@@ -78,7 +80,8 @@ export class Rechecker {
     const t0 = performance.now();
     const c = this.model.config;
     const hops: HopTally[] = record.route.map((h) => ({ peer: h.peer, start: h.start, end: h.end, steps: 0, positions: 0 }));
-    const done = (extra: { failure?: Failure; discarded?: string }): RecheckResult => ({ hops, ...extra, computeMs: performance.now() - t0 });
+    let maxError = 0;
+    const done = (extra: { failure?: Failure; discarded?: string }): RecheckResult => ({ hops, ...extra, computeMs: performance.now() - t0, maxError });
     let keys: Uint8Array[];
     try {
       keys = record.route.map((h) => peerPublicKey(h.peer));
@@ -106,6 +109,7 @@ export class Rechecker {
         if (k > 0 && r.inputDigest !== inputDigest) return done({ discarded: `step ${s} hop ${k}: input differs from what the hop before signed for` });
         const ref = await runners[k].step(caches[k], input, step.n);
         const check = checkCommitment(r.proj, ref, step.n, c.dim, r.outputDigest, tolerance);
+        maxError = Math.max(maxError, check.error);
         if (!check.pass) return done({ failure: { step: s, hop: k, error: check.error, position: step.pos + Math.max(0, check.position), tolerance } });
         hops[k].steps++;
         hops[k].positions += step.n;

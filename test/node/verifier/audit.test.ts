@@ -64,6 +64,7 @@ describe("audits", () => {
     const r = a.results[0];
     assert.equal(r.failure, undefined);
     assert.equal(r.discarded, undefined);
+    assert.equal(r.maxError, 0, "honest cpu/cpu commitments are bit-exact");
     assert.ok(r.hops.every((h) => h.steps > 3), `steps checked: ${r.hops.map((h) => h.steps)}`);
     assert.equal(r.hops[0].positions, a.records[0].steps.reduce((x, s) => x + s.n, 0));
   });

@@ -43,9 +43,9 @@ describe("verifier planning", () => {
   it("acc is the share of a server's audited steps that passed; discarded records count for nothing", () => {
     const t = new EpochTallies();
     const hops = (steps: number[]) => steps.map((s, k) => ({ peer: `p${k}`, start: k, end: k + 1, steps: s, positions: s * 2 }));
-    const ok: RecheckResult = { hops: hops([4, 4]), computeMs: 1 };
-    const lie: RecheckResult = { hops: hops([3, 2]), failure: { step: 2, hop: 1, error: 1, position: 5, tolerance: 1e-6 }, computeMs: 1 };
-    const junk: RecheckResult = { hops: hops([9, 9]), discarded: "bad signature", computeMs: 1 };
+    const ok: RecheckResult = { hops: hops([4, 4]), computeMs: 1, maxError: 0 };
+    const lie: RecheckResult = { hops: hops([3, 2]), failure: { step: 2, hop: 1, error: 1, position: 5, tolerance: 1e-6 }, computeMs: 1, maxError: 1 };
+    const junk: RecheckResult = { hops: hops([9, 9]), discarded: "bad signature", computeMs: 1, maxError: 0 };
     const account = (p: string) => ({ p0: "0xaa", p1: "0xbb" })[p];
     for (const r of [ok, lie, junk]) t.add(3, r, account);
     const res = Object.fromEntries(t.results(3).map((x) => [x.server, x]));
