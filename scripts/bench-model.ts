@@ -9,10 +9,10 @@ import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { generate, type ShardChain } from "../node/client/generate.ts";
 import { openLocalEngine, type LocalEngine } from "../node/client/local.ts";
-import { argmax } from "../node/model/sampler.ts";
 import { writeSynthModel } from "../node/model/synth.ts";
 import type { SvdSpec } from "../node/model/svd/compress.ts";
 import { STORIES_260K } from "../test/helpers/models.ts";
+import { agreementAndPerplexity, allLogits } from "../node/analyze/svd-measure.ts";
 
 const QUICK = process.env.EFED_BENCH_QUICK === "1";
 const log = (s: string) => process.stderr.write(s + "\n");
@@ -60,14 +60,6 @@ async function speed(file: string, shards: number, tokens: number) {
   return out;
 }
 
-/** Logits for every position of `ids` (teacher forcing), in one prefill. */
-async function allLogits(engine: LocalEngine, ids: number[]): Promise<Float32Array[]> {
-  const c = engine.model.config;
-  const e = await engine.client.embedding.run(new ort.Tensor("int64", BigInt64Array.from(ids.map(BigInt)), [1, ids.length]));
-  const h = await engine.session().step(e.data as Float32Array, ids.length);
-  const logits = (await engine.client.head.run(new ort.Tensor("float32", h, [1, ids.length, c.dim]))).data as Float32Array;
-  return ids.map((_, i) => logits.subarray(i * c.vocabSize, (i + 1) * c.vocabSize));
-}
 
 async function svdTable(file: string, energies: number[], tokens: number) {
   const dense = await openLocalEngine(file);
@@ -79,17 +71,7 @@ async function svdTable(file: string, energies: number[], tokens: number) {
     const spec: SvdSpec = { energy };
     const engine = await openLocalEngine(file, { svd: spec });
     const logits = await allLogits(engine, seq.slice(0, -1));
-    let agree = 0;
-    let nll = 0;
-    for (let i = 0; i < logits.length; i++) {
-      const l = logits[i];
-      if (argmax(l) === seq[i + 1]) agree++;
-      let max = -Infinity;
-      for (const v of l) max = Math.max(max, v);
-      let z = 0;
-      for (const v of l) z += Math.exp(v - max);
-      nll -= l[seq[i + 1]] - max - Math.log(z);
-    }
+    const { agreement, perplexity } = agreementAndPerplexity(logits, seq);
     const report = engine.svdReport!;
     const factorNumbers = report.reduce((s, r) => s + (r.m + r.n + 1) * r.k, 0);
     const runNumbers = report.reduce((s, r) => s + (r.runs === "factored" ? (r.m + r.n) * r.k : r.m * r.n), 0);
@@ -100,8 +82,8 @@ async function svdTable(file: string, energies: number[], tokens: number) {
       factorBytes: factorNumbers * 4, // U_k, Σ_k, V_kᵀ as sent (paper Eq. 10)
       runBytes: runNumbers * 4, // what the shards hold: factors where cheaper, else dense
       denseBytes,
-      top1Agreement: Math.round((agree / logits.length) * 1e4) / 1e4,
-      perplexity: Math.round(Math.exp(nll / logits.length) * 1000) / 1000,
+      top1Agreement: Math.round(agreement * 1e4) / 1e4,
+      perplexity: Math.round(perplexity * 1000) / 1000,
     });
     log(`svd e=${energy}: ${JSON.stringify(rows.at(-1))}`);
     await engine.close();

@@ -63,7 +63,7 @@ export function energyAtShare(sp: readonly MatrixSpectrum[], share: number): Sha
 }
 
 /** Logits for every position of `ids` (teacher forcing) in one prefill. */
-async function allLogits(engine: LocalEngine, ids: number[]): Promise<Float32Array[]> {
+export async function allLogits(engine: LocalEngine, ids: number[]): Promise<Float32Array[]> {
   const c = engine.model.config;
   const e = await engine.client.embedding.run(new ort.Tensor("int64", BigInt64Array.from(ids.map(BigInt)), [1, ids.length]));
   const session = engine.session();

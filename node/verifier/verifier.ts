@@ -239,7 +239,7 @@ export class VerifierDaemon {
       const pending = this.evidence.get(String(g.hash));
       const c: CoSignature = { signer: String(g.signer).toLowerCase(), sig: String(g.sig) };
       if (pending !== undefined && this.port.checkEvidenceSignature(pending.server, pending.ev, c)) this.evidence.cosign(String(g.hash), c);
-      else if (pending === undefined) this.early.push({ hash: String(g.hash), c });
+      else if (pending === undefined && this.early.length < 256) this.early.push({ hash: String(g.hash), c }); // bounded: gossip is open to anyone
     }
   }
 
