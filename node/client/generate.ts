@@ -32,6 +32,8 @@ export interface GenerateOptions extends SamplerOptions {
   readonly onText?: (text: string) => void;
   /** Stop at the end-of-sequence token (default true). */
   readonly stopAtEos?: boolean;
+  /** Stops the generation (the chain is left to the caller to close): throws its reason. */
+  readonly signal?: AbortSignal;
 }
 
 export interface GenerateResult {
@@ -63,6 +65,7 @@ export async function generate(model: ClientModel, chain: ShardChain, o: Generat
   const out: number[] = [];
   let pending = prompt; // positions not yet sent down the chain (the whole prompt first)
   while (out.length < o.maxTokens) {
+    o.signal?.throwIfAborted();
     const embedded = await model.embedding.run(new ort.Tensor("int64", BigInt64Array.from(pending.map(BigInt)), [1, pending.length]));
     const hidden = await chain.step(embedded.data as Float32Array, pending.length);
     const last = hidden.subarray((pending.length - 1) * c.dim, pending.length * c.dim);
