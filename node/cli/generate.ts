@@ -152,7 +152,7 @@ async function handForAudit(ledger: Contract, net: NetworkClient, records: Sessi
   log(`audit: handing this session to verifier ${v.account} (it sees the prompt and the output)…`);
   try {
     const verdict = await handToVerifier(net.node, v, records, tokens);
-    if (verdict.failed.length === 0) log(`audit: every hop checked out (${verdict.checkedSteps} hop-steps)`);
+    if (verdict.failed.length === 0) log(`audit: every hop checked out (${verdict.checkedWindows} hop-steps)`);
     for (const f of verdict.failed) log(`audit: server ${f.peer} (layers ${f.start}-${f.end}) lied from position ${f.position}: the verifier has evidence`);
   } catch (err) {
     log(`audit: ${(err as Error).message}`);

@@ -17,7 +17,7 @@ describe("/efed/audit/1", () => {
     client = await createNode();
     await serveAudits(verifier, async (records, tokens) => {
       seen.push({ records, tokens });
-      return records.map((r) => ({ hops: r.route.map((h) => ({ peer: h.peer, start: h.start, end: h.end, steps: 1, positions: 1 })), computeMs: 0, maxError: 0 }));
+      return records.map((r) => ({ hops: r.route.map((h) => ({ peer: h.peer, start: h.start, end: h.end, windows: 1, positions: 1 })), computeMs: 0, maxError: 0 }));
     });
   });
   after(async () => {
@@ -43,7 +43,7 @@ describe("/efed/audit/1", () => {
     assert.match((await raw(JSON.stringify(bad))).error ?? "", /^bad audit request: records\.0\.steps\.0\.receipts\.0/);
     assert.equal(seen.length, 0, "a malformed request reached the check");
     const verdict = await handToVerifier(client, target(), [{ session: "ab".repeat(16), route: [{ peer: "p1", addrs: [], start: 0, end: 5 }], steps: [{ pos: 0, n: 3, receipts: [] }] }], [1, 2, 3]);
-    assert.deepEqual(verdict, { checkedSteps: 1, failed: [], discarded: [] });
+    assert.deepEqual(verdict, { checkedWindows: 1, failed: [], discarded: [] });
     assert.deepEqual(seen[0].tokens, [1, 2, 3]);
   });
 
