@@ -29,6 +29,8 @@ export interface StepContext {
   /** Whether the session came from another server (known from its first seal) or a client. */
   readonly fromServer: boolean;
   readonly step: number;
+  /** Whether this step seals a window (its receipt will be signed right after it). */
+  readonly seal: boolean;
   readonly pos: number;
   readonly n: number;
   /** Milliseconds since the previous step of the session (undefined on the first). */
@@ -137,6 +139,7 @@ export class InferService {
           hasNext: next !== undefined,
           fromServer: session.fromServer ?? false,
           step: session.steps,
+          seal: f.header.seal === true,
           pos: f.header.pos,
           n: f.header.n,
           gapMs: last === undefined ? undefined : now - last,
