@@ -2,6 +2,9 @@
 // receipts of every step — and the verifier re-checks it like its own audits (a lie found
 // becomes evidence). What this reveals: the session's prompt and output, to that verifier.
 // One request per stream, a bounded JSON frame; bad input gets an error reply, never a crash.
+// Anyone can hand sessions in (a client's identity is fresh every run), so the re-check
+// compute spent on them is budgeted as a whole: a few at a time and a number of positions a
+// minute; past that a client is told the verifier is busy, and its own audits go on.
 import { lpStream } from "@libp2p/utils";
 import { multiaddr } from "@multiformats/multiaddr";
 import { z } from "zod";
@@ -45,8 +48,19 @@ export function verdictOf(records: SessionRecord[], results: RecheckResult[]): A
   return { checkedWindows, failed, discarded };
 }
 
+export interface HandedBudget {
+  /** Handed sessions re-checked at once. */
+  readonly concurrent: number;
+  /** Positions of handed sessions re-checked per minute, all clients together. */
+  readonly positionsPerMinute: number;
+}
+
+export const DEFAULT_HANDED_BUDGET: HandedBudget = { concurrent: 2, positionsPerMinute: 50_000 };
+
 /** Serves /efed/audit/1 on a verifier: `check` re-checks and scores the session. */
-export async function serveAudits(node: Libp2p, check: (records: SessionRecord[], tokens: number[]) => Promise<RecheckResult[]>): Promise<void> {
+export async function serveAudits(node: Libp2p, check: (records: SessionRecord[], tokens: number[]) => Promise<RecheckResult[]>, budget: HandedBudget = DEFAULT_HANDED_BUDGET): Promise<void> {
+  let running = 0;
+  let window = { start: Date.now(), positions: 0 };
   await node.handle(AUDIT_PROTOCOL, async (stream) => {
     const lp = lpStream(stream, { maxDataLength: MAX_AUDIT_BYTES });
     let reply: unknown;
@@ -59,7 +73,18 @@ export async function serveAudits(node: Libp2p, check: (records: SessionRecord[]
         route: r.route.map((h) => ({ ...h, addrs: [] })),
         steps: r.steps.map((s) => ({ pos: s.pos, n: s.n, receipts: s.receipts.map((w) => fromJson(w, r.session)) })),
       }));
-      reply = verdictOf(records, await check(records, parsed.data.tokens));
+      const positions = records.reduce((a, r) => a + r.steps.reduce((b, st) => b + st.n, 0), 0);
+      if (Date.now() - window.start >= 60_000) window = { start: Date.now(), positions: 0 };
+      if (running >= budget.concurrent || window.positions + positions > budget.positionsPerMinute) {
+        throw new Error(`verifier busy: ${running} handed session(s) being checked, ${window.positions} of ${budget.positionsPerMinute} positions this minute; try later`);
+      }
+      window.positions += positions;
+      running++;
+      try {
+        reply = verdictOf(records, await check(records, parsed.data.tokens));
+      } finally {
+        running--;
+      }
     } catch (err) {
       reply = { error: (err as Error).message.slice(0, 512) };
     }
