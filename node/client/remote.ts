@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { multiaddr } from "@multiformats/multiaddr";
 import type { EfedNode } from "../p2p/host.ts";
 import { FramedStream, RemoteError } from "../p2p/framed.ts";
-import { INFER_PROTOCOL, MAX_STEP_POSITIONS, WireError } from "../p2p/wire.ts";
+import { INFER_PROTOCOL, MAX_STEP_POSITIONS, RELAY_MS, WireError } from "../p2p/wire.ts";
 import type { TypedDataDomain } from "ethers";
 import { peerIdFromString } from "@libp2p/peer-id";
 import type { RouteHop } from "./route.ts";
@@ -124,8 +124,11 @@ export class RemoteSession implements ShardChain {
     return this.guard(async () => {
       const dtype = this.o.dtype ?? "f32";
       const seq = this.seq++;
-      await this.stream!.send({ type: "STEP", header: { session: this.id, seq, pos: this.pos, n, dim: this.dim, dtype, ...(seal ? { seal: true as const } : {}) }, tensor: hidden.subarray(0, n * this.dim) });
-      const r = await this.stream!.expect("RESULT", this.o.timeoutMs ?? 30_000);
+      // the route's budget is a little under the client's own wait, so a stalled hop is named
+      // by the hop before it rather than timed out here (which could only blame the first)
+      const timeout = this.o.timeoutMs ?? 30_000;
+      await this.stream!.send({ type: "STEP", header: { session: this.id, seq, pos: this.pos, n, dim: this.dim, dtype, ...(seal ? { seal: true as const } : {}), budget: Math.max(1, Math.floor(timeout - 2 * RELAY_MS)) }, tensor: hidden.subarray(0, n * this.dim) });
+      const r = await this.stream!.expect("RESULT", timeout);
       if (r.header.seq !== seq || r.header.n !== n || r.header.dim !== this.dim) throw new WireError("bad_result", `RESULT ${r.header.seq}/${r.header.n}×${r.header.dim} for STEP ${seq}/${n}×${this.dim}`);
       if (n > 0) this.window.add(hidden.subarray(0, n * this.dim), r.tensor!, n);
       let receipts: SignedReceipt[] = [];

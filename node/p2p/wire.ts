@@ -5,6 +5,9 @@
 // closes the window on every hop; such a STEP from a server carries the hop before's
 // receipt, and its RESULT the receipts of every hop from the answering one on, in the
 // compact binary forms of node/swarm/receipt-wire.ts. A seal-only STEP has n = 0.
+// A STEP's `budget` is the milliseconds left for the rest of the route: each hop waits for
+// the next a little less than it was given and passes on less again, so when a hop stalls
+// the hop before it gives up first and names it (not the client, blaming the first hop).
 // Every frame is validated here before anything uses it; a bad frame is a WireError
 // with a stable code, answered with an ERROR frame.
 import { z } from "zod";
@@ -18,6 +21,8 @@ export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
 export const MAX_HOPS = 64;
 export const MAX_STEP_POSITIONS = 4096;
 export const MAX_RECEIPT_BYTES = 4 * 1024 * 1024;
+/** What each hop keeps back from its budget for an answer (or an error) to travel back. */
+export const RELAY_MS = 250;
 
 export const FRAME_TYPES = { OPEN: 1, OPENED: 2, STEP: 3, RESULT: 4, ERROR: 5, CLOSE: 6 } as const;
 export type FrameType = keyof typeof FRAME_TYPES;
@@ -46,7 +51,7 @@ const tensorHeader = { n: z.number().int().min(0).max(MAX_STEP_POSITIONS), dim: 
 export const HEADERS = {
   OPEN: z.object({ session: sessionId, hops: z.array(hop).min(1).max(MAX_HOPS) }).strict(),
   OPENED: z.object({ session: sessionId }).strict(),
-  STEP: z.object({ session: sessionId, seq: z.number().int().min(0), pos: z.number().int().min(0), ...tensorHeader, seal: z.literal(true).optional() }).strict()
+  STEP: z.object({ session: sessionId, seq: z.number().int().min(0), pos: z.number().int().min(0), ...tensorHeader, seal: z.literal(true).optional(), budget: z.number().int().min(1).max(600_000).optional() }).strict()
     .refine((h) => h.n > 0 || h.seal === true, "only a seal may carry no positions"),
   RESULT: z.object({ session: sessionId, seq: z.number().int().min(0), ...tensorHeader }).strict(),
   ERROR: z.object({ code: z.string().max(64), message: z.string().max(1024), session: sessionId.optional(), peer: peer.optional() }).strict(),

@@ -10,7 +10,7 @@ import { multiaddr } from "@multiformats/multiaddr";
 import type { Connection, Stream } from "@libp2p/interface";
 import type { EfedNode } from "../p2p/host.ts";
 import { FramedStream, RemoteError } from "../p2p/framed.ts";
-import { INFER_PROTOCOL, WireError, type Frame, type Header, type Hop } from "../p2p/wire.ts";
+import { INFER_PROTOCOL, RELAY_MS, WireError, type Frame, type Header, type Hop } from "../p2p/wire.ts";
 import type { ShardRunner } from "../model/onnx/runtime.ts";
 import { BusyError, SessionReusedError, SessionStore, type Session, type SessionLimits } from "./sessions.ts";
 import type { ReceiptSigner } from "../swarm/receipt.ts";
@@ -147,7 +147,7 @@ export class InferService {
           frameBytes: f.tensor!.byteLength,
         };
         if (f.header.n > 0) last = now;
-        const result = await this.step(runner, session, f, connection, down, next, ctx);
+        const result = await this.step(runner, session, f, connection, down, next, ctx, now);
         await up.send(result);
       }
     } catch (err) {
@@ -193,7 +193,7 @@ export class InferService {
     throw new RemoteError("hop_failed", `cannot reach ${next.peer}: ${(lastErr as Error)?.message ?? "no address"}`, next.peer);
   }
 
-  private async step(runner: ShardRunner, session: Session, f: { header: Header<"STEP">; tensor?: Float32Array; receipts?: Uint8Array }, connection: Connection, down: FramedStream | undefined, next: Hop | undefined, ctx: StepContext): Promise<Frame> {
+  private async step(runner: ShardRunner, session: Session, f: { header: Header<"STEP">; tensor?: Float32Array; receipts?: Uint8Array }, connection: Connection, down: FramedStream | undefined, next: Hop | undefined, ctx: StepContext, receivedAt: number): Promise<Frame> {
     const c = runner.config;
     const h = f.header;
     const input = f.tensor!;
@@ -247,9 +247,12 @@ export class InferService {
     }
     const header = { session: session.id, seq: h.seq, n: h.n, dim: c.dim, dtype: h.dtype };
     if (down === undefined) return { type: "RESULT", header, tensor: out, receipts: mine };
+    // the rest of the route gets what is left of the budget, less the way back
+    const left = Math.min(h.budget ?? Infinity, this.o.hopTimeoutMs ?? 30_000) - (performance.now() - receivedAt);
+    if (left <= 2 * RELAY_MS) throw new RemoteError("hop_failed", `${this.node.peerId.toString()} ran out of time for the step (${Math.round(left)} ms left)`, this.node.peerId.toString());
     try {
-      await down.send({ type: "STEP", header: { ...header, pos: h.pos, ...(h.seal === true ? { seal: true as const } : {}) }, tensor: out, receipts: forward });
-      const r = await down.expect("RESULT", this.o.hopTimeoutMs ?? 30_000);
+      await down.send({ type: "STEP", header: { ...header, pos: h.pos, ...(h.seal === true ? { seal: true as const } : {}), budget: Math.floor(left - 2 * RELAY_MS) }, tensor: out, receipts: forward });
+      const r = await down.expect("RESULT", Math.floor(left - RELAY_MS));
       if (h.seal !== true) {
         if (r.receipts !== undefined) throw new WireError("bad_receipt", "receipts for a step that was not a seal");
         return { type: "RESULT", header: r.header, tensor: r.tensor };

@@ -106,4 +106,23 @@ describe("swarm over libp2p", () => {
       await liar.stop(0);
     }
   });
+
+  it("a stalled last hop is named by the hop before it, not blamed on the first (one deadline down the route)", async () => {
+    const stalled = await startServer({ model: STORIES_260K, layers: [4, 5], fault: parseFault("slow:4000") });
+    try {
+      const cand = (x: RunningServer): Candidate => ({ peer: x.node.peerId.toString(), addrs: x.addrs(), start: x.runner.start, end: x.runner.end, trust: 1, throughput: 1000, rttMs: 1 });
+      const failed: string[] = [];
+      const chain = new FailoverChain(client, engine.model.config.dim, {
+        route: async (exclude) => chooseRoute([cand(servers[0]), cand(servers[3]), cand(exclude.size === 0 ? stalled : servers[2])], 5, exclude),
+        onFailover: (peer) => failed.push(peer),
+        timeoutMs: 2000,
+      });
+      const r = await generate(engine.client, chain, { prompt: "", maxTokens: 8 });
+      await chain.close();
+      assert.deepEqual(failed, [stalled.node.peerId.toString()]);
+      assert.equal(r.tokens.length, 8);
+    } finally {
+      await stalled.stop(0);
+    }
+  });
 });
