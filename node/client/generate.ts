@@ -129,7 +129,6 @@ export async function generate(model: ClientModel, chain: ShardChain, o: Generat
         rollBack();
         continue;
       }
-      since = 0;
     }
     show(out.length);
     break;
