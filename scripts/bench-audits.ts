@@ -23,6 +23,7 @@ import { promptsFromModel } from "../node/verifier/prompts.ts";
 import { COMMITMENT_TOLERANCE } from "../node/verifier/tolerance.ts";
 import { LOCAL_DOMAIN, ReceiptSigner, ZERO } from "../node/swarm/receipt.ts";
 import { makeReceipt } from "../node/swarm/receipt-chain.ts";
+import { sealNonce } from "../node/swarm/commitment.ts";
 import { hopReceiptBytes, UPSTREAM_RECEIPT_BYTES } from "../node/swarm/receipt-wire.ts";
 import { StepWindow } from "../node/swarm/window.ts";
 import { normal } from "../node/model/synth.ts";
@@ -106,7 +107,7 @@ for (const dim of [64, 768, 4096]) {
   const seal = () => {
     const w = new StepWindow(10, true);
     for (let i = 0; i < SEAL_EVERY; i++) w.add(x, y, 1);
-    makeReceipt(signer, facts, w.inputDigest(), w.outputDigest(), w.outputs(), ZERO, ZERO);
+    makeReceipt(signer, facts, w.inputDigest(), w.outputDigest(), w.outputs(), sealNonce(), ZERO, ZERO);
   };
   for (let i = 0; i < 20; i++) seal();
   const t = performance.now();

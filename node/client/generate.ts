@@ -9,13 +9,12 @@ import type { LlamaConfig } from "../model/types.ts";
 
 /** One inference session along a route of shards covering every layer. */
 export interface ShardChain {
-  /** Sends `seq` new positions ([seq × dim]) through every shard in order; `seal` asks
-   * for receipts covering every step since the last seal (chains that sign). */
-  step(hidden: Float32Array, seq: number, seal?: boolean): Promise<Float32Array>;
+  /** Sends `seq` new positions ([seq × dim]) through every shard in order. */
+  step(hidden: Float32Array, seq: number): Promise<Float32Array>;
   close(): Promise<void>;
   /** Decode steps per sealed window, for chains whose results are only trusted once sealed. */
   readonly sealEvery?: number;
-  /** Seals the steps not yet sealed. */
+  /** Gets receipts for every step since the last seal (chains that sign). */
   seal?(): Promise<void>;
 }
 
@@ -80,6 +79,7 @@ export async function generate(model: ClientModel, chain: ShardChain, o: Generat
   const every = chain.sealEvery ?? 0;
   let since = 0; // steps since the last seal
   let steps = 0;
+  let ended = false;
   let sealed = { out: 0, pending: prompt };
   let shown = 0;
   const show = (upTo: number) => {
@@ -93,45 +93,51 @@ export async function generate(model: ClientModel, chain: ShardChain, o: Generat
     pending = sealed.pending;
     since = 0;
   };
-  for (;;) {
-    let ended = out.length >= o.maxTokens;
-    if (!ended) {
-      o.signal?.throwIfAborted();
-      const seal = every > 0 && (steps === 0 || since + 1 >= every);
-      const embedded = await model.embedding.run(new ort.Tensor("int64", BigInt64Array.from(pending.map(BigInt)), [1, pending.length]));
-      let hidden: Float32Array;
-      try {
-        hidden = await chain.step(embedded.data as Float32Array, pending.length, seal);
-      } catch (err) {
-        if (!(err instanceof RolledBackError)) throw err;
-        rollBack();
-        continue;
-      }
-      steps++;
-      since = seal ? 0 : since + 1;
-      const last = hidden.subarray((pending.length - 1) * c.dim, pending.length * c.dim);
-      const logits = await model.head.run(new ort.Tensor("float32", Float32Array.from(last), [1, 1, c.dim]));
-      const next = sampler.sample(logits.data as Float32Array);
-      ended = (o.stopAtEos ?? true) && (next === tok.eos || next === tok.bos);
-      if (!ended) {
-        out.push(next);
-        pending = [next];
-      }
-      if (seal) sealed = { out: out.length, pending };
-      if (every === 0 || seal) show(out.length);
-      if (!ended) continue;
+  const seal = async (): Promise<boolean> => {
+    try {
+      await chain.seal!();
+    } catch (err) {
+      if (!(err instanceof RolledBackError)) throw err;
+      rollBack();
+      return false;
     }
-    if (every > 0 && since > 0 && chain.seal !== undefined) {
-      try {
-        await chain.seal();
-      } catch (err) {
-        if (!(err instanceof RolledBackError)) throw err;
-        rollBack();
-        continue;
-      }
-    }
+    since = 0;
+    sealed = { out: out.length, pending };
     show(out.length);
-    break;
+    return true;
+  };
+  for (;;) {
+    if (out.length >= o.maxTokens || ended) {
+      if (every > 0 && since > 0 && chain.seal !== undefined && !(await seal())) {
+        ended = false;
+        continue;
+      }
+      show(out.length);
+      break;
+    }
+    o.signal?.throwIfAborted();
+    const embedded = await model.embedding.run(new ort.Tensor("int64", BigInt64Array.from(pending.map(BigInt)), [1, pending.length]));
+    let hidden: Float32Array;
+    try {
+      hidden = await chain.step(embedded.data as Float32Array, pending.length);
+    } catch (err) {
+      if (!(err instanceof RolledBackError)) throw err;
+      rollBack();
+      continue;
+    }
+    steps++;
+    since++;
+    const last = hidden.subarray((pending.length - 1) * c.dim, pending.length * c.dim);
+    const logits = await model.head.run(new ort.Tensor("float32", Float32Array.from(last), [1, 1, c.dim]));
+    const next = sampler.sample(logits.data as Float32Array);
+    ended = (o.stopAtEos ?? true) && (next === tok.eos || next === tok.bos);
+    if (!ended) {
+      out.push(next);
+      pending = [next];
+    }
+    if (every === 0) show(out.length);
+    // the prompt's step is a window of its own; then every `every` decode steps
+    else if (!ended && (steps === 1 || since >= every) && chain.seal !== undefined && !(await seal())) ended = false;
   }
   emit(decoder.flush());
   return { tokens: out, promptIds: prompt, text, promptTokens: prompt.length, seconds: (performance.now() - started) / 1000 };

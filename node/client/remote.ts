@@ -15,6 +15,8 @@ import { RolledBackError, type ShardChain } from "./generate.ts";
 import { LOCAL_DOMAIN, receiptHash, type SignedReceipt } from "../swarm/receipt.ts";
 import { BrokenReceiptsError, checkWindowReceipts, type ChainHop } from "../swarm/receipt-chain.ts";
 import { decodeHopReceipts } from "../swarm/receipt-wire.ts";
+import { sealNonce } from "../swarm/commitment.ts";
+import { roundToHalf } from "../model/dtypes.ts";
 import { StepWindow } from "../swarm/window.ts";
 
 /** Decode steps per window: one signature per hop covers this many tokens (the first step,
@@ -22,8 +24,8 @@ import { StepWindow } from "../swarm/window.ts";
  * how many tokens a stream may lag behind. */
 export const SEAL_EVERY = 8;
 
-/** One step as the client saw it: where it started, how many positions, and — on the step
- * that sealed a window — every hop's receipt for that window (empty otherwise). */
+/** One step as the client saw it: where it started, how many positions, and — on a seal (a
+ * step of no positions) — every hop's receipt for the window it closed (empty otherwise). */
 export interface StepRecord {
   readonly pos: number;
   readonly n: number;
@@ -60,6 +62,8 @@ export interface RemoteOptions {
   readonly domain?: TypedDataDomain;
   /** Decode steps per sealed window (default SEAL_EVERY). */
   readonly sealEvery?: number;
+  /** The ledger's current epoch as the client sees it (receipts must be signed in it). */
+  readonly epoch?: () => bigint | undefined;
 }
 
 /** One inference session along `route`: the first hop is dialled, it dials the rest. */
@@ -74,7 +78,7 @@ export class RemoteSession implements ShardChain {
   private seq = 0;
   private readonly hops: ChainHop[];
   private prev: string[] = [];
-  private readonly window = new StepWindow(0, false);
+  private readonly window = new StepWindow(0, true);
   readonly record: SessionRecord;
 
   constructor(node: EfedNode, route: RouteHop[], dim: number, o: RemoteOptions = {}) {
@@ -115,39 +119,52 @@ export class RemoteSession implements ShardChain {
     return this.window.steps;
   }
 
-  /** Seals the steps not yet sealed (a step with no positions). */
-  async seal(): Promise<void> {
-    if (this.window.steps > 0) await this.step(new Float32Array(0), 0, true);
+  /** The route's budget is a little under the client's own wait, so a stalled hop is named
+   * by the hop before it rather than timed out here (which could only blame the first). */
+  private get budget(): number {
+    return Math.max(1, Math.floor((this.o.timeoutMs ?? 30_000) - 2 * RELAY_MS));
   }
 
-  async step(hidden: Float32Array, n: number, seal = false): Promise<Float32Array> {
+  async step(hidden: Float32Array, n: number): Promise<Float32Array> {
     return this.guard(async () => {
       const dtype = this.o.dtype ?? "f32";
       const seq = this.seq++;
-      // the route's budget is a little under the client's own wait, so a stalled hop is named
-      // by the hop before it rather than timed out here (which could only blame the first)
-      const timeout = this.o.timeoutMs ?? 30_000;
-      await this.stream!.send({ type: "STEP", header: { session: this.id, seq, pos: this.pos, n, dim: this.dim, dtype, ...(seal ? { seal: true as const } : {}), budget: Math.max(1, Math.floor(timeout - 2 * RELAY_MS)) }, tensor: hidden.subarray(0, n * this.dim) });
-      const r = await this.stream!.expect("RESULT", timeout);
+      let sent = hidden.subarray(0, n * this.dim);
+      if (dtype === "f16") sent = roundToHalf(sent); // what the first hop will decode
+      await this.stream!.send({ type: "STEP", header: { session: this.id, seq, pos: this.pos, n, dim: this.dim, dtype, budget: this.budget }, tensor: sent });
+      const r = await this.stream!.expect("RESULT", this.o.timeoutMs ?? 30_000);
       if (r.header.seq !== seq || r.header.n !== n || r.header.dim !== this.dim) throw new WireError("bad_result", `RESULT ${r.header.seq}/${r.header.n}×${r.header.dim} for STEP ${seq}/${n}×${this.dim}`);
-      if (n > 0) this.window.add(hidden.subarray(0, n * this.dim), r.tensor!, n);
-      let receipts: SignedReceipt[] = [];
-      if (seal) {
-        const w = this.window;
-        try {
-          receipts = checkWindowReceipts(this.o.domain ?? LOCAL_DOMAIN, this.hops, decodeHopReceipts(r.receipts ?? new Uint8Array(0), w.positions), { session: this.id, pos: w.pos, n: w.positions, inputDigest: w.inputDigest(), outputDigest: w.outputDigest() }, this.prev);
-        } catch (err) {
-          if (err instanceof BrokenReceiptsError) throw new HopFailedError(this.route[err.hop].peer, `receipts: ${err.message}`);
-          throw err;
-        }
-        this.prev = receipts.map(receiptHash);
-        w.reset();
-      } else if (r.receipts !== undefined) {
-        throw new WireError("bad_result", "receipts for a step that was not a seal");
-      }
-      this.record.steps.push({ pos: this.pos, n, receipts });
+      if (r.receipts !== undefined) throw new WireError("bad_result", "receipts for a step that was not a seal");
+      this.window.add(sent, r.tensor!, n);
+      this.record.steps.push({ pos: this.pos, n, receipts: [] });
       this.pos += n;
       return r.tensor!;
+    });
+  }
+
+  /** Seals the steps since the last seal: a STEP with no positions and a fresh nonce, sent
+   * only now that every output of the window is here (so no server can pick its outputs to
+   * suit the projections); every hop signs, and the receipts are checked before return. */
+  async seal(): Promise<void> {
+    if (this.window.steps === 0) return;
+    await this.guard(async () => {
+      const seq = this.seq++;
+      const nonce = sealNonce();
+      await this.stream!.send({ type: "STEP", header: { session: this.id, seq, pos: this.pos, n: 0, dim: this.dim, dtype: this.o.dtype ?? "f32", seal: true, nonce, budget: this.budget }, tensor: new Float32Array(0) });
+      const r = await this.stream!.expect("RESULT", this.o.timeoutMs ?? 30_000);
+      if (r.header.seq !== seq || r.header.n !== 0) throw new WireError("bad_result", `RESULT ${r.header.seq}/${r.header.n} for seal ${seq}`);
+      const w = this.window;
+      let receipts: SignedReceipt[];
+      try {
+        const seen = { session: this.id, pos: w.pos, n: w.positions, inputDigest: w.inputDigest(), outputDigest: w.outputDigest(), outputs: w.outputs(), nonce, epoch: this.o.epoch?.() };
+        receipts = checkWindowReceipts(this.o.domain ?? LOCAL_DOMAIN, this.hops, decodeHopReceipts(r.receipts ?? new Uint8Array(0), w.positions), seen, this.prev);
+      } catch (err) {
+        if (err instanceof BrokenReceiptsError) throw new HopFailedError(this.route[err.hop].peer, `receipts: ${err.message}`);
+        throw err;
+      }
+      this.prev = receipts.map(receiptHash);
+      w.reset();
+      this.record.steps.push({ pos: this.pos, n: 0, receipts });
     });
   }
 
@@ -210,20 +227,33 @@ export class FailoverChain implements ShardChain {
     return this.session?.route;
   }
 
-  async step(hidden: Float32Array, n: number, seal = false): Promise<Float32Array> {
+  async step(hidden: Float32Array, n: number): Promise<Float32Array> {
+    return this.attempt(async (s) => {
+      const out = await s.step(hidden, n);
+      this.unsealed.push(Float32Array.from(hidden.subarray(0, n * this.dim)));
+      return out;
+    });
+  }
+
+  /** Seals the steps not yet sealed. */
+  async seal(): Promise<void> {
+    if (this.unsealed.length === 0) return;
+    await this.attempt(async (s) => {
+      await s.seal();
+      this.history.push(...this.unsealed);
+      this.unsealed = [];
+    });
+  }
+
+  /** Runs `f` on the live session, failing over (and rolling back what was not sealed). */
+  private async attempt<T>(f: (s: RemoteSession) => Promise<T>): Promise<T> {
     for (;;) {
       try {
         if (this.session === undefined) {
           this.session = await this.openSession();
           if (this.history.length > 0) await this.replay(this.session);
         }
-        const out = await this.session.step(hidden, n, seal);
-        if (n > 0) this.unsealed.push(Float32Array.from(hidden.subarray(0, n * this.dim)));
-        if (seal) {
-          this.history.push(...this.unsealed);
-          this.unsealed = [];
-        }
-        return out;
+        return await f(this.session);
       } catch (err) {
         if (!(err instanceof HopFailedError)) throw err;
         if (++this.failovers > (this.o.maxFailovers ?? 3)) throw err;
@@ -237,11 +267,6 @@ export class FailoverChain implements ShardChain {
         }
       }
     }
-  }
-
-  /** Seals the steps not yet sealed (a step with no positions). */
-  async seal(): Promise<void> {
-    if (this.unsealed.length > 0) await this.step(new Float32Array(0), 0, true);
   }
 
   private async openSession(): Promise<RemoteSession> {
@@ -265,7 +290,8 @@ export class FailoverChain implements ShardChain {
     const positions = all.length / this.dim;
     for (let p = 0; p < positions; p += MAX_STEP_POSITIONS) {
       const n = Math.min(MAX_STEP_POSITIONS, positions - p);
-      await s.step(all.subarray(p * this.dim, (p + n) * this.dim), n, true);
+      await s.step(all.subarray(p * this.dim, (p + n) * this.dim), n);
+      await s.seal();
     }
   }
 

@@ -65,6 +65,11 @@ export function floatToHalf(x: number): number {
 }
 
 /** Decodes `n` elements of `type` at `bytes` into f32. */
+/** Each value rounded to half precision (what an f16 frame carries, read back as f32). */
+export function roundToHalf(x: Float32Array): Float32Array {
+  return x.map((v) => halfToFloat(floatToHalf(v)));
+}
+
 export function toFloat32(type: number, bytes: Uint8Array, n: number): Float32Array {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   switch (type) {

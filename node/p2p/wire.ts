@@ -2,9 +2,10 @@
 //   "EF" | version u8 | type u8 | header length u32 LE | JSON header | raw tensor bytes (LE)
 //   | receipt bytes (the header's `rb` of them)
 // Receipts are signed per window of steps, not per step (version 3): a STEP with `seal`
-// closes the window on every hop; such a STEP from a server carries the hop before's
-// receipt, and its RESULT the receipts of every hop from the answering one on, in the
-// compact binary forms of node/swarm/receipt-wire.ts. A seal-only STEP has n = 0.
+// (no positions, and the client's fresh nonce for the projections) closes the window on
+// every hop; sent by a server it carries the hop before's receipt, and its RESULT the
+// receipts of every hop from the answering one on, in the compact binary forms of
+// node/swarm/receipt-wire.ts.
 // A STEP's `budget` is the milliseconds left for the rest of the route: each hop waits for
 // the next a little less than it was given and passes on less again, so when a hop stalls
 // the hop before it gives up first and names it (not the client, blaming the first hop).
@@ -51,8 +52,9 @@ const tensorHeader = { n: z.number().int().min(0).max(MAX_STEP_POSITIONS), dim: 
 export const HEADERS = {
   OPEN: z.object({ session: sessionId, hops: z.array(hop).min(1).max(MAX_HOPS) }).strict(),
   OPENED: z.object({ session: sessionId }).strict(),
-  STEP: z.object({ session: sessionId, seq: z.number().int().min(0), pos: z.number().int().min(0), ...tensorHeader, seal: z.literal(true).optional(), budget: z.number().int().min(1).max(600_000).optional() }).strict()
-    .refine((h) => h.n > 0 || h.seal === true, "only a seal may carry no positions"),
+  STEP: z.object({ session: sessionId, seq: z.number().int().min(0), pos: z.number().int().min(0), ...tensorHeader, seal: z.literal(true).optional(), nonce: z.string().regex(/^[0-9a-f]{32}$/, "must be 16 bytes of lowercase hex").optional(), budget: z.number().int().min(1).max(600_000).optional() }).strict()
+    .refine((h) => (h.seal === true) === (h.n === 0), "a seal carries no positions, and only a seal carries none")
+    .refine((h) => (h.seal === true) === (h.nonce !== undefined), "a seal carries a nonce, and only a seal does"),
   RESULT: z.object({ session: sessionId, seq: z.number().int().min(0), ...tensorHeader }).strict(),
   ERROR: z.object({ code: z.string().max(64), message: z.string().max(1024), session: sessionId.optional(), peer: peer.optional() }).strict(),
   CLOSE: z.object({ session: sessionId }).strict(),

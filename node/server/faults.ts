@@ -13,8 +13,8 @@
 //   lie-when:timing  honest when steps come slower than a client's (over 200 ms apart)
 //   lie-when:size    honest on multi-position frames, lies on single-token frames
 //   lie-rate:<p>     lies on a share p of sessions        skip-layer  computes one layer less
-//   lie-unsealed     lies on steps that do not seal a window, and drops the stream rather
-//                    than sign for a window it lied in (so no receipt of the lie exists)
+//   lie-unsealed     lies after a session's first step, and drops the stream at the seal
+//                    rather than sign for a window it lied in (so no receipt of a lie exists)
 import { normal } from "../model/synth.ts";
 import type { StepContext } from "./infer-service.ts";
 import type { KvCache, ShardRunner } from "../model/onnx/runtime.ts";
@@ -122,6 +122,11 @@ export function faultTransform(f: Fault, seed = 1, short?: ShardRunner): (out: F
   let u = seed >>> 0 || 1;
   const uniform = () => ((u = (Math.imul(u, 1664525) + 1013904223) >>> 0) / 4294967296);
   return async (out, input, ctx) => {
+    if (ctx?.seal === true) {
+      // a seal carries no positions: only a liar that will not sign has anything to do
+      if (f.kind === "lie-unsealed" && liedUnsealed.delete(ctx.session)) throw new DroppedError("dropped rather than sign for a lie (fault injection)");
+      return out;
+    }
     switch (f.kind) {
       case "noise":
         return noisy(out, f.sigma);
@@ -138,13 +143,9 @@ export function faultTransform(f: Fault, seed = 1, short?: ShardRunner): (out: F
         return lies ? noisy(out, LIE_SIGMA) : out;
       }
       case "lie-unsealed": {
-        if (ctx === undefined) return out;
-        if (!ctx.seal) {
-          liedUnsealed.add(ctx.session);
-          return noisy(out, LIE_SIGMA);
-        }
-        if (liedUnsealed.delete(ctx.session)) throw new DroppedError("dropped rather than sign for a lie (fault injection)");
-        return out;
+        if (ctx === undefined || ctx.step === 0) return out;
+        liedUnsealed.add(ctx.session);
+        return noisy(out, LIE_SIGMA);
       }
       case "skip-layer": {
         if (short === undefined || ctx === undefined) throw new Error("skip-layer needs a runner for one layer less");

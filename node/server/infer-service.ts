@@ -18,6 +18,7 @@ import { checkUpstream, makeReceipt, type WindowFacts } from "../swarm/receipt-c
 import { receiptHash, ZERO } from "../swarm/receipt.ts";
 import { decodeUpstream, encodeHopReceipt, encodeUpstream } from "../swarm/receipt-wire.ts";
 import { MAX_WINDOW_POSITIONS, MAX_WINDOW_STEPS } from "../swarm/window.ts";
+import { roundToHalf } from "../model/dtypes.ts";
 
 /** What a server can see of a session when it answers a step: the signals a cheater would
  * use to tell an audit from real use (and that audits therefore make look like real use). */
@@ -213,6 +214,8 @@ export class InferService {
       out = await runner.step(session.cache, input, h.n);
       this.stats.computeMs += performance.now() - t0;
       if (this.o.transform !== undefined) out = await this.o.transform(out, input, ctx);
+      // an f16 hop sends half precision: commit to exactly what the next hop will decode
+      if (h.dtype === "f16") out = roundToHalf(out);
       w.add(input, out, h.n);
       session.steps++;
       this.stats.steps++;
@@ -221,6 +224,7 @@ export class InferService {
     let mine: Uint8Array | undefined;
     let forward: Uint8Array | undefined;
     if (h.seal === true) {
+      if (this.o.transform !== undefined) await this.o.transform(out, input, ctx); // fault injection sees seals too
       if (w.positions === 0) throw new WireError("empty_seal", "a seal with no unsealed steps");
       const t2 = performance.now();
       const facts: WindowFacts = { session: session.id, start: runner.start, end: runner.end, pos: w.pos, n: w.positions, dim: c.dim, epoch: this.o.receipts.epoch() };
@@ -231,14 +235,14 @@ export class InferService {
         const key = connection.remotePeer.publicKey;
         if (key?.type !== "secp256k1") throw new WireError("bad_receipt", "the hop before has no secp256k1 key to check its receipt with");
         try {
-          upstream = checkUpstream(this.o.receipts.signer.domain, decodeUpstream(f.receipts ?? new Uint8Array(0)), key.raw, facts, inputDigest, w.inputs(), session.lastUpstream ?? ZERO);
+          upstream = checkUpstream(this.o.receipts.signer.domain, decodeUpstream(f.receipts ?? new Uint8Array(0)), key.raw, facts, inputDigest, w.inputs(), h.nonce!, session.lastUpstream ?? ZERO);
         } catch (err) {
           const peer = connection.remotePeer.toString();
           throw new RemoteError("hop_failed", `the hop before (${peer}): ${(err as Error).message}`, peer);
         }
         session.lastUpstream = upstream;
       }
-      const receipt = makeReceipt(this.o.receipts.signer, facts, inputDigest, w.outputDigest(), w.outputs(), session.lastReceipt ?? ZERO, upstream);
+      const receipt = makeReceipt(this.o.receipts.signer, facts, inputDigest, w.outputDigest(), w.outputs(), h.nonce!, session.lastReceipt ?? ZERO, upstream);
       session.lastReceipt = receiptHash(receipt);
       w.reset();
       mine = encodeHopReceipt(receipt);
@@ -247,11 +251,15 @@ export class InferService {
     }
     const header = { session: session.id, seq: h.seq, n: h.n, dim: c.dim, dtype: h.dtype };
     if (down === undefined) return { type: "RESULT", header, tensor: out, receipts: mine };
-    // the rest of the route gets what is left of the budget, less the way back
+    // the rest of the route gets what is left of the budget, less the way back; a caller
+    // that left this hop no time is the one that failed, not this hop
+    if (h.budget !== undefined && h.budget <= 2 * RELAY_MS) {
+      throw new RemoteError("hop_failed", `${connection.remotePeer.toString()} left this hop ${h.budget} ms for the rest of the route`, connection.remotePeer.toString());
+    }
     const left = Math.min(h.budget ?? Infinity, this.o.hopTimeoutMs ?? 30_000) - (performance.now() - receivedAt);
     if (left <= 2 * RELAY_MS) throw new RemoteError("hop_failed", `${this.node.peerId.toString()} ran out of time for the step (${Math.round(left)} ms left)`, this.node.peerId.toString());
     try {
-      await down.send({ type: "STEP", header: { ...header, pos: h.pos, ...(h.seal === true ? { seal: true as const } : {}), budget: Math.floor(left - 2 * RELAY_MS) }, tensor: out, receipts: forward });
+      await down.send({ type: "STEP", header: { ...header, pos: h.pos, ...(h.seal === true ? { seal: true as const, nonce: h.nonce } : {}), budget: Math.floor(left - 2 * RELAY_MS) }, tensor: out, receipts: forward });
       const r = await down.expect("RESULT", Math.floor(left - RELAY_MS));
       if (h.seal !== true) {
         if (r.receipts !== undefined) throw new WireError("bad_receipt", "receipts for a step that was not a seal");

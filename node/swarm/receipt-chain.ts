@@ -6,7 +6,7 @@
 import { z } from "zod";
 import type { TypedDataDomain } from "ethers";
 import { WireError } from "../p2p/wire.ts";
-import { commitDigest, project } from "./commitment.ts";
+import { commitDigest, project, windowSeed } from "./commitment.ts";
 import { receiptHash, sessionWord, verifyReceipt, ZERO, type ReceiptSigner, type SignedReceipt } from "./receipt.ts";
 import type { HopReceiptBytes, UpstreamReceiptBytes } from "./receipt-wire.ts";
 
@@ -22,13 +22,14 @@ export interface WindowFacts {
 }
 
 /** The receipt a server signs for a window: its input and output digest chains, and the
- * projections of every output position seeded by the output chain (Fiat–Shamir: fixed
- * only once every output of the window was sent). */
-export function makeReceipt(signer: ReceiptSigner, f: WindowFacts, inputDigest: string, outputDigest: string, outputs: Float32Array, prev: string, upstream: string): SignedReceipt {
-  const proj = project(outputs, f.n, f.dim, outputDigest);
+ * projections of every output position seeded by the output chain and the client's seal
+ * nonce (fixed only once every output of the window was sent). */
+export function makeReceipt(signer: ReceiptSigner, f: WindowFacts, inputDigest: string, outputDigest: string, outputs: Float32Array, nonce: string, prev: string, upstream: string): SignedReceipt {
+  const proj = project(outputs, f.n, f.dim, windowSeed(outputDigest, nonce));
   return signer.sign(
-    { session: sessionWord(f.session), start: f.start, end: f.end, pos: f.pos, n: f.n, epoch: f.epoch, inputDigest, outputDigest, commitDigest: commitDigest(proj), prev, upstream },
+    { session: sessionWord(f.session), start: f.start, end: f.end, pos: f.pos, n: f.n, epoch: f.epoch, inputDigest, outputDigest, commitDigest: commitDigest(proj, nonce), prev, upstream },
     proj,
+    nonce,
   );
 }
 
@@ -36,10 +37,11 @@ export function makeReceipt(signer: ReceiptSigner, f: WindowFacts, inputDigest: 
  * received (its input chain and projections of its inputs) and verified against the
  * sender's key, it only verifies if the hop before signed for exactly these bytes. Returns
  * the receipt's struct hash (this hop's `upstream`). */
-export function checkUpstream(domain: TypedDataDomain, up: UpstreamReceiptBytes, senderKey: Uint8Array, f: WindowFacts, inputDigest: string, inputs: Float32Array, prev: string): string {
+export function checkUpstream(domain: TypedDataDomain, up: UpstreamReceiptBytes, senderKey: Uint8Array, f: WindowFacts, inputDigest: string, inputs: Float32Array, nonce: string, prev: string): string {
   if (up.start >= f.start) throw new WireError("bad_receipt", `upstream receipt starts at ${up.start}, this hop starts at ${f.start}`);
-  const proj = project(inputs, f.n, f.dim, inputDigest);
-  const r: SignedReceipt = { session: sessionWord(f.session), start: up.start, end: f.start, pos: f.pos, n: f.n, epoch: up.epoch, inputDigest: up.inputDigest, outputDigest: inputDigest, commitDigest: commitDigest(proj), prev, upstream: up.upstream, sig: up.sig, proj };
+  if (up.epoch + 1n < f.epoch || up.epoch > f.epoch + 1n) throw new WireError("bad_receipt", `upstream receipt signed in epoch ${up.epoch}, this is epoch ${f.epoch}`);
+  const proj = project(inputs, f.n, f.dim, windowSeed(inputDigest, nonce));
+  const r: SignedReceipt = { session: sessionWord(f.session), start: up.start, end: f.start, pos: f.pos, n: f.n, epoch: up.epoch, inputDigest: up.inputDigest, outputDigest: inputDigest, commitDigest: commitDigest(proj, nonce), prev, upstream: up.upstream, sig: up.sig, proj, nonce };
   if (!verifyReceipt(domain, r, senderKey)) throw new WireError("bad_receipt", "the hop before did not sign for the input this hop received");
   return receiptHash(r);
 }
@@ -68,6 +70,12 @@ export interface WindowSeen {
   /** The chain of what the client sent, and of what it got back. */
   readonly inputDigest: string;
   readonly outputDigest: string;
+  /** What it got back, [n × dim]: the last hop's projections must be of exactly this. */
+  readonly outputs: Float32Array;
+  readonly nonce: string;
+  /** The ledger's epoch as the client sees it: receipts must be signed in it (± 1), or
+   * evidence against them could never be submitted. */
+  readonly epoch?: bigint;
 }
 
 /** The client's check of one window: one receipt per hop, in route order, each signed by
@@ -81,14 +89,24 @@ export function checkWindowReceipts(domain: TypedDataDomain, route: readonly Cha
   for (let k = 0; k < route.length; k++) {
     const p = parts[k];
     const h = route[k];
-    const r: SignedReceipt = { session: sessionWord(w.session), start: h.start, end: h.end, pos: w.pos, n: w.n, epoch: p.epoch, inputDigest, outputDigest: p.outputDigest, commitDigest: commitDigest(p.proj), prev: prev[k] ?? ZERO, upstream, sig: p.sig, proj: p.proj };
+    if (w.epoch !== undefined && (p.epoch + 1n < w.epoch || p.epoch > w.epoch + 1n)) throw new BrokenReceiptsError(k, `hop ${k} signed in epoch ${p.epoch}, the ledger is in epoch ${w.epoch}`);
+    const r: SignedReceipt = { session: sessionWord(w.session), start: h.start, end: h.end, pos: w.pos, n: w.n, epoch: p.epoch, inputDigest, outputDigest: p.outputDigest, commitDigest: commitDigest(p.proj, w.nonce), prev: prev[k] ?? ZERO, upstream, sig: p.sig, proj: p.proj, nonce: w.nonce };
     // one check covers range, window, input, chain and commitment: each is in what was signed
-    if (!verifyReceipt(domain, r, h.publicKey)) throw new BrokenReceiptsError(k, `hop ${k}'s receipt is not its signature over this window, its input and the receipts before it`);
+    if (!verifyReceipt(domain, r, h.publicKey)) {
+      // signed without a link to the hop before: that hop sent no receipt with the seal (an
+      // honest hop always does), so it is the one to blame
+      if (k > 0 && verifyReceipt(domain, { ...r, upstream: ZERO }, h.publicKey)) throw new BrokenReceiptsError(k - 1, `hop ${k - 1} sent hop ${k} no receipt with the seal`);
+      throw new BrokenReceiptsError(k, `hop ${k}'s receipt is not its signature over this window, its input and the receipts before it`);
+    }
     out.push(r);
     inputDigest = r.outputDigest;
     upstream = receiptHash(r);
   }
-  if (inputDigest !== w.outputDigest) throw new BrokenReceiptsError(route.length - 1, "the result is not what the last hop signed for");
+  const last = route.length - 1;
+  if (inputDigest !== w.outputDigest) throw new BrokenReceiptsError(last, "the result is not what the last hop signed for");
+  // nobody after the last hop checks its projections against what it sent: the client does
+  const want = project(w.outputs, w.n, w.outputs.length / w.n, windowSeed(w.outputDigest, w.nonce));
+  if (want.length !== parts[last].proj.length || want.some((v, i) => v !== parts[last].proj[i])) throw new BrokenReceiptsError(last, "the last hop's commitment is not to the result it sent");
   return out;
 }
 
@@ -105,6 +123,7 @@ export const receiptJson = z.object({
   prev: word,
   upstream: word,
   sig: z.string().regex(/^0x[0-9a-f]{128}$/, "must be a 64-byte signature"),
+  nonce: z.string().regex(/^[0-9a-f]{32}$/, "must be 16 bytes of lowercase hex"),
   proj: z.string().max(4 * 1024 * 1024).regex(/^[A-Za-z0-9+/]*={0,2}$/, "must be base64"),
 }).strict();
 export type ReceiptJson = z.infer<typeof receiptJson>;
@@ -121,6 +140,7 @@ export function toJson(r: SignedReceipt): ReceiptJson {
     prev: r.prev,
     upstream: r.upstream,
     sig: r.sig,
+    nonce: r.nonce,
     proj: Buffer.from(r.proj.buffer, r.proj.byteOffset, r.proj.byteLength).toString("base64"),
   };
 }
@@ -129,5 +149,5 @@ export function fromJson(w: ReceiptJson, session: string): SignedReceipt {
   const bytes = Buffer.from(w.proj, "base64");
   if (bytes.length % 4 !== 0) throw new WireError("bad_receipt", `projections of ${bytes.length} bytes`);
   const proj = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
-  return { session: sessionWord(session), start: w.start, end: w.end, pos: w.pos, n: w.n, epoch: BigInt(w.epoch), inputDigest: w.inputDigest, outputDigest: w.outputDigest, commitDigest: commitDigest(proj), prev: w.prev, upstream: w.upstream, sig: w.sig, proj };
+  return { session: sessionWord(session), start: w.start, end: w.end, pos: w.pos, n: w.n, epoch: BigInt(w.epoch), inputDigest: w.inputDigest, outputDigest: w.outputDigest, commitDigest: commitDigest(proj, w.nonce), prev: w.prev, upstream: w.upstream, sig: w.sig, proj, nonce: w.nonce };
 }

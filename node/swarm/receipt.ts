@@ -12,10 +12,12 @@ import { ledgerDomain, RECEIPT_TYPES, type Receipt } from "../chain/domain.ts";
 export type { Receipt };
 export { RECEIPT_TYPES };
 
-/** A receipt with its signature (r‖s, low-s: 64 bytes) and the projections it commits to. */
+/** A receipt with its signature (r‖s, low-s: 64 bytes), the projections it commits to and
+ * the client's nonce they were seeded with (both bound through `commitDigest`). */
 export interface SignedReceipt extends Receipt {
   readonly sig: string;
   readonly proj: Float32Array;
+  readonly nonce: string;
 }
 
 export const ZERO = ZeroHash;
@@ -96,10 +98,10 @@ export class ReceiptSigner {
     this.domain = domain;
   }
 
-  sign(r: Receipt, proj: Float32Array): SignedReceipt {
+  sign(r: Receipt, proj: Float32Array, nonce: string): SignedReceipt {
     const digest = Buffer.from(receiptDigest(this.domain, r).slice(2), "hex");
     const der = nodeSign(null, digest, { key: this.key, dsaEncoding: "ieee-p1363" });
-    return { ...r, sig: "0x" + lowS(der).toString("hex"), proj };
+    return { ...r, sig: "0x" + lowS(der).toString("hex"), proj, nonce };
   }
 }
 
@@ -132,7 +134,7 @@ function publicKeyObject(publicKey: Uint8Array): KeyObject {
 
 /** Checks a receipt's signature against the public key of the peer that should have made it. */
 export function verifyReceipt(domain: TypedDataDomain, r: SignedReceipt, publicKey: Uint8Array): boolean {
-  if (commitDigest(r.proj) !== r.commitDigest) return false;
+  if (commitDigest(r.proj, r.nonce) !== r.commitDigest) return false;
   if (!/^0x[0-9a-f]{128}$/.test(r.sig)) return false;
   const key = publicKeyObject(publicKey);
   const digest = Buffer.from(receiptDigest(domain, r).slice(2), "hex");

@@ -10,11 +10,14 @@ import type { TypedDataDomain } from "ethers";
 import type { LoadedModel } from "../model/load.ts";
 import { buildEmbeddingGraph, buildShardGraph, denseSource } from "../model/onnx/layers.ts";
 import { ClientGraph, ShardRunner, type Device } from "../model/onnx/runtime.ts";
-import { checkCommitment, tensorDigest } from "../swarm/commitment.ts";
+import { checkCommitment, tensorDigest, windowSeed } from "../swarm/commitment.ts";
 import { verifyReceipt, ZERO, receiptHash } from "../swarm/receipt.ts";
 import { chainDigest } from "../swarm/window.ts";
 import { peerPublicKey, type SessionRecord } from "../client/remote.ts";
 import { toleranceFor, type DevicePair } from "./tolerance.ts";
+
+/** Layer ranges whose graphs a verifier keeps built (least recently used go first). */
+const MAX_RUNNERS = 8;
 
 export interface HopTally {
   readonly peer: string;
@@ -64,7 +67,17 @@ export class Rechecker {
   private runner(start: number, end: number): Promise<ShardRunner> {
     const key = `${start}-${end}`;
     let r = this.runners.get(key);
+    if (r !== undefined) {
+      this.runners.delete(key); // most recently used last
+      this.runners.set(key, r);
+    }
     if (r === undefined) {
+      // a few ranges are live at a time; records naming many others must not pile up sessions
+      if (this.runners.size >= MAX_RUNNERS) {
+        const [oldKey, old] = this.runners.entries().next().value!;
+        this.runners.delete(oldKey);
+        void old.then((x) => x.release()).catch(() => {});
+      }
       const c = this.model.config;
       const w = this.model.weights;
       const norms = (l: number) => ({ attnNorm: w.layers[l]!.attnNorm, ffnNorm: w.layers[l]!.ffnNorm });
@@ -92,17 +105,56 @@ export class Rechecker {
     } catch (err) {
       return done({ discarded: (err as Error).message });
     }
-    // the steps must tile the sequence from position 0, and the tokens cover them
+    // the route must cover the model once, the steps tile the sequence from position 0 in
+    // the context, and the tokens cover them — all checked before any compute is spent
+    const c = this.model.config;
+    for (let k = 0; k < record.route.length; k++) {
+      const h = record.route[k];
+      if (h.start !== (k === 0 ? 0 : record.route[k - 1].end) || h.end <= h.start || h.end > c.nLayers) return done({ discarded: `hop ${k} (${h.start}-${h.end}) does not continue a route over layers 0-${c.nLayers}` });
+    }
+    if (record.route.at(-1)!.end !== c.nLayers) return done({ discarded: `the route ends at layer ${record.route.at(-1)!.end} of ${c.nLayers}` });
     let total = 0;
     for (let s = 0; s < record.steps.length; s++) {
       const st = record.steps[s];
       if (st.pos !== total) return done({ discarded: `step ${s} starts at ${st.pos}, not ${total}` });
       total += st.n;
     }
+    if (total > c.contextLength) return done({ discarded: `the steps cover ${total} positions, past the context of ${c.contextLength}` });
     if (total > tokens.length) return done({ discarded: `the steps cover ${total} positions, the tokens given ${tokens.length}` });
     if (total === 0) return done({});
-    // the reference: each hop once over every position, on what it should have received
     const input = await this.embed(tokens.slice(0, total) as number[]);
+    // every window's receipts must hold together (signatures, chains) before the model runs
+    const windows: { step: number; pos: number; n: number }[] = [];
+    {
+      const prev: string[] = record.route.map(() => ZERO);
+      let winPos = 0;
+      let digests: string[] = [];
+      for (let s = 0; s < record.steps.length; s++) {
+        const step = record.steps[s];
+        if (step.n > 0) digests.push(tensorDigest(input.subarray(step.pos * dim, (step.pos + step.n) * dim)));
+        if (step.receipts.length === 0) continue;
+        if (step.receipts.length !== record.route.length) return done({ discarded: `step ${s}: ${step.receipts.length} receipts for ${record.route.length} hops` });
+        const pos = winPos;
+        const n = step.pos + step.n - winPos;
+        let inputDigest = chainDigest(digests);
+        let upstream = ZERO;
+        for (let k = 0; k < record.route.length; k++) {
+          const r = step.receipts[k];
+          const h = record.route[k];
+          if (r.start !== h.start || r.end !== h.end || r.pos !== pos || r.n !== n) return done({ discarded: `step ${s} hop ${k}: receipt for another window` });
+          if (!verifyReceipt(domain, r, keys[k])) return done({ discarded: `step ${s} hop ${k}: signature is not the hop's` });
+          if (r.prev !== prev[k] || r.upstream !== upstream || r.nonce !== step.receipts[0].nonce) return done({ discarded: `step ${s} hop ${k}: receipts not chained` });
+          if (r.inputDigest !== inputDigest) return done({ discarded: k === 0 ? `step ${s}: the first hop's input is not the embedding of the tokens given` : `step ${s} hop ${k}: input differs from what the hop before signed for` });
+          prev[k] = receiptHash(r);
+          upstream = prev[k];
+          inputDigest = r.outputDigest;
+        }
+        windows.push({ step: s, pos, n });
+        winPos = step.pos + step.n;
+        digests = [];
+      }
+    }
+    // the reference: each hop once over every position, on what it should have received
     const refs: Float32Array[] = [];
     let x = input;
     for (const h of record.route) {
@@ -111,37 +163,16 @@ export class Rechecker {
       refs.push(x);
     }
     const tolerance = toleranceFor(this.pair);
-    const prev: string[] = record.route.map(() => ZERO);
-    let winPos = 0;
-    let digests: string[] = [];
-    for (let s = 0; s < record.steps.length; s++) {
-      const step = record.steps[s];
-      if (step.n > 0) digests.push(tensorDigest(input.subarray(step.pos * dim, (step.pos + step.n) * dim)));
-      if (step.receipts.length === 0) continue;
-      if (step.receipts.length !== record.route.length) return done({ discarded: `step ${s}: ${step.receipts.length} receipts for ${record.route.length} hops` });
-      const pos = winPos;
-      const n = step.pos + step.n - winPos;
-      let inputDigest = chainDigest(digests);
-      let upstream = ZERO;
+    for (const w of windows) {
+      const receipts = record.steps[w.step].receipts;
       for (let k = 0; k < record.route.length; k++) {
-        const r = step.receipts[k];
-        const h = record.route[k];
-        // the record must hold together before anyone can be judged on it
-        if (r.start !== h.start || r.end !== h.end || r.pos !== pos || r.n !== n) return done({ discarded: `step ${s} hop ${k}: receipt for another window` });
-        if (!verifyReceipt(domain, r, keys[k])) return done({ discarded: `step ${s} hop ${k}: signature is not the hop's` });
-        if (r.prev !== prev[k] || r.upstream !== upstream) return done({ discarded: `step ${s} hop ${k}: receipts not chained` });
-        if (r.inputDigest !== inputDigest) return done({ discarded: k === 0 ? `step ${s}: the first hop's input is not the embedding of the tokens given` : `step ${s} hop ${k}: input differs from what the hop before signed for` });
-        const check = checkCommitment(r.proj, refs[k].subarray(pos * dim, (pos + n) * dim), n, dim, r.outputDigest, tolerance);
+        const r = receipts[k];
+        const check = checkCommitment(r.proj, refs[k].subarray(w.pos * dim, (w.pos + w.n) * dim), w.n, dim, windowSeed(r.outputDigest, r.nonce), tolerance);
         maxError = Math.max(maxError, check.error);
-        if (!check.pass) return done({ failure: { step: s, hop: k, error: check.error, position: pos + Math.max(0, check.position), tolerance } });
+        if (!check.pass) return done({ failure: { step: w.step, hop: k, error: check.error, position: w.pos + Math.max(0, check.position), tolerance } });
         hops[k].windows++;
-        hops[k].positions += n;
-        prev[k] = receiptHash(r);
-        upstream = prev[k];
-        inputDigest = r.outputDigest;
+        hops[k].positions += w.n;
       }
-      winPos = step.pos + step.n;
-      digests = [];
     }
     return done({});
   }

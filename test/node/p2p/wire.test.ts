@@ -36,8 +36,8 @@ describe("wire frames", () => {
       { type: "OPENED", header: { session } },
       step(),
       { type: "RESULT", header: { session, seq: 3, n: 1, dim: 2, dtype: "f32" }, tensor: Float32Array.of(7, 8) },
-      step(undefined, { seal: true }),
-      { type: "STEP", header: { session, seq: 1, pos: 2, n: 0, dim: 2, dtype: "f32", seal: true }, tensor: new Float32Array(0) }, // a seal-only step
+      step(undefined, { budget: 1500 }),
+      { type: "STEP", header: { session, seq: 1, pos: 2, n: 0, dim: 2, dtype: "f32", seal: true, nonce: "ab".repeat(16) }, tensor: new Float32Array(0) }, // a seal
       { type: "ERROR", header: { code: "busy", message: "server busy", session, peer: "x" } },
       { type: "CLOSE", header: { session } },
     ];
@@ -85,6 +85,11 @@ describe("wire frames", () => {
     assert.equal(code(raw(4, { ...result, rb: 0 }, t)), "bad_header");
     assert.equal(code(raw(4, { ...result, receipts: [] }, t)), "bad_header"); // version 2's JSON receipts
     assert.equal(code(raw(3, { session, seq: 0, pos: 0, n: 1, dim: 2, dtype: "f32", seal: false }, t)), "bad_header");
+    const nonce = "ab".repeat(16);
+    assert.equal(code(raw(3, { session, seq: 0, pos: 0, n: 1, dim: 2, dtype: "f32", seal: true, nonce }, t)), "bad_header"); // a seal with positions
+    assert.equal(code(raw(3, { session, seq: 0, pos: 0, n: 0, dim: 2, dtype: "f32", seal: true })), "bad_header"); // a seal without its nonce
+    assert.equal(code(raw(3, { session, seq: 0, pos: 0, n: 1, dim: 2, dtype: "f32", nonce }, t)), "bad_header"); // a nonce without a seal
+    assert.equal(code(raw(3, { session, seq: 0, pos: 0, n: 1, dim: 2, dtype: "f32", budget: 0 }, t)), "bad_header");
   });
 
   it("never throws anything but WireError on random bytes", () => {

@@ -6,7 +6,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { generateKeyPair } from "@libp2p/crypto/keys";
 import { recoverAddress, TypedDataEncoder } from "ethers";
-import { checkCommitment, project, PROJECTIONS, tensorDigest } from "../../../node/swarm/commitment.ts";
+import { checkCommitment, commitDigest, project, PROJECTIONS, sealNonce, tensorDigest, windowSeed } from "../../../node/swarm/commitment.ts";
 import { chainSignature, LOCAL_DOMAIN, RECEIPT_TYPES, receiptDigest, receiptHash, receiptSigningHash, ReceiptSigner, signerOfPublicKey, verifyReceipt, ZERO } from "../../../node/swarm/receipt.ts";
 import { BrokenReceiptsError, checkUpstream, checkWindowReceipts, fromJson, makeReceipt, toJson } from "../../../node/swarm/receipt-chain.ts";
 import { decodeHopReceipts, decodeUpstream, encodeHopReceipt, encodeUpstream, hopReceiptBytes, UPSTREAM_RECEIPT_BYTES } from "../../../node/swarm/receipt-wire.ts";
@@ -32,6 +32,20 @@ async function signer() {
 }
 
 describe("commitments", () => {
+  it("Gaussian rows: no two-entry lie cancels on every row (±1 rows let 1 in 16 through)", () => {
+    const seed = windowSeed(tensorDigest(tensor(1, 7)), sealNonce());
+    let cancelled = 0;
+    for (let a = 0; a < 40; a++) {
+      for (let b = a + 1; b < 40; b++) {
+        const lie = new Float32Array(DIM);
+        lie[a] = 10;
+        lie[b] = -10;
+        if (project(lie, 1, DIM, seed).every((v) => Math.abs(v) < 1e-3)) cancelled++;
+      }
+    }
+    assert.equal(cancelled, 0, `${cancelled} of 780 two-entry lies invisible`);
+  });
+
   it("honest output passes with error exactly 0; noise at half the old tolerance (5e-4) fails at every position", () => {
     const out = tensor(16);
     const d = tensorDigest(out);
@@ -89,8 +103,9 @@ function window(input: Float32Array, output: Float32Array): StepWindow {
   w.add(input.subarray(DIM), output.subarray(DIM), 1);
   return w;
 }
-function sign(s: ReceiptSigner, start: number, end: number, w: StepWindow, prev = ZERO, upstream = ZERO) {
-  return makeReceipt(s, facts(start, end, w.pos, w.positions), w.inputDigest(), w.outputDigest(), w.outputs(), prev, upstream);
+const NONCE = "0123456789abcdef0123456789abcdef";
+function sign(s: ReceiptSigner, start: number, end: number, w: StepWindow, prev = ZERO, upstream = ZERO, nonce = NONCE) {
+  return makeReceipt(s, facts(start, end, w.pos, w.positions), w.inputDigest(), w.outputDigest(), w.outputs(), nonce, prev, upstream);
 }
 
 describe("receipts", () => {
@@ -105,6 +120,7 @@ describe("receipts", () => {
     // any field changed, or another key, and it no longer verifies
     assert.equal(verifyReceipt(LOCAL_DOMAIN, { ...r, pos: 1 }, key.publicKey.raw), false);
     assert.equal(verifyReceipt(LOCAL_DOMAIN, { ...r, proj: r.proj.map((v) => v + 1) }, key.publicKey.raw), false);
+    assert.equal(verifyReceipt(LOCAL_DOMAIN, { ...r, nonce: sealNonce() }, key.publicKey.raw), false, "the nonce is bound through the commit digest");
     assert.equal(verifyReceipt({ ...LOCAL_DOMAIN, chainId: 1n }, r, key.publicKey.raw), false);
     assert.equal(verifyReceipt(LOCAL_DOMAIN, r, (await generateKeyPair("secp256k1")).publicKey.raw), false);
     // and survive JSON (evidence)
@@ -159,17 +175,19 @@ describe("receipts", () => {
     const wa = window(tensor(2, 1), sent);
     const up = decodeUpstream(encodeUpstream(sign(a.s, 0, 2, wa)));
     const received = window(sent, tensor(2, 5));
-    const check = (u: typeof up, w: StepWindow, start = 2) =>
-      checkUpstream(LOCAL_DOMAIN, u, a.key.publicKey.raw, facts(start, 4, w.pos, w.positions), w.inputDigest(), w.inputs(), ZERO);
+    const check = (u: typeof up, w: StepWindow, start = 2, nonce = NONCE) =>
+      checkUpstream(LOCAL_DOMAIN, u, a.key.publicKey.raw, facts(start, 4, w.pos, w.positions), w.inputDigest(), w.inputs(), nonce, ZERO);
     assert.match(check(up, received), /^0x[0-9a-f]{64}$/); // the right bytes
     const code = (f: () => void) => assert.throws(f, (e: Error) => e instanceof WireError && e.code === "bad_receipt");
     code(() => check(up, window(noisy(sent, 1e-3), tensor(2, 5)))); // other bytes than signed for
     // the framing attempt: sign the digest of the bytes sent but project something else
-    const framed = makeReceipt(a.s, facts(0, 2, 0, 2), wa.inputDigest(), wa.outputDigest(), noisy(sent, 1e-2), ZERO, ZERO);
+    const framed = makeReceipt(a.s, facts(0, 2, 0, 2), wa.inputDigest(), wa.outputDigest(), noisy(sent, 1e-2), NONCE, ZERO, ZERO);
     code(() => check(decodeUpstream(encodeUpstream(framed)), received));
     code(() => check(up, received, 1)); // a hop starting inside the one before
+    code(() => check(up, received, 2, sealNonce())); // projections for another seal
+    code(() => check({ ...up, epoch: 9n }, received)); // signed in another epoch
     const other = (await generateKeyPair("secp256k1")).publicKey.raw;
-    code(() => checkUpstream(LOCAL_DOMAIN, up, other, facts(2, 4, 0, 2), received.inputDigest(), received.inputs(), ZERO)); // signed by another key
+    code(() => checkUpstream(LOCAL_DOMAIN, up, other, facts(2, 4, 0, 2), received.inputDigest(), received.inputs(), NONCE, ZERO)); // signed by another key
   });
 
   it("the client blames the hop whose receipt breaks the chain", async () => {
@@ -184,7 +202,7 @@ describe("receipts", () => {
     const route = [{ start: 0, end: 2, publicKey: a.key.publicKey.raw }, { start: 2, end: 5, publicKey: b.key.publicKey.raw }];
     const seen = (i = input, o = out) => {
       const w = window(i, o);
-      return { session, pos: 0, n: 2, inputDigest: w.inputDigest(), outputDigest: w.outputDigest() };
+      return { session, pos: 0, n: 2, inputDigest: w.inputDigest(), outputDigest: w.outputDigest(), outputs: w.outputs(), nonce: NONCE, epoch: 3n };
     };
     const parts = decodeHopReceipts(new Uint8Array([...encodeHopReceipt(ra), ...encodeHopReceipt(rb)]), 2);
     const full = checkWindowReceipts(LOCAL_DOMAIN, route, parts, seen(), []);
@@ -197,5 +215,25 @@ describe("receipts", () => {
     blame(() => checkWindowReceipts(LOCAL_DOMAIN, route, parts, seen(), [ZERO, receiptHash(ra)]), 1); // does not follow its previous receipt
     blame(() => checkWindowReceipts(LOCAL_DOMAIN, route, parts.slice(0, 1), seen(), []), 1); // a hop's receipt missing
     blame(() => checkWindowReceipts(LOCAL_DOMAIN, route, parts, { ...seen(), n: 1 }, []), 0); // for another window
+    blame(() => checkWindowReceipts(LOCAL_DOMAIN, route, parts, { ...seen(), epoch: 7n }, []), 0); // signed in an epoch evidence could not name
+    // the hop before sent no receipt with the seal, so the next signed without a link: the hop before is blamed
+    const unlinked = sign(b.s, 2, 5, window(mid, out));
+    blame(() => checkWindowReceipts(LOCAL_DOMAIN, route, [parts[0], decodeHopReceipts(encodeHopReceipt(unlinked), 2)[0]], seen(), []), 0);
+  });
+
+  it("the last hop's projections must be of the very result it sent (nobody after it checks)", async () => {
+    const a = await signer();
+    const input = tensor(2, 1);
+    const honest = tensor(2, 3);
+    const lie = noisy(honest, 0.05);
+    const wLie = window(input, lie);
+    // it signs the digest of the lie it sent, but projections of the honest output
+    const proj = project(honest, 2, DIM, windowSeed(wLie.outputDigest(), NONCE));
+    const r = a.s.sign({ session: "0x" + session + "0".repeat(32), start: 0, end: 5, pos: 0, n: 2, epoch: 3n, inputDigest: wLie.inputDigest(), outputDigest: wLie.outputDigest(), commitDigest: commitDigest(proj, NONCE), prev: ZERO, upstream: ZERO }, proj, NONCE);
+    const route = [{ start: 0, end: 5, publicKey: a.key.publicKey.raw }];
+    const seenLie = { session, pos: 0, n: 2, inputDigest: wLie.inputDigest(), outputDigest: wLie.outputDigest(), outputs: wLie.outputs(), nonce: NONCE };
+    assert.throws(() => checkWindowReceipts(LOCAL_DOMAIN, route, decodeHopReceipts(encodeHopReceipt(r), 2), seenLie, []), (e: Error) => e instanceof BrokenReceiptsError && e.hop === 0 && /not to the result it sent/.test(e.message));
+    const fair = sign(a.s, 0, 5, wLie);
+    assert.equal(checkWindowReceipts(LOCAL_DOMAIN, route, decodeHopReceipts(encodeHopReceipt(fair), 2), seenLie, []).length, 1);
   });
 });

@@ -104,12 +104,13 @@ describe("audits", () => {
       assert.equal((await confirmEvidence(other, LOCAL_DOMAIN, framed)).confirmed, false);
       // nor does a record whose receipts were edited, nor one for another ledger
       const edited = structuredClone(wire);
-      edited.steps[0].receipts[1].outputDigest = "0x" + "00".repeat(32);
+      edited.steps.find((st) => st.receipts.length > 0)!.receipts[1].outputDigest = "0x" + "00".repeat(32);
       assert.equal((await confirmEvidence(other, LOCAL_DOMAIN, edited)).confirmed, false);
       assert.equal((await confirmEvidence(other, { ...LOCAL_DOMAIN, chainId: 1n }, wire)).confirmed, false);
       // an honest session cannot be turned into evidence
       const h = await auditThrough(servers.middle, "evidence-honest");
-      const forged = buildEvidence(LOCAL_DOMAIN, h.records[0], h.tokens, { step: 0, hop: 1, error: 1, position: 0, tolerance: 1e-6 });
+      const firstSeal = h.records[0].steps.findIndex((st) => st.receipts.length > 0);
+      const forged = buildEvidence(LOCAL_DOMAIN, h.records[0], h.tokens, { step: firstSeal, hop: 1, error: 1, position: 0, tolerance: 1e-6 });
       assert.equal((await confirmEvidence(other, LOCAL_DOMAIN, forged)).confirmed, false);
       assert.throws(() => parseEvidence({ ...wire, failure: { ...wire.failure, step: 0 } }), /malformed/);
     } finally {
@@ -134,8 +135,14 @@ describe("audits", () => {
     await node.stop();
     await engine.close();
     const clientSession = [...seen.keys()].find((k) => !seenBefore.has(k))!;
-    const a = seen.get(auditSession)!;
-    const c = seen.get(clientSession)!;
+    // seals come at the same points of both (after the prompt, then every 8 decode steps)
+    const sealsAt = (xs: StepContext[]) => xs.flatMap((x, i) => (x.seal ? [i - xs.slice(0, i).filter((y) => y.seal).length] : []));
+    const [sa, sc] = [sealsAt(seen.get(auditSession)!), sealsAt(seen.get(clientSession)!)];
+    const k = Math.min(sa.length, sc.length) - 1; // each one's last seal is where it ended
+    assert.ok(k >= 1, `seals ${sa} / ${sc}`);
+    assert.deepEqual(sa.slice(0, k), sc.slice(0, k));
+    const a = seen.get(auditSession)!.filter((x) => !x.seal);
+    const c = seen.get(clientSession)!.filter((x) => !x.seal);
     // caller: the middle hop is called by the head server in both; route position: same
     assert.equal(a[0].caller, c[0].caller);
     assert.deepEqual([a[0].hasNext, a[0].fromServer], [c[0].hasNext, c[0].fromServer]);
