@@ -27,3 +27,16 @@ export class ChainClock {
     return BigInt(Math.max(0, Math.floor((this.now() - genesis) / epochLength)));
   }
 }
+
+/** The ledger's epoch as seen from chain time, refreshed every few seconds in the background:
+ * what clients and auditors hold receipts to (a receipt signed in another epoch could never
+ * be brought as evidence). */
+export async function ledgerEpochClock(ledger: { genesis(): Promise<bigint>; epochLength(): Promise<bigint> }, provider: Provider, refreshMs = 5000): Promise<{ epoch: () => bigint; stop: () => void }> {
+  const genesis = Number(await ledger.genesis());
+  const epochLength = Number(await ledger.epochLength());
+  const clock = new ChainClock(provider);
+  await clock.refresh();
+  const timer = setInterval(() => void clock.refresh().catch(() => {}), refreshMs);
+  timer.unref();
+  return { epoch: () => clock.epoch(genesis, epochLength), stop: () => clearInterval(timer) };
+}

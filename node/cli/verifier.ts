@@ -12,6 +12,7 @@ import { peerIdToBytes } from "../p2p/peer-id.ts";
 import { Auditor, ledgerRoutes } from "../verifier/auditor.ts";
 import { serveAudits } from "../verifier/audit-service.ts";
 import { LedgerPeers } from "../verifier/ledger-peers.ts";
+import { ledgerEpochClock } from "../chain/clock.ts";
 import { readVerifiers } from "../chain/registry.ts";
 import { LedgerPort } from "../verifier/ledger-port.ts";
 import { PeerExchange } from "../verifier/peer-exchange.ts";
@@ -96,7 +97,8 @@ Example:
         const chainId = BigInt(h.deployment.chainId);
         const domain = ledgerDomain(chainId, h.deployment.ledger);
         const rechecker = new Rechecker(model, { device: o.device });
-        const auditor = new Auditor({ model, routes: ledgerRoutes(h.ledger, model.config.nLayers), domain, rechecker, device: o.device });
+        const clock = await ledgerEpochClock(h.ledger as never, h.provider);
+        const auditor = new Auditor({ model, routes: ledgerRoutes(h.ledger, model.config.nLayers), domain, rechecker, device: o.device, epoch: clock.epoch });
         const port = new LedgerPort({ ledger: h.ledgerW, signer: h.ledgerW.runner as never, address: h.address, domain, interfaces: iface });
         for (const b of o.bootstrap) await node.dial(multiaddr(b)).catch((err: Error) => log(`bootstrap ${b}: ${err.message}`));
         const daemon = new VerifierDaemon(
@@ -126,6 +128,7 @@ Example:
           process.once("SIGINT", stop);
           process.once("SIGTERM", stop);
         });
+        clock.stop();
         await node.stop();
         await auditor.close();
         await rechecker.close();

@@ -1,6 +1,7 @@
 // The Client on the swarm: embedding and head locally, layers on servers read from the
 // ledger. Peers are dialled as <addr>/p2p/<peer id from the ledger>, so Noise refuses any
 // peer whose key does not match what the ledger says.
+import { ledgerEpochClock } from "../chain/clock.ts";
 import { multiaddr } from "@multiformats/multiaddr";
 import type { Contract, TypedDataDomain } from "ethers";
 import { ledgerDomain } from "../chain/domain.ts";
@@ -77,13 +78,15 @@ export async function openNetworkClient(ledger: Contract, modelFile: string, dev
   };
   const route = routeFinder(node, ledger, c.nLayers);
   const domain = await ledgerReceiptDomain(ledger);
+  const clock = await ledgerEpochClock(ledger as never, ledger.runner!.provider!);
   return {
     model,
     client,
     node,
     domain,
-    session: (o = {}) => new FailoverChain(node, c.dim, { route, domain, ...o }),
+    session: (o = {}) => new FailoverChain(node, c.dim, { route, domain, epoch: clock.epoch, ...o }),
     async close() {
+      clock.stop();
       await Promise.all([client.embedding.release(), client.head.release(), node.stop()]);
     },
   };

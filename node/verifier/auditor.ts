@@ -39,7 +39,11 @@ export class Auditor {
   private readonly rechecker: Rechecker;
   private readonly timeoutMs: number;
 
-  constructor(c: { model: LoadedModel; routes: RouteSource; domain: TypedDataDomain; rechecker: Rechecker; device?: Device }, o: { timeoutMs?: number } = {}) {
+  private readonly epoch?: () => bigint;
+
+  /** `epoch`: the ledger's epoch, which audited receipts must be signed in. */
+  constructor(c: { model: LoadedModel; routes: RouteSource; domain: TypedDataDomain; rechecker: Rechecker; device?: Device; epoch?: () => bigint }, o: { timeoutMs?: number } = {}) {
+    this.epoch = c.epoch;
     const m = c.model;
     const device = c.device ?? "cpu";
     this.dim = m.config.dim;
@@ -57,7 +61,7 @@ export class Auditor {
 
   async audit(plan: AuditPlan, rand: () => number): Promise<AuditOutcome> {
     const node = await createNode(); // a fresh identity, as every `efed generate` run has
-    const chain = new FailoverChain(node, this.dim, { route: this.routes(node, rand), domain: this.domain, timeoutMs: this.timeoutMs });
+    const chain = new FailoverChain(node, this.dim, { route: this.routes(node, rand), domain: this.domain, timeoutMs: this.timeoutMs, epoch: this.epoch });
     const tokens = [...plan.promptIds];
     let error: string | undefined;
     try {

@@ -214,6 +214,13 @@ export class VerifierDaemon {
     const server = accounts.get(peer);
     this.say(`check failed: ${peer.slice(-8)} (layers ${record.route[r.failure.hop].start}-${record.route[r.failure.hop].end}, server ${server ?? "unknown"}) at position ${r.failure.position}: error ${r.failure.error.toExponential(2)} > ${r.failure.tolerance}`);
     if (server === undefined) return;
+    // a receipt signed in an epoch far from now cannot be brought as evidence (the ledger
+    // takes only recent ones): say so rather than fail later on the committee's lookup
+    const signedIn = record.steps[r.failure.step].receipts[r.failure.hop].epoch;
+    if (signedIn > BigInt(epoch) + 1n || signedIn + 2n < BigInt(epoch)) {
+      this.say(`check failed, but ${peer.slice(-8)} signed in epoch ${signedIn} (now ${epoch}): not usable as evidence`);
+      return;
+    }
     const ev = buildEvidence(this.domain, record, tokens, r.failure);
     this.stats.evidence++;
     await this.cosign(ev, server);
