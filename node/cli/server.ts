@@ -136,6 +136,7 @@ Example:
           throw err;
         }
         const active = await readCandidates(h.ledger);
+        if (server.runner.device !== "cpu") log(`warning: audits hold every server to the cpu/cpu tolerance, and ${server.runner.device}↔cpu differences are not calibrated yet: an honest ${server.runner.device} server may fail audits and be slashed (--device cpu is safe)`);
         log(`${done}: server ${h.address} serves layers ${o.layers[0]}-${o.layers[1]} as ${server.node.peerId} on ${addrs.join(" ")} (${throughput} layer-tokens/s, device ${server.runner.device}, ${active.length} active servers)`);
         if (server.weights !== undefined) log(`sharing the model over /efed/weights/1 at ${server.addrs()[0]}`);
         if (o.fault !== undefined) log(`FAULT INJECTION: this server misbehaves (${o.fault.kind})`);
