@@ -12,6 +12,7 @@ import { stakingCommands } from "./cli/staking.ts";
 import { verifierCommand } from "./cli/verifier.ts";
 import { demoCommand } from "./cli/demo.ts";
 import { analyzeCommand } from "./cli/analyze.ts";
+import { apiCommand } from "./cli/api.ts";
 import { reportError } from "./cli/common.ts";
 
 const program = new Command()
@@ -38,6 +39,7 @@ Getting started (one terminal per long-running command):
   $ efed generate --model <gguf> --prompt "Once upon a time"
   $ efed status                # servers, verifiers, trust scores, coverage
   $ efed claim --wallet <file> # rewards
+  $ efed api --model <gguf>    # OpenAI-compatible API on http://127.0.0.1:8080/v1
 
 Local text generation (no chain needed):
   $ efed generate --local --model ../shared/models/stories260K-f32.gguf --max-tokens 64
@@ -61,6 +63,7 @@ stakingCommands(program);
 verifierCommand(program);
 demoCommand(program);
 analyzeCommand(program);
+apiCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.exitCode = reportError(err);

@@ -3,12 +3,7 @@ import { InvalidArgumentError, Option, type Command } from "commander";
 import { generate } from "../client/generate.ts";
 import { openLocalEngine } from "../client/local.ts";
 import { DEVICES, type Device } from "../model/onnx/runtime.ts";
-import { openLedger } from "../chain/ledger.ts";
-import { openNetworkClient, type NetworkClient } from "../client/network.ts";
-import type { SessionRecord } from "../client/remote.ts";
-import { readVerifiers } from "../chain/registry.ts";
-import { handToVerifier } from "../verifier/audit-service.ts";
-import type { Contract } from "ethers";
+import { openSwarmClient } from "../client/swarm.ts";
 import { DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, parseUrl } from "./common.ts";
 
 export function parseIntIn(lo: number, hi: number) {
@@ -120,41 +115,21 @@ async function streamText(client: Parameters<typeof generate>[0], chain: Paramet
 async function generateOnSwarm(o: GenerateFlags): Promise<void> {
   if (o.model === undefined) throw new InvalidArgumentError("--model <file> is needed: the client holds the embedding and the output head");
   if (o.svdEnergy !== undefined || o.svdRatio !== undefined || o.shards !== 1) throw new InvalidArgumentError("--svd-* and --shards apply to --local only");
-  const h = await openLedger(o.rpc, o.deployments);
-  const net = await openNetworkClient(h.ledger, o.model, o.device).catch((err) => {
-    h.provider.destroy();
-    throw err;
-  });
+  const swarm = await openSwarmClient({ rpc: o.rpc, deployments: o.deployments, model: o.model, device: o.device });
   try {
-    const chain = net.session({
+    const chain = swarm.session({
       onFailover: (peer, route) => log(`\nserver ${peer} failed; rerouted over ${route.map((r) => `${r.start}-${r.end}`).join(" ")} and replayed the history`),
       onRoute: (route) => {
         if (o.stats) log(`route ${route.map((r) => `${r.start}-${r.end}@${r.peer}`).join(" ")}`);
       },
     });
-    const r = await streamText(net.client, chain, o);
+    const r = await streamText(swarm.net.client, chain, o);
     await chain.close();
-    if (o.audit && Math.random() < o.auditShare) await handForAudit(h.ledger, net, chain.records, [...r.promptIds, ...r.tokens]);
+    if (o.audit) await swarm.maybeAudit(chain, [...r.promptIds, ...r.tokens], o.auditShare, log);
     if (o.stats) {
       log(`${r.tokens.length} tokens in ${r.seconds.toFixed(2)} s (${(r.tokens.length / r.seconds).toFixed(1)} tokens/s) over ${chain.route?.map((x) => `${x.start}-${x.end}@${x.peer.slice(-6)}`).join(" ")}, ${chain.failovers} failover(s)`);
     }
   } finally {
-    await net.close();
-    h.provider.destroy();
-  }
-}
-
-/** Hands the session to a random active verifier and reports what it found. */
-async function handForAudit(ledger: Contract, net: NetworkClient, records: SessionRecord[], tokens: number[]): Promise<void> {
-  const verifiers = await readVerifiers(ledger);
-  if (verifiers.length === 0) return log("audit: no verifier on the ledger to hand this session to");
-  const v = verifiers[Math.floor(Math.random() * verifiers.length)];
-  log(`audit: handing this session to verifier ${v.account} (it sees the prompt and the output)…`);
-  try {
-    const verdict = await handToVerifier(net.node, v, records, tokens);
-    if (verdict.failed.length === 0) log(`audit: every hop checked out (${verdict.checkedSteps} hop-steps)`);
-    for (const f of verdict.failed) log(`audit: server ${f.peer} (layers ${f.start}-${f.end}) lied from position ${f.position}: the verifier has evidence`);
-  } catch (err) {
-    log(`audit: ${(err as Error).message}`);
+    await swarm.close();
   }
 }
