@@ -86,7 +86,11 @@ export async function complete(backend: Backend, req: CompletionRequest, o: { si
 /** What a failure means to an API client. */
 export function apiErrorOf(err: unknown): Error {
   if (err instanceof ApiError) return err;
-  if (err instanceof NoRouteError) return new ApiError(STATUS.unavailable, `the swarm does not cover the model now: ${err.message}`, { code: "model_not_covered" });
+  if (err instanceof NoRouteError) {
+    // after failovers the servers that remain do not cover the model: they failed or were busy
+    if (/failed one/.test(err.message)) return new ApiError(STATUS.unavailable, `the swarm's servers are busy or failing: ${err.message}`, { code: "swarm_unavailable" });
+    return new ApiError(STATUS.unavailable, `the swarm does not cover the model now: ${err.message}`, { code: "model_not_covered" });
+  }
   if (err instanceof HopFailedError) {
     if (/busy/.test(err.message)) return new ApiError(STATUS.unavailable, `the swarm's servers are busy: ${err.message}`, { code: "swarm_busy" });
     return new ApiError(STATUS.badGateway, `a server failed and no other route worked: ${err.message}`, { code: "swarm_failed" });
