@@ -1,6 +1,6 @@
 // `efed server`: serve a range of layers on the swarm, registered on the ledger.
 import { InvalidArgumentError, Option, type Command } from "commander";
-import { formatUnits, parseUnits, ZeroHash } from "ethers";
+import { formatUnits, parseUnits, ZeroHash, type Contract } from "ethers";
 import { readCandidates, registerOrUpdate } from "../chain/registry.ts";
 import { modelHash } from "../model/manifest.ts";
 import { DEVICES, type Device } from "../model/onnx/runtime.ts";
@@ -140,17 +140,22 @@ Example:
         if (server.weights !== undefined) log(`sharing the model over /efed/weights/1 at ${server.addrs()[0]}`);
         if (o.fault !== undefined) log(`FAULT INJECTION: this server misbehaves (${o.fault.kind})`);
         log("server ready");
+        let exitCode = 0;
         await new Promise<void>((resolve) => {
           let stopping = false;
-          const stop = (why = "stopping") => {
+          const stop = (why = "stopping", offline = true) => {
             if (stopping) return;
             stopping = true;
             clearInterval(watch);
             log(`${why}: no new sessions, finishing open ones…`);
-            void server.stop(5000).then(resolve);
+            // clients route around a server with no address on the ledger; starting again
+            // re-registers the addresses (registerOrUpdate)
+            const leave = offline ? goOffline(h.ledgerW, log) : Promise.resolve();
+            void Promise.all([leave, server.stop(5000)]).then(() => resolve());
           };
-          // watch the ledger: a deactivated server notices it is out; --auto-cover re-covers layers
+          // watch the ledger: a deactivated or unstaked server stops; --auto-cover re-covers layers
           let checking = false;
+          let lastError = "";
           const watch = setInterval(async () => {
             if (checking || stopping) return;
             checking = true;
@@ -158,18 +163,29 @@ Example:
               await clock.refresh();
               const me = await h.ledger.getServer(h.address);
               const status = Number(me.status);
+              lastError = "";
               if (status === 3 || status === 4) {
                 const why =
                   status === 4 ? "slashed on evidence of a wrong answer"
                   : Number(me.pendingSlash) > 0 ? "taken off routes: evidence of a wrong answer is on the ledger (slashed after the challenge window)"
                   : `deactivated by the verifiers (S_i ${formatUnits(me.trust, 18)} < θ ${formatUnits(params.theta, 18)})`;
                 log(`${why}; ${formatUnits(me.stake, 18)} tokens of stake left: \`efed unstake\`, then \`efed withdraw\``);
-                stop("deactivated");
+                stop("deactivated", false);
+              } else if (status === 2) {
+                log("unstaked (`efed unstake`): this server leaves the swarm; `efed withdraw` once the unbonding delay has passed");
+                stop("unstaked", false);
               } else if (o.autoCover && Number(me.status) === 1) {
                 await autoCover(server, h, log);
               }
             } catch (err) {
-              log(`ledger watch: ${(err as Error).message}`);
+              if ((await h.provider.getCode(h.deployment.ledger).catch(() => undefined)) === "0x") {
+                log(`the ledger at ${h.deployment.ledger} is gone (the chain was restarted): \`efed deploy\` again, then start this server again`);
+                exitCode = 1;
+                stop("ledger gone", false);
+              } else if ((err as Error).message !== lastError) {
+                lastError = (err as Error).message; // once per distinct problem, not every 2 s
+                log(`ledger watch: ${lastError}`);
+              }
             } finally {
               checking = false;
             }
@@ -177,11 +193,23 @@ Example:
           process.once("SIGINT", () => stop());
           process.once("SIGTERM", () => stop());
         });
+        process.exitCode = exitCode;
         log(`stopped after ${server.service.stats.tokens} positions in ${server.service.stats.opened} sessions`);
       } finally {
         h.provider.destroy();
       }
     });
+}
+
+/** Clears this server's addresses on the ledger, so clients skip it while it is away. */
+async function goOffline(ledgerW: Contract, log: (s: string) => void): Promise<void> {
+  try {
+    const sent = ledgerW.updateAddrs([]).then((tx: { wait: (n: number, ms: number) => Promise<unknown> }) => tx.wait(1, 5000));
+    await Promise.race([sent, new Promise((_, reject) => setTimeout(() => reject(new Error("no answer from the chain in 5 s")), 5000).unref())]);
+    log("marked offline on the ledger: clients route around this server until it starts again");
+  } catch (err) {
+    log(`could not mark this server offline on the ledger: ${(err as Error).message.split("\n")[0]}`);
+  }
 }
 
 /** The first run of layers no active server covers, as [start, end). */
