@@ -31,7 +31,7 @@ See it all run (about a minute):
 
 Getting started (one terminal per long-running command):
   $ efed chain                 # embedded local chain on 127.0.0.1:8545
-  $ efed deploy                # token + trust ledger, writes deployments/31337.json
+  $ efed deploy                # token + trust ledger, writes ~/.efed/deployments/31337.json
   $ export EFED_PASSWORD=…     # or answer the prompts
   $ efed wallet new            # a funded wallet (local chain)
   $ efed server --wallet <file> --model <gguf> --layers 0-3      # and more servers…

@@ -1,10 +1,17 @@
 // Options and error handling shared by every `efed` command.
 import { InvalidArgumentError } from "commander";
 import { multiaddr } from "@multiformats/multiaddr";
-import { DEFAULT_DEPLOYMENTS_DIR } from "../chain/deployments.ts";
+import { homedir } from "node:os";
+import { join } from "node:path";
 
 export const DEFAULT_RPC = process.env.EFED_RPC ?? "http://127.0.0.1:8545";
-export const DEFAULT_DEPLOYMENTS = process.env.EFED_DEPLOYMENTS ?? DEFAULT_DEPLOYMENTS_DIR;
+
+/** Deployments live beside the wallets (~/.efed/deployments), not in the current directory,
+ * so every command finds them wherever it is run from. */
+export function defaultDeploymentsDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.EFED_DEPLOYMENTS ?? join(env.EFED_HOME ?? join(homedir(), ".efed"), "deployments");
+}
+export const DEFAULT_DEPLOYMENTS = defaultDeploymentsDir();
 
 /** Progress and notices go to stderr, so stdout stays clean for data (and generated text). */
 export function log(line: string): void {
