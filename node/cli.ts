@@ -23,6 +23,9 @@ const program = new Command()
   )
   .version("0.1.0")
   .showHelpAfterError("(run with --help for usage)")
+  // one rule for exit codes: 2 when the command line itself is wrong (as commander's own
+  // parse errors), 1 for anything found while running (see reportError)
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
   .addHelpText(
     "after",
     `
@@ -49,7 +52,9 @@ Does the paper hold? (its §4 figures recomputed and measured, with a report):
 
 Environment: EFED_RPC (default --rpc), EFED_DEPLOYMENTS (default --deployments),
 EFED_PASSWORD (wallet password), EFED_HOME (default ~/.efed, where wallets live),
-EFED_DEPLOYER_KEY (deployer key for non-local chains), EFED_DEBUG=1 (stack traces).`,
+EFED_DEPLOYER_KEY (deployer key for non-local chains), EFED_DEBUG=1 (stack traces),
+EFED_API_KEY (efed api's key). Options marked (required) must be given.
+Exit status: 0 success, 2 the command line is wrong, 1 anything else.`,
   );
 
 chainCommand(program);
@@ -64,6 +69,13 @@ verifierCommand(program);
 demoCommand(program);
 analyzeCommand(program);
 apiCommand(program);
+
+/** Marks options a command cannot run without, so --help shows them. */
+function markRequired(cmd: Command): void {
+  for (const o of cmd.options) if (o.mandatory && !o.description.startsWith("(required)")) o.description = `(required) ${o.description}`;
+  cmd.commands.forEach(markRequired);
+}
+markRequired(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.exitCode = reportError(err);

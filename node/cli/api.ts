@@ -27,7 +27,7 @@ export function apiCommand(program: Command): void {
   program
     .command("api")
     .description("serve an OpenAI-compatible API (chat and text completions, streamed or not) over the swarm, or --local")
-    .requiredOption("--model <file>", "model: a GGUF file or a Hugging Face directory (required; the client side holds its embedding and head)")
+    .requiredOption("--model <file>", "model: a GGUF file or a Hugging Face directory (the client side holds its embedding and head)")
     .option("--port <n>", "HTTP port (0: any free port)", parsePort, 8080)
     .option("--host <addr>", "address to bind; anything beyond loopback needs --api-key", "127.0.0.1")
     .option("--local", "run every layer in this process instead of the swarm")

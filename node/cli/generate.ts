@@ -48,11 +48,11 @@ export function generateCommand(program: Command): void {
     .command("generate")
     .description("generate text from a prompt, through the swarm (or --local: the whole model in this process)")
     .option("--local", "run every layer in this process (no swarm)")
-    .option("--model <file>", "model: a GGUF file, or a Hugging Face directory / .safetensors file (the client needs its embedding and head)")
+    .option("--model <file>", "(required) model: a GGUF file, or a Hugging Face directory / .safetensors file (the client needs its embedding and head)")
     .option("--rpc <url>", "JSON-RPC endpoint of the chain (network mode)", parseUrl, DEFAULT_RPC)
     .option("--deployments <dir>", "where deployments/<chainId>.json is read", DEFAULT_DEPLOYMENTS)
     .option("--prompt <text>", "text to continue (empty: start from BOS)", "")
-    .option("--max-tokens <n>", "tokens to generate", parseIntIn(1, 1 << 20), 256)
+    .option("--max-tokens <n>", "tokens to generate at most (the model may end sooner; prompt + this ≤ the model's context, 512 tokens for stories260K)", parseIntIn(1, 1 << 20), 256)
     .option("--temperature <t>", "0 for greedy decoding", parseFloatIn(0, 100), 0)
     .option("--top-p <p>", "nucleus sampling mass when temperature > 0", parseFloatIn(0, 1, true), 0.9)
     .option("--seed <n>", "random seed for sampling", parseIntIn(0, Number.MAX_SAFE_INTEGER))
@@ -109,6 +109,8 @@ async function streamText(client: Parameters<typeof generate>[0], chain: Paramet
     onText: (t) => process.stdout.write(t),
   });
   process.stdout.write("\n");
+  // say why there are fewer tokens than asked for, rather than stop silently
+  if (r.tokens.length < o.maxTokens) log(`the model ended the text after ${r.tokens.length} of ${o.maxTokens} tokens (end of sequence)`);
   return r;
 }
 

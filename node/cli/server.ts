@@ -45,11 +45,11 @@ export function serverCommand(program: Command): void {
     .command("server")
     .description("serve layers [a, b) of the model on the swarm: stake, register on the ledger, answer /efed/infer/1")
     .requiredOption("--wallet <file>", "wallet keystore (password from EFED_PASSWORD or a prompt); its .p2p.key keeps the peer id")
-    .option("--model <file>", "the model file (only layers a..b−1 are loaded, unless --share-weights)")
+    .option("--model <file>", "the model file (only layers a..b−1 are loaded, unless --share-weights); this or --weights-from is required")
     .option("--weights-from <multiaddr>", "fetch the layers from a peer that shares the model (…/p2p/<peer id>) instead of --model", parsePeerMultiaddr)
     .option("--weights-svd-energy <e>", "with --weights-from: fetch SVD factors keeping energy e (fewer bytes, not verifiable)", parseFloatIn(0, 1, true))
     .option("--share-weights", "load the whole model and serve it to other servers over /efed/weights/1")
-    .requiredOption("--layers <a-b>", "layer range, e.g. 0-2", parseLayers)
+    .requiredOption("--layers <a-b>", "layer range, e.g. 0-2 (layers a to b−1)", parseLayers)
     .option("--stake <tokens>", "stake to put up at registration (default: the ledger's minimum)")
     .option("--rpc <url>", "JSON-RPC endpoint of the chain", parseUrl, DEFAULT_RPC)
     .option("--deployments <dir>", "where deployments/<chainId>.json is read", DEFAULT_DEPLOYMENTS)
@@ -82,7 +82,7 @@ Example:
       const h = await openSigned(o.rpc, o.deployments, o.wallet, "unlock the server's wallet");
       try {
         const [hash, numLayers] = await h.ledger.model();
-        if (o.layers[1] > Number(numLayers)) throw new InvalidArgumentError(`layers ${o.layers[0]}-${o.layers[1]} are outside the model's ${numLayers} layers (ledger)`);
+        if (o.layers[1] > Number(numLayers)) throw new RangeError(`layers ${o.layers[0]}-${o.layers[1]} are outside the model's ${numLayers} layers (ledger)`);
         if (hash !== ZeroHash && o.model !== undefined) {
           log("checking the model against the ledger's hash…");
           const mine = await modelHash(o.model);
@@ -90,7 +90,7 @@ Example:
         }
         const params = await h.ledger.params();
         const stake = o.stake === undefined ? (params.minServerStake as bigint) : parseUnits(o.stake, 18);
-        if (stake < params.minServerStake) throw new InvalidArgumentError(`--stake ${formatUnits(stake, 18)} is below the ledger's minimum of ${formatUnits(params.minServerStake, 18)} tokens`);
+        if (stake < params.minServerStake) throw new RangeError(`--stake ${formatUnits(stake, 18)} is below the ledger's minimum of ${formatUnits(params.minServerStake, 18)} tokens`);
 
         log(`loading layers ${o.layers[0]}-${o.layers[1]} ${o.model !== undefined ? `of ${o.model}` : `from ${o.weightsFrom}`}…`);
         const privateKey = await loadOrCreateKey(p2pKeyFile(o.wallet));

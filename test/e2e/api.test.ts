@@ -76,9 +76,11 @@ describe("efed api over the swarm, end to end", () => {
     await assert.rejects(client.completions.create({ model: MODEL, prompt: "", max_tokens: 5 }), (e: unknown) => e instanceof OpenAI.APIError && e.status === 503 && /not cover|busy or failing/.test(e.message));
   });
 
-  it("refuses to listen beyond loopback without an API key", async () => {
+  it("refuses to listen beyond loopback without an API key; a wrong command line exits 2", async () => {
     const r = await efed(["api", "--model", STORIES_260K, "--host", "0.0.0.0"], env);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /^efed: --host 0\.0\.0\.0 is reachable beyond this machine: set --api-key/);
+    assert.equal((await efed(["api"], env)).code, 2); // --model missing (commander's own error)
+    assert.equal((await efed(["api", "--model", STORIES_260K, "--port", "http"], env)).code, 2);
   });
 });
