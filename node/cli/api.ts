@@ -4,7 +4,7 @@ import { openLocalBackend, openSwarmBackend, type Backend } from "../api/backend
 import { isLoopback } from "../api/http.ts";
 import { ApiServer, DEFAULT_MAX_BODY, DEFAULT_MAX_CONCURRENT } from "../api/server.ts";
 import { DEVICES, type Device } from "../model/onnx/runtime.ts";
-import { DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, parsePort, parseUrl } from "./common.ts";
+import { DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, logToFile, parsePort, parseUrl } from "./common.ts";
 import { parseFloatIn, parseIntIn } from "./generate.ts";
 
 interface ApiFlags {
@@ -21,6 +21,7 @@ interface ApiFlags {
   parallel: number;
   auditShare: number;
   audit: boolean;
+  log?: string;
 }
 
 export function apiCommand(program: Command): void {
@@ -40,6 +41,7 @@ export function apiCommand(program: Command): void {
     .option("--parallel <n>", "generations at once; more are answered 429", parseIntIn(1, 1024), DEFAULT_MAX_CONCURRENT)
     .option("--audit-share <p>", "share of sessions handed to a verifier for an audit (swarm mode)", parseFloatIn(0, 1), 0.05)
     .option("--no-audit", "never hand a session to a verifier")
+    .option("--log <file>", "also append every notice, with its time, to this file")
     .addHelpText(
       "after",
       `
@@ -63,6 +65,7 @@ Examples:
   $ EFED_API_KEY=secret efed api --model ../shared/models/stories260K-f32.gguf --host 0.0.0.0`,
     )
     .action(async (o: ApiFlags) => {
+      if (o.log !== undefined) logToFile(o.log);
       if (!isLoopback(o.host) && !o.apiKey) throw new InvalidArgumentError(`--host ${o.host} is reachable beyond this machine: set --api-key (or EFED_API_KEY)`);
       if (!o.local && o.shards !== 1) throw new InvalidArgumentError("--shards applies to --local only");
       log(o.local ? `loading ${o.model}…` : `connecting to the swarm at ${o.rpc}…`);
@@ -77,13 +80,15 @@ Examples:
         await backend.close();
         throw err;
       }
-      const host = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
-      process.stdout.write(`http://${host}:${addr.port}/v1\n`);
-      log(`api ready: model ${backend.modelId} (${backend.mode}${backend.hasChatTemplate ? "" : ", plain chat template"}) at http://${host}:${addr.port}/v1${o.apiKey ? ", API key required" : ""}`);
-      await new Promise<void>((resolve) => {
+      // signal handlers before the ready line: whoever waits for it may signal at once
+      const stopped = new Promise<void>((resolve) => {
         process.once("SIGINT", resolve);
         process.once("SIGTERM", resolve);
       });
+      const host = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
+      process.stdout.write(`http://${host}:${addr.port}/v1\n`);
+      log(`api ready: model ${backend.modelId} (${backend.mode}${backend.hasChatTemplate ? "" : ", plain chat template"}) at http://${host}:${addr.port}/v1${o.apiKey ? ", API key required" : ""}`);
+      await stopped;
       log("stopping: aborting generations under way…");
       await api.close();
       await backend.close();

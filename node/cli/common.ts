@@ -1,6 +1,7 @@
 // Options and error handling shared by every `efed` command.
 import { InvalidArgumentError } from "commander";
 import { multiaddr } from "@multiformats/multiaddr";
+import { openSync, writeSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 
@@ -13,9 +14,23 @@ export function defaultDeploymentsDir(env: NodeJS.ProcessEnv = process.env): str
 }
 export const DEFAULT_DEPLOYMENTS = defaultDeploymentsDir();
 
-/** Progress and notices go to stderr, so stdout stays clean for data (and generated text). */
+/** The file --log copies notices to (one per process: a long-running role's own log). */
+let logFd: number | undefined;
+
+/** Progress and notices go to stderr, so stdout stays clean for data (and generated text);
+ * with --log, also to a file, each line with its time. */
 export function log(line: string): void {
   process.stderr.write(line + "\n");
+  if (logFd !== undefined) writeSync(logFd, `${new Date().toISOString()} ${line.replace(/^\n+/, "")}\n`);
+}
+
+/** `--log <file>`: appends every notice to `file` from now on. */
+export function logToFile(file: string): void {
+  try {
+    logFd = openSync(file, "a");
+  } catch (err) {
+    throw new InvalidArgumentError(`--log: cannot write ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
 }
 
 export function parsePort(value: string): number {

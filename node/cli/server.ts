@@ -11,7 +11,7 @@ import { p2pKeyFile } from "../wallet/keystore.ts";
 import { parseFault, type Fault } from "../server/faults.ts";
 import { ledgerDomain } from "../chain/domain.ts";
 import { ChainClock } from "../chain/clock.ts";
-import { DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, parseMultiaddr, parsePeerMultiaddr, parseUrl } from "./common.ts";
+import { DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, logToFile, parseMultiaddr, parsePeerMultiaddr, parseUrl } from "./common.ts";
 import { parseFloatIn, parseIntIn } from "./generate.ts";
 import { openSigned } from "./signer.ts";
 import { explainReverts } from "../chain/revert.ts";
@@ -35,6 +35,7 @@ interface ServerFlags {
   listen: string[];
   device: Device;
   maxSessions: number;
+  log?: string;
   sessionTtl: number;
   fault?: Fault;
   autoCover?: boolean;
@@ -54,6 +55,7 @@ export function serverCommand(program: Command): void {
     .option("--rpc <url>", "JSON-RPC endpoint of the chain", parseUrl, DEFAULT_RPC)
     .option("--deployments <dir>", "where deployments/<chainId>.json is read", DEFAULT_DEPLOYMENTS)
     .option("--listen <multiaddr>", "address to listen on (repeatable)", parseMultiaddr, [] as string[])
+    .option("--log <file>", "also append every notice, with its time, to this file")
     .addOption(new Option("--device <device>", "execution provider").choices([...DEVICES]).default("cpu"))
     .option("--max-sessions <n>", "inference sessions held at once", parseIntIn(1, 100000), 64)
     .option("--session-ttl <s>", "seconds an idle session's KV cache is kept", parseIntIn(1, 86400), 60)
@@ -75,6 +77,7 @@ Example:
   $ EFED_PASSWORD=… efed server --wallet ~/.efed/wallets/0x….json --model ../shared/models/stories260K-f32.gguf --layers 0-2`,
     )
     .action(async (o: ServerFlags) => {
+      if (o.log !== undefined) logToFile(o.log);
       if ((o.model === undefined) === (o.weightsFrom === undefined)) throw new InvalidArgumentError("give --model <file> or --weights-from <multiaddr> (one of them)");
       if (o.weightsSvdEnergy !== undefined && o.weightsFrom === undefined) throw new InvalidArgumentError("--weights-svd-energy needs --weights-from");
       if (o.shareWeights && o.model === undefined) throw new InvalidArgumentError("--share-weights needs --model");
@@ -137,9 +140,12 @@ Example:
         }
         const active = await readCandidates(h.ledger);
         log(`${done}: server ${h.address} serves layers ${o.layers[0]}-${o.layers[1]} as ${server.node.peerId} on ${addrs.join(" ")} (${throughput} layer-tokens/s, device ${server.runner.device}, ${active.length} active servers)`);
-        if (server.weights !== undefined) log(`sharing the model over /efed/weights/1 at ${server.addrs()[0]}`);
+        if (server.weights !== undefined) {
+          log(`sharing the model over /efed/weights/1 at ${server.addrs()[0]}`);
+          // stdout too, so a script can take it: other servers pass it to --weights-from
+          process.stdout.write(`${server.addrs()[0]}\n`);
+        }
         if (o.fault !== undefined) log(`FAULT INJECTION: this server misbehaves (${o.fault.kind})`);
-        log("server ready");
         let exitCode = 0;
         await new Promise<void>((resolve) => {
           let stopping = false;
@@ -192,6 +198,8 @@ Example:
           }, 2000);
           process.once("SIGINT", () => stop());
           process.once("SIGTERM", () => stop());
+          // only now: whoever waits for this line may signal at once
+          log("server ready");
         });
         process.exitCode = exitCode;
         log(`stopped after ${server.service.stats.tokens} positions in ${server.service.stats.opened} sessions`);

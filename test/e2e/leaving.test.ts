@@ -3,7 +3,7 @@
 // chain restart a server says once that the ledger is gone and stops.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { efed, efedBackground, type Background } from "../helpers/processes.ts";
@@ -26,8 +26,8 @@ describe("servers leaving, end to end", () => {
   let wallets: string[] = [];
   let port = "";
   const run = (args: string[]) => efed(args, env);
-  const server = async (w: string) => {
-    const p = await efedBackground(["server", "--wallet", w, "--model", STORIES_260K, "--layers", "0-5"], /server ready/, 90_000, env);
+  const server = async (w: string, extra: string[] = []) => {
+    const p = await efedBackground(["server", "--wallet", w, "--model", STORIES_260K, "--layers", "0-5", ...extra], /server ready/, 90_000, env);
     procs.push(p);
     return p;
   };
@@ -47,9 +47,11 @@ describe("servers leaving, end to end", () => {
   });
 
   it("SIGTERM marks the server offline; clients skip it; a restart brings its address back", async () => {
-    const a = await server(wallets[0]);
+    const logFile = join(home, "server.log");
+    const a = await server(wallets[0], ["--log", logFile]);
     await a.stop();
-    assert.match(a.output(), /marked offline on the ledger/);
+    assert.match(a.output(), /marked offline on the ledger/, `exit ${a.child.exitCode} ${a.child.signalCode}`);
+    assert.match(readFileSync(logFile, "utf8"), /^\d{4}-\d\d-\d\dT[\d:.]+Z server ready$/m); // --log
     const s = (await status()).servers[0];
     assert.equal(s.status, "active"); // not deactivated, not slashed
     assert.deepEqual(s.addrs, []);
@@ -59,6 +61,11 @@ describe("servers leaving, end to end", () => {
     await server(wallets[0]);
     assert.equal((await status()).servers[0].addrs.length, 1);
     assert.equal((await run(["generate", "--model", STORIES_260K, "--max-tokens", "5", "--no-audit"])).code, 0);
+  });
+
+  it("efed status --watch refreshes", async () => {
+    const w = await efedBackground(["status", "--watch", "1"], /servers \(1\)[\s\S]*servers \(1\)/, 20_000, env);
+    await w.stop();
   });
 
   it("efed unstake stops the running server", async () => {
