@@ -7,6 +7,7 @@ import { openLocalEngine } from "../client/local.ts";
 import type { FailoverChain } from "../client/remote.ts";
 import { openSwarmClient, type SwarmOptions } from "../client/swarm.ts";
 import type { Device } from "../model/onnx/runtime.ts";
+import type { LedgerHandle } from "../chain/ledger.ts";
 import { chatTemplateOf, readChatTemplate, type ChatMessage } from "./chat-template.ts";
 
 export interface Backend {
@@ -17,6 +18,8 @@ export interface Backend {
   readonly mode: "local" | "swarm";
   /** Whether the model file carries its own chat template (else the plain one is used). */
   readonly hasChatTemplate: boolean;
+  /** The ledger the swarm runs on (the dashboard reads it); none with --local. */
+  readonly ledger?: LedgerHandle;
   renderChat(messages: readonly ChatMessage[]): string;
   /** A fresh chain (one inference session) for one generation; the caller closes it. */
   open(): ShardChain;
@@ -65,6 +68,7 @@ export async function openSwarmBackend(o: SwarmBackendOptions): Promise<Backend>
     client: swarm.net.client,
     mode: "swarm",
     hasChatTemplate: template !== undefined,
+    ledger: swarm.handle,
     renderChat: chatTemplateOf(template),
     open: () => swarm.session({ onFailover: (peer, route) => o.log(`server ${peer} failed; rerouted over ${route.map((r) => `${r.start}-${r.end}`).join(" ")} and replayed the history`) }),
     finished(chain, tokens) {

@@ -2,6 +2,7 @@
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { openLocalBackend, openSwarmBackend, type Backend } from "../api/backend.ts";
 import { isLoopback } from "../api/http.ts";
+import { dashboardRoutes } from "../api/dashboard.ts";
 import { ApiServer, DEFAULT_MAX_BODY, DEFAULT_MAX_CONCURRENT } from "../api/server.ts";
 import { DEVICES, type Device } from "../model/onnx/runtime.ts";
 import { DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, logToFile, parsePort, parseUrl } from "./common.ts";
@@ -72,7 +73,7 @@ Examples:
       const backend: Backend = o.local
         ? await openLocalBackend(o.model, { device: o.device, shards: o.shards })
         : await openSwarmBackend({ rpc: o.rpc, deployments: o.deployments, model: o.model, device: o.device, auditShare: o.audit ? o.auditShare : 0, log });
-      const api = new ApiServer(backend, { apiKey: o.apiKey, maxBodyBytes: o.maxBody, maxConcurrent: o.parallel, log });
+      const api = new ApiServer(backend, { apiKey: o.apiKey, maxBodyBytes: o.maxBody, maxConcurrent: o.parallel, log, extra: dashboardRoutes(backend) });
       let addr;
       try {
         addr = await api.listen(o.port, o.host);
@@ -87,6 +88,7 @@ Examples:
       });
       const host = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
       process.stdout.write(`http://${host}:${addr.port}/v1\n`);
+      log(`dashboard at http://${host}:${addr.port}/`);
       log(`api ready: model ${backend.modelId} (${backend.mode}${backend.hasChatTemplate ? "" : ", plain chat template"}) at http://${host}:${addr.port}/v1${o.apiKey ? ", API key required" : ""}`);
       await stopped;
       log("stopping: aborting generations under way…");

@@ -2,7 +2,7 @@
 // the network client (embedding, head, libp2p node, routing), a failover session per
 // generation, and the hand-off of a share of sessions to a verifier for an audit.
 import type { Contract } from "ethers";
-import { openLedger } from "../chain/ledger.ts";
+import { openLedger, type LedgerHandle } from "../chain/ledger.ts";
 import { readVerifiers } from "../chain/registry.ts";
 import type { Device } from "../model/onnx/runtime.ts";
 import { handToVerifier } from "../verifier/audit-service.ts";
@@ -17,6 +17,7 @@ export interface SwarmOptions {
 }
 
 export interface SwarmClient {
+  readonly handle: LedgerHandle;
   readonly ledger: Contract;
   readonly net: NetworkClient;
   /** A new failover-capable session (see NetworkClient.session). */
@@ -33,6 +34,7 @@ export async function openSwarmClient(o: SwarmOptions): Promise<SwarmClient> {
     throw err;
   });
   return {
+    handle: h,
     ledger: h.ledger,
     net,
     session: (so) => net.session(so),
