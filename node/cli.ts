@@ -42,7 +42,7 @@ Getting started (one terminal per long-running command):
   $ efed generate --model <gguf> --prompt "Once upon a time"
   $ efed status                # servers, verifiers, trust scores, coverage
   $ efed claim --wallet <file> # rewards
-  $ efed api --model <gguf>    # OpenAI-compatible API on http://127.0.0.1:8080/v1
+  $ efed api --model <gguf>    # OpenAI-compatible API on http://127.0.0.1:8080/v1, dashboard at /
 
 Local text generation (no chain needed):
   $ efed generate --local --model ../shared/models/stories260K-f32.gguf --max-tokens 64

@@ -28,7 +28,7 @@ interface ApiFlags {
 export function apiCommand(program: Command): void {
   program
     .command("api")
-    .description("serve an OpenAI-compatible API (chat and text completions, streamed or not) over the swarm, or --local")
+    .description("serve an OpenAI-compatible API (chat and text completions, streamed or not) and a live dashboard, over the swarm or --local")
     .requiredOption("--model <file>", "model: a GGUF file or a Hugging Face directory (the client side holds its embedding and head)")
     .option("--port <n>", "HTTP port (0: any free port)", parsePort, 8080)
     .option("--host <addr>", "address to bind; anything beyond loopback needs --api-key", "127.0.0.1")
@@ -50,6 +50,8 @@ Endpoints (OpenAI's shapes and error JSON; point any OpenAI client at http://<ho
   POST /v1/chat/completions   messages, max_tokens, temperature, top_p, seed, stop, stream
   POST /v1/completions        prompt, the same options
   GET  /v1/models             the one model served, its id is the file name without extension
+  GET  /                      the dashboard: coverage, S_i over epochs, stakes, rewards,
+                              verifiers, settlements and slashes, a chat box (streams)
 
 Generation goes through the swarm exactly as \`efed generate\` does (routing, failover,
 receipts checked every step, --audit-share of sessions handed to a verifier), or --local.
