@@ -74,6 +74,7 @@ export class ApiServer {
       if (["/v1/models", "/v1/chat/completions", "/v1/completions"].includes(path)) throw new ApiError(STATUS.methodNotAllowed, `${req.method} is not allowed on ${path}`, { code: "method_not_allowed" });
       throw new ApiError(STATUS.notFound, `no route ${req.method} ${path}`, { code: "not_found" });
     } catch (err) {
+      if (res.socket === null || res.socket.destroyed) return; // the client left: nobody to tell
       const e = apiErrorOf(err);
       if (!(e instanceof ApiError)) return void res.destroy();
       if (e.status >= 500) this.o.log?.(`api: ${e.status} ${e.message}`);
