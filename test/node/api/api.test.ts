@@ -152,7 +152,20 @@ describe("efed api (--local), through the openai client", () => {
     assert.ok(steps < 100, `${steps} steps: generation did not stop early`);
   });
 
-  it("answers 429 busy past the concurrency limit", async () => {
+  it("a cancelled whole-answer request stops its generation too", async () => {
+    const before = { ...counts };
+    const ctl = new AbortController();
+    const pending = client.completions.create({ model: MODEL, prompt: "", max_tokens: 400, temperature: 0 }, { signal: ctl.signal });
+    while (counts.steps - before.steps < 5) await new Promise((r) => setTimeout(r, 5));
+    ctl.abort();
+    await assert.rejects(pending, (e: unknown) => e instanceof OpenAI.APIUserAbortError);
+    const deadline = Date.now() + 5000;
+    while ((api.active > 0 || counts.closed === before.closed) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(counts.closed - before.closed, 1, "the chain was not closed");
+    assert.ok(counts.steps - before.steps < 100, "generation did not stop early");
+  });
+
+    it("answers 429 busy past the concurrency limit", async () => {
     const long = () => client.completions.create({ model: MODEL, prompt: "", max_tokens: 300, temperature: 0, stream: true });
     const [a, b] = [await long(), await long()];
     await assert.rejects(client.completions.create({ model: MODEL, prompt: "", max_tokens: 5 }), (e: unknown) => e instanceof OpenAI.RateLimitError && e.code === "busy");
