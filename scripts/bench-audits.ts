@@ -1,11 +1,11 @@
 // Audit benchmark (a script, not a test). Servers run in this process on loopback; sessions
-// are real /efed/infer/2 client sessions with receipts; the verifier re-checks them as its
+// are real /efed/infer/3 client sessions with receipts; the verifier re-checks them as its
 // daemon does (Rechecker). Writes bench/audits.json:
 //   • honest error of the commitment check (calibrates the cpu/cpu tolerance), over ≥ 50 epochs
 //   • crude faults and subtle cheaters: caught per audited session
 //   • detection probability by lie rate and audit rate: measured (audit draws over real
 //     sessions) against the arithmetic 1 − (1 − p·a)^S
-//   • verifier compute ÷ served compute; receipt bytes per token per hop; time to sign a step
+//   • verifier compute ÷ served compute; receipt bytes per token per hop; receipt time per step
 //   npm run bench:audits
 import { mkdirSync, writeFileSync } from "node:fs";
 import { generateKeyPair } from "@libp2p/crypto/keys";
@@ -14,7 +14,7 @@ import { loadModel } from "../node/model/load.ts";
 import { startServer, type RunningServer } from "../node/server/server.ts";
 import { parseFault } from "../node/server/faults.ts";
 import { generate } from "../node/client/generate.ts";
-import { FailoverChain, type SessionRecord } from "../node/client/remote.ts";
+import { FailoverChain, SEAL_EVERY, type SessionRecord } from "../node/client/remote.ts";
 import { chooseRoute } from "../node/client/route.ts";
 import { openLocalEngine } from "../node/client/local.ts";
 import { Rechecker } from "../node/verifier/recheck.ts";
@@ -22,7 +22,9 @@ import { planAudit, seededRandom } from "../node/verifier/plan.ts";
 import { promptsFromModel } from "../node/verifier/prompts.ts";
 import { COMMITMENT_TOLERANCE } from "../node/verifier/tolerance.ts";
 import { LOCAL_DOMAIN, ReceiptSigner, ZERO } from "../node/swarm/receipt.ts";
-import { makeReceipt, toWire } from "../node/swarm/receipt-chain.ts";
+import { makeReceipt } from "../node/swarm/receipt-chain.ts";
+import { hopReceiptBytes, UPSTREAM_RECEIPT_BYTES } from "../node/swarm/receipt-wire.ts";
+import { StepWindow } from "../node/swarm/window.ts";
 import { normal } from "../node/model/synth.ts";
 import { STORIES_260K } from "../test/helpers/models.ts";
 
@@ -54,9 +56,11 @@ const AUDITS_PER_EPOCH = 1;
 let maxError = 0;
 let falseFailures = 0;
 let recheckMs = 0;
-let wireReceiptBytes = 0;
+let toClientBytes = 0; // the receipts that reach the client, as they travel (binary)
+let forwardBytes = 0; // the receipts each hop sends the next with a seal
 let positions = 0;
 let steps = 0;
+let windows = 0;
 const servedBefore = [head, honest, tail].reduce((a, s) => a + s.service.stats.computeMs, 0);
 for (let e = 0; e < HONEST_EPOCHS; e++) {
   for (let i = 0; i < AUDITS_PER_EPOCH; i++) {
@@ -66,25 +70,31 @@ for (let e = 0; e < HONEST_EPOCHS; e++) {
     if (r.failure !== undefined || r.discarded !== undefined) falseFailures++;
     for (const st of s.record.steps) {
       positions += st.n;
-      steps++;
-      for (const rc of st.receipts) wireReceiptBytes += JSON.stringify(toWire(rc)).length;
+      if (st.n > 0) steps++;
+      if (st.receipts.length === 0) continue;
+      windows++;
+      toClientBytes += st.receipts.length * hopReceiptBytes(st.receipts[0].n);
+      forwardBytes += (st.receipts.length - 1) * UPSTREAM_RECEIPT_BYTES;
     }
-    maxError = Math.max(maxError, r.maxError); // the honest commitment error, every hop-step
-    if (!(r.hops.every((h) => h.steps > 0))) falseFailures++; // nothing checked is no pass
+    maxError = Math.max(maxError, r.maxError); // the honest commitment error, every hop and window
+    if (!(r.hops.every((h) => h.windows > 0))) falseFailures++; // nothing checked is no pass
   }
 }
 const servedMs = [head, honest, tail].reduce((a, s) => a + s.service.stats.computeMs, 0) - servedBefore;
 const hops = 3;
 log(`honest: ${HONEST_EPOCHS * AUDITS_PER_EPOCH} audited sessions, ${falseFailures} false failures, max error ${maxError}`);
 
-// receipt size: the JSON that travels, and the binary minimum (fields + 64-byte signature +
-// 4 f32 projections per position; digests a receiver can recompute are not counted there)
-const receiptBytesPerTokenPerHop = wireReceiptBytes / (positions * hops);
-const binaryPerStep = 2 + 2 + 8 + 32 + 64; // range, epoch, output digest, signature
-const receiptBytesPerTokenPerHopBinary = (steps * binaryPerStep + positions * 16) / positions;
+// receipt size: the bytes that travel on /efed/infer/3, per position and hop — what reaches
+// the client, and with the hop-to-hop receipts added; and for decoding alone (a window of
+// SEAL_EVERY one-token steps), the case that dominates real use
+const receiptBytesPerTokenPerHop = toClientBytes / (positions * hops);
+const receiptBytesPerTokenPerHopWithForwarding = (toClientBytes + forwardBytes) / (positions * hops);
+const decodeToClient = hopReceiptBytes(SEAL_EVERY) / SEAL_EVERY;
+const decodeWithForwarding = (hopReceiptBytes(SEAL_EVERY) + ((hops - 1) / hops) * UPSTREAM_RECEIPT_BYTES) / SEAL_EVERY;
 const perSessionRatio = recheckMs / servedMs;
+log(`receipts: ${receiptBytesPerTokenPerHop.toFixed(1)} B/token/hop to the client (${receiptBytesPerTokenPerHopWithForwarding.toFixed(1)} with forwarding); decoding ${decodeToClient} (${decodeWithForwarding.toFixed(1)}); re-check ÷ served ${perSessionRatio.toFixed(3)}`);
 
-// --- signing cost per step -------------------------------------------------------------
+// --- receipt cost per decode step: digests every step, projections and a signature a window
 const key = await generateKeyPair("secp256k1");
 const signer = new ReceiptSigner(key.raw, LOCAL_DOMAIN);
 const signMs: Record<string, number> = {};
@@ -92,13 +102,18 @@ for (const dim of [64, 768, 4096]) {
   const g = normal(dim);
   const x = Float32Array.from({ length: dim }, () => g());
   const y = Float32Array.from({ length: dim }, () => g());
-  const facts = { session: "00112233445566778899aabbccddeeff", start: 0, end: 2, pos: 10, n: 1, dim, epoch: 1n };
-  for (let i = 0; i < 50; i++) makeReceipt(signer, facts, x, y, ZERO, ZERO);
+  const facts = { session: "00112233445566778899aabbccddeeff", start: 0, end: 2, pos: 10, n: SEAL_EVERY, dim, epoch: 1n };
+  const seal = () => {
+    const w = new StepWindow(10, true);
+    for (let i = 0; i < SEAL_EVERY; i++) w.add(x, y, 1);
+    makeReceipt(signer, facts, w.inputDigest(), w.outputDigest(), w.outputs(), ZERO, ZERO);
+  };
+  for (let i = 0; i < 20; i++) seal();
   const t = performance.now();
-  for (let i = 0; i < 400; i++) makeReceipt(signer, facts, x, y, ZERO, ZERO);
-  signMs[String(dim)] = +((performance.now() - t) / 400).toFixed(3);
+  for (let i = 0; i < 100; i++) seal();
+  signMs[String(dim)] = +((performance.now() - t) / (100 * SEAL_EVERY)).toFixed(3);
 }
-log(`sign a decode step: ${JSON.stringify(signMs)} ms by dim`);
+log(`receipt time per decode step: ${JSON.stringify(signMs)} ms by dim`);
 
 // --- cheaters: caught per audited session ------------------------------------------------
 const CHEATS = ["noise:0.003", "noise:0.0005", "skip", "zero", "skip-layer", "lie-when:route", "lie-when:steps", "lie-when:prompt", "lie-when:timing", "lie-when:size"];
@@ -128,7 +143,7 @@ const detection: { lieRate: number; observedLieRate: number; auditRate: number; 
 for (const p of [0.05, 0.2, 1]) {
   const liar = await startServer({ model: STORIES_260K, layers: [2, 4], fault: parseFault(`lie-rate:${p}`) });
   const outcomes: boolean[] = [];
-  for (let i = 0; i < 60; i++) {
+  for (let i = 0; i < 100; i++) {
     const x = await session(liar);
     outcomes.push((await rechecker.recheck(x.record, x.tokens, LOCAL_DOMAIN)).failure !== undefined);
   }
@@ -156,8 +171,12 @@ const out = {
   honest: { epochs: HONEST_EPOCHS, auditsPerEpoch: AUDITS_PER_EPOCH, falseFailures, maxCommitmentError: maxError },
   caught,
   receiptBytesPerTokenPerHop: +receiptBytesPerTokenPerHop.toFixed(1),
-  receiptBytesPerTokenPerHopBinary: +receiptBytesPerTokenPerHopBinary.toFixed(1),
-  receiptPositionsPerStep: +(positions / steps).toFixed(2),
+  receiptBytesPerTokenPerHopWithForwarding: +receiptBytesPerTokenPerHopWithForwarding.toFixed(1),
+  receiptBytesPerDecodeTokenPerHop: +decodeToClient.toFixed(1),
+  receiptBytesPerDecodeTokenPerHopWithForwarding: +decodeWithForwarding.toFixed(1),
+  sealEvery: SEAL_EVERY,
+  positionsPerStep: +(positions / steps).toFixed(2),
+  stepsPerWindow: +(steps / windows).toFixed(2),
   signMsPerStep: signMs["64"],
   signMsPerStepByDim: signMs,
   recheckOverServedPerSession: +perSessionRatio.toFixed(3),

@@ -54,7 +54,7 @@ Endpoints (OpenAI's shapes and error JSON; point any OpenAI client at http://<ho
                               verifiers, settlements and slashes, a chat box (streams)
 
 Generation goes through the swarm exactly as \`efed generate\` does (routing, failover,
-receipts checked every step, --audit-share of sessions handed to a verifier), or --local.
+every window's receipts checked, --audit-share of sessions handed to a verifier), or --local.
 The context is the model's (512 tokens for stories260K): prompt + max_tokens beyond it is a
 400. A client that disconnects stops its generation and frees the servers' sessions.
 Errors: 400 bad JSON or parameters / too long for the context, 401 API key, 404 unknown

@@ -11,6 +11,8 @@ import { createPubSubNode, loadOrCreateKey } from "../p2p/host.ts";
 import { peerIdToBytes } from "../p2p/peer-id.ts";
 import { Auditor, ledgerRoutes } from "../verifier/auditor.ts";
 import { serveAudits } from "../verifier/audit-service.ts";
+import { LedgerPeers } from "../verifier/ledger-peers.ts";
+import { readVerifiers } from "../chain/registry.ts";
 import { LedgerPort } from "../verifier/ledger-port.ts";
 import { PeerExchange } from "../verifier/peer-exchange.ts";
 import { promptsFromFile, samplePrompts } from "../verifier/prompts.ts";
@@ -48,7 +50,7 @@ export function verifierCommand(program: Command): void {
     .option("--rpc <url>", "JSON-RPC endpoint of the chain", parseUrl, DEFAULT_RPC)
     .option("--deployments <dir>", "where deployments/<chainId>.json is read", DEFAULT_DEPLOYMENTS)
     .option("--listen <multiaddr>", "address to listen on (repeatable)", parseMultiaddr, [] as string[])
-    .option("--bootstrap <multiaddr>", "another verifier to join on gossipsub (repeatable)", (v: string, acc: string[]) => [...acc, parsePeerMultiaddr(v)], [] as string[])
+    .option("--bootstrap <multiaddr>", "another verifier to join on gossipsub (repeatable; optional: verifiers also find each other on the ledger)", (v: string, acc: string[]) => [...acc, parsePeerMultiaddr(v)], [] as string[])
     .option("--audits <n>", "audit sessions per epoch", parseIntIn(1, 10000), 2)
     .option("--prompts <file>", "secret audit prompts, one per line (default: text the model generates from a secret seed, fresh every epoch)")
     .addOption(new Option("--device <device>", "execution provider").choices([...DEVICES]).default("cpu"))
@@ -114,11 +116,13 @@ Example:
         await serveAudits(node, (records, tokens) => daemon.checkHanded(records, tokens));
         const exchange = new PeerExchange(node, daemon.gossipTopic);
         await exchange.start();
+        const peers = new LedgerPeers(node, () => readVerifiers(h.ledger), log); // --bootstrap is optional
+        peers.start();
         log(`verifier ${h.address} listening on ${node.getMultiaddrs().map(String).join(" ")}`);
         if (o.lie !== undefined) log(`LYING VERIFIER (test): reports accuracy ${o.lie} bps whatever the audits say`);
         log("verifier ready");
         await new Promise<void>((resolve) => {
-          const stop = () => void Promise.all([daemon.stop(), exchange.stop()]).then(() => resolve());
+          const stop = () => void Promise.all([daemon.stop(), exchange.stop(), peers.stop()]).then(() => resolve());
           process.once("SIGINT", stop);
           process.once("SIGTERM", stop);
         });

@@ -9,9 +9,20 @@ import type { LlamaConfig } from "../model/types.ts";
 
 /** One inference session along a route of shards covering every layer. */
 export interface ShardChain {
-  /** Sends `seq` new positions ([seq × dim]) through every shard in order. */
-  step(hidden: Float32Array, seq: number): Promise<Float32Array>;
+  /** Sends `seq` new positions ([seq × dim]) through every shard in order; `seal` asks
+   * for receipts covering every step since the last seal (chains that sign). */
+  step(hidden: Float32Array, seq: number, seal?: boolean): Promise<Float32Array>;
   close(): Promise<void>;
+  /** Decode steps per sealed window, for chains whose results are only trusted once sealed. */
+  readonly sealEvery?: number;
+  /** Seals the steps not yet sealed. */
+  seal?(): Promise<void>;
+}
+
+/** The chain lost the steps since its last seal (a hop failed before signing for them):
+ * the caller goes back to its last seal and does them again. */
+export class RolledBackError extends Error {
+  override readonly name = "RolledBackError";
 }
 
 export interface ClientModel {
@@ -64,18 +75,63 @@ export async function generate(model: ClientModel, chain: ShardChain, o: Generat
   const started = performance.now();
   const out: number[] = [];
   let pending = prompt; // positions not yet sent down the chain (the whole prompt first)
-  while (out.length < o.maxTokens) {
-    o.signal?.throwIfAborted();
-    const embedded = await model.embedding.run(new ort.Tensor("int64", BigInt64Array.from(pending.map(BigInt)), [1, pending.length]));
-    const hidden = await chain.step(embedded.data as Float32Array, pending.length);
-    const last = hidden.subarray((pending.length - 1) * c.dim, pending.length * c.dim);
-    const logits = await model.head.run(new ort.Tensor("float32", Float32Array.from(last), [1, 1, c.dim]));
-    const next = sampler.sample(logits.data as Float32Array);
-    if ((o.stopAtEos ?? true) && (next === tok.eos || next === tok.bos)) break;
-    out.push(next);
-    o.onToken?.(next);
-    emit(decoder.push(next));
-    pending = [next];
+  // A chain that seals: tokens are shown once the window they came from is signed, and on
+  // a rollback the generation goes back to the last seal (at most sealEvery steps).
+  const every = chain.sealEvery ?? 0;
+  let since = 0; // steps since the last seal
+  let steps = 0;
+  let sealed = { out: 0, pending: prompt };
+  let shown = 0;
+  const show = (upTo: number) => {
+    for (; shown < upTo; shown++) {
+      o.onToken?.(out[shown]);
+      emit(decoder.push(out[shown]));
+    }
+  };
+  const rollBack = () => {
+    out.length = sealed.out;
+    pending = sealed.pending;
+    since = 0;
+  };
+  for (;;) {
+    let ended = out.length >= o.maxTokens;
+    if (!ended) {
+      o.signal?.throwIfAborted();
+      const seal = every > 0 && (steps === 0 || since + 1 >= every);
+      const embedded = await model.embedding.run(new ort.Tensor("int64", BigInt64Array.from(pending.map(BigInt)), [1, pending.length]));
+      let hidden: Float32Array;
+      try {
+        hidden = await chain.step(embedded.data as Float32Array, pending.length, seal);
+      } catch (err) {
+        if (!(err instanceof RolledBackError)) throw err;
+        rollBack();
+        continue;
+      }
+      steps++;
+      since = seal ? 0 : since + 1;
+      const last = hidden.subarray((pending.length - 1) * c.dim, pending.length * c.dim);
+      const logits = await model.head.run(new ort.Tensor("float32", Float32Array.from(last), [1, 1, c.dim]));
+      const next = sampler.sample(logits.data as Float32Array);
+      ended = (o.stopAtEos ?? true) && (next === tok.eos || next === tok.bos);
+      if (!ended) {
+        out.push(next);
+        pending = [next];
+      }
+      if (seal) sealed = { out: out.length, pending };
+      if (every === 0 || seal) show(out.length);
+      if (!ended) continue;
+    }
+    if (every > 0 && since > 0 && chain.seal !== undefined) {
+      try {
+        await chain.seal();
+      } catch (err) {
+        if (!(err instanceof RolledBackError)) throw err;
+        rollBack();
+        continue;
+      }
+    }
+    show(out.length);
+    break;
   }
   emit(decoder.flush());
   return { tokens: out, promptIds: prompt, text, promptTokens: prompt.length, seconds: (performance.now() - started) / 1000 };

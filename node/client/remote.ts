@@ -1,20 +1,29 @@
-// The Client's side of /efed/infer/2: a session along a route of servers, and a chain that
-// survives a failed hop by choosing a new route and replaying the history. Every step's
-// receipts are checked (signed by each hop's peer key, chained input to output) and kept, so
-// the session can be handed to a verifier; a broken chain counts as that hop failing.
+// The Client's side of /efed/infer/3: a session along a route of servers, and a chain that
+// survives a failed hop by choosing a new route and replaying the history. Steps are sealed
+// in windows: each window's receipts are checked (signed by each hop's peer key, chained
+// input to output) and kept, so the session can be handed to a verifier; a broken chain
+// counts as that hop failing, and what was not sealed is done again (RolledBackError).
 import { randomBytes } from "node:crypto";
 import { multiaddr } from "@multiformats/multiaddr";
 import type { EfedNode } from "../p2p/host.ts";
 import { FramedStream, RemoteError } from "../p2p/framed.ts";
-import { INFER_PROTOCOL, MAX_STEP_POSITIONS, WireError } from "../p2p/wire.ts";
+import { INFER_PROTOCOL, MAX_STEP_POSITIONS, RELAY_MS, WireError } from "../p2p/wire.ts";
 import type { TypedDataDomain } from "ethers";
 import { peerIdFromString } from "@libp2p/peer-id";
 import type { RouteHop } from "./route.ts";
-import type { ShardChain } from "./generate.ts";
-import { LOCAL_DOMAIN, type SignedReceipt } from "../swarm/receipt.ts";
-import { BrokenReceiptsError, checkStepReceipts, fromWire, type ChainHop } from "../swarm/receipt-chain.ts";
+import { RolledBackError, type ShardChain } from "./generate.ts";
+import { LOCAL_DOMAIN, receiptHash, type SignedReceipt } from "../swarm/receipt.ts";
+import { BrokenReceiptsError, checkWindowReceipts, type ChainHop } from "../swarm/receipt-chain.ts";
+import { decodeHopReceipts } from "../swarm/receipt-wire.ts";
+import { StepWindow } from "../swarm/window.ts";
 
-/** One step as the client saw it: where it started, how many positions, every hop's receipt. */
+/** Decode steps per window: one signature per hop covers this many tokens (the first step,
+ * the prompt, is a window of its own). Tokens are shown only once sealed, so this is also
+ * how many tokens a stream may lag behind. */
+export const SEAL_EVERY = 8;
+
+/** One step as the client saw it: where it started, how many positions, and — on the step
+ * that sealed a window — every hop's receipt for that window (empty otherwise). */
 export interface StepRecord {
   readonly pos: number;
   readonly n: number;
@@ -49,6 +58,8 @@ export interface RemoteOptions {
   readonly dtype?: "f32" | "f16";
   /** The ledger's EIP-712 domain the receipts are signed under. */
   readonly domain?: TypedDataDomain;
+  /** Decode steps per sealed window (default SEAL_EVERY). */
+  readonly sealEvery?: number;
 }
 
 /** One inference session along `route`: the first hop is dialled, it dials the rest. */
@@ -63,6 +74,7 @@ export class RemoteSession implements ShardChain {
   private seq = 0;
   private readonly hops: ChainHop[];
   private prev: string[] = [];
+  private readonly window = new StepWindow(0, false);
   readonly record: SessionRecord;
 
   constructor(node: EfedNode, route: RouteHop[], dim: number, o: RemoteOptions = {}) {
@@ -94,19 +106,44 @@ export class RemoteSession implements ShardChain {
     });
   }
 
-  async step(hidden: Float32Array, n: number): Promise<Float32Array> {
+  get sealEvery(): number {
+    return this.o.sealEvery ?? SEAL_EVERY;
+  }
+
+  /** Steps sent since the last seal. */
+  get unsealed(): number {
+    return this.window.steps;
+  }
+
+  /** Seals the steps not yet sealed (a step with no positions). */
+  async seal(): Promise<void> {
+    if (this.window.steps > 0) await this.step(new Float32Array(0), 0, true);
+  }
+
+  async step(hidden: Float32Array, n: number, seal = false): Promise<Float32Array> {
     return this.guard(async () => {
       const dtype = this.o.dtype ?? "f32";
       const seq = this.seq++;
-      await this.stream!.send({ type: "STEP", header: { session: this.id, seq, pos: this.pos, n, dim: this.dim, dtype }, tensor: hidden });
-      const r = await this.stream!.expect("RESULT", this.o.timeoutMs ?? 30_000);
+      // the route's budget is a little under the client's own wait, so a stalled hop is named
+      // by the hop before it rather than timed out here (which could only blame the first)
+      const timeout = this.o.timeoutMs ?? 30_000;
+      await this.stream!.send({ type: "STEP", header: { session: this.id, seq, pos: this.pos, n, dim: this.dim, dtype, ...(seal ? { seal: true as const } : {}), budget: Math.max(1, Math.floor(timeout - 2 * RELAY_MS)) }, tensor: hidden.subarray(0, n * this.dim) });
+      const r = await this.stream!.expect("RESULT", timeout);
       if (r.header.seq !== seq || r.header.n !== n || r.header.dim !== this.dim) throw new WireError("bad_result", `RESULT ${r.header.seq}/${r.header.n}×${r.header.dim} for STEP ${seq}/${n}×${this.dim}`);
-      const receipts = r.header.receipts.map((w) => fromWire(w, this.id, this.pos, n));
-      try {
-        this.prev = checkStepReceipts(this.o.domain ?? LOCAL_DOMAIN, this.hops, receipts, hidden, r.tensor!, this.prev);
-      } catch (err) {
-        if (err instanceof BrokenReceiptsError) throw new HopFailedError(this.route[err.hop].peer, `receipts: ${err.message}`);
-        throw err;
+      if (n > 0) this.window.add(hidden.subarray(0, n * this.dim), r.tensor!, n);
+      let receipts: SignedReceipt[] = [];
+      if (seal) {
+        const w = this.window;
+        try {
+          receipts = checkWindowReceipts(this.o.domain ?? LOCAL_DOMAIN, this.hops, decodeHopReceipts(r.receipts ?? new Uint8Array(0), w.positions), { session: this.id, pos: w.pos, n: w.positions, inputDigest: w.inputDigest(), outputDigest: w.outputDigest() }, this.prev);
+        } catch (err) {
+          if (err instanceof BrokenReceiptsError) throw new HopFailedError(this.route[err.hop].peer, `receipts: ${err.message}`);
+          throw err;
+        }
+        this.prev = receipts.map(receiptHash);
+        w.reset();
+      } else if (r.receipts !== undefined) {
+        throw new WireError("bad_result", "receipts for a step that was not a seal");
       }
       this.record.steps.push({ pos: this.pos, n, receipts });
       this.pos += n;
@@ -145,14 +182,18 @@ export interface FailoverOptions extends RemoteOptions {
 }
 
 /** A ShardChain that keeps every position's input; when a hop fails it opens a new session
- * on a route without the failed server and replays the history, so the new servers rebuild
- * their caches and the output is the same as without the fault. */
+ * on a route without the failed server and replays the sealed history, so the new servers
+ * rebuild their caches and the output is the same as without the fault. Steps not yet
+ * sealed when a hop fails are not trusted: they are dropped and the caller is told
+ * (RolledBackError) to do them again. */
 export class FailoverChain implements ShardChain {
+  readonly sealEvery: number;
   private readonly node: EfedNode;
   private readonly dim: number;
   private readonly o: FailoverOptions;
   private readonly failed = new Set<string>();
   private readonly history: Float32Array[] = [];
+  private unsealed: Float32Array[] = [];
   private session?: RemoteSession;
   failovers = 0;
   /** Every session opened, in order, with its receipts (the last one is the live one). */
@@ -162,21 +203,26 @@ export class FailoverChain implements ShardChain {
     this.node = node;
     this.dim = dim;
     this.o = o;
+    this.sealEvery = o.sealEvery ?? SEAL_EVERY;
   }
 
   get route(): RouteHop[] | undefined {
     return this.session?.route;
   }
 
-  async step(hidden: Float32Array, n: number): Promise<Float32Array> {
+  async step(hidden: Float32Array, n: number, seal = false): Promise<Float32Array> {
     for (;;) {
       try {
         if (this.session === undefined) {
           this.session = await this.openSession();
           if (this.history.length > 0) await this.replay(this.session);
         }
-        const out = await this.session.step(hidden, n);
-        this.history.push(Float32Array.from(hidden));
+        const out = await this.session.step(hidden, n, seal);
+        if (n > 0) this.unsealed.push(Float32Array.from(hidden.subarray(0, n * this.dim)));
+        if (seal) {
+          this.history.push(...this.unsealed);
+          this.unsealed = [];
+        }
         return out;
       } catch (err) {
         if (!(err instanceof HopFailedError)) throw err;
@@ -184,8 +230,18 @@ export class FailoverChain implements ShardChain {
         this.failed.add(err.peer);
         await this.session?.close().catch(() => {});
         this.session = undefined;
+        if (this.unsealed.length > 0) {
+          const dropped = this.unsealed.length;
+          this.unsealed = [];
+          throw new RolledBackError(`${dropped} unsealed step(s) dropped after ${err.peer} failed: ${err.message}`);
+        }
       }
     }
+  }
+
+  /** Seals the steps not yet sealed (a step with no positions). */
+  async seal(): Promise<void> {
+    if (this.unsealed.length > 0) await this.step(new Float32Array(0), 0, true);
   }
 
   private async openSession(): Promise<RemoteSession> {
@@ -198,7 +254,7 @@ export class FailoverChain implements ShardChain {
     return s;
   }
 
-  /** Sends the whole history again, in chunks the wire allows. */
+  /** Sends the sealed history again, in sealed chunks the wire allows. */
   private async replay(s: RemoteSession): Promise<void> {
     const all = new Float32Array(this.history.reduce((a, h) => a + h.length, 0));
     let at = 0;
@@ -209,7 +265,7 @@ export class FailoverChain implements ShardChain {
     const positions = all.length / this.dim;
     for (let p = 0; p < positions; p += MAX_STEP_POSITIONS) {
       const n = Math.min(MAX_STEP_POSITIONS, positions - p);
-      await s.step(all.subarray(p * this.dim, (p + n) * this.dim), n);
+      await s.step(all.subarray(p * this.dim, (p + n) * this.dim), n, true);
     }
   }
 

@@ -57,7 +57,7 @@ export async function handForAudit(ledger: Contract, net: NetworkClient, records
     const v = verifiers[Math.floor(Math.random() * verifiers.length)];
     log(`audit: handing this session to verifier ${v.account} (it sees the prompt and the output)…`);
     const verdict = await handToVerifier(net.node, v, records, tokens);
-    if (verdict.failed.length === 0) log(`audit: every hop checked out (${verdict.checkedSteps} hop-steps)`);
+    if (verdict.failed.length === 0) log(`audit: every hop checked out (${verdict.checkedWindows} hop-windows)`);
     for (const f of verdict.failed) log(`audit: server ${f.peer} (layers ${f.start}-${f.end}) lied from position ${f.position}: the verifier has evidence`);
   } catch (err) {
     log(`audit: ${(err as Error).message}`);

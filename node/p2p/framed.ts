@@ -34,11 +34,11 @@ export class FramedStream {
   }
 
   /** The next frame, which must be of `type` (an ERROR frame becomes a RemoteError). */
-  async expect<T extends FrameType>(type: T, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<{ header: Header<T>; tensor?: Float32Array }> {
+  async expect<T extends FrameType>(type: T, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<{ header: Header<T>; tensor?: Float32Array; receipts?: Uint8Array }> {
     const f = await this.read(timeoutMs);
     if (f.type === "ERROR") throw new RemoteError(f.header.code, f.header.message, f.header.peer);
     if (f.type !== type) throw new WireError("unexpected_frame", `expected ${type}, got ${f.type}`);
-    return f as unknown as { header: Header<T>; tensor?: Float32Array };
+    return f as unknown as { header: Header<T>; tensor?: Float32Array; receipts?: Uint8Array };
   }
 
   async close(): Promise<void> {

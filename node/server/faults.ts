@@ -13,6 +13,8 @@
 //   lie-when:timing  honest when steps come slower than a client's (over 200 ms apart)
 //   lie-when:size    honest on multi-position frames, lies on single-token frames
 //   lie-rate:<p>     lies on a share p of sessions        skip-layer  computes one layer less
+//   lie-unsealed     lies on steps that do not seal a window, and drops the stream rather
+//                    than sign for a window it lied in (so no receipt of the lie exists)
 import { normal } from "../model/synth.ts";
 import type { StepContext } from "./infer-service.ts";
 import type { KvCache, ShardRunner } from "../model/onnx/runtime.ts";
@@ -31,7 +33,8 @@ export type Fault =
   | { kind: "drop"; p: number }
   | { kind: "lie-when"; signal: LieSignal }
   | { kind: "lie-rate"; p: number }
-  | { kind: "skip-layer" };
+  | { kind: "skip-layer" }
+  | { kind: "lie-unsealed" };
 
 export class FaultSpecError extends Error {
   override readonly name = "FaultSpecError";
@@ -56,6 +59,7 @@ export function parseFault(spec: string): Fault {
       if (!(LIE_SIGNALS as readonly string[]).includes(arg ?? "")) throw new FaultSpecError(`lie-when needs a signal: ${LIE_SIGNALS.join(", ")}`);
       return { kind, signal: arg as LieSignal };
     case "skip-layer":
+    case "lie-unsealed":
     case "skip":
     case "replay":
     case "garbage":
@@ -63,7 +67,7 @@ export function parseFault(spec: string): Fault {
       if (arg !== undefined) throw new FaultSpecError(`${kind} takes no argument`);
       return { kind };
     default:
-      throw new FaultSpecError(`unknown fault "${spec}" (noise:<σ>, skip, replay, garbage, zero, slow:<ms>, drop:<p>, lie-when:<signal>, lie-rate:<p>, skip-layer)`);
+      throw new FaultSpecError(`unknown fault "${spec}" (noise:<σ>, skip, replay, garbage, zero, slow:<ms>, drop:<p>, lie-when:<signal>, lie-rate:<p>, skip-layer, lie-unsealed)`);
   }
 }
 
@@ -105,6 +109,7 @@ export function faultTransform(f: Fault, seed = 1, short?: ShardRunner): (out: F
   const rand = normal(seed);
   const seen = { callers: new Set<string>(), sessions: new Map<string, boolean>(), prompts: new Map<string, string>() };
   const lyingSessions = new Map<string, boolean>();
+  const liedUnsealed = new Set<string>();
   const shortCaches = new Map<string, KvCache>();
   const noisy = (out: Float32Array, sigma: number) => {
     let ss = 0;
@@ -131,6 +136,15 @@ export function faultTransform(f: Fault, seed = 1, short?: ShardRunner): (out: F
           if (lyingSessions.size > 10_000) lyingSessions.delete(lyingSessions.keys().next().value!);
         }
         return lies ? noisy(out, LIE_SIGMA) : out;
+      }
+      case "lie-unsealed": {
+        if (ctx === undefined) return out;
+        if (!ctx.seal) {
+          liedUnsealed.add(ctx.session);
+          return noisy(out, LIE_SIGMA);
+        }
+        if (liedUnsealed.delete(ctx.session)) throw new DroppedError("dropped rather than sign for a lie (fault injection)");
+        return out;
       }
       case "skip-layer": {
         if (short === undefined || ctx === undefined) throw new Error("skip-layer needs a runner for one layer less");

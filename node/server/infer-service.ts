@@ -1,19 +1,23 @@
-// /efed/infer/2 on a Server: one stream per (session, hop). OPEN names the route from this
+// /efed/infer/3 on a Server: one stream per (session, hop). OPEN names the route from this
 // server on; the server opens the next hop itself and forwards every STEP's output to it
-// (paper §3.1: "the output from one server feeding directly into the next"), with its
-// signed receipt; RESULT frames travel back along the same streams, each hop adding its
-// receipt. Every frame is validated; a bad one gets an ERROR frame and the stream ends.
+// (paper §3.1: "the output from one server feeding directly into the next"); RESULT frames
+// travel back along the same streams. When the client seals a window of steps, each hop
+// checks the hop before's receipt against what it received, signs its own, forwards it
+// and adds it to the RESULT. Every frame is validated; a bad one gets an ERROR frame and
+// the stream ends.
 // I/O lives here; the computation is the ShardRunner's.
 import { multiaddr } from "@multiformats/multiaddr";
 import type { Connection, Stream } from "@libp2p/interface";
 import type { EfedNode } from "../p2p/host.ts";
 import { FramedStream, RemoteError } from "../p2p/framed.ts";
-import { INFER_PROTOCOL, WireError, type Frame, type Header, type Hop } from "../p2p/wire.ts";
+import { INFER_PROTOCOL, RELAY_MS, WireError, type Frame, type Header, type Hop } from "../p2p/wire.ts";
 import type { ShardRunner } from "../model/onnx/runtime.ts";
 import { BusyError, SessionReusedError, SessionStore, type Session, type SessionLimits } from "./sessions.ts";
 import type { ReceiptSigner } from "../swarm/receipt.ts";
-import { checkUpstream, fromWire, makeReceipt, toWire, type StepFacts } from "../swarm/receipt-chain.ts";
+import { checkUpstream, makeReceipt, type WindowFacts } from "../swarm/receipt-chain.ts";
 import { receiptHash, ZERO } from "../swarm/receipt.ts";
+import { decodeUpstream, encodeHopReceipt, encodeUpstream } from "../swarm/receipt-wire.ts";
+import { MAX_WINDOW_POSITIONS, MAX_WINDOW_STEPS } from "../swarm/window.ts";
 
 /** What a server can see of a session when it answers a step: the signals a cheater would
  * use to tell an audit from real use (and that audits therefore make look like real use). */
@@ -22,9 +26,11 @@ export interface StepContext {
   readonly caller: string;
   /** Whether the route continues after this server. */
   readonly hasNext: boolean;
-  /** Whether the step came from another server (with its receipt) or from a client. */
+  /** Whether the session came from another server (known from its first seal) or a client. */
   readonly fromServer: boolean;
   readonly step: number;
+  /** Whether this step seals a window (its receipt will be signed right after it). */
+  readonly seal: boolean;
   readonly pos: number;
   readonly n: number;
   /** Milliseconds since the previous step of the session (undefined on the first). */
@@ -40,7 +46,7 @@ export interface InferServiceOptions {
   readonly hopTimeoutMs?: number;
   /** Streams one connection may have open on this protocol. */
   readonly maxInboundStreams?: number;
-  /** Signs a receipt for every step, and the ledger epoch it is signed in. */
+  /** Signs a receipt for every window of steps, and the ledger epoch it is signed in. */
   readonly receipts: { readonly signer: ReceiptSigner; readonly epoch: () => bigint };
   /** Applied to this server's output before it leaves (fault injection for tests and demos). */
   readonly transform?: (out: Float32Array, input: Float32Array, ctx: StepContext) => Float32Array | Promise<Float32Array>;
@@ -125,21 +131,23 @@ export class InferService {
         if (f.type !== "STEP") throw new WireError("unexpected_frame", `expected STEP or CLOSE, got ${f.type}`);
         const now = performance.now();
         this.sessions.touch(session);
-        firstInput ||= tensorFingerprint(f.tensor!);
+        if (f.header.seal === true && session.fromServer === undefined) session.fromServer = f.receipts !== undefined;
+        if (f.header.n > 0) firstInput ||= tensorFingerprint(f.tensor!);
         const ctx: StepContext = {
           session: session.id,
           caller: from,
           hasNext: next !== undefined,
-          fromServer: f.header.upstream !== undefined,
+          fromServer: session.fromServer ?? false,
           step: session.steps,
+          seal: f.header.seal === true,
           pos: f.header.pos,
           n: f.header.n,
           gapMs: last === undefined ? undefined : now - last,
           firstInput,
           frameBytes: f.tensor!.byteLength,
         };
-        last = now;
-        const result = await this.step(runner, session, f.header, f.tensor!, down, next, ctx);
+        if (f.header.n > 0) last = now;
+        const result = await this.step(runner, session, f, connection, down, next, ctx, now);
         await up.send(result);
       }
     } catch (err) {
@@ -185,38 +193,75 @@ export class InferService {
     throw new RemoteError("hop_failed", `cannot reach ${next.peer}: ${(lastErr as Error)?.message ?? "no address"}`, next.peer);
   }
 
-  private async step(runner: ShardRunner, session: Session, h: Header<"STEP">, input: Float32Array, down: FramedStream | undefined, next: Hop | undefined, ctx: StepContext): Promise<Frame> {
+  private async step(runner: ShardRunner, session: Session, f: { header: Header<"STEP">; tensor?: Float32Array; receipts?: Uint8Array }, connection: Connection, down: FramedStream | undefined, next: Hop | undefined, ctx: StepContext, receivedAt: number): Promise<Frame> {
     const c = runner.config;
+    const h = f.header;
+    const input = f.tensor!;
+    const w = session.window;
     if (h.session !== session.id) throw new WireError("unknown_session", `STEP for session ${h.session} on the stream of ${session.id}`);
     if (h.dim !== c.dim) throw new WireError("bad_shape", `dim ${h.dim}, the model's is ${c.dim}`);
     if (h.pos !== session.cache.length) throw new WireError("bad_position", `position ${h.pos}, the session has ${session.cache.length} cached`);
     if (h.pos + h.n > c.contextLength) throw new WireError("context_full", `positions up to ${h.pos + h.n} exceed the context of ${c.contextLength}`);
-    const facts: StepFacts = { session: session.id, start: runner.start, end: runner.end, pos: h.pos, n: h.n, dim: c.dim, epoch: this.o.receipts.epoch() };
-    let upstream = ZERO;
-    if (h.upstream !== undefined) {
-      const up = fromWire(h.upstream, session.id, h.pos, h.n);
-      checkUpstream(up, input, facts); // never compute on bytes the hop before did not commit to
-      upstream = receiptHash(up);
+    if (h.seal !== true && f.receipts !== undefined) throw new WireError("bad_receipt", "receipts come only with a seal");
+    // an unsealed window is held in memory until its receipt: bounded, so a client must seal
+    if (h.n > 0 && (w.steps >= MAX_WINDOW_STEPS || w.positions + h.n > MAX_WINDOW_POSITIONS)) {
+      throw new WireError("seal_required", `${w.steps} steps (${w.positions} positions) are unsealed: seal them before sending more`);
     }
-    const t0 = performance.now();
-    let out = await runner.step(session.cache, input, h.n);
-    const t1 = performance.now();
-    if (this.o.transform !== undefined) out = await this.o.transform(out, input, ctx);
-    const t2 = performance.now();
-    const receipt = makeReceipt(this.o.receipts.signer, facts, input, out, session.lastReceipt ?? ZERO, upstream);
-    this.stats.computeMs += t1 - t0;
-    this.stats.receiptMs += performance.now() - t2;
-    session.lastReceipt = receiptHash(receipt);
-    session.steps++;
-    this.stats.steps++;
-    this.stats.tokens += h.n;
-    const mine = toWire(receipt);
+    let out: Float32Array = new Float32Array(0);
+    if (h.n > 0) {
+      const t0 = performance.now();
+      out = await runner.step(session.cache, input, h.n);
+      this.stats.computeMs += performance.now() - t0;
+      if (this.o.transform !== undefined) out = await this.o.transform(out, input, ctx);
+      w.add(input, out, h.n);
+      session.steps++;
+      this.stats.steps++;
+      this.stats.tokens += h.n;
+    }
+    let mine: Uint8Array | undefined;
+    let forward: Uint8Array | undefined;
+    if (h.seal === true) {
+      if (w.positions === 0) throw new WireError("empty_seal", "a seal with no unsealed steps");
+      const t2 = performance.now();
+      const facts: WindowFacts = { session: session.id, start: runner.start, end: runner.end, pos: w.pos, n: w.positions, dim: c.dim, epoch: this.o.receipts.epoch() };
+      const inputDigest = w.inputDigest();
+      let upstream = ZERO;
+      if (session.fromServer === true) {
+        // never sign for a window whose input the hop before did not commit to
+        const key = connection.remotePeer.publicKey;
+        if (key?.type !== "secp256k1") throw new WireError("bad_receipt", "the hop before has no secp256k1 key to check its receipt with");
+        try {
+          upstream = checkUpstream(this.o.receipts.signer.domain, decodeUpstream(f.receipts ?? new Uint8Array(0)), key.raw, facts, inputDigest, w.inputs(), session.lastUpstream ?? ZERO);
+        } catch (err) {
+          const peer = connection.remotePeer.toString();
+          throw new RemoteError("hop_failed", `the hop before (${peer}): ${(err as Error).message}`, peer);
+        }
+        session.lastUpstream = upstream;
+      }
+      const receipt = makeReceipt(this.o.receipts.signer, facts, inputDigest, w.outputDigest(), w.outputs(), session.lastReceipt ?? ZERO, upstream);
+      session.lastReceipt = receiptHash(receipt);
+      w.reset();
+      mine = encodeHopReceipt(receipt);
+      forward = encodeUpstream(receipt);
+      this.stats.receiptMs += performance.now() - t2;
+    }
     const header = { session: session.id, seq: h.seq, n: h.n, dim: c.dim, dtype: h.dtype };
-    if (down === undefined) return { type: "RESULT", header: { ...header, receipts: [mine] }, tensor: out };
+    if (down === undefined) return { type: "RESULT", header, tensor: out, receipts: mine };
+    // the rest of the route gets what is left of the budget, less the way back
+    const left = Math.min(h.budget ?? Infinity, this.o.hopTimeoutMs ?? 30_000) - (performance.now() - receivedAt);
+    if (left <= 2 * RELAY_MS) throw new RemoteError("hop_failed", `${this.node.peerId.toString()} ran out of time for the step (${Math.round(left)} ms left)`, this.node.peerId.toString());
     try {
-      await down.send({ type: "STEP", header: { ...header, pos: h.pos, upstream: mine }, tensor: out });
-      const r = await down.expect("RESULT", this.o.hopTimeoutMs ?? 30_000);
-      return { type: "RESULT", header: { ...r.header, receipts: [mine, ...r.header.receipts] }, tensor: r.tensor };
+      await down.send({ type: "STEP", header: { ...header, pos: h.pos, ...(h.seal === true ? { seal: true as const } : {}), budget: Math.floor(left - 2 * RELAY_MS) }, tensor: out, receipts: forward });
+      const r = await down.expect("RESULT", Math.floor(left - RELAY_MS));
+      if (h.seal !== true) {
+        if (r.receipts !== undefined) throw new WireError("bad_receipt", "receipts for a step that was not a seal");
+        return { type: "RESULT", header: r.header, tensor: r.tensor };
+      }
+      const theirs = r.receipts ?? new Uint8Array(0);
+      const all = new Uint8Array(mine!.length + theirs.length);
+      all.set(mine!);
+      all.set(theirs, mine!.length);
+      return { type: "RESULT", header: { ...r.header, rb: undefined }, tensor: r.tensor, receipts: all };
     } catch (err) {
       if (err instanceof RemoteError) throw err;
       throw new RemoteError("hop_failed", `${next!.peer} failed: ${(err as Error).message}`, next!.peer);

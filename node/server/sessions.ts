@@ -1,6 +1,7 @@
 // Inference sessions a Server holds: one KV cache each, bounded in number (overall and per
 // peer) and evicted when idle past a time-to-live.
 import type { KvCache } from "../model/onnx/runtime.ts";
+import { StepWindow } from "../swarm/window.ts";
 
 export interface SessionLimits {
   readonly maxSessions: number;
@@ -17,6 +18,12 @@ export interface Session {
   lastUsed: number;
   /** Struct hash of this server's last receipt in the session (the next one's `prev`). */
   lastReceipt?: string;
+  /** Struct hash of the last receipt the hop before sent (the `prev` of its next one). */
+  lastUpstream?: string;
+  /** Whether the session came from another server (known from its first seal). */
+  fromServer?: boolean;
+  /** The steps not yet sealed, kept until the client asks for their receipt. */
+  readonly window: StepWindow;
   /** Steps answered so far. */
   steps: number;
 }
@@ -64,7 +71,7 @@ export class SessionStore {
     let mine = 0;
     for (const s of this.sessions.values()) if (s.peer === peer) mine++;
     if (mine >= this.limits.maxSessionsPerPeer) throw new BusyError(`peer has ${mine} sessions open (limit ${this.limits.maxSessionsPerPeer})`);
-    const s: Session = { id, peer, cache, lastUsed: now, steps: 0 };
+    const s: Session = { id, peer, cache, lastUsed: now, steps: 0, window: new StepWindow(0, true) };
     this.sessions.set(id, s);
     this.seen.add(id);
     if (this.seen.size > SEEN_IDS) this.seen.delete(this.seen.values().next().value!); // oldest first

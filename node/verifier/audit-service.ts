@@ -2,13 +2,15 @@
 // receipts of every step — and the verifier re-checks it like its own audits (a lie found
 // becomes evidence). What this reveals: the session's prompt and output, to that verifier.
 // One request per stream, a bounded JSON frame; bad input gets an error reply, never a crash.
+// Anyone can hand sessions in (a client's identity is fresh every run), so the re-check
+// compute spent on them is budgeted as a whole: a few at a time and a number of positions a
+// minute; past that a client is told the verifier is busy, and its own audits go on.
 import { lpStream } from "@libp2p/utils";
 import { multiaddr } from "@multiformats/multiaddr";
 import { z } from "zod";
 import type { Libp2p } from "@libp2p/interface";
 import type { EfedNode } from "../p2p/host.ts";
-import { wireReceipt } from "../p2p/wire.ts";
-import { fromWire, toWire } from "../swarm/receipt-chain.ts";
+import { fromJson, receiptJson, toJson } from "../swarm/receipt-chain.ts";
 import type { SessionRecord } from "../client/remote.ts";
 import type { RecheckResult } from "./recheck.ts";
 
@@ -20,12 +22,12 @@ const request = z.object({
   records: z.array(z.object({
     session: z.string().regex(/^[0-9a-f]{32}$/),
     route: z.array(z.object({ peer: z.string().min(1).max(128), start: z.number().int().min(0).max(65535), end: z.number().int().min(1).max(65535) }).strict()).min(1).max(64),
-    steps: z.array(z.object({ pos: z.number().int().min(0), n: z.number().int().min(1).max(4096), receipts: z.array(wireReceipt).max(64) }).strict()).max(4096),
+    steps: z.array(z.object({ pos: z.number().int().min(0), n: z.number().int().min(0).max(4096), receipts: z.array(receiptJson).max(64) }).strict()).max(4096),
   }).strict()).min(1).max(16),
 }).strict();
 
 export interface AuditVerdict {
-  readonly checkedSteps: number;
+  readonly checkedWindows: number;
   /** The hops found lying (peer ids), if any. */
   readonly failed: { peer: string; start: number; end: number; position: number }[];
   readonly discarded: string[];
@@ -34,20 +36,31 @@ export interface AuditVerdict {
 export function verdictOf(records: SessionRecord[], results: RecheckResult[]): AuditVerdict {
   const failed: AuditVerdict["failed"] = [];
   const discarded: string[] = [];
-  let checkedSteps = 0;
+  let checkedWindows = 0;
   results.forEach((r, i) => {
-    checkedSteps += r.hops.reduce((a, h) => a + h.steps, 0);
+    checkedWindows += r.hops.reduce((a, h) => a + h.windows, 0);
     if (r.discarded !== undefined) discarded.push(r.discarded);
     if (r.failure !== undefined) {
       const h = records[i].route[r.failure.hop];
       failed.push({ peer: h.peer, start: h.start, end: h.end, position: r.failure.position });
     }
   });
-  return { checkedSteps, failed, discarded };
+  return { checkedWindows, failed, discarded };
 }
 
+export interface HandedBudget {
+  /** Handed sessions re-checked at once. */
+  readonly concurrent: number;
+  /** Positions of handed sessions re-checked per minute, all clients together. */
+  readonly positionsPerMinute: number;
+}
+
+export const DEFAULT_HANDED_BUDGET: HandedBudget = { concurrent: 2, positionsPerMinute: 50_000 };
+
 /** Serves /efed/audit/1 on a verifier: `check` re-checks and scores the session. */
-export async function serveAudits(node: Libp2p, check: (records: SessionRecord[], tokens: number[]) => Promise<RecheckResult[]>): Promise<void> {
+export async function serveAudits(node: Libp2p, check: (records: SessionRecord[], tokens: number[]) => Promise<RecheckResult[]>, budget: HandedBudget = DEFAULT_HANDED_BUDGET): Promise<void> {
+  let running = 0;
+  let window = { start: Date.now(), positions: 0 };
   await node.handle(AUDIT_PROTOCOL, async (stream) => {
     const lp = lpStream(stream, { maxDataLength: MAX_AUDIT_BYTES });
     let reply: unknown;
@@ -58,9 +71,20 @@ export async function serveAudits(node: Libp2p, check: (records: SessionRecord[]
       const records: SessionRecord[] = parsed.data.records.map((r) => ({
         session: r.session,
         route: r.route.map((h) => ({ ...h, addrs: [] })),
-        steps: r.steps.map((s) => ({ pos: s.pos, n: s.n, receipts: s.receipts.map((w) => fromWire(w, r.session, s.pos, s.n)) })),
+        steps: r.steps.map((s) => ({ pos: s.pos, n: s.n, receipts: s.receipts.map((w) => fromJson(w, r.session)) })),
       }));
-      reply = verdictOf(records, await check(records, parsed.data.tokens));
+      const positions = records.reduce((a, r) => a + r.steps.reduce((b, st) => b + st.n, 0), 0);
+      if (Date.now() - window.start >= 60_000) window = { start: Date.now(), positions: 0 };
+      if (running >= budget.concurrent || window.positions + positions > budget.positionsPerMinute) {
+        throw new Error(`verifier busy: ${running} handed session(s) being checked, ${window.positions} of ${budget.positionsPerMinute} positions this minute; try later`);
+      }
+      window.positions += positions;
+      running++;
+      try {
+        reply = verdictOf(records, await check(records, parsed.data.tokens));
+      } finally {
+        running--;
+      }
     } catch (err) {
       reply = { error: (err as Error).message.slice(0, 512) };
     }
@@ -76,7 +100,7 @@ export async function serveAudits(node: Libp2p, check: (records: SessionRecord[]
 export async function handToVerifier(node: EfedNode, verifier: { peer: string; addrs: string[] }, records: SessionRecord[], tokens: number[], timeoutMs = 60_000): Promise<AuditVerdict> {
   const body = JSON.stringify({
     tokens,
-    records: records.filter((r) => r.steps.length > 0).map((r) => ({ session: r.session, route: r.route.map((h) => ({ peer: h.peer, start: h.start, end: h.end })), steps: r.steps.map((s) => ({ pos: s.pos, n: s.n, receipts: s.receipts.map(toWire) })) })),
+    records: records.filter((r) => r.steps.length > 0).map((r) => ({ session: r.session, route: r.route.map((h) => ({ peer: h.peer, start: h.start, end: h.end })), steps: r.steps.map((s) => ({ pos: s.pos, n: s.n, receipts: s.receipts.map(toJson) })) })),
   });
   let lastErr: unknown;
   for (const a of verifier.addrs) {

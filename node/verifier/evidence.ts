@@ -6,9 +6,8 @@
 import { keccak256, toUtf8Bytes, type TypedDataDomain } from "ethers";
 import type { RouteHop } from "../client/route.ts";
 import type { SessionRecord } from "../client/remote.ts";
-import { fromWire, toWire } from "../swarm/receipt-chain.ts";
+import { fromJson, toJson, type ReceiptJson } from "../swarm/receipt-chain.ts";
 import type { SignedReceipt } from "../swarm/receipt.ts";
-import type { WireReceipt } from "../p2p/wire.ts";
 import type { Failure, Rechecker } from "./recheck.ts";
 
 export const EVIDENCE_VERSION = 1;
@@ -22,7 +21,7 @@ export interface EvidenceRecord {
   readonly session: string;
   readonly route: Pick<RouteHop, "peer" | "start" | "end">[];
   readonly tokens: number[];
-  readonly steps: { pos: number; n: number; receipts: WireReceipt[] }[];
+  readonly steps: { pos: number; n: number; receipts: ReceiptJson[] }[];
   readonly failure: Failure;
 }
 
@@ -41,7 +40,7 @@ export function buildEvidence(domain: TypedDataDomain, record: SessionRecord, to
     session: record.session,
     route: record.route.map((h) => ({ peer: h.peer, start: h.start, end: h.end })),
     tokens: tokens.slice(0, last.pos + last.n),
-    steps: steps.map((s) => ({ pos: s.pos, n: s.n, receipts: s.receipts.map(toWire) })),
+    steps: steps.map((s) => ({ pos: s.pos, n: s.n, receipts: s.receipts.map(toJson) })),
     failure,
   };
 }
@@ -56,14 +55,14 @@ export function sessionOf(ev: EvidenceRecord): SessionRecord {
   return {
     session: ev.session,
     route: ev.route.map((h) => ({ ...h, addrs: [] })),
-    steps: ev.steps.map((s) => ({ pos: s.pos, n: s.n, receipts: s.receipts.map((w) => fromWire(w, ev.session, s.pos, s.n)) })),
+    steps: ev.steps.map((s) => ({ pos: s.pos, n: s.n, receipts: s.receipts.map((w) => fromJson(w, ev.session)) })),
   };
 }
 
 /** The receipt the record accuses. */
 export function accusedReceipt(ev: EvidenceRecord): SignedReceipt {
   const s = ev.steps[ev.failure.step];
-  return fromWire(s.receipts[ev.failure.hop], ev.session, s.pos, s.n);
+  return fromJson(s.receipts[ev.failure.hop], ev.session);
 }
 
 /** Parses a record from the network, with bounds; throws EvidenceError when malformed. */

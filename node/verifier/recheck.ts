@@ -1,15 +1,18 @@
 // A verifier's re-check of one session (paper §3.2, made attributable): from the session's
-// token ids, recompute every hop of every step with the verifier's own reference copy and
-// check each hop's signed commitment. The first hop whose commitment is off is the one that
-// lied: the hops before it were right, and every hop checks the bytes it received against
-// the receipt of the hop before it, so no hop can be framed by a liar upstream of it.
+// token ids, recompute every hop over the whole sequence with the verifier's own reference
+// copy — one run per hop, teacher-forced, far cheaper than the step-by-step decoding it
+// checks — and check each hop's signed commitment for every sealed window. The first hop
+// whose commitment is off is the one that lied: the hops before it were right, and every
+// hop checks the bytes it received against the receipt of the hop before it, so no hop can
+// be framed by a liar upstream of it.
 import * as ort from "onnxruntime-node";
 import type { TypedDataDomain } from "ethers";
 import type { LoadedModel } from "../model/load.ts";
 import { buildEmbeddingGraph, buildShardGraph, denseSource } from "../model/onnx/layers.ts";
-import { ClientGraph, ShardRunner, type Device, type KvCache } from "../model/onnx/runtime.ts";
+import { ClientGraph, ShardRunner, type Device } from "../model/onnx/runtime.ts";
 import { checkCommitment, tensorDigest } from "../swarm/commitment.ts";
 import { verifyReceipt, ZERO, receiptHash } from "../swarm/receipt.ts";
+import { chainDigest } from "../swarm/window.ts";
 import { peerPublicKey, type SessionRecord } from "../client/remote.ts";
 import { toleranceFor, type DevicePair } from "./tolerance.ts";
 
@@ -17,12 +20,13 @@ export interface HopTally {
   readonly peer: string;
   readonly start: number;
   readonly end: number;
-  /** Steps and positions of this hop that were checked and passed. */
-  steps: number;
+  /** Windows and positions of this hop that were checked and passed. */
+  windows: number;
   positions: number;
 }
 
 export interface Failure {
+  /** The step that sealed the window whose commitment is off. */
   readonly step: number;
   readonly hop: number;
   readonly error: number;
@@ -78,8 +82,8 @@ export class Rechecker {
 
   async recheck(record: SessionRecord, tokens: readonly number[], domain: TypedDataDomain): Promise<RecheckResult> {
     const t0 = performance.now();
-    const c = this.model.config;
-    const hops: HopTally[] = record.route.map((h) => ({ peer: h.peer, start: h.start, end: h.end, steps: 0, positions: 0 }));
+    const dim = this.model.config.dim;
+    const hops: HopTally[] = record.route.map((h) => ({ peer: h.peer, start: h.start, end: h.end, windows: 0, positions: 0 }));
     let maxError = 0;
     const done = (extra: { failure?: Failure; discarded?: string }): RecheckResult => ({ hops, ...extra, computeMs: performance.now() - t0, maxError });
     let keys: Uint8Array[];
@@ -88,36 +92,56 @@ export class Rechecker {
     } catch (err) {
       return done({ discarded: (err as Error).message });
     }
-    const runners = await Promise.all(record.route.map((h) => this.runner(h.start, h.end)));
-    const caches: KvCache[] = runners.map((r) => r.newCache());
-    const prev: string[] = record.route.map(() => ZERO);
+    // the steps must tile the sequence from position 0, and the tokens cover them
+    let total = 0;
+    for (let s = 0; s < record.steps.length; s++) {
+      const st = record.steps[s];
+      if (st.pos !== total) return done({ discarded: `step ${s} starts at ${st.pos}, not ${total}` });
+      total += st.n;
+    }
+    if (total > tokens.length) return done({ discarded: `the steps cover ${total} positions, the tokens given ${tokens.length}` });
+    if (total === 0) return done({});
+    // the reference: each hop once over every position, on what it should have received
+    const input = await this.embed(tokens.slice(0, total) as number[]);
+    const refs: Float32Array[] = [];
+    let x = input;
+    for (const h of record.route) {
+      const runner = await this.runner(h.start, h.end);
+      x = await runner.step(runner.newCache(), x, total);
+      refs.push(x);
+    }
     const tolerance = toleranceFor(this.pair);
+    const prev: string[] = record.route.map(() => ZERO);
+    let winPos = 0;
+    let digests: string[] = [];
     for (let s = 0; s < record.steps.length; s++) {
       const step = record.steps[s];
-      if (step.pos + step.n > tokens.length || step.receipts.length !== record.route.length) return done({ discarded: `step ${s} is not covered by the tokens or receipts given` });
-      let input = await this.embed(tokens.slice(step.pos, step.pos + step.n) as number[]);
-      let inputDigest = tensorDigest(input);
+      if (step.n > 0) digests.push(tensorDigest(input.subarray(step.pos * dim, (step.pos + step.n) * dim)));
+      if (step.receipts.length === 0) continue;
+      if (step.receipts.length !== record.route.length) return done({ discarded: `step ${s}: ${step.receipts.length} receipts for ${record.route.length} hops` });
+      const pos = winPos;
+      const n = step.pos + step.n - winPos;
+      let inputDigest = chainDigest(digests);
       let upstream = ZERO;
       for (let k = 0; k < record.route.length; k++) {
         const r = step.receipts[k];
         const h = record.route[k];
         // the record must hold together before anyone can be judged on it
-        if (r.start !== h.start || r.end !== h.end || r.pos !== step.pos || r.n !== step.n) return done({ discarded: `step ${s} hop ${k}: receipt for another step` });
+        if (r.start !== h.start || r.end !== h.end || r.pos !== pos || r.n !== n) return done({ discarded: `step ${s} hop ${k}: receipt for another window` });
         if (!verifyReceipt(domain, r, keys[k])) return done({ discarded: `step ${s} hop ${k}: signature is not the hop's` });
         if (r.prev !== prev[k] || r.upstream !== upstream) return done({ discarded: `step ${s} hop ${k}: receipts not chained` });
-        if (k === 0 && r.inputDigest !== inputDigest) return done({ discarded: `step ${s}: the first hop's input is not the embedding of the tokens given` });
-        if (k > 0 && r.inputDigest !== inputDigest) return done({ discarded: `step ${s} hop ${k}: input differs from what the hop before signed for` });
-        const ref = await runners[k].step(caches[k], input, step.n);
-        const check = checkCommitment(r.proj, ref, step.n, c.dim, r.outputDigest, tolerance);
+        if (r.inputDigest !== inputDigest) return done({ discarded: k === 0 ? `step ${s}: the first hop's input is not the embedding of the tokens given` : `step ${s} hop ${k}: input differs from what the hop before signed for` });
+        const check = checkCommitment(r.proj, refs[k].subarray(pos * dim, (pos + n) * dim), n, dim, r.outputDigest, tolerance);
         maxError = Math.max(maxError, check.error);
-        if (!check.pass) return done({ failure: { step: s, hop: k, error: check.error, position: step.pos + Math.max(0, check.position), tolerance } });
-        hops[k].steps++;
-        hops[k].positions += step.n;
+        if (!check.pass) return done({ failure: { step: s, hop: k, error: check.error, position: pos + Math.max(0, check.position), tolerance } });
+        hops[k].windows++;
+        hops[k].positions += n;
         prev[k] = receiptHash(r);
         upstream = prev[k];
         inputDigest = r.outputDigest;
-        input = ref; // the next hop is judged on what it should have received
       }
+      winPos = step.pos + step.n;
+      digests = [];
     }
     return done({});
   }

@@ -23,10 +23,10 @@ export class EpochTallies {
       const account = accountOf(h.peer);
       if (account === undefined) return;
       const t = m.get(account) ?? { passed: 0, failed: 0, positions: 0 };
-      t.passed += h.steps;
+      t.passed += h.windows;
       t.positions += h.positions;
       if (r.failure?.hop === k) t.failed++;
-      if (h.steps > 0 || r.failure?.hop === k) m.set(account, t);
+      if (h.windows > 0 || r.failure?.hop === k) m.set(account, t);
     });
   }
 

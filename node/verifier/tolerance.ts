@@ -38,14 +38,18 @@ export function compareOutputs(got: ArrayLike<number>, want: ArrayLike<number>, 
 
 // Receipt commitments (node/swarm/commitment.ts) are checked per device pair: the largest
 // |committed − recomputed| projection over ‖recomputed row‖ an honest server can produce.
-// cpu/cpu is calibrated here (bench:audits measures honest sessions: the error is exactly 0,
-// the same graph on the same provider being bit-exact); the margin covers a different
-// onnxruntime build. Pairs with a GPU are not calibrated on this machine (none is lent), so
-// they carry a provisional bound: a server claiming one gains room only up to it.
+// cpu/cpu is calibrated here: the verifier recomputes a whole session in one teacher-forced
+// run per hop, which sums in another order than the server's step-by-step decoding, and
+// bench:audits measures the largest honest error over ≥ 50 epochs of sessions (6.6e-6 on
+// stories260K; bench/audits.json). The bound leaves 15× for other CPUs, onnxruntime builds
+// and deeper models, and stays 5× below noise of half the old tolerance (5e-4), which four
+// projections a position then miss with probability ~6e-4 per position. Pairs with a GPU are
+// not calibrated on this machine (none is lent), so they carry a provisional bound: a
+// server claiming one gains room only up to it.
 export type DevicePair = "cpu/cpu" | "cuda/cpu" | "webgpu/cpu";
 
 export const COMMITMENT_TOLERANCE: Record<DevicePair, { readonly tolerance: number; readonly measured: number | null }> = {
-  "cpu/cpu": { tolerance: 1e-6, measured: 0 },
+  "cpu/cpu": { tolerance: 1e-4, measured: 6.6e-6 },
   "cuda/cpu": { tolerance: 1e-4, measured: null },
   "webgpu/cpu": { tolerance: 1e-4, measured: null },
 };

@@ -19,6 +19,7 @@ describe("low-rate liars and handed-in sessions, end to end", () => {
   const env: Record<string, string> = { EFED_HOME: home, EFED_PASSWORD: "pw", EFED_DEPLOYMENTS: join(home, "deployments") };
   const procs: Background[] = [];
   let chain: Background;
+  let v1: Background;
   let ledger: Contract;
   let provider: JsonRpcProvider;
   const wallet: Record<string, string> = {};
@@ -41,11 +42,11 @@ describe("low-rate liars and handed-in sessions, end to end", () => {
     provider = new JsonRpcProvider(env.EFED_RPC, undefined, { staticNetwork: true });
     ledger = new Contract(JSON.parse(readFileSync(join(env.EFED_DEPLOYMENTS, "31337.json"), "utf8")).ledger, loadAbi("TrustLedger"), provider);
     const model = ["--model", STORIES_260K];
-    const v1 = await bg(["verifier", "--wallet", wallet.v1, ...model, "--audits", String(AUDITS), "--verbose"]);
-    const boot = /listening on (\S+)/.exec(v1.output())![1];
+    // no --bootstrap: the verifiers find each other on the ledger
+    v1 = await bg(["verifier", "--wallet", wallet.v1, ...model, "--audits", String(AUDITS), "--verbose"]);
     await Promise.all([
-      bg(["verifier", "--wallet", wallet.v2, ...model, "--audits", String(AUDITS), "--bootstrap", boot]),
-      bg(["verifier", "--wallet", wallet.v3, ...model, "--audits", String(AUDITS), "--bootstrap", boot]),
+      bg(["verifier", "--wallet", wallet.v2, ...model, "--audits", String(AUDITS)]),
+      bg(["verifier", "--wallet", wallet.v3, ...model, "--audits", String(AUDITS)]),
       bg(["server", "--wallet", wallet.head, ...model, "--layers", "0-2"]),
       bg(["server", "--wallet", wallet.tail, ...model, "--layers", "4-5"]),
       bg(["server", "--wallet", wallet.rare, ...model, "--layers", "2-4", "--fault", "lie-rate:0.05"]),
@@ -71,6 +72,7 @@ describe("low-rate liars and handed-in sessions, end to end", () => {
       await new Promise((r) => setTimeout(r, 1000));
     }
     assert.ok(evidence.length > 0, `no evidence against the 5% liar within ${(await epochNow()) - from} epochs`);
+    assert.match(v1.output(), /found verifier 0x[0-9a-fA-F]{40} on the ledger/, "the committee met without --bootstrap");
     assert.equal(Number((await ledger.getServer(rare)).status), 3, "not taken off routes");
   });
 

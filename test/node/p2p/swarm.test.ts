@@ -1,6 +1,6 @@
 // Servers on real libp2p (TCP + Noise + Yamux on 127.0.0.1) running real ONNX shards,
-// chained: the published greedy text through the network, and through a failover when the
-// middle server dies mid-generation.
+// chained: the published greedy text through the network, through a failover when the
+// middle server dies mid-generation, and past a server that lies and then will not sign.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { generate } from "../../../node/client/generate.ts";
@@ -10,6 +10,7 @@ import { chooseRoute, type Candidate } from "../../../node/client/route.ts";
 import { createNode, type EfedNode } from "../../../node/p2p/host.ts";
 import { measureRtts } from "../../../node/client/network.ts";
 import { startServer, type RunningServer } from "../../../node/server/server.ts";
+import { parseFault } from "../../../node/server/faults.ts";
 import { goldenText, STORIES_260K } from "../../helpers/models.ts";
 
 describe("swarm over libp2p", () => {
@@ -79,5 +80,49 @@ describe("swarm over libp2p", () => {
     assert.equal(chain.failovers, 1);
     assert.deepEqual(chain.route!.map((h) => h.peer), [servers[0], servers[3], servers[2]].map((s) => s.node.peerId.toString()));
     assert.equal(r.text.slice(0, golden.length), golden);
+  });
+
+  it("a server that lies and drops the stream rather than sign for it: nobody sees its output", async () => {
+    const liar = await startServer({ model: STORIES_260K, layers: [2, 4], fault: parseFault("lie-unsealed") });
+    try {
+      const cand = (x: RunningServer): Candidate => ({ peer: x.node.peerId.toString(), addrs: x.addrs(), start: x.runner.start, end: x.runner.end, trust: 1, throughput: 1000, rttMs: 1 });
+      let failedOver = "";
+      const chain = new FailoverChain(client, engine.model.config.dim, {
+        // the liar first; once it is excluded, the honest middle server
+        route: async (exclude) => chooseRoute([cand(servers[0]), cand(exclude.size === 0 ? liar : servers[3]), cand(servers[2])], 5, exclude),
+        onFailover: (peer) => (failedOver = peer),
+        timeoutMs: 5000,
+      });
+      const shown: number[] = [];
+      const r = await generate(engine.client, chain, { prompt: "", maxTokens: tokens, onToken: (id) => shown.push(id) });
+      await chain.close();
+      assert.equal(failedOver, liar.node.peerId.toString(), "the hop that would not sign is the one routed around");
+      assert.ok(liar.service.stats.steps > 1, "the liar did answer unsealed steps");
+      assert.equal(r.text.slice(0, golden.length), golden, "its lies were rolled back and redone");
+      assert.deepEqual(shown, r.tokens, "every token shown is one kept: nothing from the unsealed window was shown");
+      // the liar's session holds only its sealed, honest prompt step
+      assert.deepEqual(chain.records[0].steps.filter((st) => st.receipts.length > 0).map((st) => st.pos), [0]);
+    } finally {
+      await liar.stop(0);
+    }
+  });
+
+  it("a stalled last hop is named by the hop before it, not blamed on the first (one deadline down the route)", async () => {
+    const stalled = await startServer({ model: STORIES_260K, layers: [4, 5], fault: parseFault("slow:4000") });
+    try {
+      const cand = (x: RunningServer): Candidate => ({ peer: x.node.peerId.toString(), addrs: x.addrs(), start: x.runner.start, end: x.runner.end, trust: 1, throughput: 1000, rttMs: 1 });
+      const failed: string[] = [];
+      const chain = new FailoverChain(client, engine.model.config.dim, {
+        route: async (exclude) => chooseRoute([cand(servers[0]), cand(servers[3]), cand(exclude.size === 0 ? stalled : servers[2])], 5, exclude),
+        onFailover: (peer) => failed.push(peer),
+        timeoutMs: 2000,
+      });
+      const r = await generate(engine.client, chain, { prompt: "", maxTokens: 8 });
+      await chain.close();
+      assert.deepEqual(failed, [stalled.node.peerId.toString()]);
+      assert.equal(r.tokens.length, 8);
+    } finally {
+      await stalled.stop(0);
+    }
   });
 });

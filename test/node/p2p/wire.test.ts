@@ -17,7 +17,7 @@ function code(bytes: Uint8Array): string {
   return "ok";
 }
 
-function raw(type: number, header: unknown, body = new Uint8Array(0), version = 2): Uint8Array {
+function raw(type: number, header: unknown, body = new Uint8Array(0), version = 3): Uint8Array {
   const json = new TextEncoder().encode(typeof header === "string" ? header : JSON.stringify(header));
   const out = new Uint8Array(8 + json.length + body.length);
   out.set([0x45, 0x46, version, type]);
@@ -27,17 +27,7 @@ function raw(type: number, header: unknown, body = new Uint8Array(0), version = 
   return out;
 }
 
-const receipt = {
-  start: 0,
-  end: 2,
-  epoch: "7",
-  inputDigest: "0x" + "11".repeat(32),
-  outputDigest: "0x" + "22".repeat(32),
-  prev: "0x" + "00".repeat(32),
-  upstream: "0x" + "00".repeat(32),
-  sig: "0x" + "ab".repeat(64),
-  proj: Buffer.from(new Uint8Array(Float32Array.of(1, 2, 3, 4).buffer)).toString("base64"),
-};
+const receipts = Uint8Array.from({ length: 104 + 16 }, (_, i) => i); // one hop receipt, one position
 
 describe("wire frames", () => {
   it("round-trips every frame type", () => {
@@ -45,12 +35,17 @@ describe("wire frames", () => {
       { type: "OPEN", header: { session, hops: [{ peer: "12D3KooWabc", addrs: ["/ip4/127.0.0.1/tcp/1"], start: 0, end: 2 }] } },
       { type: "OPENED", header: { session } },
       step(),
-      { type: "RESULT", header: { session, seq: 3, n: 1, dim: 2, dtype: "f32", receipts: [receipt, { ...receipt, start: 2, end: 5 }] }, tensor: Float32Array.of(7, 8) },
-      step(undefined, { upstream: receipt }),
+      { type: "RESULT", header: { session, seq: 3, n: 1, dim: 2, dtype: "f32" }, tensor: Float32Array.of(7, 8) },
+      step(undefined, { seal: true }),
+      { type: "STEP", header: { session, seq: 1, pos: 2, n: 0, dim: 2, dtype: "f32", seal: true }, tensor: new Float32Array(0) }, // a seal-only step
       { type: "ERROR", header: { code: "busy", message: "server busy", session, peer: "x" } },
       { type: "CLOSE", header: { session } },
     ];
-    for (const f of frames) assert.deepEqual(decodeFrame(encodeFrame(f)), f);
+    for (const f of frames) assert.deepEqual({ ...decodeFrame(encodeFrame(f)), receipts: undefined }, { ...f, receipts: undefined });
+    // receipt bytes travel after the tensor, counted in the header
+    const sealed = { type: "RESULT", header: { session, seq: 3, n: 1, dim: 2, dtype: "f32" }, tensor: Float32Array.of(7, 8), receipts } as Frame;
+    const back = decodeFrame(encodeFrame(sealed));
+    assert.deepEqual(back, { ...sealed, header: { ...sealed.header, rb: receipts.length } });
   });
 
   it("carries f16 tensors at half the bytes, within half precision", () => {
@@ -74,7 +69,7 @@ describe("wire frames", () => {
     assert.equal(code(raw(3, { session, seq: 0, pos: 0, n: 2, dim: 2, dtype: "f32" }, body)), "bad_tensor");
     const nan = new Uint8Array(Float32Array.of(1, NaN, 3, 4).buffer);
     assert.equal(code(raw(3, { session, seq: 0, pos: 0, n: 2, dim: 2, dtype: "f32" }, nan)), "bad_tensor");
-    assert.equal(code(raw(3, { session, seq: 0, pos: 0, n: 0, dim: 2, dtype: "f32" })), "bad_header");
+    assert.equal(code(raw(3, { session, seq: 0, pos: 0, n: 0, dim: 2, dtype: "f32" })), "bad_header"); // no positions and no seal
     assert.equal(code(raw(3, { session, seq: 0, pos: -1, n: 1, dim: 2, dtype: "f32" })), "bad_header");
     assert.equal(code(raw(3, { session, seq: 0, pos: 0, n: 1, dim: 2, dtype: "bf16" })), "bad_header");
     assert.equal(code(raw(1, { session, hops: [] })), "bad_header");
@@ -86,11 +81,10 @@ describe("wire frames", () => {
     assert.equal(code(len), "header_too_large");
     const result = { session, seq: 0, n: 1, dim: 2, dtype: "f32" };
     const t = new Uint8Array(Float32Array.of(1, 2).buffer);
-    assert.equal(code(raw(4, result, t)), "bad_header"); // a RESULT without receipts
-    assert.equal(code(raw(4, { ...result, receipts: [{ ...receipt, sig: "0x12" }] }, t)), "bad_header");
-    assert.equal(code(raw(4, { ...result, receipts: [{ ...receipt, proj: "not base64!" }] }, t)), "bad_header");
-    assert.equal(code(raw(4, { ...result, receipts: [{ ...receipt, epoch: "-1" }] }, t)), "bad_header");
-    assert.equal(code(raw(3, { session, seq: 0, pos: 0, n: 1, dim: 2, dtype: "f32", upstream: { ...receipt, extra: 1 } }, t)), "bad_header");
+    assert.equal(code(raw(4, { ...result, rb: 4 }, t)), "bad_tensor"); // receipt bytes promised, none sent
+    assert.equal(code(raw(4, { ...result, rb: 0 }, t)), "bad_header");
+    assert.equal(code(raw(4, { ...result, receipts: [] }, t)), "bad_header"); // version 2's JSON receipts
+    assert.equal(code(raw(3, { session, seq: 0, pos: 0, n: 1, dim: 2, dtype: "f32", seal: false }, t)), "bad_header");
   });
 
   it("never throws anything but WireError on random bytes", () => {
@@ -100,7 +94,7 @@ describe("wire frames", () => {
     for (let i = 0; i < 5000; i++) {
       const b = Uint8Array.from({ length: rnd() % 64 }, rnd);
       if (i % 2 === 0 && b.length > 8) {
-        b.set([0x45, 0x46, 2, 1 + (rnd() % 6)]);
+        b.set([0x45, 0x46, 3, 1 + (rnd() % 6)]);
         new DataView(b.buffer).setUint32(4, rnd() % 80, true); // a plausible header length
       }
       codes.add(code(b)); // throws if anything but a WireError escapes

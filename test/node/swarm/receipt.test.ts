@@ -1,13 +1,16 @@
 // Receipts and their commitments: signatures that the ledger's ecrecover accepts, a chain
-// that breaks when any field moves, and a commitment that catches a lie of half the old
-// tolerance but not honest last-bit noise — and that a liar cannot aim at its null space.
+// that breaks when any field moves, windows whose one signature binds every step, compact
+// wire forms, and a commitment that catches a lie of half the old tolerance but not honest
+// last-bit noise — and that a liar cannot aim at its null space.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { generateKeyPair } from "@libp2p/crypto/keys";
 import { recoverAddress, TypedDataEncoder } from "ethers";
 import { checkCommitment, project, PROJECTIONS, tensorDigest } from "../../../node/swarm/commitment.ts";
 import { chainSignature, LOCAL_DOMAIN, RECEIPT_TYPES, receiptDigest, receiptHash, receiptSigningHash, ReceiptSigner, signerOfPublicKey, verifyReceipt, ZERO } from "../../../node/swarm/receipt.ts";
-import { BrokenReceiptsError, checkStepReceipts, checkUpstream, fromWire, makeReceipt, toWire } from "../../../node/swarm/receipt-chain.ts";
+import { BrokenReceiptsError, checkUpstream, checkWindowReceipts, fromJson, makeReceipt, toJson } from "../../../node/swarm/receipt-chain.ts";
+import { decodeHopReceipts, decodeUpstream, encodeHopReceipt, encodeUpstream, hopReceiptBytes, UPSTREAM_RECEIPT_BYTES } from "../../../node/swarm/receipt-wire.ts";
+import { chainDigest, StepWindow } from "../../../node/swarm/window.ts";
 import { WireError } from "../../../node/p2p/wire.ts";
 import { normal } from "../../../node/model/synth.ts";
 
@@ -79,10 +82,21 @@ describe("commitments", () => {
   });
 });
 
+/** A hop's window of two steps (1 and 1 positions): what it received and sent. */
+function window(input: Float32Array, output: Float32Array): StepWindow {
+  const w = new StepWindow(0, true);
+  w.add(input.subarray(0, DIM), output.subarray(0, DIM), 1);
+  w.add(input.subarray(DIM), output.subarray(DIM), 1);
+  return w;
+}
+function sign(s: ReceiptSigner, start: number, end: number, w: StepWindow, prev = ZERO, upstream = ZERO) {
+  return makeReceipt(s, facts(start, end, w.pos, w.positions), w.inputDigest(), w.outputDigest(), w.outputs(), prev, upstream);
+}
+
 describe("receipts", () => {
   it("are signed with the peer key: verified natively, and recovered by ecrecover to the peer's address", async () => {
     const { key, s } = await signer();
-    const r = makeReceipt(s, facts(0, 2), tensor(2, 1), tensor(2, 2), ZERO, ZERO);
+    const r = sign(s, 0, 2, window(tensor(2, 1), tensor(2, 2)));
     assert.equal(s.address, signerOfPublicKey(key.publicKey.raw));
     assert.ok(verifyReceipt(LOCAL_DOMAIN, r, key.publicKey.raw));
     const sig65 = chainSignature(LOCAL_DOMAIN, r, s.address);
@@ -93,8 +107,8 @@ describe("receipts", () => {
     assert.equal(verifyReceipt(LOCAL_DOMAIN, { ...r, proj: r.proj.map((v) => v + 1) }, key.publicKey.raw), false);
     assert.equal(verifyReceipt({ ...LOCAL_DOMAIN, chainId: 1n }, r, key.publicKey.raw), false);
     assert.equal(verifyReceipt(LOCAL_DOMAIN, r, (await generateKeyPair("secp256k1")).publicKey.raw), false);
-    // and survive the wire
-    assert.deepEqual(fromWire(toWire(r), session, 0, 2), r);
+    // and survive JSON (evidence)
+    assert.deepEqual(fromJson(toJson(r), session), r);
     // the hand-built EIP-712 hashes are ethers' own
     const plain = { ...r, sig: undefined, proj: undefined };
     delete plain.sig;
@@ -104,15 +118,58 @@ describe("receipts", () => {
     assert.throws(() => receiptHash({ ...r, start: 70_000 }), /uint16/);
   });
 
-  it("a hop refuses input whose bytes are not what the hop before committed to", async () => {
+  it("one signature binds every step of a window: its order and where each step ended", () => {
+    const a = tensor(3, 1);
+    const whole = new StepWindow(0, false);
+    whole.add(a, a, 3);
+    const split = new StepWindow(0, false);
+    split.add(a.subarray(0, DIM), a.subarray(0, DIM), 1);
+    split.add(a.subarray(DIM), a.subarray(DIM), 2);
+    assert.equal(whole.positions, split.positions);
+    assert.notEqual(whole.inputDigest(), split.inputDigest(), "the same positions in other steps are another window");
+    assert.equal(split.inputDigest(), chainDigest([tensorDigest(a.subarray(0, DIM)), tensorDigest(a.subarray(DIM))]));
+    assert.notEqual(chainDigest([tensorDigest(a.subarray(DIM)), tensorDigest(a.subarray(0, DIM))]), split.inputDigest(), "order matters");
+    split.reset();
+    assert.deepEqual([split.pos, split.positions, split.steps], [3, 0, 0]);
+  });
+
+  it("travel compactly: 104 bytes a hop and window plus 16 a position; 138 hop to hop", async () => {
     const { s } = await signer();
-    const out = tensor(2, 4);
-    const up = makeReceipt(s, facts(0, 2), tensor(2, 1), out, ZERO, ZERO);
-    checkUpstream(up, out, facts(2, 4)); // the right bytes
+    const r = sign(s, 0, 2, window(tensor(2, 1), tensor(2, 2)));
+    const bytes = encodeHopReceipt(r);
+    assert.equal(bytes.length, hopReceiptBytes(2));
+    assert.equal(hopReceiptBytes(8), 104 + 8 * 16);
+    const [back] = decodeHopReceipts(Uint8Array.from([...bytes]), 2);
+    assert.deepEqual(back, { epoch: r.epoch, outputDigest: r.outputDigest, sig: r.sig, proj: r.proj });
+    const up = decodeUpstream(encodeUpstream(r));
+    assert.equal(encodeUpstream(r).length, UPSTREAM_RECEIPT_BYTES);
+    assert.deepEqual(up, { epoch: r.epoch, start: r.start, inputDigest: r.inputDigest, upstream: r.upstream, sig: r.sig });
     const code = (f: () => void) => assert.throws(f, (e: Error) => e instanceof WireError && e.code === "bad_receipt");
-    code(() => checkUpstream(up, noisy(out, 1e-3), facts(2, 4))); // other bytes than signed for
-    code(() => checkUpstream({ ...up, proj: up.proj.map((v, i) => (i === 0 ? v + 1 : v)) }, out, facts(2, 4))); // a commitment to something else
-    code(() => checkUpstream(up, out, facts(3, 4))); // a gap in the layers
+    code(() => decodeHopReceipts(bytes.subarray(1), 2)); // not whole receipts
+    code(() => decodeHopReceipts(bytes, 3)); // receipts for another window size
+    code(() => decodeUpstream(bytes)); // not an upstream receipt
+    const nan = Uint8Array.from(bytes);
+    new DataView(nan.buffer).setFloat32(104, NaN, true);
+    code(() => decodeHopReceipts(nan, 2));
+  });
+
+  it("a hop refuses to sign for a window whose input the hop before did not commit to", async () => {
+    const a = await signer();
+    const sent = tensor(2, 4);
+    const wa = window(tensor(2, 1), sent);
+    const up = decodeUpstream(encodeUpstream(sign(a.s, 0, 2, wa)));
+    const received = window(sent, tensor(2, 5));
+    const check = (u: typeof up, w: StepWindow, start = 2) =>
+      checkUpstream(LOCAL_DOMAIN, u, a.key.publicKey.raw, facts(start, 4, w.pos, w.positions), w.inputDigest(), w.inputs(), ZERO);
+    assert.match(check(up, received), /^0x[0-9a-f]{64}$/); // the right bytes
+    const code = (f: () => void) => assert.throws(f, (e: Error) => e instanceof WireError && e.code === "bad_receipt");
+    code(() => check(up, window(noisy(sent, 1e-3), tensor(2, 5)))); // other bytes than signed for
+    // the framing attempt: sign the digest of the bytes sent but project something else
+    const framed = makeReceipt(a.s, facts(0, 2, 0, 2), wa.inputDigest(), wa.outputDigest(), noisy(sent, 1e-2), ZERO, ZERO);
+    code(() => check(decodeUpstream(encodeUpstream(framed)), received));
+    code(() => check(up, received, 1)); // a hop starting inside the one before
+    const other = (await generateKeyPair("secp256k1")).publicKey.raw;
+    code(() => checkUpstream(LOCAL_DOMAIN, up, other, facts(2, 4, 0, 2), received.inputDigest(), received.inputs(), ZERO)); // signed by another key
   });
 
   it("the client blames the hop whose receipt breaks the chain", async () => {
@@ -121,16 +178,24 @@ describe("receipts", () => {
     const input = tensor(2, 1);
     const mid = tensor(2, 2);
     const out = tensor(2, 3);
-    const ra = makeReceipt(a.s, facts(0, 2), input, mid, ZERO, ZERO);
-    const rb = makeReceipt(b.s, facts(2, 5), mid, out, ZERO, (await import("../../../node/swarm/receipt.ts")).receiptHash(ra));
+    const wa = window(input, mid);
+    const ra = sign(a.s, 0, 2, wa);
+    const rb = sign(b.s, 2, 5, window(mid, out), ZERO, receiptHash(ra));
     const route = [{ start: 0, end: 2, publicKey: a.key.publicKey.raw }, { start: 2, end: 5, publicKey: b.key.publicKey.raw }];
-    const hashes = checkStepReceipts(LOCAL_DOMAIN, route, [ra, rb], input, out, []);
-    assert.equal(hashes.length, 2);
+    const seen = (i = input, o = out) => {
+      const w = window(i, o);
+      return { session, pos: 0, n: 2, inputDigest: w.inputDigest(), outputDigest: w.outputDigest() };
+    };
+    const parts = decodeHopReceipts(new Uint8Array([...encodeHopReceipt(ra), ...encodeHopReceipt(rb)]), 2);
+    const full = checkWindowReceipts(LOCAL_DOMAIN, route, parts, seen(), []);
+    assert.deepEqual(full, [ra, rb], "the client rebuilds the whole receipts from the compact ones");
     const blame = (f: () => void, hop: number) => assert.throws(f, (e: Error) => e instanceof BrokenReceiptsError && e.hop === hop);
-    blame(() => checkStepReceipts(LOCAL_DOMAIN, route, [ra, rb], input, noisy(out, 1e-3), []), 1); // result not what the last hop signed
-    blame(() => checkStepReceipts(LOCAL_DOMAIN, route, [ra, rb], noisy(input, 1e-3), out, []), 0); // first hop signed other input
-    blame(() => checkStepReceipts(LOCAL_DOMAIN, [route[0], { ...route[1], publicKey: a.key.publicKey.raw }], [ra, rb], input, out, []), 1); // signed by another key
-    blame(() => checkStepReceipts(LOCAL_DOMAIN, route, [ra, { ...rb, upstream: ZERO }], input, out, []), 1);
-    blame(() => checkStepReceipts(LOCAL_DOMAIN, route, [ra, rb], input, out, [ZERO, hashes[0]]), 1); // does not follow its previous receipt
+    blame(() => checkWindowReceipts(LOCAL_DOMAIN, route, parts, seen(input, noisy(out, 1e-3)), []), 1); // result not what the last hop signed
+    blame(() => checkWindowReceipts(LOCAL_DOMAIN, route, parts, seen(noisy(input, 1e-3), out), []), 0); // first hop signed other input
+    blame(() => checkWindowReceipts(LOCAL_DOMAIN, [route[0], { ...route[1], publicKey: a.key.publicKey.raw }], parts, seen(), []), 1); // signed by another key
+    blame(() => checkWindowReceipts(LOCAL_DOMAIN, route, [parts[0], { ...parts[1], outputDigest: parts[0].outputDigest }], seen(), []), 1);
+    blame(() => checkWindowReceipts(LOCAL_DOMAIN, route, parts, seen(), [ZERO, receiptHash(ra)]), 1); // does not follow its previous receipt
+    blame(() => checkWindowReceipts(LOCAL_DOMAIN, route, parts.slice(0, 1), seen(), []), 1); // a hop's receipt missing
+    blame(() => checkWindowReceipts(LOCAL_DOMAIN, route, parts, { ...seen(), n: 1 }, []), 0); // for another window
   });
 });

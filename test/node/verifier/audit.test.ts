@@ -1,6 +1,6 @@
 // Audits as mystery shoppers, in process over real libp2p and real onnxruntime: an audit is
 // a client session and looks like one to every server, signal by signal; the re-check finds
-// no fault in honest servers (error exactly 0) and names the lying hop for every cheater,
+// no fault in honest servers (error far under the tolerance) and names the lying hop for every cheater,
 // including those that lie only when a session does not look like a check.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -11,6 +11,7 @@ import { parseFault } from "../../../node/server/faults.ts";
 import { chooseRoute, type Candidate } from "../../../node/client/route.ts";
 import { Auditor, type RouteSource } from "../../../node/verifier/auditor.ts";
 import { Rechecker } from "../../../node/verifier/recheck.ts";
+import { toleranceFor } from "../../../node/verifier/tolerance.ts";
 import { planAudit, seededRandom } from "../../../node/verifier/plan.ts";
 import { accusedReceipt, buildEvidence, confirmEvidence, parseEvidence, recordHash } from "../../../node/verifier/evidence.ts";
 import { promptsFromModel } from "../../../node/verifier/prompts.ts";
@@ -57,15 +58,18 @@ describe("audits", () => {
     return auditor.audit(planAudit(pool, model.tokenizer.bos, model.config.contextLength, rand), rand);
   };
 
-  it("finds honest servers right to the last bit, over prefill and decode steps", async () => {
+  it("finds honest servers within a fifth of the tolerance, over prefill and decode windows", async () => {
     const a = await auditThrough(servers.middle, "honest");
     assert.equal(a.error, undefined);
     assert.equal(a.results.length, 1);
     const r = a.results[0];
     assert.equal(r.failure, undefined);
     assert.equal(r.discarded, undefined);
-    assert.equal(r.maxError, 0, "honest cpu/cpu commitments are bit-exact");
-    assert.ok(r.hops.every((h) => h.steps > 3), `steps checked: ${r.hops.map((h) => h.steps)}`);
+    // the verifier's one teacher-forced run per hop sums in another order than decoding did
+    assert.ok(r.maxError > 0 && r.maxError < toleranceFor("cpu/cpu") / 5, `honest error ${r.maxError}`);
+    const sealed = a.records[0].steps.filter((s) => s.receipts.length > 0).length;
+    assert.ok(sealed >= 2, `windows sealed: ${sealed}`);
+    assert.ok(r.hops.every((h) => h.windows === sealed), `windows checked: ${r.hops.map((h) => h.windows)} of ${sealed}`);
     assert.equal(r.hops[0].positions, a.records[0].steps.reduce((x, s) => x + s.n, 0));
   });
 
@@ -80,7 +84,8 @@ describe("audits", () => {
       assert.equal(failures.length, 1, `results: ${JSON.stringify(a.results.map((r) => ({ f: r.failure, d: r.discarded })))}`);
       assert.equal(failures[0].failure!.hop, 1, "blamed the wrong hop");
       assert.ok(failures[0].failure!.error > failures[0].failure!.tolerance);
-      assert.ok(failures[0].hops[0].steps >= failures[0].failure!.step, "the hop before was judged right up to the lie");
+      const upTo = a.records[a.results.indexOf(failures[0])].steps.slice(0, failures[0].failure!.step + 1).filter((s) => s.receipts.length > 0).length;
+      assert.equal(failures[0].hops[0].windows, upTo, "the hop before was judged right up to the lie");
     });
   }
 
@@ -104,7 +109,7 @@ describe("audits", () => {
       assert.equal((await confirmEvidence(other, { ...LOCAL_DOMAIN, chainId: 1n }, wire)).confirmed, false);
       // an honest session cannot be turned into evidence
       const h = await auditThrough(servers.middle, "evidence-honest");
-      const forged = buildEvidence(LOCAL_DOMAIN, h.records[0], h.tokens, { step: 2, hop: 1, error: 1, position: 0, tolerance: 1e-6 });
+      const forged = buildEvidence(LOCAL_DOMAIN, h.records[0], h.tokens, { step: 0, hop: 1, error: 1, position: 0, tolerance: 1e-6 });
       assert.equal((await confirmEvidence(other, LOCAL_DOMAIN, forged)).confirmed, false);
       assert.throws(() => parseEvidence({ ...wire, failure: { ...wire.failure, step: 0 } }), /malformed/);
     } finally {

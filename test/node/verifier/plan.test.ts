@@ -40,9 +40,9 @@ describe("verifier planning", () => {
     assert.equal(aggregatorFor(5, []), undefined);
   });
 
-  it("acc is the share of a server's audited steps that passed; discarded records count for nothing", () => {
+  it("acc is the share of a server's audited windows that passed; discarded records count for nothing", () => {
     const t = new EpochTallies();
-    const hops = (steps: number[]) => steps.map((s, k) => ({ peer: `p${k}`, start: k, end: k + 1, steps: s, positions: s * 2 }));
+    const hops = (steps: number[]) => steps.map((s, k) => ({ peer: `p${k}`, start: k, end: k + 1, windows: s, positions: s * 2 }));
     const ok: RecheckResult = { hops: hops([4, 4]), computeMs: 1, maxError: 0 };
     const lie: RecheckResult = { hops: hops([3, 2]), failure: { step: 2, hop: 1, error: 1, position: 5, tolerance: 1e-6 }, computeMs: 1, maxError: 1 };
     const junk: RecheckResult = { hops: hops([9, 9]), discarded: "bad signature", computeMs: 1, maxError: 0 };
