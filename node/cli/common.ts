@@ -1,14 +1,36 @@
 // Options and error handling shared by every `efed` command.
 import { InvalidArgumentError } from "commander";
 import { multiaddr } from "@multiformats/multiaddr";
-import { DEFAULT_DEPLOYMENTS_DIR } from "../chain/deployments.ts";
+import { openSync, writeSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
 
 export const DEFAULT_RPC = process.env.EFED_RPC ?? "http://127.0.0.1:8545";
-export const DEFAULT_DEPLOYMENTS = process.env.EFED_DEPLOYMENTS ?? DEFAULT_DEPLOYMENTS_DIR;
 
-/** Progress and notices go to stderr, so stdout stays clean for data (and generated text). */
+/** Deployments live beside the wallets (~/.efed/deployments), not in the current directory,
+ * so every command finds them wherever it is run from. */
+export function defaultDeploymentsDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.EFED_DEPLOYMENTS ?? join(env.EFED_HOME ?? join(homedir(), ".efed"), "deployments");
+}
+export const DEFAULT_DEPLOYMENTS = defaultDeploymentsDir();
+
+/** The file --log copies notices to (one per process: a long-running role's own log). */
+let logFd: number | undefined;
+
+/** Progress and notices go to stderr, so stdout stays clean for data (and generated text);
+ * with --log, also to a file, each line with its time. */
 export function log(line: string): void {
   process.stderr.write(line + "\n");
+  if (logFd !== undefined) writeSync(logFd, `${new Date().toISOString()} ${line.replace(/^\n+/, "")}\n`);
+}
+
+/** `--log <file>`: appends every notice to `file` from now on. */
+export function logToFile(file: string): void {
+  try {
+    logFd = openSync(file, "a");
+  } catch (err) {
+    throw new InvalidArgumentError(`--log: cannot write ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
 }
 
 export function parsePort(value: string): number {

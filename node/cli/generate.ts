@@ -3,12 +3,7 @@ import { InvalidArgumentError, Option, type Command } from "commander";
 import { generate } from "../client/generate.ts";
 import { openLocalEngine } from "../client/local.ts";
 import { DEVICES, type Device } from "../model/onnx/runtime.ts";
-import { openLedger } from "../chain/ledger.ts";
-import { openNetworkClient, type NetworkClient } from "../client/network.ts";
-import type { SessionRecord } from "../client/remote.ts";
-import { readVerifiers } from "../chain/registry.ts";
-import { handToVerifier } from "../verifier/audit-service.ts";
-import type { Contract } from "ethers";
+import { openSwarmClient } from "../client/swarm.ts";
 import { DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, parseUrl } from "./common.ts";
 
 export function parseIntIn(lo: number, hi: number) {
@@ -53,11 +48,11 @@ export function generateCommand(program: Command): void {
     .command("generate")
     .description("generate text from a prompt, through the swarm (or --local: the whole model in this process)")
     .option("--local", "run every layer in this process (no swarm)")
-    .option("--model <file>", "model: a GGUF file, or a Hugging Face directory / .safetensors file (the client needs its embedding and head)")
+    .option("--model <file>", "(required) model: a GGUF file, or a Hugging Face directory / .safetensors file (the client needs its embedding and head)")
     .option("--rpc <url>", "JSON-RPC endpoint of the chain (network mode)", parseUrl, DEFAULT_RPC)
     .option("--deployments <dir>", "where deployments/<chainId>.json is read", DEFAULT_DEPLOYMENTS)
     .option("--prompt <text>", "text to continue (empty: start from BOS)", "")
-    .option("--max-tokens <n>", "tokens to generate", parseIntIn(1, 1 << 20), 256)
+    .option("--max-tokens <n>", "tokens to generate at most (the model may end sooner; prompt + this ≤ the model's context, 512 tokens for stories260K)", parseIntIn(1, 1 << 20), 256)
     .option("--temperature <t>", "0 for greedy decoding", parseFloatIn(0, 100), 0)
     .option("--top-p <p>", "nucleus sampling mass when temperature > 0", parseFloatIn(0, 1, true), 0.9)
     .option("--seed <n>", "random seed for sampling", parseIntIn(0, Number.MAX_SAFE_INTEGER))
@@ -114,47 +109,29 @@ async function streamText(client: Parameters<typeof generate>[0], chain: Paramet
     onText: (t) => process.stdout.write(t),
   });
   process.stdout.write("\n");
+  // say why there are fewer tokens than asked for, rather than stop silently
+  if (r.tokens.length < o.maxTokens) log(`the model ended the text after ${r.tokens.length} of ${o.maxTokens} tokens (end of sequence)`);
   return r;
 }
 
 async function generateOnSwarm(o: GenerateFlags): Promise<void> {
   if (o.model === undefined) throw new InvalidArgumentError("--model <file> is needed: the client holds the embedding and the output head");
   if (o.svdEnergy !== undefined || o.svdRatio !== undefined || o.shards !== 1) throw new InvalidArgumentError("--svd-* and --shards apply to --local only");
-  const h = await openLedger(o.rpc, o.deployments);
-  const net = await openNetworkClient(h.ledger, o.model, o.device).catch((err) => {
-    h.provider.destroy();
-    throw err;
-  });
+  const swarm = await openSwarmClient({ rpc: o.rpc, deployments: o.deployments, model: o.model, device: o.device });
   try {
-    const chain = net.session({
+    const chain = swarm.session({
       onFailover: (peer, route) => log(`\nserver ${peer} failed; rerouted over ${route.map((r) => `${r.start}-${r.end}`).join(" ")} and replayed the history`),
       onRoute: (route) => {
         if (o.stats) log(`route ${route.map((r) => `${r.start}-${r.end}@${r.peer}`).join(" ")}`);
       },
     });
-    const r = await streamText(net.client, chain, o);
+    const r = await streamText(swarm.net.client, chain, o);
     await chain.close();
-    if (o.audit && Math.random() < o.auditShare) await handForAudit(h.ledger, net, chain.records, [...r.promptIds, ...r.tokens]);
+    if (o.audit) await swarm.maybeAudit(chain, [...r.promptIds, ...r.tokens], o.auditShare, log);
     if (o.stats) {
       log(`${r.tokens.length} tokens in ${r.seconds.toFixed(2)} s (${(r.tokens.length / r.seconds).toFixed(1)} tokens/s) over ${chain.route?.map((x) => `${x.start}-${x.end}@${x.peer.slice(-6)}`).join(" ")}, ${chain.failovers} failover(s)`);
     }
   } finally {
-    await net.close();
-    h.provider.destroy();
-  }
-}
-
-/** Hands the session to a random active verifier and reports what it found. */
-async function handForAudit(ledger: Contract, net: NetworkClient, records: SessionRecord[], tokens: number[]): Promise<void> {
-  const verifiers = await readVerifiers(ledger);
-  if (verifiers.length === 0) return log("audit: no verifier on the ledger to hand this session to");
-  const v = verifiers[Math.floor(Math.random() * verifiers.length)];
-  log(`audit: handing this session to verifier ${v.account} (it sees the prompt and the output)…`);
-  try {
-    const verdict = await handToVerifier(net.node, v, records, tokens);
-    if (verdict.failed.length === 0) log(`audit: every hop checked out (${verdict.checkedWindows} hop-steps)`);
-    for (const f of verdict.failed) log(`audit: server ${f.peer} (layers ${f.start}-${f.end}) lied from position ${f.position}: the verifier has evidence`);
-  } catch (err) {
-    log(`audit: ${(err as Error).message}`);
+    await swarm.close();
   }
 }

@@ -1,6 +1,6 @@
 // `efed server`: serve a range of layers on the swarm, registered on the ledger.
 import { InvalidArgumentError, Option, type Command } from "commander";
-import { formatUnits, parseUnits, ZeroHash } from "ethers";
+import { formatUnits, parseUnits, ZeroHash, type Contract } from "ethers";
 import { readCandidates, registerOrUpdate } from "../chain/registry.ts";
 import { modelHash } from "../model/manifest.ts";
 import { DEVICES, type Device } from "../model/onnx/runtime.ts";
@@ -11,7 +11,7 @@ import { p2pKeyFile } from "../wallet/keystore.ts";
 import { parseFault, type Fault } from "../server/faults.ts";
 import { ledgerDomain } from "../chain/domain.ts";
 import { ChainClock } from "../chain/clock.ts";
-import { DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, parseMultiaddr, parsePeerMultiaddr, parseUrl } from "./common.ts";
+import { DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, logToFile, parseMultiaddr, parsePeerMultiaddr, parseUrl } from "./common.ts";
 import { parseFloatIn, parseIntIn } from "./generate.ts";
 import { openSigned } from "./signer.ts";
 import { explainReverts } from "../chain/revert.ts";
@@ -35,6 +35,7 @@ interface ServerFlags {
   listen: string[];
   device: Device;
   maxSessions: number;
+  log?: string;
   sessionTtl: number;
   fault?: Fault;
   autoCover?: boolean;
@@ -45,15 +46,16 @@ export function serverCommand(program: Command): void {
     .command("server")
     .description("serve layers [a, b) of the model on the swarm: stake, register on the ledger, answer /efed/infer/1")
     .requiredOption("--wallet <file>", "wallet keystore (password from EFED_PASSWORD or a prompt); its .p2p.key keeps the peer id")
-    .option("--model <file>", "the model file (only layers a..b−1 are loaded, unless --share-weights)")
+    .option("--model <file>", "the model file (only layers a..b−1 are loaded, unless --share-weights); this or --weights-from is required")
     .option("--weights-from <multiaddr>", "fetch the layers from a peer that shares the model (…/p2p/<peer id>) instead of --model", parsePeerMultiaddr)
     .option("--weights-svd-energy <e>", "with --weights-from: fetch SVD factors keeping energy e (fewer bytes, not verifiable)", parseFloatIn(0, 1, true))
     .option("--share-weights", "load the whole model and serve it to other servers over /efed/weights/1")
-    .requiredOption("--layers <a-b>", "layer range, e.g. 0-2", parseLayers)
+    .requiredOption("--layers <a-b>", "layer range, e.g. 0-2 (layers a to b−1)", parseLayers)
     .option("--stake <tokens>", "stake to put up at registration (default: the ledger's minimum)")
     .option("--rpc <url>", "JSON-RPC endpoint of the chain", parseUrl, DEFAULT_RPC)
     .option("--deployments <dir>", "where deployments/<chainId>.json is read", DEFAULT_DEPLOYMENTS)
     .option("--listen <multiaddr>", "address to listen on (repeatable)", parseMultiaddr, [] as string[])
+    .option("--log <file>", "also append every notice, with its time, to this file")
     .addOption(new Option("--device <device>", "execution provider").choices([...DEVICES]).default("cpu"))
     .option("--max-sessions <n>", "inference sessions held at once", parseIntIn(1, 100000), 64)
     .option("--session-ttl <s>", "seconds an idle session's KV cache is kept", parseIntIn(1, 86400), 60)
@@ -75,6 +77,7 @@ Example:
   $ EFED_PASSWORD=… efed server --wallet ~/.efed/wallets/0x….json --model ../shared/models/stories260K-f32.gguf --layers 0-2`,
     )
     .action(async (o: ServerFlags) => {
+      if (o.log !== undefined) logToFile(o.log);
       if ((o.model === undefined) === (o.weightsFrom === undefined)) throw new InvalidArgumentError("give --model <file> or --weights-from <multiaddr> (one of them)");
       if (o.weightsSvdEnergy !== undefined && o.weightsFrom === undefined) throw new InvalidArgumentError("--weights-svd-energy needs --weights-from");
       if (o.shareWeights && o.model === undefined) throw new InvalidArgumentError("--share-weights needs --model");
@@ -82,7 +85,7 @@ Example:
       const h = await openSigned(o.rpc, o.deployments, o.wallet, "unlock the server's wallet");
       try {
         const [hash, numLayers] = await h.ledger.model();
-        if (o.layers[1] > Number(numLayers)) throw new InvalidArgumentError(`layers ${o.layers[0]}-${o.layers[1]} are outside the model's ${numLayers} layers (ledger)`);
+        if (o.layers[1] > Number(numLayers)) throw new RangeError(`layers ${o.layers[0]}-${o.layers[1]} are outside the model's ${numLayers} layers (ledger)`);
         if (hash !== ZeroHash && o.model !== undefined) {
           log("checking the model against the ledger's hash…");
           const mine = await modelHash(o.model);
@@ -90,7 +93,7 @@ Example:
         }
         const params = await h.ledger.params();
         const stake = o.stake === undefined ? (params.minServerStake as bigint) : parseUnits(o.stake, 18);
-        if (stake < params.minServerStake) throw new InvalidArgumentError(`--stake ${formatUnits(stake, 18)} is below the ledger's minimum of ${formatUnits(params.minServerStake, 18)} tokens`);
+        if (stake < params.minServerStake) throw new RangeError(`--stake ${formatUnits(stake, 18)} is below the ledger's minimum of ${formatUnits(params.minServerStake, 18)} tokens`);
 
         log(`loading layers ${o.layers[0]}-${o.layers[1]} ${o.model !== undefined ? `of ${o.model}` : `from ${o.weightsFrom}`}…`);
         const privateKey = await loadOrCreateKey(p2pKeyFile(o.wallet));
@@ -138,20 +141,28 @@ Example:
         const active = await readCandidates(h.ledger);
         if (server.runner.device !== "cpu") log(`warning: audits hold every server to the cpu/cpu tolerance, and ${server.runner.device}↔cpu differences are not calibrated yet: an honest ${server.runner.device} server may fail audits and be slashed (--device cpu is safe)`);
         log(`${done}: server ${h.address} serves layers ${o.layers[0]}-${o.layers[1]} as ${server.node.peerId} on ${addrs.join(" ")} (${throughput} layer-tokens/s, device ${server.runner.device}, ${active.length} active servers)`);
-        if (server.weights !== undefined) log(`sharing the model over /efed/weights/1 at ${server.addrs()[0]}`);
+        if (server.weights !== undefined) {
+          log(`sharing the model over /efed/weights/1 at ${server.addrs()[0]}`);
+          // stdout too, so a script can take it: other servers pass it to --weights-from
+          process.stdout.write(`${server.addrs()[0]}\n`);
+        }
         if (o.fault !== undefined) log(`FAULT INJECTION: this server misbehaves (${o.fault.kind})`);
-        log("server ready");
+        let exitCode = 0;
         await new Promise<void>((resolve) => {
           let stopping = false;
-          const stop = (why = "stopping") => {
+          const stop = (why = "stopping", offline = true) => {
             if (stopping) return;
             stopping = true;
             clearInterval(watch);
             log(`${why}: no new sessions, finishing open ones…`);
-            void server.stop(5000).then(resolve);
+            // clients route around a server with no address on the ledger; starting again
+            // re-registers the addresses (registerOrUpdate)
+            const leave = offline ? goOffline(h.ledgerW, log) : Promise.resolve();
+            void Promise.all([leave, server.stop(5000)]).then(() => resolve());
           };
-          // watch the ledger: a deactivated server notices it is out; --auto-cover re-covers layers
+          // watch the ledger: a deactivated or unstaked server stops; --auto-cover re-covers layers
           let checking = false;
+          let lastError = "";
           const watch = setInterval(async () => {
             if (checking || stopping) return;
             checking = true;
@@ -159,30 +170,55 @@ Example:
               await clock.refresh();
               const me = await h.ledger.getServer(h.address);
               const status = Number(me.status);
+              lastError = "";
               if (status === 3 || status === 4) {
                 const why =
                   status === 4 ? "slashed on evidence of a wrong answer"
                   : Number(me.pendingSlash) > 0 ? "taken off routes: evidence of a wrong answer is on the ledger (slashed after the challenge window)"
                   : `deactivated by the verifiers (S_i ${formatUnits(me.trust, 18)} < θ ${formatUnits(params.theta, 18)})`;
                 log(`${why}; ${formatUnits(me.stake, 18)} tokens of stake left: \`efed unstake\`, then \`efed withdraw\``);
-                stop("deactivated");
+                stop("deactivated", false);
+              } else if (status === 2) {
+                log("unstaked (`efed unstake`): this server leaves the swarm; `efed withdraw` once the unbonding delay has passed");
+                stop("unstaked", false);
               } else if (o.autoCover && Number(me.status) === 1) {
                 await autoCover(server, h, log);
               }
             } catch (err) {
-              log(`ledger watch: ${(err as Error).message}`);
+              if ((await h.provider.getCode(h.deployment.ledger).catch(() => undefined)) === "0x") {
+                log(`the ledger at ${h.deployment.ledger} is gone (the chain was restarted): \`efed deploy\` again, then start this server again`);
+                exitCode = 1;
+                stop("ledger gone", false);
+              } else if ((err as Error).message !== lastError) {
+                lastError = (err as Error).message; // once per distinct problem, not every 2 s
+                log(`ledger watch: ${lastError}`);
+              }
             } finally {
               checking = false;
             }
           }, 2000);
           process.once("SIGINT", () => stop());
           process.once("SIGTERM", () => stop());
+          // only now: whoever waits for this line may signal at once
+          log("server ready");
         });
+        process.exitCode = exitCode;
         log(`stopped after ${server.service.stats.tokens} positions in ${server.service.stats.opened} sessions`);
       } finally {
         h.provider.destroy();
       }
     });
+}
+
+/** Clears this server's addresses on the ledger, so clients skip it while it is away. */
+async function goOffline(ledgerW: Contract, log: (s: string) => void): Promise<void> {
+  try {
+    const sent = ledgerW.updateAddrs([]).then((tx: { wait: (n: number, ms: number) => Promise<unknown> }) => tx.wait(1, 5000));
+    await Promise.race([sent, new Promise((_, reject) => setTimeout(() => reject(new Error("no answer from the chain in 5 s")), 5000).unref())]);
+    log("marked offline on the ledger: clients route around this server until it starts again");
+  } catch (err) {
+    log(`could not mark this server offline on the ledger: ${(err as Error).message.split("\n")[0]}`);
+  }
 }
 
 /** The first run of layers no active server covers, as [start, end). */

@@ -35,7 +35,8 @@ export async function measureRtts(node: EfedNode, cands: Candidate[], timeoutMs 
  * the cheapest chain over them with a random spread (see chooseRoute). */
 export function routeFinder(node: EfedNode, ledger: Contract, numLayers: number, rand: () => number = Math.random) {
   return async (exclude: ReadonlySet<string>): Promise<RouteHop[]> => {
-    const cands = await measureRtts(node, (await readCandidates(ledger)).filter((x) => !exclude.has(x.peer)));
+    // a server with no address on the ledger is offline (it cleared them when it stopped)
+    const cands = await measureRtts(node, (await readCandidates(ledger)).filter((x) => !exclude.has(x.peer) && x.addrs.length > 0));
     const reachable = cands.filter((x) => x.rttMs !== Infinity);
     try {
       return chooseRoute(reachable, numLayers, exclude, rand);

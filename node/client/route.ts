@@ -66,7 +66,9 @@ export function chooseRoute(candidates: readonly Candidate[], numLayers: number,
   if (dist[numLayers] === Infinity) {
     let reach = 0;
     for (let i = 0; i <= numLayers; i++) if (dist[i] < Infinity) reach = i;
-    throw new NoRouteError(`no active servers cover layers ${reach}-${numLayers} (of ${numLayers})${exclude.size ? ` without the ${exclude.size} failed one(s)` : ""}`);
+    // the gap ends where the next usable server starts (servers 0-2 and 4-5: only 2-4 is missing)
+    const gapEnd = Math.min(numLayers, ...usable.filter((c) => c.start > reach).map((c) => c.start));
+    throw new NoRouteError(`no active servers cover layers ${reach}-${gapEnd} (of ${numLayers})${exclude.size ? ` without the ${exclude.size} failed one(s)` : ""}`);
   }
   const route: RouteHop[] = [];
   for (let at = numLayers; at > 0; ) {

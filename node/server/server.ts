@@ -12,6 +12,7 @@ import { ShardRunner, type Device } from "../model/onnx/runtime.ts";
 import { createNode, type EfedNode } from "../p2p/host.ts";
 import { InferService, type InferServiceOptions } from "./infer-service.ts";
 import { fetchLayers, type FetchedLayers } from "./weights-fetch.ts";
+import { transferProgress } from "./progress.ts";
 import { WeightsService } from "./weights-service.ts";
 import type { LlamaConfig } from "../model/types.ts";
 
@@ -88,7 +89,8 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     } else {
       node = await createNode({ privateKey, listen: o.listen ?? ["/ip4/127.0.0.1/tcp/0"] });
       const w = o.weightsFrom!;
-      fetched = await fetchLayers(node, w.provider, { start, end, format: w.svdEnergy === undefined ? "dense" : "svd", energy: w.svdEnergy }, w.expectedRoot);
+      const progress = o.log === undefined ? undefined : transferProgress(`fetching layers ${start}-${end}`, o.log);
+      fetched = await fetchLayers(node, w.provider, { start, end, format: w.svdEnergy === undefined ? "dense" : "svd", energy: w.svdEnergy }, w.expectedRoot, progress);
       c = fetched.config;
       const f = fetched;
       norms = (l) => f.norms.get(l)!;

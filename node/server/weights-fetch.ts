@@ -27,7 +27,8 @@ export interface FetchedLayers {
   readonly verified: number;
 }
 
-export async function fetchLayers(node: EfedNode, provider: string, req: WeightsRequest, expectedRoot?: string): Promise<FetchedLayers> {
+/** `onBytes` is called with the bytes received so far (for progress on a slow fetch). */
+export async function fetchLayers(node: EfedNode, provider: string, req: WeightsRequest, expectedRoot?: string, onBytes?: (wireBytes: number) => void): Promise<FetchedLayers> {
   let stream;
   try {
     stream = await node.dialProtocol(multiaddr(provider), WEIGHTS_PROTOCOL, { signal: AbortSignal.timeout(15_000) });
@@ -41,6 +42,7 @@ export async function fetchLayers(node: EfedNode, provider: string, req: Weights
     const next = async () => {
       const raw = (await lp.read({ signal: AbortSignal.timeout(60_000) })).subarray();
       wireBytes += raw.length;
+      onBytes?.(wireBytes);
       const f = decodeWeightsFrame(raw, WeightsFrame);
       if (f.header.type === "error") throw new WeightsFetchError(`the provider refused: ${f.header.message}`);
       return f;

@@ -30,8 +30,9 @@ describe("chooseRoute", () => {
     const cands = [c("a", 0, 2), c("b", 2, 4), c("b2", 2, 4, { rttMs: 50 }), c("c", 4, 5)];
     assert.equal(chooseRoute(cands, 5)[1].peer, "b");
     assert.equal(chooseRoute(cands, 5, new Set(["b"]))[1].peer, "b2");
-    assert.throws(() => chooseRoute(cands, 5, new Set(["b", "b2"])), (e: Error) => e instanceof NoRouteError && /layers 2-5 \(of 5\) without the 2 failed/.test(e.message));
+    assert.throws(() => chooseRoute(cands, 5, new Set(["b", "b2"])), (e: Error) => e instanceof NoRouteError && /layers 2-4 \(of 5\) without the 2 failed/.test(e.message));
     assert.throws(() => chooseRoute([], 5), /no active servers cover layers 0-5/);
+    assert.throws(() => chooseRoute([c("a", 0, 2), c("d", 3, 5)], 5), /no active servers cover layers 2-3 \(of 5\)$/);
   });
 
   it("ignores ranges past the model", () => {

@@ -1,0 +1,53 @@
+// What the dashboard shows of the swarm, read from the ledger: the status snapshot (servers
+// with the layers they cover, S_i, stakes, pending rewards; verifiers), each server's S_i
+// over epochs (EpochSettled events) and recent settlements, deactivations and slashes.
+import { formatUnits, type EventLog, type Log } from "ethers";
+import type { LedgerHandle } from "../chain/ledger.ts";
+import { readStatus, type LedgerStatus, type ServerStatusRow } from "../chain/status.ts";
+
+/** How far back events are read: enough for a local chain's whole life (a block a second),
+ * bounded so a long-lived chain does not make every refresh read its whole history. */
+export const EVENT_BLOCKS = 20_000;
+
+export interface TrustPoint {
+  readonly epoch: number;
+  readonly server: string;
+  readonly trust: number;
+}
+
+export interface LedgerEvent {
+  readonly block: number;
+  readonly kind: "settled" | "deactivated" | "evidence" | "slashed";
+  readonly server: string;
+  readonly epoch?: number;
+  readonly detail: string;
+}
+
+export interface SwarmView {
+  readonly status: LedgerStatus & { servers: (ServerStatusRow & { offline: boolean })[] };
+  readonly history: TrustPoint[];
+  readonly events: LedgerEvent[];
+}
+
+const pct = (bps: bigint) => `${(Number(bps) / 100).toFixed(1)}%`;
+const trustOf = (x: bigint) => Number(formatUnits(x, 18));
+
+export async function readSwarmView(h: LedgerHandle, recent = 30): Promise<SwarmView> {
+  const { ledger, provider } = h;
+  const head = await provider.getBlockNumber();
+  const from = Math.max(0, head - EVENT_BLOCKS);
+  const query = (name: string) => ledger.queryFilter(ledger.filters[name](), from, head) as Promise<(EventLog | Log)[]>;
+  const [status, settled, deactivated, evidence, slashed] = await Promise.all([readStatus(h), query("EpochSettled"), query("ServerDeactivated"), query("EvidenceSubmitted"), query("ServerSlashed")]);
+  const args = (e: EventLog | Log) => (e as EventLog).args;
+  const history: TrustPoint[] = settled.map((e) => ({ epoch: Number(args(e).epoch), server: args(e).server as string, trust: trustOf(args(e).trust) }));
+  const events: LedgerEvent[] = [
+    ...settled.map((e) => ({ block: e.blockNumber, kind: "settled" as const, server: args(e).server as string, epoch: Number(args(e).epoch), detail: `accuracy ${pct(args(e).accBps)}, S ${trustOf(args(e).trust).toFixed(3)}, ${args(e).tokens} tokens${args(e).active ? "" : ", off routes"}` })),
+    ...deactivated.map((e) => ({ block: e.blockNumber, kind: "deactivated" as const, server: args(e).server as string, epoch: Number(args(e).epoch), detail: `S ${trustOf(args(e).trust).toFixed(3)} < θ` })),
+    ...evidence.map((e) => ({ block: e.blockNumber, kind: "evidence" as const, server: args(e).server as string, detail: `evidence of a wrong answer; slash executable from epoch ${args(e).executableFrom}` })),
+    ...slashed.map((e) => ({ block: e.blockNumber, kind: "slashed" as const, server: args(e).server as string, detail: `${formatUnits(args(e).stakeSlashed, 18)} tokens of stake slashed` })),
+  ];
+  events.sort((a, b) => b.block - a.block);
+  // a server with no address on the ledger cleared them when it stopped: offline, not deactivated
+  const servers = status.servers.map((s) => ({ ...s, offline: s.status === "active" && s.addrs.length === 0 }));
+  return { status: { ...status, servers }, history, events: events.slice(0, recent) };
+}

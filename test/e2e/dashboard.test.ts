@@ -1,0 +1,81 @@
+// End to end: the dashboard in a real headless browser (Debian's chromium through
+// playwright-core) against a real swarm: the page loads, the coverage shows the running
+// servers, the chat streams the published text, a stopped server shows as offline. A
+// screenshot is saved (to EFED_SCREENSHOT when set, else the temp directory).
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { efed, efedBackground, type Background } from "../helpers/processes.ts";
+import { goldenText, STORIES_260K } from "../helpers/models.ts";
+
+const CHROMIUM = process.env.EFED_CHROMIUM ?? "/usr/bin/chromium";
+
+describe("the dashboard in a browser, end to end", () => {
+  const home = mkdtempSync(join(tmpdir(), "efed-dash-"));
+  const env: Record<string, string> = { EFED_HOME: home, EFED_PASSWORD: "correct horse", EFED_DEPLOYMENTS: join(home, "deployments") };
+  const procs: Background[] = [];
+  let browser: Browser | undefined;
+  let page: Page;
+  let base: string;
+
+  before(async () => {
+    assert.ok(existsSync(CHROMIUM), `no browser at ${CHROMIUM}: apt-get install -y chromium (or set EFED_CHROMIUM)`);
+    const chain = await efedBackground(["chain", "--port", "0"], /listening on (http:\/\/127\.0\.0\.1:\d+)/, 60_000, env);
+    procs.push(chain);
+    env.EFED_RPC = chain.match[1];
+    assert.equal((await efed(["deploy", "--model", STORIES_260K], env)).code, 0);
+    for (let i = 0; i < 3; i++) assert.equal((await efed(["wallet", "new"], env)).code, 0);
+    const wallets = readdirSync(join(home, "wallets")).filter((f) => f.endsWith(".json")).map((f) => join(home, "wallets", f));
+    procs.push(...(await Promise.all(["0-2", "2-4", "4-5"].map((layers, i) => efedBackground(["server", "--wallet", wallets[i], "--model", STORIES_260K, "--layers", layers], /server ready/, 90_000, env)))));
+    const api = await efedBackground(["api", "--model", STORIES_260K, "--port", "0", "--no-audit"], /dashboard at (http:\/\/127\.0\.0\.1:\d+)\//, 60_000, env);
+    procs.push(api);
+    base = api.match[1];
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+    page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+  });
+  after(async () => {
+    await browser?.close();
+    for (const p of procs.reverse()) await p.stop();
+  });
+
+  const serverRows = () => page.$$eval("#servers tbody tr", (trs) => trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent ?? "")));
+
+  it("loads and shows the running servers' coverage", async () => {
+    await page.goto(`${base}/`);
+    await page.waitForFunction(`document.querySelectorAll("#servers tbody tr").length === 3`, undefined, { timeout: 20_000 });
+    const rows = await serverRows();
+    assert.deepEqual(rows.map((r) => [r[1], r[2]]).sort(), [["active", "0-2"], ["active", "2-4"], ["active", "4-5"]]);
+    await page.waitForSelector("#coverage-chart svg");
+    assert.match(await page.textContent("#summary") ?? "", /5 layers covered/);
+    assert.match(await page.textContent("#model-name") ?? "", /stories260K-f32 · swarm · context 512 tokens/);
+  });
+
+  it("the chat streams the published text through the swarm", async () => {
+    await page.fill("#chat-input", "Once upon a time");
+    await page.fill("#chat-max", "60");
+    await page.click("#chat-send");
+    const lengths = new Set<number>();
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      const t = await page.textContent("#chat-log .assistant").catch(() => null);
+      if (t !== null) lengths.add(t.length);
+      if (await page.$("#chat-log .assistant[data-done=true]")) break;
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    const text = (await page.textContent("#chat-log .assistant[data-done=true]")) ?? "";
+    assert.ok(text.length > 100 && goldenText().startsWith("Once upon a time" + text), text);
+    assert.ok([...lengths].filter((n) => n > 0 && n < text.length).length >= 1, "the answer appeared all at once, not streamed");
+  });
+
+  it("a stopped server shows as offline", async () => {
+    await procs.find((p) => /layers 4-5/.test(p.output()))!.stop();
+    const offline = `[...document.querySelectorAll("#servers tbody tr")].some((tr) => tr.children[1]?.textContent === "offline" && tr.children[2]?.textContent === "4-5")`;
+    await page.waitForFunction(offline, undefined, { timeout: 20_000 });
+    const shot = process.env.EFED_SCREENSHOT ?? join(tmpdir(), "efed-dashboard.png");
+    await page.screenshot({ path: shot, fullPage: true });
+    assert.ok(existsSync(shot));
+  });
+});
