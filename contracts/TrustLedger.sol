@@ -84,7 +84,7 @@ contract TrustLedger is Staking {
         _delegateView(registry);
     }
 
-    function getVerifier(address) public view override returns (VerifierView memory r0) {
+    function getVerifier(address) public view override returns (VerifierView memory view_) {
         _delegateView(registry);
     }
 
@@ -96,11 +96,11 @@ contract TrustLedger is Staking {
         _delegateView(registry);
     }
 
-    function verifiersPage(uint256, uint256) external view override returns (VerifierView[] memory r0) {
+    function verifiersPage(uint256, uint256) external view override returns (VerifierView[] memory views) {
         _delegateView(registry);
     }
 
-    function coverage() external view override returns (uint256[] memory r0) {
+    function coverage() external view override returns (uint256[] memory counts) {
         _delegateView(registry);
     }
 
@@ -120,14 +120,14 @@ contract TrustLedger is Staking {
 
     function committee(uint64, uint256, uint256)
         external view override
-        returns (address[] memory r0, uint256[] memory r1)
+        returns (address[] memory members, uint256[] memory stakes)
     {
         _delegateView(court);
     }
 
     function submitEvidence(Receipt calldata, bytes calldata, bytes32, address[] calldata, bytes[] calldata)
         external override
-        returns (bytes32 r0)
+        returns (bytes32 slashId)
     {
         _delegate(court);
     }
@@ -154,7 +154,7 @@ contract TrustLedger is Staking {
 
     function getSlash(bytes32)
         external view override
-        returns (address r0, SlashState r1, uint64 r2, address[] memory r3)
+        returns (address server, SlashState state, uint64 executableFrom, address[] memory signers)
     {
         _delegateView(court);
     }
