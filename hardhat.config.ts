@@ -31,8 +31,7 @@ export default defineConfig({
   },
   networks: {
     // In-process chain for unit tests and scripts.
-    // The composed TrustLedger is over the 24 KiB EIP-170 limit (docs/settlement.md, "Size").
-    default: { type: "edr-simulated", chainType: "l1", allowUnlimitedContractSize: true },
+    default: { type: "edr-simulated", chainType: "l1" },
     // `efed chain` / `hardhat node`: mine every second so that block time,
     // and with it the ledger's epochs, advances even when nobody sends a tx.
     node: {
@@ -42,7 +41,6 @@ export default defineConfig({
       // a burst of transactions (every verifier commits at an epoch's start) must not push
       // block time ahead of the clock: each block would otherwise be a second after the last
       allowBlocksWithSameTimestamp: true,
-      allowUnlimitedContractSize: true,
     },
     localhost: { type: "http", chainType: "l1", url: "http://127.0.0.1:8545" },
   },

@@ -134,9 +134,10 @@ const out = {
   },
   notes: [
     "steady state: every settled server also has its previous epoch's reward credited, and each verifier's report slot is reused (4 epochs of warm-up)",
-    "each verifier pays one commit (a fresh storage slot) and one reveal (its report as calldata and as the ReportRevealed log) per epoch, whatever the server count",
+    "each verifier pays one commit (its report slot, reused) and one reveal (its report as calldata and as the ReportRevealed log; only its hash is stored) per epoch, whatever the server count",
+    "settlement takes the whole committee; its first batch credits the verifier fees (one write per revealed report); an active server's settlement reads and writes one storage slot",
     "all-in per server falls with the server count as the per-verifier transactions are shared",
-    "TrustLedger is deployed with allowUnlimitedContractSize (39 KB of code): see docs/settlement.md",
+    "the ledger is three contracts (TrustLedger, TrustLedgerRegistry, TrustLedgerCourt), each under EIP-170's 24,576 bytes: see docs/settlement.md",
   ],
 };
 mkdirSync("bench", { recursive: true });

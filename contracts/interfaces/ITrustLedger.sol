@@ -184,4 +184,6 @@ interface ITrustLedger {
     error TrustLedgerEquivocationUsed(bytes32 pairId);
     error TrustLedgerModelInUse(uint256 activeServers);
     error TrustLedgerNothingToClaim(address account);
+    error TrustLedgerPartMismatch(address part);
+    error TrustLedgerNotHere(bytes4 selector);
 }

@@ -42,7 +42,7 @@ abstract contract Bonding is LedgerParams, ReentrancyGuardTransient {
     }
 
     /// @notice Adds `amount` of the token to the reward pool. Emits {RewardsFunded}.
-    function fundRewards(uint256 amount) external nonReentrant {
+    function fundRewards(uint256 amount) external virtual nonReentrant {
         if (amount == 0) revert TrustLedgerZeroAmount();
         rewardPool += amount.toUint128();
         emit RewardsFunded(msg.sender, amount);
@@ -52,7 +52,7 @@ abstract contract Bonding is LedgerParams, ReentrancyGuardTransient {
 
     /// @notice Pays out the caller's unbonded stake once its delay has passed and no slash
     /// against it is pending. Emits {StakeChanged}, {Withdrawn}.
-    function withdraw() external nonReentrant {
+    function withdraw() external virtual nonReentrant {
         Bond storage b = _bonds[msg.sender];
         uint256 amount = b.unbonding;
         if (amount == 0) revert TrustLedgerNothingUnbonding(msg.sender);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {TrustMath} from "../libraries/TrustMath.sol";
 import {Rewards} from "./Rewards.sol";
 
@@ -10,19 +11,22 @@ import {Rewards} from "./Rewards.sol";
 /// commit in [end(e), end(e) + len/2), reveal in [end(e) + len/2, end(e) + len), settle during
 /// epoch e+2. A report is packed entries `server (20 bytes) ‖ accBps (2) ‖ tokens (4)` in
 /// strictly increasing server order. Each server's accuracy and tokens are the stake-weighted
-/// medians of the reports that mention it, which must carry ≥ 2/3 of the committee stake.
+/// medians of the reports that mention it, which must carry ≥ 2/3 of the committee stake. A
+/// settlement names the whole committee, so every revealed report counts and none can be left
+/// out; the verifier fee of each revealed report is credited by its epoch's first settlement.
 abstract contract EpochSettlement is Rewards {
     uint256 internal constant ENTRY_BYTES = 26;
     uint256 private constant DATA_MASK = (1 << 192) - 1;
-    uint256 private constant REVEALED_MASK = DATA_MASK - 1;
+    uint256 private constant REVEALED_MASK = DATA_MASK - 3;
+    uint256 private constant FEE_PAID = 2;
 
     // One slot per verifier and epoch mod 4, reused every 4 epochs (a fresh slot per report
     // would cost 17k gas more): the top 64 bits tag the epoch (epoch + 1), the low 192 bits
     // hold the report: 0 nothing; low bit 1: the commitment's low 192 bits; low bit 0: the
-    // revealed results hash's low 192 bits. A report on e is written in e+1, read in e+2, and
-    // its slot reused by e+4 (written in e+5): penalties for e are possible until then.
+    // revealed results hash's bits 2..191, with bit 1 set once its fee is credited. A report on
+    // e is written in e+1, read in e+2, and its slot reused by e+4 (written in e+5): penalties
+    // for e are possible until then.
     mapping(address verifier => uint256[4]) private _reports;
-    mapping(uint64 epoch => uint256) private _revealedStake;
 
     /// @dev Settlement state shared by one `settleEpoch` call.
     struct Batch {
@@ -32,6 +36,7 @@ abstract contract EpochSettlement is Rewards {
         bool sizeNeutral;
         uint16 maxLayers;
         uint256 committee;
+        uint256 fees; // verifier fees credited by this batch
         uint256[] stakes; // per verifier
         uint256[] offsets; // per verifier: calldata offset of its results (checked when hashed)
         uint256[] lengths; // per verifier: byte length of its results
@@ -47,7 +52,7 @@ abstract contract EpochSettlement is Rewards {
     /// @notice Commits the caller's report on `epoch`: `commitment` = keccak256(abi.encode(epoch,
     /// verifier, keccak256(results), salt)). Requires a member of `epoch`'s committee and the
     /// commit window (first half of epoch+1); may be overwritten within it. Emits {ReportCommitted}.
-    function commitReport(uint64 epoch, bytes32 commitment) external {
+    function commitReport(uint64 epoch, bytes32 commitment) external virtual {
         uint256 opens = epochEnd(epoch);
         _checkWindow(epoch, opens, opens + epochLength / 2);
         if (verifierStakeAt(msg.sender, epoch) == 0) revert TrustLedgerNotCommitteeMember(msg.sender, epoch);
@@ -56,10 +61,9 @@ abstract contract EpochSettlement is Rewards {
     }
 
     /// @notice Reveals the caller's committed report on `epoch`. Requires the reveal window
-    /// (second half of epoch+1), a matching commitment and well-formed results. The caller's
-    /// committee stake joins the revealed stake of `epoch`, and it is paid the verifier fee if the
-    /// pool holds it. Emits {ReportRevealed}.
-    function revealReport(uint64 epoch, bytes calldata results, bytes32 salt) external {
+    /// (second half of epoch+1), a matching commitment and well-formed results. Only its hash is
+    /// stored; settlement passes the text again. Emits {ReportRevealed}.
+    function revealReport(uint64 epoch, bytes calldata results, bytes32 salt) external virtual {
         uint256 end = epochEnd(epoch);
         _checkWindow(epoch, end + epochLength / 2, end + epochLength);
         uint256 stored = _report(epoch, msg.sender);
@@ -71,13 +75,6 @@ abstract contract EpochSettlement is Rewards {
         }
         _checkResults(results);
         _setReport(epoch, msg.sender, uint256(hash) & REVEALED_MASK);
-        _revealedStake[epoch] += verifierStakeAt(msg.sender, epoch);
-        uint256 fee = _paramsRef(epoch).verifierFee;
-        if (fee > rewardPool) fee = rewardPool;
-        if (fee != 0) {
-            _creditFee(msg.sender, fee);
-            _book(fee, 0);
-        }
         emit ReportRevealed(epoch, msg.sender, results);
     }
 
@@ -85,7 +82,7 @@ abstract contract EpochSettlement is Rewards {
     /// reveal it (others are skipped). Anyone, once the reveal window has closed and before
     /// the report's slot is reused (epoch + 5).
     /// Emits {ReportNotRevealed}, {VerifierStruck} (and {VerifierSlashed}).
-    function penalizeUnrevealed(uint64 epoch, address[] calldata verifiers) external nonReentrant {
+    function penalizeUnrevealed(uint64 epoch, address[] calldata verifiers) external virtual nonReentrant {
         uint256 closes = epochEnd(epoch) + epochLength;
         if (block.timestamp < closes) revert TrustLedgerOutsideWindow(epoch, block.timestamp, closes, type(uint256).max);
         for (uint256 i = 0; i < verifiers.length; ++i) {
@@ -98,8 +95,10 @@ abstract contract EpochSettlement is Rewards {
     }
 
     /// @notice Settles `servers` (strictly increasing) for `epoch` from the reports of
-    /// `verifiers` (strictly increasing): exactly every verifier that revealed on `epoch`, each
-    /// with its revealed `results`. Requires epoch+2 to be the current epoch. Servers not
+    /// `verifiers` (strictly increasing): exactly the committee of `epoch`, each with its revealed
+    /// `results` (empty for a member that did not reveal). Requires epoch+2 to be the current
+    /// epoch. The first settlement of `epoch` credits each revealed report the verifier fee while
+    /// the pool holds it. Servers not
     /// settleable for `epoch`, already settled, or mentioned by under 2/3 of the committee stake
     /// are skipped with {SettlementSkipped}; the rest get S_i (Eq. 3, with the range and max(l)
     /// of `epoch`), are deactivated when S_i < θ (Eq. 4, never slashed), and earn a share of the
@@ -109,9 +108,10 @@ abstract contract EpochSettlement is Rewards {
         address[] calldata servers,
         address[] calldata verifiers,
         bytes[] calldata results
-    ) external {
+    ) external virtual {
         _checkWindow(epoch, epochEnd(epoch + 1), epochEnd(epoch + 2));
         Batch memory b = _openBatch(epoch, verifiers, results);
+        _book(b.fees, 0); // before the epoch's budget is reserved from what is left
         address previous;
         for (uint256 i = 0; i < servers.length; ++i) {
             address server = servers[i];
@@ -120,7 +120,7 @@ abstract contract EpochSettlement is Rewards {
             _settleServer(b, server);
         }
         if (b.points != 0) {
-            _books[epoch].points += b.points;
+            _books[epoch].points += uint128(b.points); // Σ over servers of < 2^46 each
             _fundEpoch(epoch, _paramsRef(epoch).rewardPerEpoch);
         }
         _book(0, b.credited);
@@ -141,14 +141,8 @@ abstract contract EpochSettlement is Rewards {
         return stored == 0 ? 0 : stored & 1 == 1 ? 1 : 2;
     }
 
-    /// @notice The committee stake that revealed a report on `epoch`.
-    function revealedStake(uint64 epoch) external view returns (uint256) {
-        return _revealedStake[epoch];
-    }
-
     function _openBatch(uint64 epoch, address[] calldata verifiers, bytes[] calldata results)
         private
-        view
         returns (Batch memory b)
     {
         uint256 n = verifiers.length;
@@ -167,39 +161,55 @@ abstract contract EpochSettlement is Rewards {
             address v = verifiers[i];
             if (v <= previous) revert TrustLedgerUnsorted(previous, v);
             previous = v;
-            uint256 stored = _report(epoch, v);
-            if (stored == 0 || stored & 1 == 1 || uint256(keccak256(results[i])) & REVEALED_MASK != stored) {
-                revert TrustLedgerReportMismatch(v, epoch);
-            }
+            uint256 stake = verifierStakeAt(v, epoch);
+            if (stake == 0) revert TrustLedgerNotCommitteeMember(v, epoch);
+            sum += stake; // a sum of stakes < 2^128 each
+            b.stakes[i] = stake;
             bytes calldata r = results[i];
+            uint256 stored = _report(epoch, v);
+            if (stored == 0 || stored & 1 == 1) {
+                if (r.length != 0) revert TrustLedgerReportMismatch(v, epoch); // nothing revealed
+                continue; // no entries: its cursor stays at the end of its empty report
+            }
+            if (uint256(keccak256(r)) & REVEALED_MASK != stored & REVEALED_MASK) revert TrustLedgerReportMismatch(v, epoch);
             uint256 offset;
             assembly ("memory-safe") {
                 offset := r.offset
             }
             b.offsets[i] = offset;
             b.lengths[i] = r.length;
-            b.stakes[i] = verifierStakeAt(v, epoch);
-            sum += b.stakes[i];
+            if (stored & FEE_PAID == 0) b.fees += _creditReportFee(epoch, v, stored, b.fees);
         }
-        if (sum != _revealedStake[epoch]) revert TrustLedgerReportsIncomplete(epoch, sum, _revealedStake[epoch]);
+        uint256 total = committeeStake(epoch);
+        if (sum != total) revert TrustLedgerReportsIncomplete(epoch, sum, total);
         Params storage p = _paramsRef(epoch);
         b.epoch = epoch;
         b.theta = p.theta;
         b.maxTokens = p.maxTokensPerEpoch;
         b.sizeNeutral = p.sizeNeutralWeights;
         b.maxLayers = maxLayersAt(epoch);
-        b.committee = committeeStake(epoch);
+        b.committee = total;
     }
 
     function _settleServer(Batch memory b, address server) private {
         (uint256 k, uint256 reported) = _gather(b, server);
         ServerRecord storage s = _servers[server];
         uint64 epoch = b.epoch;
-        if (s.status == ServerStatus.None || epoch < s.sinceEpoch || epoch >= s.activeUntil) {
+        // slot A of the record, read once and written once (see {_packSlotA} for its layout)
+        uint256 slotA;
+        assembly ("memory-safe") {
+            slotA := sload(s.slot)
+        }
+        ServerStatus status = ServerStatus(uint8(slotA));
+        // an active server is settleable until further notice (activeUntil is max): slot B unread
+        if (
+            status == ServerStatus.None || epoch < uint32(slotA >> 72)
+                || (status != ServerStatus.Active && epoch >= s.activeUntil)
+        ) {
             emit SettlementSkipped(epoch, server, 1);
             return;
         }
-        if (s.lastSettled > epoch) {
+        if (uint32(slotA >> 40) > epoch) {
             emit SettlementSkipped(epoch, server, 2);
             return;
         }
@@ -222,23 +232,52 @@ abstract contract EpochSettlement is Rewards {
         bool active = score >= b.theta;
 
         // the previous settled epoch is final by now (≤ epoch − 1, and this is epoch + 2)
-        uint56 pending = s.pendingPoints;
+        uint256 rewards = slotA >> 160;
+        uint256 pending = uint56(slotA >> 104);
         if (pending != 0) {
-            EpochBook storage prev = _books[s.lastSettled - 1];
+            EpochBook storage prev = _books[uint32(slotA >> 40) - 1];
             uint256 reward = (uint256(prev.budget) * pending) / prev.points; // ≤ budget
-            s.rewards += uint96(reward); // Σ of budget shares, each ≤ REWARD_CAP
+            rewards += reward; // Σ of budget shares, each ≤ REWARD_CAP (checked below)
             b.credited += reward;
         }
         uint256 points = active ? (uint256(score) / 1e14) * tokens : 0; // ≤ 10^4 · 2^32 < 2^56
-        s.trust = score;
-        s.lastSettled = uint32(epoch + 1);
-        s.pendingPoints = uint56(points);
+        slotA = _packSlotA(slotA, score / TRUST_UNIT, epoch + 1, points, rewards);
+        assembly ("memory-safe") {
+            sstore(s.slot, slotA)
+        }
         b.points += points;
         emit EpochSettled(epoch, server, uint32(acc), score, uint32(tokens), active);
-        if (!active && s.status == ServerStatus.Active) {
+        if (!active && status == ServerStatus.Active) {
             _retire(server, s, ServerStatus.Deactivated);
             emit ServerDeactivated(server, epoch, score);
         }
+    }
+
+    /// @dev Slot A of a {ServerRecord} after a settlement: fields from the low bits up, as
+    /// declared: status (8 bits, kept), trust (32), lastSettled (32), sinceEpoch (32, kept),
+    /// pendingPoints (56), rewards (96). `trust` ≤ 1e9, `points` < 2^46; `lastSettled` an
+    /// epoch + 1 (< 2^32) and `rewards` are checked.
+    function _packSlotA(uint256 slotA, uint256 trust, uint256 lastSettled, uint256 points, uint256 rewards)
+        private
+        pure
+        returns (uint256)
+    {
+        return (slotA & 0xff) | (trust << 8) | (uint256(SafeCast.toUint32(lastSettled)) << 40)
+            | (slotA & (uint256(type(uint32).max) << 72)) | (points << 104)
+            | (uint256(SafeCast.toUint96(rewards)) << 160);
+    }
+
+    /// @dev Credits `verifier` the fee of its revealed report on `epoch` (stored as `stored`),
+    /// as much of it as the pool holds beyond `booked`, and marks the report paid.
+    function _creditReportFee(uint64 epoch, address verifier, uint256 stored, uint256 booked)
+        private
+        returns (uint256 paid)
+    {
+        _setReport(epoch, verifier, stored | FEE_PAID);
+        uint256 left = rewardPool - booked; // booked: fees of this batch, each within the pool
+        paid = _paramsRef(epoch).verifierFee;
+        if (paid > left) paid = left;
+        if (paid != 0) _creditFee(verifier, paid);
     }
 
     /// @dev Requires well-formed results: whole entries, servers strictly increasing, accBps ≤ 10^4.

@@ -43,8 +43,8 @@ abstract contract Evidence is EpochSettlement {
         bytes32 recordHash,
         address[] calldata signers,
         bytes[] calldata sigs
-    ) external returns (bytes32 slashId) {
-        bytes32 rh = receiptHash(r);
+    ) external virtual returns (bytes32 slashId) {
+        bytes32 rh = _receiptHash(r);
         address server = _receiptServer(rh, receiptSig);
         uint64 current = currentEpoch();
         Params memory p = paramsAt(current);
@@ -72,7 +72,7 @@ abstract contract Evidence is EpochSettlement {
     /// routes from the next epoch if the evidence took it off and nothing else is pending; each
     /// evidence signer gets a strike (their evidence was shown false). Emits {SlashRefuted},
     /// {ServerReactivated}, {VerifierStruck}.
-    function refuteSlash(bytes32 slashId, address[] calldata signers, bytes[] calldata sigs) external nonReentrant {
+    function refuteSlash(bytes32 slashId, address[] calldata signers, bytes[] calldata sigs) external virtual nonReentrant {
         Slash storage sl = _pending(slashId);
         uint64 current = currentEpoch();
         if (current >= sl.executableFrom) revert TrustLedgerChallengeClosed(slashId, sl.executableFrom);
@@ -94,7 +94,7 @@ abstract contract Evidence is EpochSettlement {
 
     /// @notice Executes pending slash `slashId` once its challenge window has passed. Anyone.
     /// Emits {ServerSlashed}.
-    function executeSlash(bytes32 slashId) external nonReentrant {
+    function executeSlash(bytes32 slashId) external virtual nonReentrant {
         Slash storage sl = _pending(slashId);
         if (currentEpoch() < sl.executableFrom) revert TrustLedgerChallengeOpen(slashId, sl.executableFrom);
         sl.state = SlashState.Executed;
@@ -106,11 +106,11 @@ abstract contract Evidence is EpochSettlement {
     /// (session, range, pos, n, input, prev) with different outputs. Anyone, once per pair.
     /// Emits {EquivocationProven}, {ServerSlashed}, {LayersUncovered}.
     function slashEquivocation(Receipt calldata a, bytes calldata sigA, Receipt calldata b, bytes calldata sigB)
-        external
+        external virtual
         nonReentrant
     {
-        bytes32 ha = receiptHash(a);
-        bytes32 hb = receiptHash(b);
+        bytes32 ha = _receiptHash(a);
+        bytes32 hb = _receiptHash(b);
         address server = _receiptServer(ha, sigA);
         if (_receiptServer(hb, sigB) != server) revert TrustLedgerNotEquivocation();
         if (
@@ -125,24 +125,24 @@ abstract contract Evidence is EpochSettlement {
     }
 
     /// @notice The EIP-712 struct hash of a receipt (what Evidence signs as receiptHash).
-    function receiptHash(Receipt calldata r) public pure returns (bytes32) {
-        return keccak256(abi.encode(RECEIPT_TYPEHASH, r));
+    function receiptHash(Receipt calldata r) external pure virtual returns (bytes32) {
+        return _receiptHash(r);
     }
 
     /// @notice The EIP-712 digest of a receipt (its peer key signs sha256 of it, {receiptSigningHash}).
-    function receiptDigest(Receipt calldata r) external view returns (bytes32) {
-        return _hashTypedDataV4(receiptHash(r));
+    function receiptDigest(Receipt calldata r) external virtual view returns (bytes32) {
+        return _hashTypedDataV4(_receiptHash(r));
     }
 
     /// @notice What a server's peer key actually signs for a receipt: sha256 of its EIP-712
     /// digest (the form OpenSSL signs natively).
-    function receiptSigningHash(Receipt calldata r) external view returns (bytes32) {
-        return sha256(abi.encodePacked(_hashTypedDataV4(receiptHash(r))));
+    function receiptSigningHash(Receipt calldata r) external virtual view returns (bytes32) {
+        return sha256(abi.encodePacked(_hashTypedDataV4(_receiptHash(r))));
     }
 
     /// @notice A slash: its server, state, first epoch it can be executed in, evidence signers.
     function getSlash(bytes32 slashId)
-        external
+        external virtual
         view
         returns (address server, SlashState state, uint64 executableFrom, address[] memory signers)
     {
@@ -162,6 +162,10 @@ abstract contract Evidence is EpochSettlement {
         uint256 slashed = _slashStake(server, paramsAt(currentEpoch()).slashShareBps);
         uint256 forfeited = _forfeitRewards(server, s);
         emit ServerSlashed(server, slashId, slashed, forfeited);
+    }
+
+    function _receiptHash(Receipt calldata r) private pure returns (bytes32) {
+        return keccak256(abi.encode(RECEIPT_TYPEHASH, r));
     }
 
     function _receiptServer(bytes32 structHash, bytes calldata sig) private view returns (address server) {

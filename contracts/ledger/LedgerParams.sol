@@ -48,13 +48,21 @@ abstract contract LedgerParams is ITrustLedger, AccessControlDefaultAdminRules, 
     bytes32 private _modelHash;
     uint16 internal _numLayers;
 
-    constructor(address admin, address treasury_, bytes32 modelHash_, uint16 numLayers_, uint32 epochLength_, Params memory p)
+    constructor(
+        address admin,
+        address treasury_,
+        bytes32 modelHash_,
+        uint16 numLayers_,
+        uint32 epochLength_,
+        uint256 genesis_,
+        Params memory p
+    )
         AccessControlDefaultAdminRules(ADMIN_TRANSFER_DELAY, admin)
         EIP712("eFedLLM TrustLedger", "2")
     {
         if (epochLength_ < 2) revert TrustLedgerInvalidParams("epochLength", epochLength_, 2, type(uint32).max);
         epochLength = epochLength_;
-        genesis = block.timestamp;
+        genesis = genesis_;
         _grantRole(GOVERNOR_ROLE, admin);
         _checkParams(p);
         _schedule.push(Scheduled(0, p));
@@ -66,7 +74,7 @@ abstract contract LedgerParams is ITrustLedger, AccessControlDefaultAdminRules, 
     /// @notice Schedules new parameters from epoch `currentEpoch() + PARAMS_LEAD_EPOCHS`,
     /// replacing any change not yet in effect. Requires GOVERNOR_ROLE and every field within its
     /// floor and cap. Emits {ParamsScheduled}.
-    function scheduleParams(Params calldata p) external onlyRole(GOVERNOR_ROLE) {
+    function scheduleParams(Params calldata p) external virtual onlyRole(GOVERNOR_ROLE) {
         _checkParams(p);
         uint64 current = currentEpoch();
         while (_schedule[_schedule.length - 1].fromEpoch > current) _schedule.pop(); // entry 0 has fromEpoch 0
@@ -77,13 +85,13 @@ abstract contract LedgerParams is ITrustLedger, AccessControlDefaultAdminRules, 
 
     /// @notice Sets where slashed stake and forfeited rewards go. Requires GOVERNOR_ROLE.
     /// Emits {TreasuryUpdated}.
-    function setTreasury(address treasury_) external onlyRole(GOVERNOR_ROLE) {
+    function setTreasury(address treasury_) external virtual onlyRole(GOVERNOR_ROLE) {
         _setTreasury(treasury_);
     }
 
     /// @notice Points the ledger at another model. Requires GOVERNOR_ROLE and no active server.
     /// Emits {ModelUpdated}.
-    function setModel(bytes32 modelHash_, uint16 numLayers_) external onlyRole(GOVERNOR_ROLE) {
+    function setModel(bytes32 modelHash_, uint16 numLayers_) external virtual onlyRole(GOVERNOR_ROLE) {
         uint256 active = _activeServerCount();
         if (active != 0) revert TrustLedgerModelInUse(active);
         _setModel(modelHash_, numLayers_);

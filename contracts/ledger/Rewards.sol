@@ -11,8 +11,9 @@ import {ServerRegistry} from "./ServerRegistry.sol";
 /// it is slashed (then forfeited to the treasury).
 abstract contract Rewards is ServerRegistry {
     struct EpochBook {
-        uint256 points; // Σ S_i (bps) × tokens over the servers settled for the epoch
-        uint128 budget;
+        // one slot, written by the epoch's first settlement with work
+        uint128 points; // Σ S_i (bps) × tokens over the servers settled for the epoch (< 2^46 each)
+        uint120 budget; // ≤ REWARD_CAP < 2^80
         bool funded;
     }
 
@@ -22,7 +23,7 @@ abstract contract Rewards is ServerRegistry {
     /// of its last settled epoch if that epoch is final. Emits {RewardCredited},
     /// {RewardsClaimed}.
     /// @return amount the tokens sent.
-    function claim() external nonReentrant returns (uint256 amount) {
+    function claim() external virtual nonReentrant returns (uint256 amount) {
         ServerRecord storage s = _servers[msg.sender];
         _creditFinal(msg.sender, s);
         amount = uint256(s.rewards) + _takeFees(msg.sender);
@@ -42,7 +43,7 @@ abstract contract Rewards is ServerRegistry {
     /// @notice Rewards and fees `account` could claim now.
     function pendingRewards(address account) public view returns (uint256) {
         ServerRecord storage s = _servers[account];
-        return uint256(s.rewards) + _realizable(s.lastSettled, s.pendingPoints) + getVerifier(account).pendingRewards;
+        return uint256(s.rewards) + _realizable(s.lastSettled, s.pendingPoints) + _feesOf(account);
     }
 
     /// @dev Credits `server`'s pending share if its epoch is final; returns it (0 otherwise).
@@ -63,7 +64,7 @@ abstract contract Rewards is ServerRegistry {
         if (b.funded) return;
         uint256 budget = _reserve(rewardPerEpoch);
         b.funded = true;
-        b.budget = uint128(budget); // ≤ REWARD_CAP
+        b.budget = uint120(budget); // ≤ REWARD_CAP
         emit EpochFunded(epoch, budget, rewardPerEpoch - budget);
     }
 

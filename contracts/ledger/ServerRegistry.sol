@@ -17,18 +17,23 @@ abstract contract ServerRegistry is VerifierCommittee {
 
     bytes32 public constant PEER_BINDING_TYPEHASH = keccak256("PeerBinding(address server)");
 
-    // Slot A is read and written by every settlement; slot B is read by it.
+    /// @dev Units of the stored trust: S_i (1e18) is kept to 9 decimals, so that everything a
+    /// settlement of an active server reads and writes is in one slot.
+    uint256 internal constant TRUST_UNIT = 1e9;
+
+    // Slot A is all that a settlement of an active server reads and writes (one cold slot);
+    // EpochSettlement._packSlotA depends on its layout.
     struct ServerRecord {
         ServerStatus status; // slot A
-        uint64 trust; // S_i of the last settlement, 1e18
+        uint32 trust; // S_i of the last settlement, in TRUST_UNITs (≤ 1e9)
         uint32 lastSettled; // last settled epoch + 1 (0: never)
+        uint32 sinceEpoch; // first epoch it can be settled for
         uint56 pendingPoints; // S_i (bps) × tokens of the last settled epoch, not yet credited (< 2^46)
         uint96 rewards; // credited, claimable
         uint16 start; // slot B: latest range, in effect from rangeFrom
         uint16 end;
         uint32 rangeFrom;
-        uint32 sinceEpoch; // first epoch it can be settled for
-        uint32 activeUntil; // first epoch it is no longer settleable for
+        uint32 activeUntil; // first epoch it is no longer settleable for (max while Active)
         uint32 memoryMiB;
         uint32 throughput;
         address peerSigner;
@@ -61,7 +66,7 @@ abstract contract ServerRegistry is VerifierCommittee {
         string[] calldata addrs,
         Hardware calldata hw,
         bytes calldata peerSig
-    ) external nonReentrant {
+    ) external virtual nonReentrant {
         ServerRecord storage s = _servers[msg.sender];
         Bond storage b = _bondOf(msg.sender);
         bool returning = s.status != ServerStatus.None && s.status != ServerStatus.Active
@@ -79,7 +84,7 @@ abstract contract ServerRegistry is VerifierCommittee {
 
         _serverOfSigner[peerSigner] = msg.sender;
         s.status = ServerStatus.Active;
-        s.trust = 1e18; // trusted until a committee says otherwise
+        s.trust = uint32(TRUST_UNIT); // S_i = 1: trusted until a committee says otherwise
         s.activeUntil = type(uint32).max;
         s.sinceEpoch = uint32(current + 1); // epochs fit uint32 for 136 years of 1-second epochs
         s.memoryMiB = hw.memoryMiB;
@@ -99,7 +104,7 @@ abstract contract ServerRegistry is VerifierCommittee {
     /// settlements of this and earlier epochs keep the old range. Requires an active server, a
     /// range inside the model and its hardware still at the admission threshold in effect.
     /// Emits {ServerLayersUpdated}.
-    function updateLayers(uint16 start, uint16 end) external {
+    function updateLayers(uint16 start, uint16 end) external virtual {
         ServerRecord storage s = _servers[msg.sender];
         if (s.status != ServerStatus.Active) revert TrustLedgerNotActive(msg.sender);
         uint64 current = currentEpoch();
@@ -113,7 +118,7 @@ abstract contract ServerRegistry is VerifierCommittee {
 
     /// @notice Replaces the caller's multiaddrs (at most 8, each ≤ 256 bytes). Requires a
     /// registered server. Emits {ServerAddrsUpdated}.
-    function updateAddrs(string[] calldata addrs) external {
+    function updateAddrs(string[] calldata addrs) external virtual {
         ServerRecord storage s = _servers[msg.sender];
         if (s.status == ServerStatus.None) revert TrustLedgerNotRegistered(msg.sender);
         _checkAddrs(addrs);
@@ -145,7 +150,7 @@ abstract contract ServerRegistry is VerifierCommittee {
     }
 
     /// @notice How many active servers cover each layer of [0, L) (latest ranges).
-    function coverage() external view returns (uint256[] memory counts) {
+    function coverage() external virtual view returns (uint256[] memory counts) {
         uint256 L = _numLayers;
         counts = new uint256[](L);
         int256 running;
@@ -160,7 +165,7 @@ abstract contract ServerRegistry is VerifierCommittee {
     }
 
     /// @notice Active servers [offset, offset + limit): what a Client routes over.
-    function activeServersPage(uint256 offset, uint256 limit) external view returns (ServerView[] memory) {
+    function activeServersPage(uint256 offset, uint256 limit) external virtual view returns (ServerView[] memory) {
         return _page(_activeSet, offset, limit);
     }
 
@@ -169,7 +174,7 @@ abstract contract ServerRegistry is VerifierCommittee {
     }
 
     /// @notice Registered servers (any status) [offset, offset + limit).
-    function serversPage(uint256 offset, uint256 limit) external view returns (ServerView[] memory) {
+    function serversPage(uint256 offset, uint256 limit) external virtual view returns (ServerView[] memory) {
         return _page(_serverSet, offset, limit);
     }
 

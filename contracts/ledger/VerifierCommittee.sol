@@ -36,7 +36,7 @@ abstract contract VerifierCommittee is Bonding {
     /// @notice Registers the caller as a Verifier with `amount` ≥ minVerifierStake, its libp2p
     /// peer id and multiaddrs (so clients can reach it). It sits on committees from the next
     /// epoch. Requires no registration in either role. Emits {VerifierRegistered}, {StakeChanged}.
-    function registerVerifier(uint256 amount, bytes calldata peerId, string[] calldata addrs) external nonReentrant {
+    function registerVerifier(uint256 amount, bytes calldata peerId, string[] calldata addrs) external virtual nonReentrant {
         VerifierRecord storage v = _verifiers[msg.sender];
         if (v.status != VerifierStatus.None || _isServer(msg.sender)) revert TrustLedgerAlreadyRegistered(msg.sender);
         uint256 minimum = paramsAt(currentEpoch()).minVerifierStake;
@@ -53,7 +53,7 @@ abstract contract VerifierCommittee is Bonding {
     }
 
     /// @notice Replaces the caller's verifier multiaddrs. Emits {VerifierAddrsUpdated}.
-    function updateVerifierAddrs(string[] calldata addrs) external {
+    function updateVerifierAddrs(string[] calldata addrs) external virtual {
         VerifierRecord storage v = _verifiers[msg.sender];
         if (v.status == VerifierStatus.None) revert TrustLedgerNotRegistered(msg.sender);
         _checkAddrs(addrs);
@@ -74,7 +74,7 @@ abstract contract VerifierCommittee is Bonding {
     /// @notice The members of `epoch`'s committee among verifiers [offset, offset + limit) of the
     /// registration order, with their stake (a page may hold fewer than `limit` members).
     function committee(uint64 epoch, uint256 offset, uint256 limit)
-        external
+        external virtual
         view
         returns (address[] memory members, uint256[] memory stakes)
     {
@@ -101,7 +101,7 @@ abstract contract VerifierCommittee is Bonding {
     }
 
     /// @notice Verifiers [offset, offset + limit) in registration order.
-    function verifiersPage(uint256 offset, uint256 limit) external view returns (VerifierView[] memory views) {
+    function verifiersPage(uint256 offset, uint256 limit) external virtual view returns (VerifierView[] memory views) {
         uint256 end = _pageEnd(_verifierSet.length(), offset, limit);
         views = new VerifierView[](end - offset);
         for (uint256 i = offset; i < end; ++i) {
@@ -110,7 +110,7 @@ abstract contract VerifierCommittee is Bonding {
     }
 
     /// @notice One verifier's record (status None when unknown); strikes are decayed.
-    function getVerifier(address verifier) public view returns (VerifierView memory view_) {
+    function getVerifier(address verifier) public virtual view returns (VerifierView memory view_) {
         VerifierRecord storage v = _verifiers[verifier];
         Bond storage b = _bondOf(verifier);
         view_.account = verifier;
@@ -168,6 +168,10 @@ abstract contract VerifierCommittee is Bonding {
 
     function _creditFee(address verifier, uint256 fee) internal {
         _verifiers[verifier].fees += uint128(fee); // fee ≤ FEE_CAP
+    }
+
+    function _feesOf(address verifier) internal view returns (uint256) {
+        return _verifiers[verifier].fees;
     }
 
     function _takeFees(address verifier) internal returns (uint256 fees) {

@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {ITrustLedger} from "../interfaces/ITrustLedger.sol";
+import {TrustLedger} from "../TrustLedger.sol";
+import {TrustLedgerCourt} from "../TrustLedgerCourt.sol";
+import {TrustLedgerRegistry} from "../TrustLedgerRegistry.sol";
 
 /// @notice The parameters and peer keys the Solidity tests use (epochs of 100 s).
 library LedgerFixture {
@@ -23,6 +27,13 @@ library LedgerFixture {
             challengeEpochs: 2,
             sizeNeutralWeights: true
         });
+    }
+
+    /// @notice A ledger (with its registry and court) governed by `admin`, epochs of 100 s.
+    function deploy(IERC20 token, address admin, address treasury, uint16 numLayers) internal returns (TrustLedger) {
+        TrustLedgerRegistry registry = new TrustLedgerRegistry(token, admin, treasury, bytes32(0), numLayers, 100, params());
+        TrustLedgerCourt court = new TrustLedgerCourt(registry, token, admin, treasury, bytes32(0), numLayers, 100, params());
+        return new TrustLedger(registry, court, token, admin, treasury, bytes32(0), numLayers, 100, params());
     }
 
     /// @notice Private key of peer `i` (0xbeef00 + i).

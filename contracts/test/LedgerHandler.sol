@@ -181,20 +181,21 @@ contract LedgerHandler {
         ledger.revealReport(epoch, _results[epoch][i], _salts[epoch][i]);
     }
 
-    /// @dev Settles a random subset of servers of epoch current − 2 from every revealed report.
+    /// @dev Settles a random subset of servers of epoch current − 2 from the whole committee
+    /// (an empty report for a member that did not reveal).
     function settle(uint8 mask) external {
         uint64 current = ledger.currentEpoch();
         if (current < 2) return;
         uint64 epoch = current - 2;
         uint256 n;
-        for (uint256 i = 0; i < N; ++i) if (_state[epoch][i] == 2) ++n;
+        for (uint256 i = 0; i < N; ++i) if (ledger.verifierStakeAt(verifiers[i], epoch) != 0) ++n;
         address[] memory vs = new address[](n);
         bytes[] memory rs = new bytes[](n);
         n = 0;
         for (uint256 i = 0; i < N; ++i) {
-            if (_state[epoch][i] != 2) continue;
+            if (ledger.verifierStakeAt(verifiers[i], epoch) == 0) continue;
             vs[n] = verifiers[i];
-            rs[n++] = _results[epoch][i];
+            rs[n++] = _state[epoch][i] == 2 ? _results[epoch][i] : bytes("");
         }
         uint256 k;
         for (uint256 s = 0; s < N; ++s) if (mask & (1 << s) != 0) ++k;

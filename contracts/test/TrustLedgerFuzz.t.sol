@@ -15,7 +15,7 @@ contract TrustLedgerFuzzTest is CheatCodes {
 
     function setUp() public {
         token = new EfedToken(address(this), 1_000_000_000e18);
-        ledger = new TrustLedger(token, address(this), address(0x7ea5), bytes32(0), 12, 100, LedgerFixture.params());
+        ledger = LedgerFixture.deploy(token, address(this), address(0x7ea5), 12);
         token.transfer(SERVER, 1_000_000e18);
         vm.prank(SERVER);
         token.approve(address(ledger), type(uint256).max);

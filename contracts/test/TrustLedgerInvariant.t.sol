@@ -18,7 +18,7 @@ contract TrustLedgerInvariantTest is CheatCodes {
 
     function setUp() public {
         token = new EfedToken(address(this), 1_000_000_000e18);
-        ledger = new TrustLedger(token, address(this), TREASURY, bytes32(0), 5, 100, LedgerFixture.params());
+        ledger = LedgerFixture.deploy(token, address(this), TREASURY, 5);
         handler = new LedgerHandler(token, ledger);
         token.transfer(address(handler), 200_000e18);
         handler.seed();

@@ -1,5 +1,6 @@
 // Hardhat Ignition module: the stake token, the governor (a TimelockController, which is also
-// the treasury that slashed stake goes to) and the trust ledger, with the reward pool funded.
+// the treasury that slashed stake goes to) and the trust ledger (with the two
+// parts it delegates to), with the reward pool funded.
 // The deployer is the timelock's proposer and executor. Parameters (all optional) are those
 // of node/chain/params.ts after conversion; `efed deploy` passes them, or use
 // `hardhat ignition deploy --parameters file.json`.
@@ -19,7 +20,7 @@ export default buildModule("EfedLedger", (m) => {
     ZeroAddress,
   ]);
   const params = { ...toLedgerParams(defaults) };
-  const ledger = m.contract("TrustLedger", [
+  const ledgerArgs = [
     token,
     governor,
     governor,
@@ -27,9 +28,13 @@ export default buildModule("EfedLedger", (m) => {
     m.getParameter("numLayers", defaults.numLayers),
     m.getParameter("epochSeconds", defaults.epochSeconds),
     m.getParameter("params", params),
-  ]);
+  ] as const;
+  // the ledger delegates to two parts, each under EIP-170's code size (docs/settlement.md)
+  const registry = m.contract("TrustLedgerRegistry", [...ledgerArgs]);
+  const court = m.contract("TrustLedgerCourt", [registry, ...ledgerArgs]);
+  const ledger = m.contract("TrustLedger", [registry, court, ...ledgerArgs]);
   const rewardFund = m.getParameter("rewardFund", BigInt(defaults.rewardFund) * 10n ** 18n);
   const approval = m.call(token, "approve", [ledger, rewardFund]);
   m.call(ledger, "fundRewards", [rewardFund], { after: [approval] });
-  return { token, governor, ledger };
+  return { token, governor, registry, court, ledger };
 });

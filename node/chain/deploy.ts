@@ -26,7 +26,7 @@ export async function deployLedger(opts: DeployOptions): Promise<Deployment> {
   const deploymentId = `efed-${chainId}-${Date.now()}`;
   try {
     const [deployer] = await connection.ethers.getSigners();
-    log(`deploying EfedToken, EfedTimelock and TrustLedger to chain ${chainId} from ${deployer.address}…`);
+    log(`deploying EfedToken, EfedTimelock and TrustLedger (with its registry and court) to chain ${chainId} from ${deployer.address}…`);
     const p = opts.params;
     if (chainId !== 31337n && p.governorDelaySeconds < 86_400) {
       throw new Error(`governorDelaySeconds ${p.governorDelaySeconds} is too short for chain ${chainId}: use at least 86400 (a day) outside the local chain`);

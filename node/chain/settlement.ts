@@ -87,7 +87,9 @@ export async function readRevealed(ledger: Contract, epoch: bigint | number, fro
 }
 
 /** Settles `epoch` from every revealed report in one transaction, leaving out servers already
- * settled. Resolves to the receipt, or undefined when nothing is left to settle. */
+ * settled. The ledger takes the whole committee (members that did not reveal with an empty
+ * report), so no revealed report can be left out. Resolves to the receipt, or undefined when
+ * nothing is left to settle. */
 export async function settleEpoch(ledger: Contract, epoch: bigint | number, opts: { fromBlock?: number } = {}) {
   const reports = await readRevealed(ledger, epoch, opts.fromBlock);
   const mentioned = new Set<string>();
@@ -95,7 +97,9 @@ export async function settleEpoch(ledger: Contract, epoch: bigint | number, opts
   const servers: string[] = [];
   for (const s of [...mentioned].sort(byAddress)) if (!(await ledger.settled(epoch, s))) servers.push(s);
   if (servers.length === 0) return undefined;
-  return sent(ledger.settleEpoch(epoch, servers, reports.map((r) => r.verifier), reports.map((r) => r.results)));
+  const revealed = new Map(reports.map((r) => [r.verifier, r.results]));
+  const members = (await readCommittee(ledger, epoch)).members.map((m) => getAddress(m.address)).sort(byAddress);
+  return sent(ledger.settleEpoch(epoch, servers, members, members.map((m) => revealed.get(m) ?? "0x")));
 }
 
 /** Strikes the verifiers that committed on `epoch` and did not reveal (after the reveal window). */

@@ -147,6 +147,9 @@ describe("TrustLedger evidence and slashing", () => {
     const id = await submitEvidence(w.ledger, r, sig, record, sigs);
     await expectRevert(executeSlash(w.ledger, id), w.ledger.interface, "TrustLedgerChallengeOpen", [id, 6n]);
     await goToEpoch(w, 6);
+    // read by name, as the verifiers do before executing (the ledger's ABI delegates getSlash)
+    const pending = await w.ledger.getSlash(id);
+    assert.deepEqual([pending.server, pending.state, pending.executableFrom], [s0, 1n, 6n]);
     const pool = await w.ledger.rewardPool();
     const before = await w.token.balanceOf(w.treasury);
     const rc = await executeSlash(w.ledger, id);

@@ -11,6 +11,7 @@ import {
   as,
   connect,
   defaultParams,
+  deployLedger,
   deployWorld,
   EPOCH,
   goToEpoch,
@@ -102,7 +103,7 @@ describe("TrustLedger governance", () => {
     const [admin] = await ethers.getSigners();
     const adminAddr = await admin.getAddress();
     const timelock: Contract = await ethers.deployContract("EfedTimelock", [3600, [adminAddr], [adminAddr], ZeroAddress]);
-    const ledger: Contract = await ethers.deployContract("TrustLedger", [w.token.target, timelock.target, timelock.target, ZeroHash, LAYERS, EPOCH, defaultParams()]);
+    const ledger: Contract = await deployLedger(ethers, [w.token.target, timelock.target, timelock.target, ZeroHash, LAYERS, EPOCH, defaultParams()]);
     await expectRevert(ledger.scheduleParams(defaultParams({ theta: parseEther("0.5") })), ledger.interface, "AccessControlUnauthorizedAccount");
     const data = ledger.interface.encodeFunctionData("scheduleParams", [defaultParams({ theta: parseEther("0.5") })]);
     await timelock.schedule(ledger.target, 0, data, ZeroHash, ZeroHash, 3600);

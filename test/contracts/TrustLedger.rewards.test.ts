@@ -1,4 +1,4 @@
-// Rewards, fees and the books: verifier fees on reveal, the money invariant through a whole
+// Rewards, fees and the books: verifier fees credited by settlement, the money invariant through a whole
 // life (settle, credit, claim, slash to the treasury), unbonding verifiers still struck, and
 // reentrancy through a token hook refused.
 import { before, describe, it } from "node:test";
@@ -11,6 +11,7 @@ import {
   as,
   connect,
   defaultParams,
+  deployLedger,
   deployWorld,
   EPOCH,
   goToCommit,
@@ -51,7 +52,7 @@ describe("TrustLedger rewards and books", () => {
     const s0 = await w.servers[0].getAddress();
     await runEpoch(w, 1, unanimous(3, [s0]));
     await books(w);
-    // revealing verifiers were paid the fee
+    // revealing verifiers were credited the fee by the settlement
     assert.equal((await w.ledger.getVerifier(await w.verifiers[0].getAddress())).pendingRewards, parseEther("1"));
     await runEpoch(w, 2, unanimous(3, [s0]));
     await books(w);
@@ -99,11 +100,11 @@ describe("TrustLedger rewards and books", () => {
   });
 
   describe("reentrancy through a token hook", () => {
-    /** A ledger over a hook token, with a malicious verifier that earned a fee. */
+    /** A ledger over a hook token, with a malicious verifier that earned a fee (credited by settlement). */
     async function reentrantWorld() {
       const [admin, treasury] = await ethers.getSigners();
       const token: Contract = await ethers.deployContract("HookToken", [admin.address, parseEther("1000000000")]);
-      const ledger: Contract = await ethers.deployContract("TrustLedger", [token.target, admin.address, treasury.address, ZeroHash, LAYERS, EPOCH, defaultParams()]);
+      const ledger: Contract = await deployLedger(ethers, [token.target, admin.address, treasury.address, ZeroHash, LAYERS, EPOCH, defaultParams()]);
       const actor: Contract = await ethers.deployContract("ReentrantActor", [ledger.target, token.target]);
       await token.setHooked(actor.target, true);
       await token.transfer(actor.target, parseEther("1000"));
@@ -117,6 +118,8 @@ describe("TrustLedger rewards and books", () => {
       await actor.commit(1, reportCommitment(1, actor.target as string, results, salt));
       await goToReveal(w, 1);
       await actor.reveal(1, results, salt);
+      await goToSettle(w, 1); // the fee of a revealed report is credited by its epoch's settlement
+      await ledger.settleEpoch(1, [], [actor.target], [results]);
       return { actor, token, ledger, w };
     }
 

@@ -8,7 +8,7 @@ import { readCandidates } from "../../node/chain/registry.ts";
 import { chooseRoute } from "../../node/client/route.ts";
 import { peerIdOfKey, signPeerBinding } from "../../node/chain/peer-binding.ts";
 import { ledgerDomain } from "../../node/chain/domain.ts";
-import { connect, defaultParams, EPOCH, LAYERS } from "../helpers/ledger.ts";
+import { connect, defaultParams, deployLedger, EPOCH, LAYERS } from "../helpers/ledger.ts";
 
 const SERVERS = Number(process.env.EFED_SCALE_SERVERS ?? 10_000);
 const PER_TX = 25;
@@ -18,7 +18,7 @@ describe("TrustLedger at scale", () => {
     const { ethers } = await connect();
     const [admin, treasury] = await ethers.getSigners();
     const token: Contract = await ethers.deployContract("EfedToken", [admin.address, parseEther("1000000000")]);
-    const ledger: Contract = await ethers.deployContract("TrustLedger", [token.target, admin.address, treasury.address, ZeroHash, LAYERS, EPOCH, defaultParams()]);
+    const ledger: Contract = await deployLedger(ethers, [token.target, admin.address, treasury.address, ZeroHash, LAYERS, EPOCH, defaultParams()]);
     const registrar: Contract = await ethers.deployContract("BulkRegistrar", [ledger.target, token.target]);
     await token.transfer(registrar.target, parseEther("100") * BigInt(SERVERS));
     const domain = ledgerDomain(BigInt((await ethers.provider.getNetwork()).chainId), ledger.target as string);

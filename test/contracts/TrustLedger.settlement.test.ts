@@ -109,6 +109,26 @@ describe("TrustLedger settlement", () => {
     await expectRevert(w.ledger.settleEpoch(1, [s0], byAddr.map(([a]) => a), forged), w.ledger.interface, "TrustLedgerReportMismatch");
   });
 
+  it("settlement names the whole committee: a member that did not reveal brings an empty report; each revealed report's fee is credited once", async () => {
+    const reports: Reports = unanimous(3, [s0]); // verifiers 3 and 4 do not report
+    await report(w, 1, reports);
+    await goToSettle(w, 1);
+    const all = await Promise.all(w.verifiers.map((v) => v.getAddress()));
+    const order = all.map((a, i) => [a, i] as const).sort((a, b) => (BigInt(a[0]) < BigInt(b[0]) ? -1 : 1));
+    const text = (i: number) => (reports.has(i) ? encodeResults(reports.get(i)!) : "0x");
+    const silent = order.find(([, i]) => !reports.has(i))!;
+    // a text for a member that revealed nothing is refused
+    const padded = order.map(([a, i]) => (a === silent[0] ? encodeResults(reports.get(0)!) : text(i)));
+    await expectRevert(w.ledger.settleEpoch(1, [s0], order.map(([a]) => a), padded), w.ledger.interface, "TrustLedgerReportMismatch", [silent[0], 1n]);
+    const pool = await w.ledger.rewardPool();
+    await w.ledger.settleEpoch(1, [s0], order.map(([a]) => a), order.map(([, i]) => text(i)));
+    for (const [a, i] of order) assert.equal((await w.ledger.getVerifier(a)).pendingRewards, reports.has(i) ? parseEther("1") : 0n);
+    // a later batch of the same epoch pays no fee again
+    await w.ledger.settleEpoch(1, [s1], order.map(([a]) => a), order.map(([, i]) => text(i)));
+    assert.equal((await w.ledger.getVerifier(order.find(([, i]) => reports.has(i))![0])).pendingRewards, parseEther("1"));
+    assert.ok((await w.ledger.rewardPool()) < pool);
+  });
+
   it("attack: a report cannot be copied (commit-reveal: commits close before reveals open; a commitment binds its verifier)", async () => {
     const results = encodeResults([{ server: s0, accBps: 10_000, tokens: 1000 }]);
     await goToCommit(w, 1);

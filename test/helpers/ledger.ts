@@ -51,6 +51,14 @@ export interface World {
   chainId: bigint;
 }
 
+/** Deploys a TrustLedger with the registry and court it delegates to; `args` are
+ * (token, admin, treasury, modelHash, numLayers, epochLength, params). */
+export async function deployLedger(ethers: Ethers, args: unknown[]): Promise<Contract> {
+  const registry: Contract = await ethers.deployContract("TrustLedgerRegistry", args);
+  const court: Contract = await ethers.deployContract("TrustLedgerCourt", [registry.target, ...args]);
+  return ethers.deployContract("TrustLedger", [registry.target, court.target, ...args]);
+}
+
 export async function connect(accounts?: number) {
   const connection = await network.create(accounts === undefined ? undefined : { override: { accounts: { count: accounts } } });
   return { ethers: connection.ethers as Ethers, helpers: connection.networkHelpers as Ethers };
@@ -73,15 +81,7 @@ export async function deployWorld(
   const verifiers = signers.slice(2 + nServers, 2 + nServers + nVerifiers);
   const outsider = signers[2 + nServers + nVerifiers];
   const token: Contract = await ethers.deployContract("EfedToken", [await admin.getAddress(), parseEther("1000000000")]);
-  const ledger: Contract = await ethers.deployContract("TrustLedger", [
-    await token.getAddress(),
-    await admin.getAddress(),
-    treasury,
-    ZeroHash,
-    LAYERS,
-    EPOCH,
-    params,
-  ]);
+  const ledger = await deployLedger(ethers, [await token.getAddress(), await admin.getAddress(), treasury, ZeroHash, LAYERS, EPOCH, params]);
   const ledgerAddr = await ledger.getAddress();
   for (const s of [...servers, ...verifiers, outsider]) {
     await token.transfer(await s.getAddress(), parseEther("100000"));
