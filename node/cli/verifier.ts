@@ -22,7 +22,7 @@ import { Rechecker } from "../verifier/recheck.ts";
 import { VerifierDaemon } from "../verifier/verifier.ts";
 import { ledgerDomain } from "../chain/domain.ts";
 import { p2pKeyFile } from "../wallet/keystore.ts";
-import { DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, parseMultiaddr, parsePeerMultiaddr, parseUrl } from "./common.ts";
+import { DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, logToFile, parseMultiaddr, parsePeerMultiaddr, parseUrl } from "./common.ts";
 import { parseIntIn } from "./generate.ts";
 import { openSigned } from "./signer.ts";
 
@@ -39,6 +39,7 @@ interface VerifierFlags {
   device: Device;
   lie?: number;
   verbose?: boolean;
+  log?: string;
 }
 
 export function verifierCommand(program: Command): void {
@@ -56,6 +57,7 @@ export function verifierCommand(program: Command): void {
     .option("--prompts <file>", "secret audit prompts, one per line (default: text the model generates from a secret seed, fresh every epoch)")
     .addOption(new Option("--device <device>", "execution provider").choices([...DEVICES]).default("cpu"))
     .option("--verbose", "log every audit: its route, steps and time")
+    .option("--log <file>", "also append every notice, with its time, to this file")
     .addOption(new Option("--lie <accBps>", "test only: report this accuracy whatever the audits say").argParser(parseIntIn(0, 10000)).hideHelp())
     .addHelpText("after", `
 Each epoch the verifier runs --audits sessions at secret, jittered times. An audit is an
@@ -69,8 +71,10 @@ Reports (acc and audited work per server) are committed in the first half of the
 revealed in the second half, and settled in the epoch after by the rotation's aggregator.
 
 Example:
-  $ efed verifier --wallet ~/.efed/wallets/0x….json --model ../shared/models/stories260K-f32.gguf --bootstrap /ip4/127.0.0.1/tcp/4100/p2p/16Uiu2…`)
+  $ efed verifier --wallet ~/.efed/wallets/0x….json --model ../shared/models/stories260K-f32.gguf --log verifier.log
+  (verifiers find each other on the ledger; --bootstrap /ip4/…/p2p/16Uiu2… adds one by hand)`)
     .action(async (o: VerifierFlags) => {
+      if (o.log !== undefined) logToFile(o.log);
       const h = await openSigned(o.rpc, o.deployments, o.wallet, "unlock the verifier's wallet");
       try {
         const params = await h.ledger.params();

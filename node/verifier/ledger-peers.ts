@@ -36,13 +36,16 @@ export class LedgerPeers {
     const self = this.node.peerId.toString();
     let reached = 0;
     for (const v of entries) {
-      if (v.peer === self || this.node.getConnections().some((c) => c.remotePeer.toString() === v.peer)) continue;
+      if (v.peer === self) continue;
+      if (this.node.getConnections().some((c) => c.remotePeer.toString() === v.peer)) {
+        this.found(v); // it dialled us first
+        continue;
+      }
       for (const a of v.addrs) {
         try {
           await this.node.dial(multiaddr(`${a}/p2p/${v.peer}`), { signal: AbortSignal.timeout(5000) });
           reached++;
-          if (!this.known.has(v.peer)) this.log(`found verifier ${v.account} on the ledger (${v.peer.slice(-8)})`);
-          this.known.add(v.peer);
+          this.found(v);
           break;
         } catch {
           // another address, or next time
@@ -50,6 +53,12 @@ export class LedgerPeers {
       }
     }
     return reached;
+  }
+
+  private found(v: VerifierEntry): void {
+    if (this.known.has(v.peer)) return;
+    this.known.add(v.peer);
+    this.log(`found verifier ${v.account} on the ledger (${v.peer.slice(-8)})`);
   }
 
   start(intervalMs = 10_000): void {

@@ -43,7 +43,7 @@ describe("low-rate liars and handed-in sessions, end to end", () => {
     ledger = new Contract(JSON.parse(readFileSync(join(env.EFED_DEPLOYMENTS, "31337.json"), "utf8")).ledger, loadAbi("TrustLedger"), provider);
     const model = ["--model", STORIES_260K];
     // no --bootstrap: the verifiers find each other on the ledger
-    v1 = await bg(["verifier", "--wallet", wallet.v1, ...model, "--audits", String(AUDITS), "--verbose"]);
+    v1 = await bg(["verifier", "--wallet", wallet.v1, ...model, "--audits", String(AUDITS), "--verbose", "--log", join(home, "v1.log")]);
     await Promise.all([
       bg(["verifier", "--wallet", wallet.v2, ...model, "--audits", String(AUDITS)]),
       bg(["verifier", "--wallet", wallet.v3, ...model, "--audits", String(AUDITS)]),
@@ -73,6 +73,7 @@ describe("low-rate liars and handed-in sessions, end to end", () => {
     }
     assert.ok(evidence.length > 0, `no evidence against the 5% liar within ${(await epochNow()) - from} epochs`);
     assert.match(v1.output(), /found verifier 0x[0-9a-fA-F]{40} on the ledger/, "the committee met without --bootstrap");
+    assert.match(readFileSync(join(home, "v1.log"), "utf8"), /^\S+Z verifier ready$/m, "--log copies the verifier's notices, timed");
     assert.equal(Number((await ledger.getServer(rare)).status), 3, "not taken off routes");
   });
 

@@ -46,5 +46,11 @@ describe("verifiers on the ledger", () => {
     fail = false;
     assert.equal(await peers.connect(), 1);
     assert.ok(connected(nodes[2], nodes[0]));
+    // a verifier that dialled this one first is found all the same, once
+    for (let i = 0; i < 200 && !connected(nodes[0], nodes[2]); i++) await new Promise((r) => setTimeout(r, 10)); // the inbound side settles
+    const other = new LedgerPeers(nodes[0], async () => [entry(nodes[2], 2)], (l) => lines.push(l));
+    assert.equal(await other.connect(), 0);
+    assert.equal(await other.connect(), 0);
+    assert.equal(lines.filter((l) => l.includes(nodes[2].peerId.toString().slice(-8))).length, 1);
   });
 });
