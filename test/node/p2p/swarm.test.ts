@@ -126,4 +126,13 @@ describe("swarm over libp2p", () => {
       await stalled.stop(0);
     }
   });
+
+  it("f16 frames: every hop commits to the half-precision values it sends, so receipts hold", async () => {
+    const chain = new FailoverChain(client, engine.model.config.dim, { route: async (exclude) => chooseRoute(candidates(), 5, exclude), dtype: "f16", maxFailovers: 0 });
+    const r = await generate(engine.client, chain, { prompt: "", maxTokens: 12 });
+    await chain.close();
+    assert.equal(r.tokens.length, 12);
+    assert.equal(chain.failovers, 0);
+    assert.ok(chain.records[0].steps.filter((st) => st.receipts.length > 0).length >= 2, "windows were sealed and checked");
+  });
 });
