@@ -1,5 +1,5 @@
 import { createRequire } from "node:module";
-import { defineConfig } from "hardhat/config";
+import { configVariable, defineConfig } from "hardhat/config";
 import hardhatEthers from "@nomicfoundation/hardhat-ethers";
 import hardhatIgnitionEthers from "@nomicfoundation/hardhat-ignition-ethers";
 import hardhatNetworkHelpers from "@nomicfoundation/hardhat-network-helpers";
@@ -43,5 +43,13 @@ export default defineConfig({
       allowBlocksWithSameTimestamp: true,
     },
     localhost: { type: "http", chainType: "l1", url: "http://127.0.0.1:8545" },
+    // Public networks (`efed deploy --network <name>`). The RPC URL and the deployer's key come
+    // from the environment when a command uses the network, never from a file in the
+    // repository; chainId makes Hardhat refuse a URL that points at another chain.
+    sepolia: { type: "http", chainType: "l1", chainId: 11155111, url: configVariable("SEPOLIA_RPC_URL"), accounts: [configVariable("EFED_DEPLOYER_KEY")] },
+    baseSepolia: { type: "http", chainType: "op", chainId: 84532, url: configVariable("BASE_SEPOLIA_RPC_URL"), accounts: [configVariable("EFED_DEPLOYER_KEY")] },
+    arbitrumSepolia: { type: "http", chainType: "generic", chainId: 421614, url: configVariable("ARBITRUM_SEPOLIA_RPC_URL"), accounts: [configVariable("EFED_DEPLOYER_KEY")] },
+    // any other EVM chain: the URL in EFED_RPC (the variable every efed command reads for --rpc)
+    evm: { type: "http", chainType: "generic", url: configVariable("EFED_RPC"), accounts: [configVariable("EFED_DEPLOYER_KEY")] },
   },
 });

@@ -158,6 +158,7 @@ interface ITrustLedger {
     error TrustLedgerNotActive(address account);
     error TrustLedgerNotRegistered(address account);
     error TrustLedgerZeroAmount();
+    error TrustLedgerTokenNotExact(uint256 sent, uint256 received);
     error TrustLedgerUnbondTooLarge(address account, uint256 amount, uint256 stake);
     error TrustLedgerNothingUnbonding(address account);
     error TrustLedgerUnbondingNotReady(address account, uint256 withdrawableAt);

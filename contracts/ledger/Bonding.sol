@@ -41,13 +41,20 @@ abstract contract Bonding is LedgerParams, ReentrancyGuardTransient {
         token = token_;
     }
 
-    /// @notice Adds `amount` of the token to the reward pool. Emits {RewardsFunded}.
+    /// @notice Adds `amount` of the token to the reward pool. Requires that the ledger receive
+    /// exactly `amount` (the books count what was sent). Emits {RewardsFunded}.
     function fundRewards(uint256 amount) external virtual nonReentrant {
         if (amount == 0) revert TrustLedgerZeroAmount();
         rewardPool += amount.toUint128();
         emit RewardsFunded(msg.sender, amount);
 
+        // A fee-on-transfer token (or one that turned a fee on since deployment) would leave
+        // the four totals above the balance: refuse it at the deposit. Stake deposits are not
+        // checked here: the registry that takes them is at EIP-170's limit.
+        uint256 held = token.balanceOf(address(this));
         token.safeTransferFrom(msg.sender, address(this), amount);
+        uint256 afterwards = token.balanceOf(address(this));
+        if (afterwards != held + amount) revert TrustLedgerTokenNotExact(amount, afterwards > held ? afterwards - held : 0);
     }
 
     /// @notice Pays out the caller's unbonded stake once its delay has passed and no slash

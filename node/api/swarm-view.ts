@@ -1,7 +1,8 @@
 // What the dashboard shows of the swarm, read from the ledger: the status snapshot (servers
 // with the layers they cover, S_i, stakes, pending rewards; verifiers), each server's S_i
 // over epochs (EpochSettled events) and recent settlements, deactivations and slashes.
-import { formatUnits, type EventLog, type Log } from "ethers";
+import { formatUnits } from "ethers";
+import { readEvents, type LedgerEvent as ChainEvent } from "../chain/confirmed.ts";
 import type { LedgerHandle } from "../chain/ledger.ts";
 import { readStatus, type LedgerStatus, type ServerStatusRow } from "../chain/status.ts";
 
@@ -32,13 +33,17 @@ export interface SwarmView {
 const pct = (bps: bigint) => `${(Number(bps) / 100).toFixed(1)}%`;
 const trustOf = (x: bigint) => Number(formatUnits(x, 18));
 
+/** Read at the confirmed block (chain/confirmed.ts), events and state alike, and all of it
+ * again at each refresh: a reorg leaves nothing behind from the blocks it dropped. */
 export async function readSwarmView(h: LedgerHandle, recent = 30): Promise<SwarmView> {
-  const { ledger, provider } = h;
-  const head = await provider.getBlockNumber();
-  const from = Math.max(0, head - EVENT_BLOCKS);
-  const query = (name: string) => ledger.queryFilter(ledger.filters[name](), from, head) as Promise<(EventLog | Log)[]>;
-  const [status, settled, deactivated, evidence, slashed] = await Promise.all([readStatus(h), query("EpochSettled"), query("ServerDeactivated"), query("EvidenceSubmitted"), query("ServerSlashed")]);
-  const args = (e: EventLog | Log) => (e as EventLog).args;
+  const { ledger } = h;
+  const { block } = await h.confirmed.block();
+  const from = Math.max(0, block.number - EVENT_BLOCKS);
+  const all = await readEvents(ledger, ["EpochSettled", "ServerDeactivated", "EvidenceSubmitted", "ServerSlashed"], from, block.number);
+  const query = (name: string) => all.filter((e) => e.name === name);
+  const status = await readStatus(h, block.number);
+  const [settled, deactivated, evidence, slashed] = [query("EpochSettled"), query("ServerDeactivated"), query("EvidenceSubmitted"), query("ServerSlashed")];
+  const args = (e: ChainEvent) => e.args;
   const history: TrustPoint[] = settled.map((e) => ({ epoch: Number(args(e).epoch), server: args(e).server as string, trust: trustOf(args(e).trust) }));
   const events: LedgerEvent[] = [
     ...settled.map((e) => ({ block: e.blockNumber, kind: "settled" as const, server: args(e).server as string, epoch: Number(args(e).epoch), detail: `accuracy ${pct(args(e).accBps)}, S ${trustOf(args(e).trust).toFixed(3)}, ${args(e).tokens} tokens${args(e).active ? "" : ", off routes"}` })),

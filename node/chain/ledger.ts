@@ -5,6 +5,7 @@ import type { ContractRunner, InterfaceAbi } from "ethers";
 import { artifactPath, ensureBuilt } from "./hre.ts";
 import { probeChain } from "./rpc.ts";
 import { readDeployment, type Deployment } from "./deployments.ts";
+import { ConfirmedReader, defaultConfirmations } from "./confirmed.ts";
 
 export const SERVER_STATUS = ["none", "active", "exiting", "deactivated", "slashed"] as const;
 export const VERIFIER_STATUS = ["none", "active", "exiting"] as const;
@@ -18,10 +19,13 @@ export interface LedgerHandle {
   readonly deployment: Deployment;
   readonly ledger: Contract;
   readonly token: Contract;
+  /** Where to read the ledger before acting on it (head − confirmations). */
+  readonly confirmed: ConfirmedReader;
 }
 
-/** Connects to the chain at `rpc` and the ledger recorded for it in `deploymentsDir`. */
-export async function openLedger(rpc: string, deploymentsDir: string, runner?: ContractRunner): Promise<LedgerHandle> {
+/** Connects to the chain at `rpc` and the ledger recorded for it in `deploymentsDir`;
+ * nodes act on what is `confirmations` blocks deep (default: defaultConfirmations). */
+export async function openLedger(rpc: string, deploymentsDir: string, runner?: ContractRunner, confirmations?: number): Promise<LedgerHandle> {
   const chainId = await probeChain(rpc);
   const deployment = readDeployment(deploymentsDir, chainId);
   await ensureBuilt();
@@ -39,5 +43,6 @@ export async function openLedger(rpc: string, deploymentsDir: string, runner?: C
     deployment,
     ledger: new Contract(deployment.ledger, loadAbi("TrustLedger"), r),
     token: new Contract(deployment.token, loadAbi("EfedToken"), r),
+    confirmed: new ConfirmedReader(provider, confirmations ?? defaultConfirmations(chainId)),
   };
 }

@@ -21,11 +21,13 @@ interface ServerViewRow {
   throughput: bigint;
 }
 
-/** Active servers from the ledger, read page by page, as routing candidates (peer ids decoded). */
-export async function readCandidates(ledger: Contract, pageSize = PAGE): Promise<Candidate[]> {
-  const count = Number(await ledger.activeServerCount());
+/** Active servers from the ledger, read page by page, as routing candidates (peer ids decoded);
+ * at `blockTag` when given (clients give the confirmed block: chain/confirmed.ts). */
+export async function readCandidates(ledger: Contract, pageSize = PAGE, blockTag?: number): Promise<Candidate[]> {
+  const at = blockTag === undefined ? {} : { blockTag };
+  const count = Number(await ledger.activeServerCount(at));
   const pages: Promise<ServerViewRow[]>[] = [];
-  for (let offset = 0; offset < count; offset += pageSize) pages.push(ledger.activeServersPage(offset, pageSize));
+  for (let offset = 0; offset < count; offset += pageSize) pages.push(ledger.activeServersPage(offset, pageSize, at));
   const out: Candidate[] = [];
   for (const page of await Promise.all(pages)) {
     for (const v of page) {

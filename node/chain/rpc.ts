@@ -1,5 +1,8 @@
 // Reaching a chain over JSON-RPC, with errors a user can act on.
 
+/** The chain id of the embedded local chain (`efed chain`, Hardhat's default). */
+export const LOCAL_CHAIN_ID = 31337n;
+
 export class ChainUnreachableError extends Error {
   override readonly name = "ChainUnreachableError";
 }

@@ -49,26 +49,28 @@ const PAGE = 200;
 type View = any;
 
 /** Every record of a paginated ledger view (`count()` then `page(offset, limit)`). */
-async function readPages(ledger: LedgerHandle["ledger"], count: string, page: string): Promise<View[]> {
-  const n = Number(await ledger.getFunction(count)());
+async function readPages(ledger: LedgerHandle["ledger"], count: string, page: string, at: { blockTag?: number }): Promise<View[]> {
+  const n = Number(await ledger.getFunction(count)(at));
   const out: View[] = [];
-  for (let offset = 0; offset < n; offset += PAGE) out.push(...((await ledger.getFunction(page)(offset, PAGE)) as View[]));
+  for (let offset = 0; offset < n; offset += PAGE) out.push(...((await ledger.getFunction(page)(offset, PAGE, at)) as View[]));
   return out;
 }
 
-export async function readStatus(h: LedgerHandle): Promise<LedgerStatus> {
+/** The ledger at its head, or at `blockTag` (the dashboard reads the confirmed block). */
+export async function readStatus(h: LedgerHandle, blockTag?: number): Promise<LedgerStatus> {
   const { ledger } = h;
+  const at = blockTag === undefined ? {} : { blockTag };
   const [epoch, epochLength, model, params, coverage, pool, serverViews, verifierViews] = await Promise.all([
-    ledger.currentEpoch(),
-    ledger.epochLength(),
-    ledger.model(),
-    ledger.params(),
-    ledger.coverage(),
-    ledger.rewardPool(),
-    readPages(ledger, "serverCount", "serversPage"),
-    readPages(ledger, "verifierCount", "verifiersPage"),
+    ledger.currentEpoch(at),
+    ledger.epochLength(at),
+    ledger.model(at),
+    ledger.params(at),
+    ledger.coverage(at),
+    ledger.rewardPool(at),
+    readPages(ledger, "serverCount", "serversPage", at),
+    readPages(ledger, "verifierCount", "verifiersPage", at),
   ]);
-  const committee: bigint = await ledger.committeeStake(epoch);
+  const committee: bigint = await ledger.committeeStake(epoch, at);
   const servers: ServerStatusRow[] = await Promise.all(
     serverViews.map(async (s) => {
       return {

@@ -5,7 +5,7 @@ import { isLoopback } from "../api/http.ts";
 import { dashboardRoutes } from "../api/dashboard.ts";
 import { ApiServer, DEFAULT_MAX_BODY, DEFAULT_MAX_CONCURRENT } from "../api/server.ts";
 import { DEVICES, type Device } from "../model/onnx/runtime.ts";
-import { DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, logToFile, parsePort, parseUrl } from "./common.ts";
+import { CONFIRMATIONS_HELP, DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, logToFile, parsePort, parseUrl } from "./common.ts";
 import { parseFloatIn, parseIntIn } from "./generate.ts";
 
 interface ApiFlags {
@@ -22,6 +22,7 @@ interface ApiFlags {
   parallel: number;
   auditShare: number;
   audit: boolean;
+  confirmations?: number;
   log?: string;
 }
 
@@ -42,6 +43,7 @@ export function apiCommand(program: Command): void {
     .option("--parallel <n>", "generations at once; more are answered 429", parseIntIn(1, 1024), DEFAULT_MAX_CONCURRENT)
     .option("--audit-share <p>", "share of sessions handed to a verifier for an audit (swarm mode)", parseFloatIn(0, 1), 0.05)
     .option("--no-audit", "never hand a session to a verifier")
+    .option("--confirmations <n>", CONFIRMATIONS_HELP, parseIntIn(0, 1000))
     .option("--log <file>", "also append every notice, with its time, to this file")
     .addHelpText(
       "after",
@@ -74,7 +76,7 @@ Examples:
       log(o.local ? `loading ${o.model}…` : `connecting to the swarm at ${o.rpc}…`);
       const backend: Backend = o.local
         ? await openLocalBackend(o.model, { device: o.device, shards: o.shards })
-        : await openSwarmBackend({ rpc: o.rpc, deployments: o.deployments, model: o.model, device: o.device, auditShare: o.audit ? o.auditShare : 0, log });
+        : await openSwarmBackend({ rpc: o.rpc, deployments: o.deployments, model: o.model, device: o.device, auditShare: o.audit ? o.auditShare : 0, confirmations: o.confirmations, log });
       const api = new ApiServer(backend, { apiKey: o.apiKey, maxBodyBytes: o.maxBody, maxConcurrent: o.parallel, log, extra: dashboardRoutes(backend) });
       let addr;
       try {

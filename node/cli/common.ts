@@ -4,6 +4,7 @@ import { multiaddr } from "@multiformats/multiaddr";
 import { openSync, writeSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { REMOTE_CONFIRMATIONS } from "../chain/confirmed.ts";
 
 export const DEFAULT_RPC = process.env.EFED_RPC ?? "http://127.0.0.1:8545";
 
@@ -13,6 +14,9 @@ export function defaultDeploymentsDir(env: NodeJS.ProcessEnv = process.env): str
   return env.EFED_DEPLOYMENTS ?? join(env.EFED_HOME ?? join(homedir(), ".efed"), "deployments");
 }
 export const DEFAULT_DEPLOYMENTS = defaultDeploymentsDir();
+
+/** `--confirmations <n>` (server, generate, api): see chain/confirmed.ts for the default. */
+export const CONFIRMATIONS_HELP = `act on the ledger only once this many blocks are on top of a change (default: 0 on the local chain, ${REMOTE_CONFIRMATIONS} elsewhere)`;
 
 /** The file --log copies notices to (one per process: a long-running role's own log). */
 let logFd: number | undefined;
@@ -82,6 +86,9 @@ const EXPECTED = new Set([
   "NoRouteError",
   "HopFailedError",
   "WeightsFetchError",
+  "NetworkConfigError",
+  "StakeTokenError",
+  "DeployerKeyError",
 ]);
 
 export function reportError(err: unknown): number {

@@ -4,7 +4,7 @@ import { generate } from "../client/generate.ts";
 import { openLocalEngine } from "../client/local.ts";
 import { DEVICES, type Device } from "../model/onnx/runtime.ts";
 import { openSwarmClient } from "../client/swarm.ts";
-import { DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, parseUrl } from "./common.ts";
+import { CONFIRMATIONS_HELP, DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, parseUrl } from "./common.ts";
 
 export function parseIntIn(lo: number, hi: number) {
   return (v: string): number => {
@@ -41,6 +41,7 @@ export interface GenerateFlags {
   deployments: string;
   auditShare: number;
   audit: boolean;
+  confirmations?: number;
 }
 
 export function generateCommand(program: Command): void {
@@ -63,6 +64,7 @@ export function generateCommand(program: Command): void {
     .option("--stats", "print tokens/s and shard layout to stderr at the end")
     .option("--audit-share <p>", "share of sessions handed to a verifier for an audit (network mode)", parseFloatIn(0, 1), 0.05)
     .option("--no-audit", "never hand this session to a verifier")
+    .option("--confirmations <n>", CONFIRMATIONS_HELP, parseIntIn(0, 1000))
     .addHelpText(
       "after",
       `
@@ -117,7 +119,7 @@ async function streamText(client: Parameters<typeof generate>[0], chain: Paramet
 async function generateOnSwarm(o: GenerateFlags): Promise<void> {
   if (o.model === undefined) throw new InvalidArgumentError("--model <file> is needed: the client holds the embedding and the output head");
   if (o.svdEnergy !== undefined || o.svdRatio !== undefined || o.shards !== 1) throw new InvalidArgumentError("--svd-* and --shards apply to --local only");
-  const swarm = await openSwarmClient({ rpc: o.rpc, deployments: o.deployments, model: o.model, device: o.device });
+  const swarm = await openSwarmClient({ rpc: o.rpc, deployments: o.deployments, model: o.model, device: o.device, confirmations: o.confirmations });
   try {
     const chain = swarm.session({
       onFailover: (peer, route) => log(`\nserver ${peer} failed; rerouted over ${route.map((r) => `${r.start}-${r.end}`).join(" ")} and replayed the history`),

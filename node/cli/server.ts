@@ -11,10 +11,11 @@ import { p2pKeyFile } from "../wallet/keystore.ts";
 import { parseFault, type Fault } from "../server/faults.ts";
 import { ledgerDomain } from "../chain/domain.ts";
 import { ChainClock } from "../chain/clock.ts";
-import { DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, logToFile, parseMultiaddr, parsePeerMultiaddr, parseUrl } from "./common.ts";
+import { CONFIRMATIONS_HELP, DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, logToFile, parseMultiaddr, parsePeerMultiaddr, parseUrl } from "./common.ts";
 import { parseFloatIn, parseIntIn } from "./generate.ts";
 import { openSigned } from "./signer.ts";
 import { explainReverts } from "../chain/revert.ts";
+import { readStanding } from "../server/ledger-watch.ts";
 
 export function parseLayers(v: string): [number, number] {
   const m = /^(\d+)-(\d+)$/.exec(v);
@@ -39,6 +40,7 @@ interface ServerFlags {
   sessionTtl: number;
   fault?: Fault;
   autoCover?: boolean;
+  confirmations?: number;
 }
 
 export function serverCommand(program: Command): void {
@@ -56,6 +58,7 @@ export function serverCommand(program: Command): void {
     .option("--deployments <dir>", "where deployments/<chainId>.json is read", DEFAULT_DEPLOYMENTS)
     .option("--listen <multiaddr>", "address to listen on (repeatable)", parseMultiaddr, [] as string[])
     .option("--log <file>", "also append every notice, with its time, to this file")
+    .option("--confirmations <n>", CONFIRMATIONS_HELP, parseIntIn(0, 1000))
     .addOption(new Option("--device <device>", "execution provider").choices([...DEVICES]).default("cpu"))
     .option("--max-sessions <n>", "inference sessions held at once", parseIntIn(1, 100000), 64)
     .option("--session-ttl <s>", "seconds an idle session's KV cache is kept", parseIntIn(1, 86400), 60)
@@ -82,7 +85,7 @@ Example:
       if (o.weightsSvdEnergy !== undefined && o.weightsFrom === undefined) throw new InvalidArgumentError("--weights-svd-energy needs --weights-from");
       if (o.shareWeights && o.model === undefined) throw new InvalidArgumentError("--share-weights needs --model");
       if (o.autoCover && o.model === undefined) throw new InvalidArgumentError("--auto-cover needs --model");
-      const h = await openSigned(o.rpc, o.deployments, o.wallet, "unlock the server's wallet");
+      const h = await openSigned(o.rpc, o.deployments, o.wallet, "unlock the server's wallet", o.confirmations);
       try {
         const [hash, numLayers] = await h.ledger.model();
         if (o.layers[1] > Number(numLayers)) throw new RangeError(`layers ${o.layers[0]}-${o.layers[1]} are outside the model's ${numLayers} layers (ledger)`);
@@ -168,21 +171,14 @@ Example:
             checking = true;
             try {
               await clock.refresh();
-              const me = await h.ledger.getServer(h.address);
-              const status = Number(me.status);
+              const read = await readStanding(h.ledger, h.address, params.theta, h.confirmed);
               lastError = "";
-              if (status === 3 || status === 4) {
-                const why =
-                  status === 4 ? "slashed on evidence of a wrong answer"
-                  : Number(me.pendingSlash) > 0 ? "taken off routes: evidence of a wrong answer is on the ledger (slashed after the challenge window)"
-                  : `deactivated by the verifiers (S_i ${formatUnits(me.trust, 18)} < θ ${formatUnits(params.theta, 18)})`;
-                log(`${why}; ${formatUnits(me.stake, 18)} tokens of stake left: \`efed unstake\`, then \`efed withdraw\``);
-                stop("deactivated", false);
-              } else if (status === 2) {
-                log("unstaked (`efed unstake`): this server leaves the swarm; `efed withdraw` once the unbonding delay has passed");
-                stop("unstaked", false);
-              } else if (o.autoCover && Number(me.status) === 1) {
-                await autoCover(server, h, log);
+              if (read.reorgFrom !== undefined) log(`the chain reorganised from block ${read.reorgFrom}, deeper than --confirmations ${h.confirmed.confirmations}: reading the ledger again at block ${read.block}`);
+              if (read.standing.kind !== "serving") {
+                log(read.standing.message);
+                stop(read.standing.kind, false);
+              } else if (o.autoCover) {
+                await autoCover(server, h, read.block, log);
               }
             } catch (err) {
               if ((await h.provider.getCode(h.deployment.ledger).catch(() => undefined)) === "0x") {
@@ -232,8 +228,8 @@ export function firstGap(coverage: number[]): [number, number] | undefined {
 
 /** Reassignment (paper §3.1): move to an uncovered run of layers when this server's own are
  * covered by others too, or grow to include one that adjoins its range. */
-async function autoCover(server: Awaited<ReturnType<typeof startServer>>, h: Awaited<ReturnType<typeof openSigned>>, log: (s: string) => void): Promise<void> {
-  const coverage = ((await h.ledger.coverage()) as bigint[]).map(Number);
+async function autoCover(server: Awaited<ReturnType<typeof startServer>>, h: Awaited<ReturnType<typeof openSigned>>, block: number, log: (s: string) => void): Promise<void> {
+  const coverage = ((await h.ledger.coverage({ blockTag: block })) as bigint[]).map(Number);
   const gap = firstGap(coverage);
   if (gap === undefined) return;
   const [s0, e0] = server.service.layers;

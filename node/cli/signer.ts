@@ -11,10 +11,10 @@ export interface SignedLedger extends LedgerHandle {
   readonly tokenW: Contract;
 }
 
-export async function openSigned(rpc: string, deployments: string, walletFile: string, purpose: string): Promise<SignedLedger> {
+export async function openSigned(rpc: string, deployments: string, walletFile: string, purpose: string, confirmations?: number): Promise<SignedLedger> {
   const pw = await readPassword(purpose);
   const wallet = await openWallet(walletFile, pw);
-  const h = await openLedger(rpc, deployments);
+  const h = await openLedger(rpc, deployments, undefined, confirmations);
   // ethers caches identical requests for 250 ms, so back-to-back transactions on an
   // automining chain would reuse a nonce; the NonceManager counts them locally.
   const signer = new NonceManager(new MarginWallet(wallet.privateKey, h.provider));

@@ -74,12 +74,11 @@ async function tryFund(rpc: string, deployments: string, address: string): Promi
     return;
   }
   try {
-    if (h.deployment.chainId !== "31337") {
-      log(`not funded: chain ${h.deployment.chainId} is not the embedded local chain`);
-      return;
-    }
     const r = await fundAddress(h, address);
     log(`funded with ${formatUnits(r.ether, 18)} ETH and ${formatUnits(r.tokens, 18)} EFED`);
+  } catch (err) {
+    if ((err as Error).name !== "FundingRefusedError") throw err;
+    log(`not funded: ${(err as Error).message}`);
   } finally {
     h.provider.destroy();
   }

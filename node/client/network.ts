@@ -6,6 +6,7 @@ import { multiaddr } from "@multiformats/multiaddr";
 import type { Contract, TypedDataDomain } from "ethers";
 import { ledgerDomain } from "../chain/domain.ts";
 import { readCandidates } from "../chain/registry.ts";
+import type { ConfirmedReader } from "../chain/confirmed.ts";
 import { loadModel, type LoadedModel } from "../model/load.ts";
 import { buildEmbeddingGraph, buildHeadGraph } from "../model/onnx/layers.ts";
 import { ClientGraph, type Device } from "../model/onnx/runtime.ts";
@@ -32,11 +33,13 @@ export async function measureRtts(node: EfedNode, cands: Candidate[], timeoutMs 
 }
 
 /** Routes as a client chooses them: active servers from the ledger that answer a ping,
- * the cheapest chain over them with a random spread (see chooseRoute). */
-export function routeFinder(node: EfedNode, ledger: Contract, numLayers: number, rand: () => number = Math.random) {
+ * the cheapest chain over them with a random spread (see chooseRoute). With `confirmed`,
+ * the servers are those of the confirmed block (chain/confirmed.ts), not the head's. */
+export function routeFinder(node: EfedNode, ledger: Contract, numLayers: number, rand: () => number = Math.random, confirmed?: ConfirmedReader) {
   return async (exclude: ReadonlySet<string>): Promise<RouteHop[]> => {
+    const at = confirmed === undefined ? undefined : (await confirmed.block()).block.number;
     // a server with no address on the ledger is offline (it cleared them when it stopped)
-    const cands = await measureRtts(node, (await readCandidates(ledger)).filter((x) => !exclude.has(x.peer) && x.addrs.length > 0));
+    const cands = await measureRtts(node, (await readCandidates(ledger, undefined, at)).filter((x) => !exclude.has(x.peer) && x.addrs.length > 0));
     const reachable = cands.filter((x) => x.rttMs !== Infinity);
     try {
       return chooseRoute(reachable, numLayers, exclude, rand);
@@ -65,7 +68,7 @@ export interface NetworkClient {
   close(): Promise<void>;
 }
 
-export async function openNetworkClient(ledger: Contract, modelFile: string, device: Device = "cpu"): Promise<NetworkClient> {
+export async function openNetworkClient(ledger: Contract, modelFile: string, device: Device = "cpu", confirmed?: ConfirmedReader): Promise<NetworkClient> {
   const model = await loadModel(modelFile, { layers: [0, 0], client: true });
   const c = model.config;
   const [, numLayers] = await ledger.model();
@@ -77,7 +80,7 @@ export async function openNetworkClient(ledger: Contract, modelFile: string, dev
     embedding: await ClientGraph.create(buildEmbeddingGraph(c, model.weights.embedding!), device),
     head: await ClientGraph.create(buildHeadGraph(c, model.weights.outputNorm!, model.weights.output!), device),
   };
-  const route = routeFinder(node, ledger, c.nLayers);
+  const route = routeFinder(node, ledger, c.nLayers, Math.random, confirmed);
   const domain = await ledgerReceiptDomain(ledger);
   const clock = await ledgerEpochClock(ledger as never, ledger.runner!.provider!);
   return {

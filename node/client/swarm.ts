@@ -14,6 +14,8 @@ export interface SwarmOptions {
   readonly deployments: string;
   readonly model: string;
   readonly device?: Device;
+  /** Blocks on top of a ledger change before routes follow it (default: chain/confirmed.ts). */
+  readonly confirmations?: number;
 }
 
 export interface SwarmClient {
@@ -28,8 +30,8 @@ export interface SwarmClient {
 }
 
 export async function openSwarmClient(o: SwarmOptions): Promise<SwarmClient> {
-  const h = await openLedger(o.rpc, o.deployments);
-  const net = await openNetworkClient(h.ledger, o.model, o.device ?? "cpu").catch((err) => {
+  const h = await openLedger(o.rpc, o.deployments, undefined, o.confirmations);
+  const net = await openNetworkClient(h.ledger, o.model, o.device ?? "cpu", h.confirmed).catch((err) => {
     h.provider.destroy();
     throw err;
   });

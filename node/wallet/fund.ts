@@ -2,8 +2,7 @@
 // sends gas money and stake tokens. Other networks refuse: there is no faucet there.
 import { NonceManager, parseEther, parseUnits, type JsonRpcProvider } from "ethers";
 import type { LedgerHandle } from "../chain/ledger.ts";
-
-export const LOCAL_CHAIN_ID = 31337n;
+import { LOCAL_CHAIN_ID } from "../chain/rpc.ts";
 
 export class FundingRefusedError extends Error {
   override readonly name = "FundingRefusedError";
@@ -11,9 +10,7 @@ export class FundingRefusedError extends Error {
 
 export async function fundAddress(h: LedgerHandle, address: string, tokens = "1000", ether = "10"): Promise<{ tokens: bigint; ether: bigint }> {
   const chainId = BigInt(h.deployment.chainId);
-  if (chainId !== LOCAL_CHAIN_ID) {
-    throw new FundingRefusedError(`funding is only for the embedded local chain (chain id 31337); this is chain ${chainId}: get tokens from the network's operators`);
-  }
+  if (chainId !== LOCAL_CHAIN_ID) throw new FundingRefusedError(fundingRefusal(chainId, h.deployment.token, address));
   const provider = h.provider as JsonRpcProvider;
   const deployer = new NonceManager(await provider.getSigner(0)); // see cli/signer.ts
   const wei = parseEther(ether);
@@ -22,4 +19,13 @@ export async function fundAddress(h: LedgerHandle, address: string, tokens = "10
   const token = h.token.connect(deployer) as typeof h.token;
   await (await token.transfer(address, amount)).wait();
   return { tokens: amount, ether: wei };
+}
+
+/** Why nothing is funded off the local chain, and what to do instead. */
+export function fundingRefusal(chainId: bigint, token: string, address: string): string {
+  return (
+    `funding only works on the embedded local chain (chain id ${LOCAL_CHAIN_ID}), where the deployer's test tokens and ether are free; ` +
+    `this is chain ${chainId}, where nothing is minted: send ${address} gas money from your own account (or a faucet, on a testnet) ` +
+    `and stake tokens (${token}) from an account that holds them, e.g. the deployer's`
+  );
 }
