@@ -55,6 +55,24 @@ describe("efed chain / deploy / status", () => {
     assert.ok(later.epoch > first.epoch, `epoch ${first.epoch} -> ${later.epoch}`);
   });
 
+  it("any EVM network: --rpc with EFED_DEPLOYER_KEY, --network from the environment, one line when a variable is missing", async () => {
+    // Hardhat's default account #1: the deployer is whoever the key says, not the first unlocked account
+    const key = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+    const own = mkdtempSync(join(tmpdir(), "efed-key-"));
+    let r = await efed(["deploy", "--rpc", rpc, "--deployments", own], { EFED_DEPLOYER_KEY: key });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(readFileSync(r.stdout.trim(), "utf8")).deployer, "0x70997970C51812dc3A010C7d01b50e0d17dc79C8");
+    r = await efed(["deploy", "--network", "evm", "--deployments", own], { EFED_RPC: rpc, EFED_DEPLOYER_KEY: key });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(readFileSync(r.stdout.trim(), "utf8")).deployer, "0x70997970C51812dc3A010C7d01b50e0d17dc79C8");
+    r = await efed(["deploy", "--network", "sepolia", "--deployments", own], { SEPOLIA_RPC_URL: "", EFED_DEPLOYER_KEY: "" });
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, "efed: network sepolia reads SEPOLIA_RPC_URL and EFED_DEPLOYER_KEY from the environment: set SEPOLIA_RPC_URL and EFED_DEPLOYER_KEY (e.g. export SEPOLIA_RPC_URL=…)\n");
+    r = await efed(["deploy", "--network", "evm", "--rpc", rpc]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /cannot be used with/);
+  });
+
   it("no chain: one clear line and a non-zero exit", async () => {
     const r = await efed(["deploy", "--rpc", "http://127.0.0.1:1", "--deployments", dir]);
     assert.equal(r.code, 1);
