@@ -53,9 +53,12 @@ export class ConfirmedReader {
     const number = Math.max(0, head - this.confirmations);
     const b = await this.provider.getBlock(number);
     if (b === null || b.hash === null) throw new Error(`the chain has no block ${number} (head ${head})`);
-    const reorgFrom = await this.forkPoint();
     const block = { number, hash: b.hash };
-    const last = this.seen.at(-1);
+    let last = this.seen.at(-1);
+    // the same block as last time needs no other look-up (polled every few seconds)
+    const same = last !== undefined && last.number === number && last.hash === block.hash;
+    const reorgFrom = same ? undefined : await this.forkPoint();
+    last = this.seen.at(-1);
     if (last === undefined || last.number !== number || last.hash !== block.hash) this.seen.push(block);
     if (this.seen.length > KEEP) this.seen.splice(0, this.seen.length - KEEP);
     return reorgFrom === undefined ? { block } : { block, reorgFrom };

@@ -10,7 +10,7 @@ import EfedLedgerOnTokenModule from "../../ignition/modules/EfedLedgerOnToken.ts
 import { ensureBuilt, loadHre, PROJECT_ROOT } from "./hre.ts";
 import { LOCAL_CHAIN_ID, probeChain } from "./rpc.ts";
 import { toLedgerParams, type DeployParams } from "./params.ts";
-import { redactUrl, resolveNetwork } from "./networks.ts";
+import { checkNetworkChain, redactUrl, resolveNetwork } from "./networks.ts";
 import { explainTokenRefusal, precheckStakeToken } from "./stake-token.ts";
 import type { Deployment } from "./deployments.ts";
 
@@ -41,6 +41,7 @@ export async function deployLedger(opts: DeployOptions): Promise<Deployment> {
   const key = "network" in t ? process.env.EFED_DEPLOYER_KEY : t.deployerKey;
   if (key !== undefined && !KEY.test(key)) throw new DeployerKeyError("EFED_DEPLOYER_KEY is not a private key: 0x and 64 hex digits");
   const chainId = await probeChain(url);
+  if ("network" in t) checkNetworkChain(hre, t.network, chainId);
   const p = opts.params;
   if (chainId !== LOCAL_CHAIN_ID && p.governorDelaySeconds < 86_400) {
     throw new Error(`governorDelaySeconds ${p.governorDelaySeconds} is too short for chain ${chainId}: use at least 86400 (a day) outside the local chain`);

@@ -44,6 +44,16 @@ export async function resolveNetwork(hre: HardhatRuntimeEnvironment, name: strin
   return config.url.get();
 }
 
+/** Refuses a network's URL that reaches another chain than the one it names (Hardhat would
+ * too, in its own words): a mainnet URL in SEPOLIA_RPC_URL must not deploy to mainnet. */
+export function checkNetworkChain(hre: HardhatRuntimeEnvironment, name: string, chainId: bigint): void {
+  const expected = hre.config.networks[name]?.chainId;
+  if (expected !== undefined && BigInt(expected) !== chainId) {
+    const vars = networkVariables(hre, name);
+    throw new NetworkConfigError(`${vars[0] ?? "the URL"} of network ${name} reaches chain ${chainId}, not ${name}'s ${expected}: fix the URL`);
+  }
+}
+
 /** A URL fit to record: no credentials, and no path or query (providers put API keys there). */
 export function redactUrl(url: string): string {
   const u = new URL(url);

@@ -69,6 +69,11 @@ describe("deployLedger over JSON-RPC", () => {
     await assert.rejects(deployLedger({ target: { network: "sepolia" }, params }), { name: "NetworkConfigError", message: /set SEPOLIA_RPC_URL and EFED_DEPLOYER_KEY/ });
     await assert.rejects(deployLedger({ target: { network: "mainnet" }, params }), { name: "NetworkConfigError", message: /no network "mainnet".*sepolia, baseSepolia, arbitrumSepolia, evm/ });
     process.env.EFED_DEPLOYER_KEY = KEY1;
+    process.env.SEPOLIA_RPC_URL = chain.url; // a URL of another chain than the network's
+    await assert.rejects(deployLedger({ target: { network: "sepolia" }, params: parseDeployParams({ governorDelaySeconds: 86400 }) }), {
+      name: "NetworkConfigError",
+      message: "SEPOLIA_RPC_URL of network sepolia reaches chain 31337, not sepolia's 11155111: fix the URL",
+    });
     const d = await deployLedger({ target: { network: "evm" }, params });
     assert.equal(d.deployer, computeAddress(KEY1));
     assert.equal(d.rpc, chain.url, "no path or credentials to hide");
