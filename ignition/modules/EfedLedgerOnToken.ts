@@ -5,8 +5,9 @@
 // books need amount sent == amount received and balances that change only by transfers.
 // Then the ledger's reward pool is funded with `rewardFund` (required, > 0: the deployer must
 // hold it), which the ledger checks again as it arrives.
-//   $ npx hardhat ignition deploy ignition/modules/EfedLedgerOnToken.ts --network sepolia \
-//       --parameters '{"EfedLedgerOnToken": {"token": "0x…", "rewardFund": "1000000000000000000000"}}'
+//   $ echo '{"EfedLedgerOnToken": {"token": "0x…", "rewardFund": "1000000000000000000000n"}}' > on-token.json
+//   $ npx hardhat ignition deploy ignition/modules/EfedLedgerOnToken.ts --network sepolia --parameters on-token.json
+// (`efed deploy --token` does the same, with its parameters file in human units.)
 import { createRequire } from "node:module";
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
 import { ledgerFutures } from "../ledger-futures.ts";
