@@ -177,7 +177,7 @@ Example:
               if (read.standing.kind !== "serving") {
                 log(read.standing.message);
                 stop(read.standing.kind, false);
-              } else if (o.autoCover) {
+              } else if (o.autoCover && read.standing.active) {
                 await autoCover(server, h, read.block, log);
               }
             } catch (err) {

@@ -13,7 +13,9 @@ interface ServerRecord {
 }
 
 export type Standing =
-  | { readonly kind: "serving" }
+  /** `active`: registered and active at the block read (a registration with fewer
+   * confirmations than asked for is not yet: the server serves, but does not re-cover layers). */
+  | { readonly kind: "serving"; readonly active: boolean }
   | { readonly kind: "deactivated" | "unstaked"; readonly message: string };
 
 /** Policy: whether a server with this record keeps serving, and what to tell its operator. */
@@ -27,7 +29,7 @@ export function standingOf(me: ServerRecord, theta: bigint): Standing {
     return { kind: "deactivated", message: `${why}; ${formatUnits(me.stake, 18)} tokens of stake left: \`efed unstake\`, then \`efed withdraw\`` };
   }
   if (status === 2) return { kind: "unstaked", message: "unstaked (`efed unstake`): this server leaves the swarm; `efed withdraw` once the unbonding delay has passed" };
-  return { kind: "serving" };
+  return { kind: "serving", active: status === 1 };
 }
 
 export interface StandingRead {

@@ -14,9 +14,9 @@ const record = (status: number, o: { pendingSlash?: bigint; trust?: bigint } = {
 });
 
 describe("standingOf", () => {
-  it("an active (or unregistered) server keeps serving", () => {
-    assert.deepEqual(standingOf(record(1), THETA), { kind: "serving" });
-    assert.deepEqual(standingOf(record(0), THETA), { kind: "serving" });
+  it("an active server keeps serving; one not yet registered at the block read serves but is not active", () => {
+    assert.deepEqual(standingOf(record(1), THETA), { kind: "serving", active: true });
+    assert.deepEqual(standingOf(record(0), THETA), { kind: "serving", active: false });
   });
 
   it("deactivated under θ, off routes on evidence, slashed: stop, and say why", () => {
