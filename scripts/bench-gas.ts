@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { encodeResults, receiptHash, signCommitment, signEvidence, signReceipt } from "../node/chain/settlement.ts";
 import type { Receipt } from "../node/chain/domain.ts";
-import { hexlify, keccak256, randomBytes, toUtf8Bytes, ZeroHash } from "ethers";
+import { keccak256, toUtf8Bytes, ZeroHash } from "ethers";
 import {
   as,
   connect,

@@ -19,7 +19,7 @@ import {Rewards} from "./Rewards.sol";
 /// one settlement per epoch. A report is packed entries `server (20 bytes) ‖ accBps (2) ‖
 /// tokens (4)` in strictly increasing server order. Each server's accuracy and tokens are the
 /// stake-weighted medians of the reports that mention it, which must carry ≥ 2/3 of the
-/// committee stake; the verifier fee of each report is credited when it is first counted.
+/// committee stake; the verifier fee of each non-empty report is credited when it first counts.
 abstract contract EpochSettlement is Rewards {
     uint256 internal constant ENTRY_BYTES = 26;
     uint256 private constant DATA_MASK = (1 << 192) - 1;
@@ -128,10 +128,11 @@ abstract contract EpochSettlement is Rewards {
     /// @notice Settles `servers` (strictly increasing) for `epoch` from the reports of
     /// `verifiers` (strictly increasing): exactly the committee of `epoch`, each with its
     /// `results` and `salts` (a report revealed on chain: its results, any salt; a committed one:
-    /// both, which reveals it; none: empty results). Requires epoch+2 to be the current epoch;
-    /// in its first half every committed report must be given, in the second a report not
-    /// revealed on chain may be left out (empty results) and can then never be revealed. A
-    /// report's verifier fee is credited, while the pool holds it, the first time it counts.
+    /// both, which reveals it; none: empty results and a zero salt). Requires epoch+2 to be the
+    /// current epoch; in its first half every committed report must be given, in the second a
+    /// report not revealed on chain may be left out (empty results, zero salt) and can then
+    /// never count. A non-empty report's verifier fee is credited, while the pool holds it, the
+    /// first time it counts.
     /// Servers not
     /// settleable for `epoch`, already settled, or mentioned by under 2/3 of the committee stake
     /// are skipped with {SettlementSkipped}; the rest get S_i (Eq. 3, with the range and max(l)
@@ -223,8 +224,9 @@ abstract contract EpochSettlement is Rewards {
         b.committee += stake; // a sum of stakes < 2^128 each; compared with the committee's after
         b.stakes[i] = stake;
         uint256 stored = _report(epoch, v);
-        if (stored & 1 == 1 && r.length == 0) {
-            // committed, not given: only once members have had time to reveal on chain
+        if (stored & 1 == 1 && r.length == 0 && salt == 0) {
+            // committed, not given (an empty report given comes with its salt): only once
+            // members have had time to reveal on chain
             if (!b.mayLeaveOut) revert TrustLedgerReportMismatch(v, epoch);
             if (stored & LEFT_OUT == 0) _setReport(epoch, v, stored | LEFT_OUT);
             return;
@@ -244,7 +246,9 @@ abstract contract EpochSettlement is Rewards {
         }
         b.offsets[i] = offset;
         b.lengths[i] = r.length;
-        if (stored & FEE_PAID == 0) b.fees += _creditReportFee(epoch, v, stored, b.fees);
+        if (stored & FEE_PAID != 0) return;
+        if (r.length == 0) _setReport(epoch, v, stored | FEE_PAID); // an empty report earns no fee
+        else b.fees += _creditReportFee(epoch, v, stored, b.fees);
     }
 
     function _settleServer(Batch memory b, address server) private {

@@ -200,7 +200,7 @@ contract LedgerHandler {
             uint8 state = _state[epoch][i];
             if (state == 1 && leaveOut) _state[epoch][i] = state = 3;
             vs[n] = verifiers[i];
-            salts[n] = _salts[epoch][i];
+            salts[n] = state == 1 || state == 2 ? _salts[epoch][i] : bytes32(0); // zero: not given
             rs[n++] = state == 1 || state == 2 ? _results[epoch][i] : bytes("");
             if (state == 1) _state[epoch][i] = 2; // revealed by this settlement
         }

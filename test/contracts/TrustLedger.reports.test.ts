@@ -71,7 +71,10 @@ describe("TrustLedger reports: one signed batch, revealed by the settlement", ()
     const { texts, salts } = await commitAll(1, [10_000, 10_000, 10_000, 6_667, 6_667]);
     await goToSettle(w, 1);
     const subset = texts.map((t, i) => (i === 0 || i === 1 ? "0x" : t)); // leaves out two 10000s
-    await expectRevert(as(w, w.outsider).settleEpoch(1, [s0], members, subset, salts), w.ledger.interface, "TrustLedgerReportMismatch", [members[0], 1n]);
+    const subsetSalts = salts.map((x, i) => (i === 0 || i === 1 ? ZeroHash : x));
+    await expectRevert(as(w, w.outsider).settleEpoch(1, [s0], members, subset, subsetSalts), w.ledger.interface, "TrustLedgerReportMismatch", [members[0], 1n]);
+    // nor pass a report off as empty
+    await expectRevert(as(w, w.outsider).settleEpoch(1, [s0], members, subset, salts), w.ledger.interface, "TrustLedgerCommitmentMismatch", [members[0], 1n]);
     const swapped = texts.map((t, i) => (i === 0 ? texts[3] : t));
     await expectRevert(as(w, w.outsider).settleEpoch(1, [s0], members, swapped, salts), w.ledger.interface, "TrustLedgerCommitmentMismatch", [members[0], 1n]);
     const badSalt = salts.map((s, i) => (i === 2 ? ZeroHash : s));
@@ -100,10 +103,11 @@ describe("TrustLedger reports: one signed batch, revealed by the settlement", ()
   it("attack: a member that withholds its reveal stalls nobody: left out in the second half of epoch e+2, it can no longer reveal and is struck", async () => {
     const { texts, salts } = await commitAll(1, [10_000, 10_000, 10_000, 10_000, 10_000]);
     const withheld = texts.map((t, i) => (i === 4 ? "0x" : t));
+    const noSalt = salts.map((x, i) => (i === 4 ? ZeroHash : x)); // not given: empty and no salt
     await goToSettle(w, 1);
-    await expectRevert(as(w, w.outsider).settleEpoch(1, [s0], members, withheld, salts), w.ledger.interface, "TrustLedgerReportMismatch", [members[4], 1n]);
+    await expectRevert(as(w, w.outsider).settleEpoch(1, [s0], members, withheld, noSalt), w.ledger.interface, "TrustLedgerReportMismatch", [members[4], 1n]);
     await goTo(w, 3, EPOCH / 2);
-    const rc = await (await as(w, w.outsider).settleEpoch(1, [s0], members, withheld, salts)).wait();
+    const rc = await (await as(w, w.outsider).settleEpoch(1, [s0], members, withheld, noSalt)).wait();
     assert.equal(parseLogs(w, rc).find((e) => e.name === "EpochSettled").args.trust, parseEther("1"));
     assert.equal(await w.ledger.reportState(1, members[4]), 1n); // committed, never revealed
     const late = w.verifiers.find((v) => (v as unknown as { address: string }).address === members[4])!;
@@ -124,8 +128,24 @@ describe("TrustLedger reports: one signed batch, revealed by the settlement", ()
     await goTo(w, 4, EPOCH / 2);
     const salts = signed.map((s) => s.salt);
     const [first] = [s0, s1].sort(byAddr);
-    await as(w, w.outsider).settleEpoch(2, [first], members, texts.map((t, i) => (i === 4 ? "0x" : t)), salts);
+    await as(w, w.outsider).settleEpoch(2, [first], members, texts.map((t, i) => (i === 4 ? "0x" : t)), salts.map((x, i) => (i === 4 ? ZeroHash : x)));
     await expectRevert(as(w, w.outsider).settleEpoch(2, [s0, s1].sort(byAddr), members, texts, salts), w.ledger.interface, "TrustLedgerReportMismatch", [members[4], 2n]);
+  });
+
+  it("an empty report given with its salt is revealed, not left out, and earns no fee", async () => {
+    const signers = [...w.verifiers].sort((a, b) => byAddr((a as unknown as { address: string }).address, (b as unknown as { address: string }).address));
+    const texts = members.map((_, i) => (i === 0 ? "0x" : encodeResults([{ server: s0, accBps: 10_000, tokens: 1000 }])));
+    const signed = await Promise.all(signers.map((v, i) => signCommitment(v, domainOf(w), 1, texts[i])));
+    await goToCommit(w, 1);
+    await as(w, w.outsider).commitReports(1, signed.map((s) => s.signed.verifier), signed.map((s) => s.signed.commitment), signed.map((s) => s.signed.sig));
+    await goToSettle(w, 1);
+    await as(w, w.outsider).settleEpoch(1, [s0], members, texts, signed.map((s) => s.salt));
+    assert.equal(await w.ledger.reportState(1, members[0]), 2n);
+    assert.equal((await w.ledger.getVerifier(members[0])).pendingRewards, 0n);
+    assert.equal((await w.ledger.getVerifier(members[1])).pendingRewards, parseEther("1"));
+    await goTo(w, 3, EPOCH / 2);
+    await w.ledger.penalizeUnrevealed(1, [members[0]]);
+    assert.equal((await w.ledger.getVerifier(members[0])).strikes, 0n);
   });
 
   it("the node's settleEpoch reveals off-chain reports it holds and reads back those an earlier batch carried", async () => {

@@ -114,7 +114,7 @@ describe("TrustLedger rewards and books", () => {
       await actor.register(parseEther("100"));
       const w = { ledger, helpers } as unknown as World;
       await goToCommit(w, 1);
-      const results = encodeResults([]);
+      const results = encodeResults([{ server: admin.address, accBps: 10_000, tokens: 1 }]); // an empty report earns no fee
       const salt = ZeroHash.replace(/0$/, "1");
       await actor.commit(1, reportCommitment(1, actor.target as string, results, salt));
       await goToReveal(w, 1);
