@@ -30,7 +30,13 @@ contract TrustLedgerRegistry is LedgerPart {
         _notHere();
     }
 
-    function settleEpoch(uint64, address[] calldata, address[] calldata, bytes[] calldata) external pure override {
+    function commitReports(uint64, address[] calldata, bytes32[] calldata, bytes[] calldata) external pure override {
+        _notHere();
+    }
+
+    function settleEpoch(uint64, address[] calldata, address[] calldata, bytes[] calldata, bytes32[] calldata)
+        external pure override
+    {
         _notHere();
     }
 

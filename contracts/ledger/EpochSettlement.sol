@@ -2,30 +2,38 @@
 pragma solidity ^0.8.28;
 
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {TrustMath} from "../libraries/TrustMath.sol";
 import {Rewards} from "./Rewards.sol";
 
 /// @title EpochSettlement
 /// @notice One report per committee member per epoch, committed then revealed, and the
-/// settlement of every server from all revealed reports. Timeline for epoch e (length len):
-/// commit in [end(e), end(e) + len/2), reveal in [end(e) + len/2, end(e) + len), settle during
-/// epoch e+2. A report is packed entries `server (20 bytes) ‖ accBps (2) ‖ tokens (4)` in
-/// strictly increasing server order. Each server's accuracy and tokens are the stake-weighted
-/// medians of the reports that mention it, which must carry ≥ 2/3 of the committee stake. A
-/// settlement names the whole committee, so every revealed report counts and none can be left
-/// out; the verifier fee of each revealed report is credited by its epoch's first settlement.
+/// settlement of every server from all of them. Timeline for epoch e (length L, E1 = end(e),
+/// E2 = end(e + 1)): commit in [E1, E1 + L/2), each member by its own transaction or, signed
+/// (EIP-712 `ReportCommitment`), in one batch anyone submits; reveal from E1 + L/2, off chain
+/// (a settlement carries the reports and salts and checks them against the commitments) or
+/// on chain until E2 + L/2; settle during epoch e+2 = [E2, E3). Until E2 + L/2 a settlement
+/// must carry every committed report; after it, a member that revealed neither way may be
+/// left out: it can then no longer reveal and is struck ({penalizeUnrevealed}). So nobody
+/// chooses which reports count, and in the usual case the committee pays one commit batch and
+/// one settlement per epoch. A report is packed entries `server (20 bytes) ‖ accBps (2) ‖
+/// tokens (4)` in strictly increasing server order. Each server's accuracy and tokens are the
+/// stake-weighted medians of the reports that mention it, which must carry ≥ 2/3 of the
+/// committee stake; the verifier fee of each non-empty report is credited when it first counts.
 abstract contract EpochSettlement is Rewards {
     uint256 internal constant ENTRY_BYTES = 26;
     uint256 private constant DATA_MASK = (1 << 192) - 1;
     uint256 private constant REVEALED_MASK = DATA_MASK - 3;
     uint256 private constant FEE_PAID = 2;
+    uint256 private constant LEFT_OUT = 2; // on a commitment: settled without it, it can no longer reveal
+    bytes32 private constant REPORT_COMMITMENT_TYPEHASH = keccak256("ReportCommitment(uint64 epoch,bytes32 commitment)");
 
     // One slot per verifier and epoch mod 4, reused every 4 epochs (a fresh slot per report
     // would cost 17k gas more): the top 64 bits tag the epoch (epoch + 1), the low 192 bits
-    // hold the report: 0 nothing; low bit 1: the commitment's low 192 bits; low bit 0: the
-    // revealed results hash's bits 2..191, with bit 1 set once its fee is credited. A report on
-    // e is written in e+1, read in e+2, and its slot reused by e+4 (written in e+5): penalties
-    // for e are possible until then.
+    // hold the report: 0 nothing; low bit 1: the commitment's bits 2..191, with bit 1 set once
+    // a settlement left it out; low bit 0: the revealed results hash's bits 2..191, with bit 1
+    // set once its fee is credited. A report on e is written in e+1, read in e+2, and its slot
+    // reused by e+4 (written in e+5): penalties for e are possible until then.
     mapping(address verifier => uint256[4]) private _reports;
 
     /// @dev Settlement state shared by one `settleEpoch` call.
@@ -34,8 +42,9 @@ abstract contract EpochSettlement is Rewards {
         uint64 theta;
         uint32 maxTokens;
         bool sizeNeutral;
+        bool mayLeaveOut; // a committed report not given may be left out (second half of epoch+2)
         uint16 maxLayers;
-        uint256 committee;
+        uint256 committee; // the committee's stake
         uint256 fees; // verifier fees credited by this batch
         uint256[] stakes; // per verifier
         uint256[] offsets; // per verifier: calldata offset of its results (checked when hashed)
@@ -53,41 +62,63 @@ abstract contract EpochSettlement is Rewards {
     /// verifier, keccak256(results), salt)). Requires a member of `epoch`'s committee and the
     /// commit window (first half of epoch+1); may be overwritten within it. Emits {ReportCommitted}.
     function commitReport(uint64 epoch, bytes32 commitment) external virtual {
-        uint256 opens = epochEnd(epoch);
-        _checkWindow(epoch, opens, opens + epochLength / 2);
+        _checkCommitWindow(epoch);
         if (verifierStakeAt(msg.sender, epoch) == 0) revert TrustLedgerNotCommitteeMember(msg.sender, epoch);
-        _setReport(epoch, msg.sender, (uint256(commitment) & DATA_MASK) | 1);
-        emit ReportCommitted(epoch, msg.sender, commitment);
+        _commit(epoch, msg.sender, commitment);
     }
 
-    /// @notice Reveals the caller's committed report on `epoch`. Requires the reveal window
-    /// (second half of epoch+1), a matching commitment and well-formed results. Only its hash is
-    /// stored; settlement passes the text again. Emits {ReportRevealed}.
+    /// @notice Commits, for each of `verifiers`, its `commitments[i]` on `epoch`, signed by it
+    /// (EIP-712 `ReportCommitment(uint64 epoch,bytes32 commitment)`): one transaction for the
+    /// whole committee. Anyone may submit it in the commit window. A verifier already committed
+    /// on `epoch` or whose signature does not recover to it is skipped, so an old signature
+    /// cannot replace a newer commitment and one bad entry does not sink the batch; membership
+    /// is checked when the report is counted. Emits {ReportCommitted} for each one committed.
+    function commitReports(
+        uint64 epoch,
+        address[] calldata verifiers,
+        bytes32[] calldata commitments,
+        bytes[] calldata sigs
+    ) external virtual {
+        _checkCommitWindow(epoch);
+        uint256 n = verifiers.length;
+        if (commitments.length != n) revert TrustLedgerLengthMismatch(n, commitments.length);
+        if (sigs.length != n) revert TrustLedgerLengthMismatch(n, sigs.length);
+        for (uint256 i = 0; i < n; ++i) {
+            address v = verifiers[i];
+            if (_report(epoch, v) != 0) continue;
+            bytes32 digest = _hashTypedDataV4(keccak256(abi.encode(REPORT_COMMITMENT_TYPEHASH, epoch, commitments[i])));
+            (address signer,,) = ECDSA.tryRecover(digest, sigs[i]);
+            if (signer != v || v == address(0)) continue;
+            _commit(epoch, v, commitments[i]);
+        }
+    }
+
+    /// @notice Reveals the caller's committed report on `epoch` on chain: needed only when no
+    /// settlement carried it by the middle of epoch+2. Requires the reveal window (from the
+    /// middle of epoch+1 to the middle of epoch+2), a matching commitment not left out by a
+    /// settlement, and well-formed results. Only its hash is stored; settlement passes the text
+    /// again. Emits {ReportRevealed}.
     function revealReport(uint64 epoch, bytes calldata results, bytes32 salt) external virtual {
         uint256 end = epochEnd(epoch);
-        _checkWindow(epoch, end + epochLength / 2, end + epochLength);
+        _checkWindow(epoch, end + epochLength / 2, end + epochLength + epochLength / 2);
         uint256 stored = _report(epoch, msg.sender);
-        if (stored == 0) revert TrustLedgerNotCommitted(msg.sender, epoch);
+        if (stored == 0 || (stored & 3) == (1 | LEFT_OUT)) revert TrustLedgerNotCommitted(msg.sender, epoch);
         if (stored & 1 == 0) revert TrustLedgerAlreadyRevealed(msg.sender, epoch);
-        bytes32 hash = keccak256(results);
-        if ((uint256(reportCommitment(epoch, msg.sender, hash, salt)) & DATA_MASK) | 1 != stored) {
-            revert TrustLedgerCommitmentMismatch(msg.sender, epoch);
-        }
-        _checkResults(results);
-        _setReport(epoch, msg.sender, uint256(hash) & REVEALED_MASK);
+        uint256 revealed = _open(epoch, msg.sender, stored, results, salt);
+        _setReport(epoch, msg.sender, revealed);
         emit ReportRevealed(epoch, msg.sender, results);
     }
 
-    /// @notice Strikes each of `verifiers` that committed a report on `epoch` and did not
-    /// reveal it (others are skipped). Anyone, once the reveal window has closed and before
-    /// the report's slot is reused (epoch + 5).
+    /// @notice Strikes each of `verifiers` that committed a report on `epoch` as a member of its
+    /// committee and never revealed it (others are skipped). Anyone, once the reveal window has
+    /// closed (middle of epoch+2) and before the report's slot is reused (epoch + 5).
     /// Emits {ReportNotRevealed}, {VerifierStruck} (and {VerifierSlashed}).
     function penalizeUnrevealed(uint64 epoch, address[] calldata verifiers) external virtual nonReentrant {
-        uint256 closes = epochEnd(epoch) + epochLength;
+        uint256 closes = epochEnd(epoch) + epochLength + epochLength / 2;
         if (block.timestamp < closes) revert TrustLedgerOutsideWindow(epoch, block.timestamp, closes, type(uint256).max);
         for (uint256 i = 0; i < verifiers.length; ++i) {
             address v = verifiers[i];
-            if (_report(epoch, v) & 1 == 0) continue;
+            if (_report(epoch, v) & 1 == 0 || verifierStakeAt(v, epoch) == 0) continue;
             _setReport(epoch, v, 0);
             emit ReportNotRevealed(epoch, v);
             _strike(v, epoch);
@@ -95,10 +126,14 @@ abstract contract EpochSettlement is Rewards {
     }
 
     /// @notice Settles `servers` (strictly increasing) for `epoch` from the reports of
-    /// `verifiers` (strictly increasing): exactly the committee of `epoch`, each with its revealed
-    /// `results` (empty for a member that did not reveal). Requires epoch+2 to be the current
-    /// epoch. The first settlement of `epoch` credits each revealed report the verifier fee while
-    /// the pool holds it. Servers not
+    /// `verifiers` (strictly increasing): exactly the committee of `epoch`, each with its
+    /// `results` and `salts` (a report revealed on chain: its results, any salt; a committed one:
+    /// both, which reveals it; none: empty results and a zero salt). Requires epoch+2 to be the
+    /// current epoch; in its first half every committed report must be given, in the second a
+    /// report not revealed on chain may be left out (empty results, zero salt) and can then
+    /// never count. A non-empty report's verifier fee is credited, while the pool holds it, the
+    /// first time it counts.
+    /// Servers not
     /// settleable for `epoch`, already settled, or mentioned by under 2/3 of the committee stake
     /// are skipped with {SettlementSkipped}; the rest get S_i (Eq. 3, with the range and max(l)
     /// of `epoch`), are deactivated when S_i < θ (Eq. 4, never slashed), and earn a share of the
@@ -107,10 +142,12 @@ abstract contract EpochSettlement is Rewards {
         uint64 epoch,
         address[] calldata servers,
         address[] calldata verifiers,
-        bytes[] calldata results
+        bytes[] calldata results,
+        bytes32[] calldata salts
     ) external virtual {
-        _checkWindow(epoch, epochEnd(epoch + 1), epochEnd(epoch + 2));
-        Batch memory b = _openBatch(epoch, verifiers, results);
+        uint256 opens = epochEnd(epoch + 1);
+        _checkWindow(epoch, opens, epochEnd(epoch + 2));
+        Batch memory b = _openBatch(epoch, verifiers, results, salts, block.timestamp >= opens + epochLength / 2);
         _book(b.fees, 0); // before the epoch's budget is reserved from what is left
         address previous;
         for (uint256 i = 0; i < servers.length; ++i) {
@@ -141,12 +178,18 @@ abstract contract EpochSettlement is Rewards {
         return stored == 0 ? 0 : stored & 1 == 1 ? 1 : 2;
     }
 
-    function _openBatch(uint64 epoch, address[] calldata verifiers, bytes[] calldata results)
-        private
-        returns (Batch memory b)
-    {
+    function _openBatch(
+        uint64 epoch,
+        address[] calldata verifiers,
+        bytes[] calldata results,
+        bytes32[] calldata salts,
+        bool mayLeaveOut
+    ) private returns (Batch memory b) {
         uint256 n = verifiers.length;
-        if (n != results.length) revert TrustLedgerLengthMismatch(n, results.length);
+        if (results.length != n) revert TrustLedgerLengthMismatch(n, results.length);
+        if (salts.length != n) revert TrustLedgerLengthMismatch(n, salts.length);
+        b.epoch = epoch;
+        b.mayLeaveOut = mayLeaveOut;
         b.stakes = new uint256[](n);
         b.offsets = new uint256[](n);
         b.lengths = new uint256[](n);
@@ -155,40 +198,57 @@ abstract contract EpochSettlement is Rewards {
         b.accWeights = new uint256[](n);
         b.tokens = new uint256[](n);
         b.tokenWeights = new uint256[](n);
-        uint256 sum;
         address previous;
         for (uint256 i = 0; i < n; ++i) {
             address v = verifiers[i];
             if (v <= previous) revert TrustLedgerUnsorted(previous, v);
             previous = v;
-            uint256 stake = verifierStakeAt(v, epoch);
-            if (stake == 0) revert TrustLedgerNotCommitteeMember(v, epoch);
-            sum += stake; // a sum of stakes < 2^128 each
-            b.stakes[i] = stake;
-            bytes calldata r = results[i];
-            uint256 stored = _report(epoch, v);
-            if (stored == 0 || stored & 1 == 1) {
-                if (r.length != 0) revert TrustLedgerReportMismatch(v, epoch); // nothing revealed
-                continue; // no entries: its cursor stays at the end of its empty report
-            }
-            if (uint256(keccak256(r)) & REVEALED_MASK != stored & REVEALED_MASK) revert TrustLedgerReportMismatch(v, epoch);
-            uint256 offset;
-            assembly ("memory-safe") {
-                offset := r.offset
-            }
-            b.offsets[i] = offset;
-            b.lengths[i] = r.length;
-            if (stored & FEE_PAID == 0) b.fees += _creditReportFee(epoch, v, stored, b.fees);
+            _count(b, i, v, results[i], salts[i]);
         }
         uint256 total = committeeStake(epoch);
-        if (sum != total) revert TrustLedgerReportsIncomplete(epoch, sum, total);
+        if (b.committee != total) revert TrustLedgerReportsIncomplete(epoch, b.committee, total);
         Params storage p = _paramsRef(epoch);
-        b.epoch = epoch;
         b.theta = p.theta;
         b.maxTokens = p.maxTokensPerEpoch;
         b.sizeNeutral = p.sizeNeutralWeights;
         b.maxLayers = maxLayersAt(epoch);
-        b.committee = total;
+    }
+
+    /// @dev Takes member `i`'s (`v`'s) report `r` into the batch: checks it against what `v`
+    /// committed or revealed on chain (a committed report given here is revealed by it, one
+    /// not given is left out where `mayLeaveOut`) and credits its fee the first time it counts.
+    function _count(Batch memory b, uint256 i, address v, bytes calldata r, bytes32 salt) private {
+        uint64 epoch = b.epoch;
+        uint256 stake = verifierStakeAt(v, epoch);
+        if (stake == 0) revert TrustLedgerNotCommitteeMember(v, epoch);
+        b.committee += stake; // a sum of stakes < 2^128 each; compared with the committee's after
+        b.stakes[i] = stake;
+        uint256 stored = _report(epoch, v);
+        if (stored & 1 == 1 && r.length == 0 && salt == 0) {
+            // committed, not given (an empty report given comes with its salt): only once
+            // members have had time to reveal on chain
+            if (!b.mayLeaveOut) revert TrustLedgerReportMismatch(v, epoch);
+            if (stored & LEFT_OUT == 0) _setReport(epoch, v, stored | LEFT_OUT);
+            return;
+        }
+        if (stored == 0 || (stored & 3) == (1 | LEFT_OUT)) {
+            if (r.length != 0) revert TrustLedgerReportMismatch(v, epoch); // nothing to count
+            return; // no entries: its cursor stays at the end of its empty report
+        }
+        if (stored & 1 == 1) {
+            stored = _open(epoch, v, stored, r, salt); // revealed here: written with its fee below
+        } else if (uint256(keccak256(r)) & REVEALED_MASK != stored & REVEALED_MASK) {
+            revert TrustLedgerReportMismatch(v, epoch);
+        }
+        uint256 offset;
+        assembly ("memory-safe") {
+            offset := r.offset
+        }
+        b.offsets[i] = offset;
+        b.lengths[i] = r.length;
+        if (stored & FEE_PAID != 0) return;
+        if (r.length == 0) _setReport(epoch, v, stored | FEE_PAID); // an empty report earns no fee
+        else b.fees += _creditReportFee(epoch, v, stored, b.fees);
     }
 
     function _settleServer(Batch memory b, address server) private {
@@ -341,6 +401,31 @@ abstract contract EpochSettlement is Rewards {
         unchecked {
             return pos + ENTRY_BYTES;
         }
+    }
+
+    function _commit(uint64 epoch, address verifier, bytes32 commitment) private {
+        _setReport(epoch, verifier, (uint256(commitment) & REVEALED_MASK) | 1);
+        emit ReportCommitted(epoch, verifier, commitment);
+    }
+
+    /// @dev Checks `results` and `salt` against `verifier`'s commitment `stored` and the
+    /// results' form; returns the slot value of the revealed report.
+    function _open(uint64 epoch, address verifier, uint256 stored, bytes calldata results, bytes32 salt)
+        private
+        pure
+        returns (uint256)
+    {
+        bytes32 hash = keccak256(results);
+        if ((uint256(reportCommitment(epoch, verifier, hash, salt)) & REVEALED_MASK) | 1 != stored) {
+            revert TrustLedgerCommitmentMismatch(verifier, epoch);
+        }
+        _checkResults(results);
+        return uint256(hash) & REVEALED_MASK;
+    }
+
+    function _checkCommitWindow(uint64 epoch) private view {
+        uint256 opens = epochEnd(epoch);
+        _checkWindow(epoch, opens, opens + epochLength / 2);
     }
 
     function _report(uint64 epoch, address verifier) private view returns (uint256 data) {

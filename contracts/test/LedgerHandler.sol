@@ -181,28 +181,35 @@ contract LedgerHandler {
         ledger.revealReport(epoch, _results[epoch][i], _salts[epoch][i]);
     }
 
-    /// @dev Settles a random subset of servers of epoch current − 2 from the whole committee
-    /// (an empty report for a member that did not reveal).
+    /// @dev Settles a random subset of servers of epoch current − 2 from the whole committee:
+    /// reports revealed on chain, committed ones revealed by the settlement itself, and (in the
+    /// second half, when the mask's top bit says so) committed ones left out.
     function settle(uint8 mask) external {
         uint64 current = ledger.currentEpoch();
         if (current < 2) return;
         uint64 epoch = current - 2;
+        bool leaveOut = !_inFirstHalf() && mask & 0x80 != 0;
         uint256 n;
         for (uint256 i = 0; i < N; ++i) if (ledger.verifierStakeAt(verifiers[i], epoch) != 0) ++n;
         address[] memory vs = new address[](n);
         bytes[] memory rs = new bytes[](n);
+        bytes32[] memory salts = new bytes32[](n);
         n = 0;
         for (uint256 i = 0; i < N; ++i) {
             if (ledger.verifierStakeAt(verifiers[i], epoch) == 0) continue;
+            uint8 state = _state[epoch][i];
+            if (state == 1 && leaveOut) _state[epoch][i] = state = 3;
             vs[n] = verifiers[i];
-            rs[n++] = _state[epoch][i] == 2 ? _results[epoch][i] : bytes("");
+            salts[n] = state == 1 || state == 2 ? _salts[epoch][i] : bytes32(0); // zero: not given
+            rs[n++] = state == 1 || state == 2 ? _results[epoch][i] : bytes("");
+            if (state == 1) _state[epoch][i] = 2; // revealed by this settlement
         }
         uint256 k;
         for (uint256 s = 0; s < N; ++s) if (mask & (1 << s) != 0) ++k;
         address[] memory ss = new address[](k);
         k = 0;
         for (uint256 s = 0; s < N; ++s) if (mask & (1 << s) != 0) ss[k++] = servers[s];
-        ledger.settleEpoch(epoch, ss, vs, rs);
+        ledger.settleEpoch(epoch, ss, vs, rs, salts);
         ++settlements;
     }
 
@@ -210,8 +217,14 @@ contract LedgerHandler {
         uint64 current = ledger.currentEpoch();
         if (current < 2) return;
         uint64 epoch = current - 2 - (back % 2 == 0 || current < 3 ? 0 : 1);
+        if (epoch == current - 2 && _inFirstHalf()) return; // the reveal window closes mid-epoch
         address[] memory all = new address[](N);
-        for (uint256 i = 0; i < N; ++i) all[i] = verifiers[i];
+        for (uint256 i = 0; i < N; ++i) {
+            all[i] = verifiers[i];
+            uint8 state = _state[epoch][i];
+            // struck and cleared: a committed report never revealed can no longer count
+            if ((state == 1 || state == 3) && ledger.verifierStakeAt(verifiers[i], epoch) != 0) _state[epoch][i] = 0;
+        }
         ledger.penalizeUnrevealed(epoch, all);
     }
 

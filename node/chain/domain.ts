@@ -53,3 +53,10 @@ export interface Receipt {
   prev: string;
   upstream: string;
 }
+
+export const REPORT_COMMITMENT_TYPES: Record<string, TypedDataField[]> = {
+  ReportCommitment: [
+    { name: "epoch", type: "uint64" },
+    { name: "commitment", type: "bytes32" },
+  ],
+};

@@ -1,9 +1,9 @@
 // Node-side helpers for the ledger's settlement: packed per-epoch reports, commit-reveal,
 // settlement from the revealed reports, evidence and refutation signatures, the committee,
 // and which window of which epoch the chain is in (see docs/settlement.md).
-import { AbiCoder, getAddress, hexlify, keccak256, randomBytes, SigningKey } from "ethers";
+import { AbiCoder, getAddress, hexlify, keccak256, randomBytes, SigningKey, verifyTypedData, ZeroHash } from "ethers";
 import type { Contract, Signer, TransactionReceipt, TypedDataDomain } from "ethers";
-import { EVIDENCE_TYPES, REFUTATION_TYPES, type Receipt } from "./domain.ts";
+import { EVIDENCE_TYPES, REFUTATION_TYPES, REPORT_COMMITMENT_TYPES, type Receipt } from "./domain.ts";
 import { receiptSigningHash } from "../swarm/receipt.ts";
 
 export const ENTRY_BYTES = 26;
@@ -63,7 +63,7 @@ async function sent(tx: Promise<{ wait(): Promise<TransactionReceipt | null> }>)
   return (await (await tx).wait())!; // wait() is null only for unmined transactions with 0 confirmations
 }
 
-/** Commits the ledger's signer's report on `epoch`; returns the salt to reveal with. */
+/** Commits the ledger's signer's report on `epoch` by its own transaction; returns the salt. */
 export async function commitReport(ledger: Contract, epoch: bigint | number, results: string): Promise<string> {
   const verifier = await (ledger.runner as Signer).getAddress();
   const salt = hexlify(randomBytes(32));
@@ -71,38 +71,124 @@ export async function commitReport(ledger: Contract, epoch: bigint | number, res
   return salt;
 }
 
+/** A member's commitment signed for the committee's batch (`commitReports`). */
+export interface SignedCommitment {
+  readonly verifier: string;
+  readonly commitment: string;
+  readonly sig: string;
+}
+
+/** Signs `results` (with a fresh salt) for `epoch`'s commit batch; the salt stays with the signer. */
+export async function signCommitment(signer: Signer, domain: TypedDataDomain, epoch: bigint | number, results: string) {
+  const verifier = getAddress(await signer.getAddress());
+  const salt = hexlify(randomBytes(32));
+  const commitment = reportCommitment(epoch, verifier, results, salt);
+  const sig = await signer.signTypedData(domain, REPORT_COMMITMENT_TYPES, { epoch, commitment });
+  return { signed: { verifier, commitment, sig } satisfies SignedCommitment, salt };
+}
+
+/** Whether `c` is `c.verifier`'s signature of its commitment on `epoch`. */
+export function checkCommitment(domain: TypedDataDomain, epoch: bigint | number, c: SignedCommitment): boolean {
+  try {
+    return getAddress(verifyTypedData(domain, REPORT_COMMITMENT_TYPES, { epoch, commitment: c.commitment }, c.sig)) === getAddress(c.verifier);
+  } catch {
+    return false;
+  }
+}
+
+/** Submits the committee's signed commitments on `epoch` in one transaction (anyone may). */
+export async function commitReports(ledger: Contract, epoch: bigint | number, signed: readonly SignedCommitment[]) {
+  return sent(ledger.commitReports(epoch, signed.map((c) => c.verifier), signed.map((c) => c.commitment), signed.map((c) => c.sig)));
+}
+
+/** Reveals on chain: the fallback when no settlement carried the report in time. */
 export async function revealReport(ledger: Contract, epoch: bigint | number, results: string, salt: string) {
   return sent(ledger.revealReport(epoch, results, salt));
 }
 
-/** Every revealed report on `epoch`, by verifier address (increasing). */
+/** The on-chain state of each member's report on `epoch`: 0 none, 1 committed, 2 revealed. */
+export async function reportStates(ledger: Contract, epoch: bigint | number, members: readonly string[]): Promise<Map<string, number>> {
+  return new Map(await Promise.all(members.map(async (m) => [getAddress(m), Number(await ledger.reportState(epoch, m))] as [string, number])));
+}
+
+/** Every report on `epoch` the chain has seen revealed, by verifier address (increasing):
+ * revealed on chain (`ReportRevealed`) or carried by an earlier settlement (read back from
+ * that transaction's input). */
 export async function readRevealed(ledger: Contract, epoch: bigint | number, fromBlock = 0): Promise<{ verifier: string; results: string }[]> {
-  const logs = await ledger.queryFilter(ledger.filters.ReportRevealed(epoch), fromBlock);
   const byVerifier = new Map<string, string>();
-  for (const l of logs) {
+  for (const l of await ledger.queryFilter(ledger.filters.ReportRevealed(epoch), fromBlock)) {
     const args = (l as unknown as { args: { verifier: string; results: string } }).args;
     byVerifier.set(getAddress(args.verifier), args.results);
+  }
+  const txs = new Set((await ledger.queryFilter(ledger.filters.EpochSettled(epoch), fromBlock)).map((l) => l.transactionHash));
+  for (const hash of txs) {
+    const tx = await ledger.runner!.provider!.getTransaction(hash);
+    const call = tx && ledger.interface.parseTransaction({ data: tx.data });
+    if (call?.name !== "settleEpoch") continue;
+    const [, , verifiers, results] = call.args as unknown as [bigint, string[], string[], string[]];
+    verifiers.forEach((v, i) => {
+      if (results[i] !== "0x") byVerifier.set(getAddress(v), results[i]);
+    });
   }
   return [...byVerifier.entries()].map(([verifier, results]) => ({ verifier, results })).sort((a, b) => byAddress(a.verifier, b.verifier));
 }
 
-/** Settles `epoch` from every revealed report in one transaction, leaving out servers already
- * settled. The ledger takes the whole committee (members that did not reveal with an empty
- * report), so no revealed report can be left out. Resolves to the receipt, or undefined when
- * nothing is left to settle. */
-export async function settleEpoch(ledger: Contract, epoch: bigint | number, opts: { fromBlock?: number } = {}) {
-  const reports = await readRevealed(ledger, epoch, opts.fromBlock);
+/** A member's report and salt, known off chain (gossiped after the commit window). */
+export interface Reveal {
+  readonly results: string;
+  readonly salt: string;
+}
+
+/** Settles `epoch` in one transaction, leaving out servers already settled. It names the
+ * whole committee: each member with its report as revealed on chain or by an earlier
+ * settlement, else as given in `reveals` (which reveals it), else empty (allowed by the ledger
+ * only in the second half of epoch+2, for members that never revealed). Resolves to the
+ * receipt, or undefined when nothing is left to settle. */
+export async function settleEpoch(ledger: Contract, epoch: bigint | number, opts: { fromBlock?: number; reveals?: ReadonlyMap<string, Reveal> } = {}) {
+  const onChain = new Map((await readRevealed(ledger, epoch, opts.fromBlock)).map((r) => [r.verifier, r.results]));
+  const members = (await readCommittee(ledger, epoch)).members.map((m) => getAddress(m.address)).sort(byAddress);
+  const given = await usableReveals(ledger, epoch, opts.reveals ?? new Map(), opts.fromBlock);
+  const states = await reportStates(ledger, epoch, members.filter((m) => !onChain.has(m) && given.has(m)));
+  const results: string[] = [];
+  const salts: string[] = [];
+  for (const m of members) {
+    const own = onChain.get(m);
+    const offChain = states.get(m) === 1 ? given.get(m) : undefined; // only a committed report can be revealed
+    results.push(own ?? offChain?.results ?? "0x");
+    salts.push(own === undefined ? (offChain?.salt ?? ZeroHash) : ZeroHash);
+  }
   const mentioned = new Set<string>();
-  for (const r of reports) for (const e of decodeResults(r.results)) mentioned.add(e.server);
+  for (const r of results) for (const e of decodeResults(r)) mentioned.add(e.server);
   const servers: string[] = [];
   for (const s of [...mentioned].sort(byAddress)) if (!(await ledger.settled(epoch, s))) servers.push(s);
   if (servers.length === 0) return undefined;
-  const revealed = new Map(reports.map((r) => [r.verifier, r.results]));
-  const members = (await readCommittee(ledger, epoch)).members.map((m) => getAddress(m.address)).sort(byAddress);
-  return sent(ledger.settleEpoch(epoch, servers, members, members.map((m) => revealed.get(m) ?? "0x")));
+  return sent(ledger.settleEpoch(epoch, servers, members, results, salts));
 }
 
-/** Strikes the verifiers that committed on `epoch` and did not reveal (after the reveal window). */
+/** The reveals among `reveals` that open their verifier's latest commitment on `epoch` and
+ * are well formed: one that does not would make the whole settlement revert. */
+async function usableReveals(ledger: Contract, epoch: bigint | number, reveals: ReadonlyMap<string, Reveal>, fromBlock = 0) {
+  const out = new Map<string, Reveal>();
+  if (reveals.size === 0) return out;
+  const commitments = new Map<string, string>();
+  for (const l of await ledger.queryFilter(ledger.filters.ReportCommitted(epoch), fromBlock)) {
+    const args = (l as unknown as { args: { verifier: string; commitment: string } }).args;
+    commitments.set(getAddress(args.verifier), args.commitment); // in log order: the latest wins
+  }
+  for (const [v, r] of reveals) {
+    const verifier = getAddress(v);
+    if (commitments.get(verifier) !== reportCommitment(epoch, verifier, r.results, r.salt)) continue;
+    try {
+      if (encodeResults(decodeResults(r.results)) !== r.results.toLowerCase()) continue; // unsorted
+    } catch {
+      continue;
+    }
+    out.set(verifier, r);
+  }
+  return out;
+}
+
+/** Strikes the verifiers that committed on `epoch` and never revealed (after the reveal window). */
 export async function penalizeUnrevealed(ledger: Contract, epoch: bigint | number, fromBlock = 0) {
   const committed = await ledger.queryFilter(ledger.filters.ReportCommitted(epoch), fromBlock);
   const revealed = new Set((await readRevealed(ledger, epoch, fromBlock)).map((r) => r.verifier));

@@ -138,7 +138,8 @@ Example:
         await rechecker.close();
         await (await promptEngine)?.close();
         const s = daemon.stats;
-        log(`stopped after ${s.audits} audits (${s.failedChecks} failed checks, ${s.handed} handed in), ${s.evidence} evidence records, ${s.submittedEvidence} submitted, ${s.commits} reports, ${s.settlements} settlements`);
+        const r = daemon.reportStats;
+        log(`stopped after ${s.audits} audits (${s.failedChecks} failed checks, ${s.handed} handed in), ${s.evidence} evidence records, ${s.submittedEvidence} submitted, ${r.commits} reports (${r.batches} commit batches, ${r.onChainReveals} revealed on chain), ${r.settlements} settlements`);
       } finally {
         h.provider.destroy();
       }

@@ -1,6 +1,7 @@
-// The verifier's port onto TrustLedger over JSON-RPC: committee snapshots, the commit-reveal
-// report, settlement from the revealed reports (read back from the ledger's events, so the
-// aggregator cannot pick a subset), and evidence with its co-signatures. The calls themselves
+// The verifier's port onto TrustLedger over JSON-RPC: committee snapshots, the report's signed
+// commitment (batched) and reveal (carried by the settlement, or on chain as a fallback),
+// settlement naming the whole committee (so nobody picks a subset), and evidence with its
+// co-signatures. The calls themselves
 // are node/chain/settlement.ts's; this adapts them to the daemon's SettlementPort.
 import { verifyTypedData, type Contract, type Signer, type TypedDataDomain } from "ethers";
 import { peerIdFromString } from "@libp2p/peer-id";
@@ -11,6 +12,7 @@ import * as settlement from "../chain/settlement.ts";
 import { chainSignature, receiptHash } from "../swarm/receipt.ts";
 import { accusedReceipt, recordHash, type EvidenceRecord } from "./evidence.ts";
 import type { Committee, CoSignature, ResultEntry, SettlementPort } from "./port.ts";
+import type { SignedCommitment } from "./reporting.ts";
 
 export class LedgerPort implements SettlementPort {
   readonly address: string;
@@ -56,19 +58,35 @@ export class LedgerPort implements SettlementPort {
     return out;
   }
 
-  commit(epoch: number, results: ResultEntry[]): Promise<string> {
-    return this.explain(() => settlement.commitReport(this.ledger, epoch, settlement.encodeResults(results)));
+  async signCommitment(epoch: number, results: ResultEntry[]) {
+    const text = settlement.encodeResults(results);
+    const s = await settlement.signCommitment(this.signer, this.domain, epoch, text);
+    return { signed: { ...s.signed, verifier: s.signed.verifier.toLowerCase() }, salt: s.salt, text };
   }
 
-  async reveal(epoch: number, results: ResultEntry[], salt: string): Promise<void> {
-    await this.explain(() => settlement.revealReport(this.ledger, epoch, settlement.encodeResults(results), salt));
+  checkCommitment(epoch: number, c: SignedCommitment): boolean {
+    return settlement.checkCommitment(this.domain, epoch, c);
   }
 
-  async settle(epoch: number): Promise<number> {
-    await this.explain(() => settlement.penalizeUnrevealed(this.ledger, epoch)).catch(() => {}); // someone else may have
-    const before = (await settlement.readRevealed(this.ledger, epoch)).length;
-    if (before === 0) return 0;
-    const rc = (await this.explain(() => settlement.settleEpoch(this.ledger, epoch))) as { logs: never[] } | undefined;
+  async commitBatch(epoch: number, signed: SignedCommitment[]): Promise<void> {
+    await this.explain(() => settlement.commitReports(this.ledger, epoch, signed));
+  }
+
+  async commitOwn(epoch: number, commitment: string): Promise<void> {
+    await this.explain(async () => (await this.ledger.commitReport(epoch, commitment)).wait());
+  }
+
+  async reportState(epoch: number, verifier: string): Promise<number> {
+    return Number(await this.ledger.reportState(epoch, verifier));
+  }
+
+  async revealOnChain(epoch: number, text: string, salt: string): Promise<void> {
+    await this.explain(() => settlement.revealReport(this.ledger, epoch, text, salt));
+  }
+
+  async settle(epoch: number, reveals: ReadonlyMap<string, settlement.Reveal>): Promise<number> {
+    await this.explain(() => settlement.penalizeUnrevealed(this.ledger, epoch)).catch(() => {}); // too early, or someone else did
+    const rc = (await this.explain(() => settlement.settleEpoch(this.ledger, epoch, { reveals }))) as { logs: never[] } | undefined;
     if (rc === undefined) return 0;
     return rc.logs.map((l) => this.ledger.interface.parseLog(l)).filter((e) => e?.name === "EpochSettled").length;
   }

@@ -1,6 +1,7 @@
 // What the verifier needs from the ledger, as a narrow interface: the daemon's loop stays
 // testable, and the chain calls live in one adapter (ledger-port.ts).
 import type { EvidenceRecord } from "./evidence.ts";
+import type { ReportingPort } from "./reporting.ts";
 
 /** One server's result in a verifier's epoch report. */
 export interface ResultEntry {
@@ -20,18 +21,13 @@ export interface CoSignature {
   readonly sig: string;
 }
 
-export interface SettlementPort {
+export interface SettlementPort extends ReportingPort {
   /** This verifier's address (lowercase). */
   readonly address: string;
   /** Chain time, seconds. */
   now(): Promise<number>;
   timing(): Promise<{ genesis: number; epochLength: number }>;
   committee(epoch: number): Promise<Committee>;
-  /** Commits the report for `epoch`; returns the salt to reveal with. */
-  commit(epoch: number, results: ResultEntry[]): Promise<string>;
-  reveal(epoch: number, results: ResultEntry[], salt: string): Promise<void>;
-  /** Settles `epoch` with every revealed report; returns how many servers it settled. */
-  settle(epoch: number): Promise<number>;
   /** The server account that registered `peer` (undefined when none). */
   serverOfPeer(peer: string): Promise<string | undefined>;
   /** This verifier's EIP-712 co-signature over an evidence record. */

@@ -9,8 +9,9 @@ import type { PubSubNode } from "../p2p/host.ts";
 import type { Auditor } from "./auditor.ts";
 import { buildEvidence, confirmEvidence, parseEvidence, recordHash, type EvidenceRecord } from "./evidence.ts";
 import { EvidencePool, reachesTwoThirds } from "./evidence-pool.ts";
-import { aggregatorFor, auditTimes, epochSeed, planAudit, seededRandom } from "./plan.ts";
-import type { CoSignature, ResultEntry, SettlementPort } from "./port.ts";
+import { auditTimes, epochSeed, planAudit, seededRandom } from "./plan.ts";
+import type { CoSignature, SettlementPort } from "./port.ts";
+import { EpochReports, type ReportGossip } from "./reporting.ts";
 import type { Rechecker, RecheckResult } from "./recheck.ts";
 import { EpochTallies } from "./tally.ts";
 import type { SessionRecord } from "../client/remote.ts";
@@ -34,7 +35,7 @@ export interface VerifierOptions {
 
 export const verifierTopic = (chainId: bigint, ledger: string) => `/efed/verifiers/2/${chainId}/${ledger.toLowerCase()}`;
 
-type Gossip = { kind: "evidence"; record: EvidenceRecord; server: string } | { kind: "cosign"; hash: string; signer: string; sig: string };
+type Gossip = { kind: "evidence"; record: EvidenceRecord; server: string } | { kind: "cosign"; hash: string; signer: string; sig: string } | ReportGossip;
 
 export class VerifierDaemon {
   private readonly node: PubSubNode;
@@ -47,8 +48,7 @@ export class VerifierDaemon {
   private readonly tallies = new EpochTallies();
   private readonly evidence = new EvidencePool();
   private readonly plans = new Map<number, { at: number[]; pool: number[][]; rand: () => number }>();
-  private readonly reports = new Map<number, { results: ResultEntry[]; salt?: string; revealed: boolean }>();
-  private readonly settled = new Set<number>();
+  private readonly reports: EpochReports;
   private readonly accounts = new Map<string, string | undefined>();
   private readonly confirmQueue: { ev: EvidenceRecord; server: string }[] = [];
   private timing = { genesis: 0, epochLength: 1 };
@@ -58,7 +58,7 @@ export class VerifierDaemon {
   private worker?: Promise<void>;
   /** Chain time at the last tick (0 before the first). */
   private now = 0;
-  readonly stats = { audits: 0, failedChecks: 0, evidence: 0, cosigned: 0, submittedEvidence: 0, commits: 0, reveals: 0, settlements: 0, auditComputeMs: 0, auditPositions: 0, handed: 0 };
+  readonly stats = { audits: 0, failedChecks: 0, evidence: 0, cosigned: 0, submittedEvidence: 0, auditComputeMs: 0, auditPositions: 0, handed: 0 };
 
   constructor(c: { node: PubSubNode; port: SettlementPort; auditor: Auditor; rechecker: Rechecker; domain: TypedDataDomain }, o: VerifierOptions) {
     this.node = c.node;
@@ -68,6 +68,12 @@ export class VerifierDaemon {
     this.domain = c.domain;
     this.o = o;
     this.topic = verifierTopic(BigInt(c.domain.chainId!), String(c.domain.verifyingContract));
+    this.reports = new EpochReports(c.port, { aggregateAt: o.aggregateAt, fallbackAt: o.fallbackAt, say: (l) => this.say(l), publish: (g) => this.publish(g) });
+  }
+
+  /** Report duties done so far (commitments, batches, reveals, settlements). */
+  get reportStats(): EpochReports["stats"] {
+    return this.reports.stats;
   }
 
   get gossipTopic(): string {
@@ -124,12 +130,12 @@ export class VerifierDaemon {
       const into = (now - this.timing.genesis - epoch * this.timing.epochLength) / this.timing.epochLength;
       this.now = now;
       // each duty on its own: one failing (a window missed, a transaction lost) stops none other
-      if (epoch >= 1) await this.duty(() => this.report(epoch - 1, into));
+      if (epoch >= 1) await this.duty(() => this.reports.report(epoch - 1, into, () => this.results(epoch - 1)));
       if (epoch >= 2) await this.duty(() => this.settle(epoch - 2, into));
       await this.duty(() => this.submitEvidence(epoch));
       this.tallies.prune(epoch - 3);
       for (const e of this.plans.keys()) if (e < epoch - 1) this.plans.delete(e);
-      for (const e of this.reports.keys()) if (e < epoch - 3) this.reports.delete(e);
+      this.reports.prune(epoch - 3);
     } catch (err) {
       this.say(`verifier: ${(err as Error).message}`);
     } finally {
@@ -239,7 +245,9 @@ export class VerifierDaemon {
   }
 
   private onGossip(g: Gossip): void {
-    if (g.kind === "evidence") {
+    if (g.kind === "commitment" || g.kind === "reveal") {
+      this.reports.onGossip(g);
+    } else if (g.kind === "evidence") {
       const ev = parseEvidence(g.record);
       if (!this.evidence.has(recordHash(ev)) && this.confirmQueue.length < 64) this.confirmQueue.push({ ev, server: String(g.server).toLowerCase() });
     } else if (g.kind === "cosign") {
@@ -294,44 +302,23 @@ export class VerifierDaemon {
     }
   }
 
-  /** Commit in the first half of the next epoch, reveal in the second. */
-  private async report(epoch: number, into: number): Promise<void> {
-    let r = this.reports.get(epoch);
-    if (r === undefined) {
-      const committee = await this.port.committee(epoch);
-      if (!committee.members.has(this.port.address)) {
-        this.reports.set(epoch, { results: [], revealed: true }); // not on this epoch's committee
-        return;
-      }
-      const honest = this.tallies.results(epoch);
-      const results = this.o.lieAccBps === undefined ? honest : honest.map((x) => ({ ...x, accBps: this.o.lieAccBps! }));
-      r = { results, revealed: false };
-      this.reports.set(epoch, r);
-    }
-    // the next block may come seconds after the latest one: commit early in the window
-    if (r.salt === undefined && !r.revealed && into < 0.35) {
-      r.salt = await this.port.commit(epoch, r.results);
-      this.stats.commits++;
-    } else if (r.salt !== undefined && !r.revealed && into >= 0.55 && into < 0.9) {
-      await this.port.reveal(epoch, r.results, r.salt);
-      r.revealed = true;
-      this.stats.reveals++;
-    }
+  /** This verifier's report on `epoch`: what its audits found (or, in tests, a lie). */
+  private results(epoch: number) {
+    const honest = this.tallies.results(epoch);
+    return this.o.lieAccBps === undefined ? honest : honest.map((x) => ({ ...x, accBps: this.o.lieAccBps! }));
   }
 
   private async settle(epoch: number, into: number): Promise<void> {
-    if (this.settled.has(epoch)) return;
-    const committee = await this.port.committee(epoch);
-    const mine = aggregatorFor(epoch, [...committee.members.keys()]) === this.port.address;
-    if (into < (mine ? (this.o.aggregateAt ?? 0.1) : (this.o.fallbackAt ?? 0.6))) return;
-    this.settled.add(epoch);
-    const n = await this.port.settle(epoch);
-    await this.port.executeDueSlashes();
-    if (n > 0) {
-      this.stats.settlements++;
-      this.say(`settled epoch ${epoch} for ${n} server(s)${mine ? "" : " (after the aggregator's deadline)"}`);
+    const before = this.reports.stats.settlements;
+    await this.reports.settle(epoch, into);
+    // once an epoch: slashes whose challenge window has passed (the one who settles, or anyone late)
+    if (this.slashesDoneFor !== epoch && (this.reports.stats.settlements > before || into >= 0.6)) {
+      this.slashesDoneFor = epoch;
+      await this.port.executeDueSlashes();
     }
   }
+
+  private slashesDoneFor = -1;
 
   private async publish(g: Gossip): Promise<void> {
     await this.node.services.pubsub.publish(this.topic, new TextEncoder().encode(JSON.stringify(g))).catch(() => {});

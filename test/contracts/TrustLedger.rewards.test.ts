@@ -14,6 +14,7 @@ import {
   deployLedger,
   deployWorld,
   EPOCH,
+  goTo,
   goToCommit,
   goToEpoch,
   goToReveal,
@@ -87,7 +88,7 @@ describe("TrustLedger rewards and books", () => {
       await commitReport(as(w, w.verifiers[0]), e, encodeResults([]));
     }
     await as(w, w.verifiers[0]).requestUnbond(parseEther("50")); // leaves at once
-    await goToSettle(w, 2);
+    await goTo(w, 4, EPOCH / 2); // both reveal windows closed
     const before = await w.token.balanceOf(w.treasury);
     await w.ledger.penalizeUnrevealed(1, [v0]);
     await w.ledger.penalizeUnrevealed(2, [v0]);
@@ -113,13 +114,13 @@ describe("TrustLedger rewards and books", () => {
       await actor.register(parseEther("100"));
       const w = { ledger, helpers } as unknown as World;
       await goToCommit(w, 1);
-      const results = encodeResults([]);
+      const results = encodeResults([{ server: admin.address, accBps: 10_000, tokens: 1 }]); // an empty report earns no fee
       const salt = ZeroHash.replace(/0$/, "1");
       await actor.commit(1, reportCommitment(1, actor.target as string, results, salt));
       await goToReveal(w, 1);
       await actor.reveal(1, results, salt);
       await goToSettle(w, 1); // the fee of a revealed report is credited by its epoch's settlement
-      await ledger.settleEpoch(1, [], [actor.target], [results]);
+      await ledger.settleEpoch(1, [], [actor.target], [results], [ZeroHash]);
       return { actor, token, ledger, w };
     }
 

@@ -3,7 +3,7 @@
 // of issue 9 on settlement, each shown to fail.
 import { before, beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { parseEther } from "ethers";
+import { parseEther, ZeroHash } from "ethers";
 import type { Contract } from "ethers";
 import { commitReport, encodeResults, epochPhase, readCommittee, reportCommitment, settleEpoch } from "../../node/chain/settlement.ts";
 import { expectRevert } from "../helpers/revert.ts";
@@ -13,6 +13,7 @@ import {
   defaultParams,
   deployWorld,
   EPOCH,
+  goTo,
   goToCommit,
   goToReveal,
   goToSettle,
@@ -25,6 +26,8 @@ import {
   type Reports,
   type World,
 } from "../helpers/ledger.ts";
+
+const zeros = (n: number) => Array<string>(n).fill(ZeroHash); // salts of reports revealed on chain
 
 describe("TrustLedger settlement", () => {
   let ethers: World["ethers"];
@@ -101,12 +104,12 @@ describe("TrustLedger settlement", () => {
     const order = addrs.map((a, i) => [a, i] as const).sort((a, b) => (BigInt(a[0]) < BigInt(b[0]) ? -1 : 1));
     const results = order.map(([, i]) => encodeResults(reports.get(i)!));
     const staked = parseEther("50") * 3n;
-    await expectRevert(w.ledger.settleEpoch(1, [s0], order.map(([a]) => a), results), w.ledger.interface, "TrustLedgerReportsIncomplete", [1n, staked, parseEther("250")]);
+    await expectRevert(w.ledger.settleEpoch(1, [s0], order.map(([a]) => a), results, zeros(results.length)), w.ledger.interface, "TrustLedgerReportsIncomplete", [1n, staked, parseEther("250")]);
     // and a report cannot be swapped for another text than the one revealed
     const all = await Promise.all(w.verifiers.map((v) => v.getAddress()));
     const byAddr = all.map((a, i) => [a, i] as const).sort((a, b) => (BigInt(a[0]) < BigInt(b[0]) ? -1 : 1));
     const forged = byAddr.map(() => encodeResults([{ server: s0, accBps: 0, tokens: 1000 }]));
-    await expectRevert(w.ledger.settleEpoch(1, [s0], byAddr.map(([a]) => a), forged), w.ledger.interface, "TrustLedgerReportMismatch");
+    await expectRevert(w.ledger.settleEpoch(1, [s0], byAddr.map(([a]) => a), forged, zeros(forged.length)), w.ledger.interface, "TrustLedgerReportMismatch");
   });
 
   it("settlement names the whole committee: a member that did not reveal brings an empty report; each revealed report's fee is credited once", async () => {
@@ -119,12 +122,12 @@ describe("TrustLedger settlement", () => {
     const silent = order.find(([, i]) => !reports.has(i))!;
     // a text for a member that revealed nothing is refused
     const padded = order.map(([a, i]) => (a === silent[0] ? encodeResults(reports.get(0)!) : text(i)));
-    await expectRevert(w.ledger.settleEpoch(1, [s0], order.map(([a]) => a), padded), w.ledger.interface, "TrustLedgerReportMismatch", [silent[0], 1n]);
+    await expectRevert(w.ledger.settleEpoch(1, [s0], order.map(([a]) => a), padded, zeros(padded.length)), w.ledger.interface, "TrustLedgerReportMismatch", [silent[0], 1n]);
     const pool = await w.ledger.rewardPool();
-    await w.ledger.settleEpoch(1, [s0], order.map(([a]) => a), order.map(([, i]) => text(i)));
+    await w.ledger.settleEpoch(1, [s0], order.map(([a]) => a), order.map(([, i]) => text(i)), zeros(order.length));
     for (const [a, i] of order) assert.equal((await w.ledger.getVerifier(a)).pendingRewards, reports.has(i) ? parseEther("1") : 0n);
     // a later batch of the same epoch pays no fee again
-    await w.ledger.settleEpoch(1, [s1], order.map(([a]) => a), order.map(([, i]) => text(i)));
+    await w.ledger.settleEpoch(1, [s1], order.map(([a]) => a), order.map(([, i]) => text(i)), zeros(order.length));
     assert.equal((await w.ledger.getVerifier(order.find(([, i]) => reports.has(i))![0])).pendingRewards, parseEther("1"));
     assert.ok((await w.ledger.rewardPool()) < pool);
   });
@@ -190,8 +193,8 @@ describe("TrustLedger settlement", () => {
     const order = all.map((a, i) => [a, i] as const).sort((a, b) => (BigInt(a[0]) < BigInt(b[0]) ? -1 : 1));
     const results = order.map(([, i]) => encodeResults(reports.get(i)!));
     const [first, second] = [s0, s1].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
-    await w.ledger.settleEpoch(1, [first], order.map(([a]) => a), results); // the front-runner
-    const rc = await (await w.ledger.settleEpoch(1, [first, second], order.map(([a]) => a), results)).wait();
+    await w.ledger.settleEpoch(1, [first], order.map(([a]) => a), results, zeros(results.length)); // the front-runner
+    const rc = await (await w.ledger.settleEpoch(1, [first, second], order.map(([a]) => a), results, zeros(results.length))).wait();
     const logs = parseLogs(w, rc);
     assert.equal(logs.find((e) => e.name === "SettlementSkipped").args.reason, 2n);
     assert.equal(logs.find((e) => e.name === "EpochSettled").args.server, second);
@@ -200,9 +203,9 @@ describe("TrustLedger settlement", () => {
 
   it("settlement happens in epoch e+2 only", async () => {
     await report(w, 1, unanimous(5, [s0]));
-    await expectRevert(w.ledger.settleEpoch(1, [], [], []), w.ledger.interface, "TrustLedgerOutsideWindow");
+    await expectRevert(w.ledger.settleEpoch(1, [], [], [], []), w.ledger.interface, "TrustLedgerOutsideWindow");
     await goToSettle(w, 2); // epoch 4
-    await expectRevert(w.ledger.settleEpoch(1, [], [], []), w.ledger.interface, "TrustLedgerOutsideWindow");
+    await expectRevert(w.ledger.settleEpoch(1, [], [], [], []), w.ledger.interface, "TrustLedgerOutsideWindow");
   });
 
   it("S_i < θ deactivates (off routes, layers uncovered) but never slashes", async () => {
@@ -266,8 +269,9 @@ describe("TrustLedger settlement", () => {
     const v4 = await w.verifiers[4].getAddress();
     await goToCommit(w, 1);
     await commitReport(as(w, w.verifiers[4]), 1, encodeResults([]));
+    await goToSettle(w, 1); // it could still reveal on chain until the middle of epoch 3
     await expectRevert(w.ledger.penalizeUnrevealed(1, [v4]), w.ledger.interface, "TrustLedgerOutsideWindow");
-    await goToSettle(w, 1);
+    await goTo(w, 3, EPOCH / 2);
     await w.ledger.penalizeUnrevealed(1, [v4]);
     assert.equal((await w.ledger.getVerifier(v4)).strikes, 1n);
     await w.ledger.penalizeUnrevealed(1, [v4]); // once only

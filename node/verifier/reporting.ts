@@ -1,0 +1,203 @@
+// The committee's per-epoch report, the cheap way the ledger allows (docs/settlement.md):
+// during epoch e+1 each member signs a commitment to its report on e and gossips it; the
+// epoch's aggregator puts every signed commitment on chain in one transaction, and a member
+// whose commitment is not there by 35% of the epoch commits by its own. Once commits close
+// (mid e+1) members gossip their report and salt; in epoch e+2 the aggregator settles with
+// all of them, which reveals them on chain in the same transaction. Fallbacks keep any one
+// member from stalling it: a member not yet counted by 25% of e+2 reveals on chain itself,
+// and past the middle of e+2 anyone settles, leaving out reports revealed neither way.
+import { reportCommitment } from "../chain/settlement.ts";
+import type { ResultEntry } from "./port.ts";
+import { aggregatorFor } from "./plan.ts";
+
+/** A signed commitment or a report as it travels on the committee's gossip topic. */
+export type ReportGossip =
+  | { kind: "commitment"; epoch: number; verifier: string; commitment: string; sig: string }
+  | { kind: "reveal"; epoch: number; verifier: string; results: string; salt: string };
+
+export interface SignedCommitment {
+  readonly verifier: string;
+  readonly commitment: string;
+  readonly sig: string;
+}
+
+/** What reporting needs from the ledger (LedgerPort implements it). */
+export interface ReportingPort {
+  readonly address: string;
+  committee(epoch: number): Promise<{ readonly members: ReadonlyMap<string, bigint> }>;
+  /** Packs `results`, picks a salt, and signs the commitment for the batch. */
+  signCommitment(epoch: number, results: ResultEntry[]): Promise<{ signed: SignedCommitment; salt: string; text: string }>;
+  checkCommitment(epoch: number, c: SignedCommitment): boolean;
+  commitBatch(epoch: number, signed: SignedCommitment[]): Promise<void>;
+  commitOwn(epoch: number, commitment: string): Promise<void>;
+  /** 0 none, 1 committed, 2 revealed (on chain or by a settlement). */
+  reportState(epoch: number, verifier: string): Promise<number>;
+  revealOnChain(epoch: number, text: string, salt: string): Promise<void>;
+  /** Settles `epoch` with the reports the chain holds and `reveals`; returns servers settled. */
+  settle(epoch: number, reveals: ReadonlyMap<string, { results: string; salt: string }>): Promise<number>;
+}
+
+export interface ReportingOptions {
+  /** When the aggregator settles, as a fraction of epoch e+2. */
+  readonly aggregateAt?: number;
+  /** When anyone else settles (reports not revealed may then be left out). */
+  readonly fallbackAt?: number;
+  readonly say: (line: string) => void;
+  readonly publish: (g: ReportGossip) => Promise<void>;
+}
+
+interface Own {
+  text: string;
+  salt: string;
+  signed: SignedCommitment;
+  committed: boolean;
+  revealedOnChain: boolean;
+  commitmentSentAt: number;
+  revealSentAt: number;
+}
+
+const MAX_EPOCHS_HELD = 4;
+const MAX_MEMBERS = 512; // per epoch, far beyond any committee: gossip is open to anyone
+const REGOSSIP_MS = 2_000; // gossipsub drops messages to peers not yet in the mesh: say it again
+
+export class EpochReports {
+  private readonly port: ReportingPort;
+  private readonly o: ReportingOptions;
+  private readonly own = new Map<number, Own | "none">();
+  private readonly commitments = new Map<number, Map<string, SignedCommitment>>();
+  private readonly reveals = new Map<number, Map<string, { results: string; salt: string }>>();
+  private readonly batched = new Set<number>();
+  private readonly settled = new Set<number>();
+  private readonly retryAt = new Map<number, number>();
+  readonly stats = { commits: 0, batches: 0, reveals: 0, onChainReveals: 0, settlements: 0 };
+
+  constructor(port: ReportingPort, o: ReportingOptions) {
+    this.port = port;
+    this.o = o;
+  }
+
+  /** Duties for the report on `epoch` while the chain is in epoch+1, `into` it (0..1). */
+  async report(epoch: number, into: number, results: () => ResultEntry[]): Promise<void> {
+    let own = this.own.get(epoch);
+    if (own === undefined) {
+      const committee = await this.port.committee(epoch);
+      if (!committee.members.has(this.port.address) || into >= 0.5) {
+        this.own.set(epoch, "none"); // not a member, or too late to commit
+        return;
+      }
+      const s = await this.port.signCommitment(epoch, results());
+      own = { text: s.text, salt: s.salt, signed: s.signed, committed: false, revealedOnChain: false, commitmentSentAt: 0, revealSentAt: 0 };
+      this.own.set(epoch, own);
+      this.hold(this.commitments, epoch).set(this.port.address, s.signed);
+    }
+    if (own === "none") return;
+    if (into < 0.5) {
+      await this.gossipCommitment(epoch, own);
+      if (into >= 0.2 && !this.batched.has(epoch) && (await this.isAggregator(epoch))) await this.submitBatch(epoch);
+      if (into >= 0.35 && !own.committed) {
+        if ((await this.port.reportState(epoch, this.port.address)) === 0) {
+          await this.port.commitOwn(epoch, own.signed.commitment);
+          this.o.say(`report on epoch ${epoch}: committed by our own transaction (not in a batch by 35% of the epoch)`);
+        }
+        own.committed = true;
+        this.stats.commits++;
+      }
+    } else if (into >= 0.55 && !this.settled.has(epoch)) {
+      await this.gossipReveal(epoch, own);
+    }
+  }
+
+  /** Duties for `epoch` while the chain is in epoch+2: settle, or reveal on chain if nobody has. */
+  async settle(epoch: number, into: number): Promise<void> {
+    const own = this.own.get(epoch);
+    if (own !== undefined && own !== "none" && !this.settled.has(epoch)) await this.gossipReveal(epoch, own);
+    if (own !== undefined && own !== "none" && !own.revealedOnChain && into >= 0.25 && into < 0.5 && !this.settled.has(epoch)) {
+      own.revealedOnChain = true;
+      if ((await this.port.reportState(epoch, this.port.address)) === 1) {
+        await this.port.revealOnChain(epoch, own.text, own.salt);
+        this.stats.onChainReveals++;
+        this.o.say(`report on epoch ${epoch}: revealed on chain (no settlement had carried it by 25% of the epoch)`);
+      }
+    }
+    if (this.settled.has(epoch) || Date.now() < (this.retryAt.get(epoch) ?? 0)) return;
+    const mine = await this.isAggregator(epoch);
+    if (into < (mine ? (this.o.aggregateAt ?? 0.1) : (this.o.fallbackAt ?? 0.6))) return;
+    this.retryAt.set(epoch, Date.now() + REGOSSIP_MS); // a failure (a report still missing) is tried again
+    const n = await this.port.settle(epoch, this.reveals.get(epoch) ?? new Map());
+    this.settled.add(epoch); // settled, or nothing left to settle
+    if (n > 0) {
+      this.stats.settlements++;
+      this.o.say(`settled epoch ${epoch} for ${n} server(s)${mine ? "" : " (after the aggregator's deadline)"}`);
+    }
+  }
+
+  /** A commitment or report from another member, kept for the batch or the settlement. */
+  onGossip(g: ReportGossip): void {
+    const epoch = Number(g.epoch);
+    const verifier = String(g.verifier).toLowerCase();
+    if (!Number.isSafeInteger(epoch) || epoch < 0) return;
+    if (g.kind === "commitment") {
+      const c = { verifier, commitment: String(g.commitment), sig: String(g.sig) };
+      const held = this.hold(this.commitments, epoch);
+      if ((held.has(verifier) || held.size < MAX_MEMBERS) && this.port.checkCommitment(epoch, c)) held.set(verifier, c);
+    } else if (g.kind === "reveal") {
+      // reveals are not signed: one that does not open the signed commitment we hold is
+      // dropped, so nobody can overwrite a member's report with junk (the settlement also
+      // checks each against the chain's commitments: a bad one would sink it)
+      const r = { results: String(g.results), salt: String(g.salt) };
+      const held = this.hold(this.reveals, epoch);
+      const c = this.commitments.get(epoch)?.get(verifier);
+      let opens: boolean;
+      try {
+        opens = c !== undefined && reportCommitment(epoch, verifier, r.results, r.salt) === c.commitment.toLowerCase();
+      } catch {
+        return; // not hex: not a report
+      }
+      if (opens || (!held.has(verifier) && held.size < MAX_MEMBERS)) held.set(verifier, r);
+    }
+  }
+
+  /** Forgets epochs older than `oldest`. */
+  prune(oldest: number): void {
+    for (const m of [this.own, this.commitments, this.reveals] as Map<number, unknown>[]) for (const e of m.keys()) if (e < oldest) m.delete(e);
+    for (const s of [this.batched, this.settled]) for (const e of s) if (e < oldest) s.delete(e);
+    for (const e of this.retryAt.keys()) if (e < oldest) this.retryAt.delete(e);
+  }
+
+  private async isAggregator(epoch: number): Promise<boolean> {
+    return aggregatorFor(epoch, [...(await this.port.committee(epoch)).members.keys()]) === this.port.address;
+  }
+
+  private async submitBatch(epoch: number): Promise<void> {
+    const committee = await this.port.committee(epoch);
+    const signed = [...(this.commitments.get(epoch)?.values() ?? [])].filter((c) => committee.members.has(c.verifier));
+    await this.port.commitBatch(epoch, signed);
+    this.batched.add(epoch);
+    this.stats.batches++;
+    this.o.say(`report on epoch ${epoch}: committed ${signed.length} of ${committee.members.size} members' reports in one transaction`);
+  }
+
+  private async gossipCommitment(epoch: number, own: Own): Promise<void> {
+    if (own.committed || Date.now() - own.commitmentSentAt < REGOSSIP_MS) return;
+    own.commitmentSentAt = Date.now();
+    await this.o.publish({ kind: "commitment", epoch, ...own.signed });
+  }
+
+  private async gossipReveal(epoch: number, own: Own): Promise<void> {
+    if (Date.now() - own.revealSentAt < REGOSSIP_MS) return;
+    if (own.revealSentAt === 0) this.stats.reveals++;
+    own.revealSentAt = Date.now();
+    this.hold(this.reveals, epoch).set(this.port.address, { results: own.text, salt: own.salt });
+    await this.o.publish({ kind: "reveal", epoch, verifier: this.port.address, results: own.text, salt: own.salt });
+  }
+
+  private hold<T>(m: Map<number, Map<string, T>>, epoch: number): Map<string, T> {
+    let inner = m.get(epoch);
+    if (inner === undefined) {
+      inner = new Map();
+      m.set(epoch, inner);
+      if (m.size > MAX_EPOCHS_HELD * 2) m.delete(Math.min(...m.keys())); // bounded: gossip is open to anyone
+    }
+    return inner;
+  }
+}

@@ -1,0 +1,132 @@
+// The committee's report duties against a recording port: who batches the commitments, who
+// falls back to its own transaction, what is gossiped, when a report is revealed on chain,
+// and that gossip cannot overwrite a member's report with junk.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { reportCommitment } from "../../../node/chain/settlement.ts";
+import { aggregatorFor } from "../../../node/verifier/plan.ts";
+import { EpochReports, type ReportGossip, type ReportingPort, type SignedCommitment } from "../../../node/verifier/reporting.ts";
+
+const MEMBERS = ["0x00000000000000000000000000000000000000a1", "0x00000000000000000000000000000000000000b2", "0x00000000000000000000000000000000000000c3"];
+const SALT = "0x" + "11".repeat(32);
+const text = (acc: number) => "0x" + "00".repeat(19) + "01" + acc.toString(16).padStart(4, "0") + "000003e8";
+
+/** A port for member `me`: signatures are "sig:<verifier>", the chain is a map of states. */
+function fakePort(me: string) {
+  const calls: string[] = [];
+  const state = new Map<string, number>();
+  const settledWith: Map<string, { results: string; salt: string }>[] = [];
+  let settleFails = 0;
+  const port: ReportingPort = {
+    address: me,
+    committee: async () => ({ members: new Map(MEMBERS.map((m) => [m, 1n])) }),
+    signCommitment: async (epoch) => {
+      const t = text(10_000);
+      return { signed: { verifier: me, commitment: reportCommitment(epoch, me, t, SALT), sig: `sig:${me}` }, salt: SALT, text: t };
+    },
+    checkCommitment: (_e, c: SignedCommitment) => c.sig === `sig:${c.verifier}`,
+    commitBatch: async (_e, signed) => {
+      calls.push(`batch:${signed.map((s) => s.verifier.slice(-2)).sort().join(",")}`);
+      for (const s of signed) state.set(s.verifier, 1);
+    },
+    commitOwn: async () => {
+      calls.push("own");
+      state.set(me, 1);
+    },
+    reportState: async (_e, v) => state.get(v) ?? 0,
+    revealOnChain: async () => {
+      calls.push("reveal");
+      state.set(me, 2);
+    },
+    settle: async (_e, reveals) => {
+      if (settleFails > 0) {
+        settleFails--;
+        throw new Error("a report is missing");
+      }
+      settledWith.push(new Map(reveals));
+      calls.push("settle");
+      return 2;
+    },
+  };
+  return { port, calls, state, settledWith, failSettles: (n: number) => (settleFails = n) };
+}
+
+function daemon(me: string) {
+  const f = fakePort(me);
+  const sent: ReportGossip[] = [];
+  const r = new EpochReports(f.port, { say: () => {}, publish: async (g) => void sent.push(g) });
+  return { ...f, r, sent };
+}
+
+const EPOCH = 4;
+const aggregator = aggregatorFor(EPOCH, MEMBERS)!;
+const other = MEMBERS.find((m) => m !== aggregator)!;
+
+describe("EpochReports: one signed batch, reveals by gossip, fallbacks on chain", () => {
+  it("the aggregator puts every member's signed commitment on chain in one transaction; the others send nothing", async () => {
+    const agg = daemon(aggregator);
+    const mem = daemon(other);
+    await mem.r.report(EPOCH, 0.05, () => []);
+    assert.equal(mem.sent[0].kind, "commitment");
+    agg.r.onGossip(mem.sent[0]);
+    agg.r.onGossip({ kind: "commitment", epoch: EPOCH, verifier: MEMBERS[2], commitment: "0x" + "22".repeat(32), sig: "forged" }); // refused
+    await agg.r.report(EPOCH, 0.05, () => []);
+    await agg.r.report(EPOCH, 0.25, () => []);
+    assert.deepEqual(agg.calls, [`batch:${[aggregator, other].map((a) => a.slice(-2)).sort().join(",")}`]);
+    mem.state.set(other, 1); // the batch landed
+    await mem.r.report(EPOCH, 0.4, () => []);
+    assert.equal(mem.calls.length, 0);
+    assert.equal(mem.r.stats.commits, 1);
+  });
+
+  it("a member missing from the batch by 35% of the epoch commits by its own transaction", async () => {
+    const mem = daemon(other);
+    await mem.r.report(EPOCH, 0.1, () => []);
+    await mem.r.report(EPOCH, 0.36, () => []);
+    assert.deepEqual(mem.calls, ["own"]);
+  });
+
+  it("reports are gossiped after the commit window; the aggregator settles with them; nobody reveals on chain", async () => {
+    const agg = daemon(aggregator);
+    const mem = daemon(other);
+    await mem.r.report(EPOCH, 0.1, () => []);
+    agg.r.onGossip(mem.sent[0]);
+    await mem.r.report(EPOCH, 0.6, () => []);
+    const reveal = mem.sent.find((g) => g.kind === "reveal")!;
+    assert.ok(reveal !== undefined);
+    // junk for the same member cannot replace it once its commitment is known
+    agg.r.onGossip(reveal);
+    agg.r.onGossip({ ...reveal, results: text(0) });
+    await agg.r.report(EPOCH, 0.1, () => []);
+    await agg.r.settle(EPOCH, 0.15);
+    assert.deepEqual(agg.calls.filter((c) => c === "settle"), ["settle"]);
+    assert.equal(agg.settledWith[0].get(other)?.results, text(10_000));
+    assert.ok(!agg.calls.includes("reveal"));
+  });
+
+  it("a settlement that fails (a report still missing) is tried again, not given up", async () => {
+    const agg = daemon(aggregator);
+    agg.failSettles(1);
+    await agg.r.report(EPOCH, 0.1, () => []);
+    await assert.rejects(agg.r.settle(EPOCH, 0.15), /missing/);
+    await agg.r.settle(EPOCH, 0.16); // too soon: waits
+    assert.deepEqual(agg.calls.filter((c) => c === "settle"), []);
+    await new Promise((r) => setTimeout(r, 2_100));
+    await agg.r.settle(EPOCH, 0.3);
+    assert.deepEqual(agg.calls.filter((c) => c === "settle"), ["settle"]);
+  });
+
+  it("a member whose report no settlement carried by 25% of epoch e+2 reveals it on chain; others settle only past the middle", async () => {
+    const mem = daemon(other);
+    await mem.r.report(EPOCH, 0.1, () => []);
+    mem.state.set(other, 1);
+    await mem.r.settle(EPOCH, 0.2);
+    assert.equal(mem.calls.length, 0);
+    await mem.r.settle(EPOCH, 0.3);
+    assert.deepEqual(mem.calls, ["reveal"]);
+    await mem.r.settle(EPOCH, 0.55);
+    assert.ok(!mem.calls.includes("settle"));
+    await mem.r.settle(EPOCH, 0.65);
+    assert.deepEqual(mem.calls, ["reveal", "settle"]);
+  });
+});
