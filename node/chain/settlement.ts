@@ -125,9 +125,9 @@ export async function readRevealed(ledger: Contract, epoch: bigint | number, fro
     const tx = await ledger.runner!.provider!.getTransaction(hash);
     const call = tx && ledger.interface.parseTransaction({ data: tx.data });
     if (call?.name !== "settleEpoch") continue;
-    const [, , verifiers, results] = call.args as unknown as [bigint, string[], string[], string[]];
+    const [, , verifiers, results, salts] = call.args as unknown as [bigint, string[], string[], string[], string[]];
     verifiers.forEach((v, i) => {
-      if (results[i] !== "0x") byVerifier.set(getAddress(v), results[i]);
+      if (results[i] !== "0x" || salts[i] !== ZeroHash) byVerifier.set(getAddress(v), results[i]); // empty and no salt: not given
     });
   }
   return [...byVerifier.entries()].map(([verifier, results]) => ({ verifier, results })).sort((a, b) => byAddress(a.verifier, b.verifier));
