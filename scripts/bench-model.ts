@@ -1,9 +1,10 @@
 // Model benchmark (a script, not a test): local tokens/s and per-shard step latency for
 // stories260K and a synthetic ~50M-parameter model, memory; and the SVD table on
 // stories260K (weight bytes, top-1 agreement with the dense model over 256 greedy tokens,
-// perplexity on the dense model's greedy text). Writes bench/model.json.
+// perplexity on the dense model's greedy text); decode and prefill against llama.cpp at 1
+// and 2 threads (bench-vs-llama.ts). Writes bench/model.json.
 //   npm run bench:model            (EFED_BENCH_QUICK=1 for a smaller synthetic model)
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
@@ -13,6 +14,7 @@ import { writeSynthModel } from "../node/model/synth.ts";
 import type { SvdSpec } from "../node/model/svd/compress.ts";
 import { STORIES_260K } from "../test/helpers/models.ts";
 import { agreementAndPerplexity, allLogits } from "../node/analyze/svd-measure.ts";
+import { vsLlamaCpp } from "./bench-vs-llama.ts";
 
 const QUICK = process.env.EFED_BENCH_QUICK === "1";
 const log = (s: string) => process.stderr.write(s + "\n");
@@ -91,6 +93,15 @@ async function svdTable(file: string, energies: number[], tokens: number) {
   return { tokens, rows };
 }
 
+if (process.env.EFED_BENCH_ONLY === "llama") {
+  // refresh only the llama.cpp comparison, keeping the other figures of bench/model.json
+  const kept = JSON.parse(readFileSync("bench/model.json", "utf8")) as Record<string, unknown>;
+  kept.vsLlamaCpp = await vsLlamaCpp(QUICK, log);
+  writeFileSync("bench/model.json", JSON.stringify(kept, null, 2) + "\n");
+  console.log(JSON.stringify(kept.vsLlamaCpp, null, 2));
+  process.exit(0);
+}
+
 const results: Record<string, unknown> = { machine: { cpus: (await import("node:os")).cpus().length, node: process.version, ort: ort.env.versions.node } };
 
 log("stories260K: speed by shard count…");
@@ -116,6 +127,9 @@ rmSync(dir, { recursive: true, force: true });
 
 log("SVD table on stories260K…");
 results.svd = await svdTable(STORIES_260K, [1.0, 0.99, 0.95, 0.9, 0.8], 256);
+
+log("decode and prefill against llama.cpp, 1 and 2 threads…");
+results.vsLlamaCpp = await vsLlamaCpp(QUICK, log);
 
 mkdirSync("bench", { recursive: true });
 writeFileSync("bench/model.json", JSON.stringify(results, null, 2) + "\n");
