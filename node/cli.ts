@@ -14,6 +14,7 @@ import { demoCommand } from "./cli/demo.ts";
 import { analyzeCommand } from "./cli/analyze.ts";
 import { apiCommand } from "./cli/api.ts";
 import { reportError } from "./cli/common.ts";
+import { setThreads } from "./model/onnx/runtime.ts";
 
 const program = new Command()
   .name("efed")
@@ -69,6 +70,12 @@ verifierCommand(program);
 demoCommand(program);
 analyzeCommand(program);
 apiCommand(program);
+
+// --threads (common.ts threadsOption) applies to every session the command opens
+program.hook("preAction", (_program, action) => {
+  const t: unknown = action.opts().threads;
+  if (typeof t === "number") setThreads(t);
+});
 
 /** Marks options a command cannot run without, so --help shows them. */
 function markRequired(cmd: Command): void {

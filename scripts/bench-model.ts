@@ -1,9 +1,13 @@
 // Model benchmark (a script, not a test): local tokens/s and per-shard step latency for
 // stories260K and a synthetic ~50M-parameter model, memory; and the SVD table on
 // stories260K (weight bytes, top-1 agreement with the dense model over 256 greedy tokens,
-// perplexity on the dense model's greedy text). Writes bench/model.json.
-//   npm run bench:model            (EFED_BENCH_QUICK=1 for a smaller synthetic model)
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+// perplexity on the dense model's greedy text); decode and prefill against llama.cpp at 1
+// and 2 threads (bench-vs-llama.ts); a server's RSS over its layers' bytes (server-rss.ts).
+// Writes bench/model.json.
+//   npm run bench:model            (EFED_BENCH_QUICK=1 for a smaller synthetic model;
+//                                   EFED_BENCH_ONLY=llama|memory to refresh one section)
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
@@ -13,6 +17,7 @@ import { writeSynthModel } from "../node/model/synth.ts";
 import type { SvdSpec } from "../node/model/svd/compress.ts";
 import { STORIES_260K } from "../test/helpers/models.ts";
 import { agreementAndPerplexity, allLogits } from "../node/analyze/svd-measure.ts";
+import { vsLlamaCpp } from "./bench-vs-llama.ts";
 
 const QUICK = process.env.EFED_BENCH_QUICK === "1";
 const log = (s: string) => process.stderr.write(s + "\n");
@@ -91,6 +96,35 @@ async function svdTable(file: string, energies: number[], tokens: number) {
   return { tokens, rows };
 }
 
+/** A server's RSS over its layers' bytes in the file, each model in a fresh process. */
+function serverMemory() {
+  const dir = mkdtempSync(join(tmpdir(), "efed-bench-rss-"));
+  const shape = QUICK ? { dim: 256, layers: 4, heads: 8, kvHeads: 4, ffn: 704, vocab: 8000 } : { dim: 512, layers: 8, heads: 8, kvHeads: 4, ffn: 1408, vocab: 24000 };
+  const out: Record<string, unknown> = { shape, layers: `0-${shape.layers}` };
+  for (const type of ["F32", "Q8_0"] as const) {
+    const file = join(dir, `${type}.gguf`);
+    writeSynthModel(file, { ...shape, seed: 1, type });
+    const line = execFileSync(process.execPath, ["--expose-gc", "scripts/server-rss.ts", file, "0", String(shape.layers)], { encoding: "utf8" });
+    out[type] = JSON.parse(line.trim().split("\n").at(-1)!);
+    log(`  server memory ${type}: ${JSON.stringify(out[type])}`);
+  }
+  rmSync(dir, { recursive: true, force: true });
+  return out;
+}
+
+const ONLY: Record<string, () => Promise<unknown>> = { llama: () => vsLlamaCpp(QUICK, log), memory: async () => serverMemory() };
+const only = process.env.EFED_BENCH_ONLY;
+if (only !== undefined) {
+  // refresh one section, keeping the other figures of bench/model.json
+  if (!(only in ONLY)) throw new Error(`EFED_BENCH_ONLY must be one of ${Object.keys(ONLY).join(", ")}`);
+  const key = only === "llama" ? "vsLlamaCpp" : "serverMemory";
+  const kept = JSON.parse(readFileSync("bench/model.json", "utf8")) as Record<string, unknown>;
+  kept[key] = await ONLY[only]();
+  writeFileSync("bench/model.json", JSON.stringify(kept, null, 2) + "\n");
+  console.log(JSON.stringify(kept[key], null, 2));
+  process.exit(0);
+}
+
 const results: Record<string, unknown> = { machine: { cpus: (await import("node:os")).cpus().length, node: process.version, ort: ort.env.versions.node } };
 
 log("stories260K: speed by shard count…");
@@ -116,6 +150,12 @@ rmSync(dir, { recursive: true, force: true });
 
 log("SVD table on stories260K…");
 results.svd = await svdTable(STORIES_260K, [1.0, 0.99, 0.95, 0.9, 0.8], 256);
+
+log("decode and prefill against llama.cpp, 1 and 2 threads…");
+results.vsLlamaCpp = await vsLlamaCpp(QUICK, log);
+
+log("server memory…");
+results.serverMemory = serverMemory();
 
 mkdirSync("bench", { recursive: true });
 writeFileSync("bench/model.json", JSON.stringify(results, null, 2) + "\n");

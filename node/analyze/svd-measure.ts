@@ -5,7 +5,7 @@
 import * as ort from "onnxruntime-node";
 import { generate } from "../client/generate.ts";
 import { openLocalEngine, type LocalEngine } from "../client/local.ts";
-import type { LoadedModel } from "../model/load.ts";
+import type { LoadedModel } from "../model/types.ts";
 import { argmax } from "../model/sampler.ts";
 import { exactSvd, frobenius2 } from "../model/svd/decompose.ts";
 import { compressionRatio, rankForShare, retainedEnergy } from "../model/svd/rank.ts";

@@ -4,7 +4,7 @@
 import { fetchLayers } from "../server/weights-fetch.ts";
 import { WeightsService } from "../server/weights-service.ts";
 import { createNode } from "../p2p/host.ts";
-import type { LoadedModel } from "../model/load.ts";
+import type { LoadedModel } from "../model/types.ts";
 import { buildShardGraph, type Linear } from "../model/onnx/layers.ts";
 import { ShardRunner } from "../model/onnx/runtime.ts";
 import { rankForRatio } from "../model/svd/rank.ts";

@@ -2,7 +2,8 @@
 // receipts checked every step, a share of sessions handed to a verifier), or every layer in
 // this process (`--local`). The API only needs a fresh chain per request and the client model.
 import { basename, extname } from "node:path";
-import type { ClientModel, ShardChain } from "../client/generate.ts";
+import type { ClientModel } from "../client/generate.ts";
+import type { ShardChain } from "../swarm/types.ts";
 import { openLocalEngine } from "../client/local.ts";
 import type { FailoverChain } from "../client/remote.ts";
 import { openSwarmClient, type SwarmOptions } from "../client/swarm.ts";

@@ -3,7 +3,7 @@
 import { totalmem } from "node:os";
 import { formatUnits, type Contract } from "ethers";
 import { peerIdFromBytes } from "../p2p/peer-id.ts";
-import type { Candidate } from "../client/route.ts";
+import type { Candidate } from "../swarm/types.ts";
 import { explainReverts } from "./revert.ts";
 import { ledgerDomain } from "./domain.ts";
 import { signPeerBinding } from "./peer-binding.ts";

@@ -4,7 +4,7 @@ import { accessSync, constants, existsSync, mkdirSync, statSync } from "node:fs"
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { DEMO_MODEL } from "./demo.ts";
-import { log } from "./common.ts";
+import { log, threadsOption } from "./common.ts";
 import { AnalyzeOutputError, writeReport } from "../analyze/report.ts";
 import { runAnalysis } from "../analyze/run.ts";
 import { formatSummary, summaryRows } from "../analyze/summary.ts";
@@ -28,6 +28,7 @@ export function analyzeCommand(program: Command): void {
     .option("--out <dir>", "directory for report.md, the figures (SVG), summary.txt and analysis.json", "analysis")
     .option("--model <file>", "model whose matrices and runs are measured", DEMO_MODEL)
     .option("--quick", "smaller measurements (fewer tokens, shares and repetitions; a smaller layer to time)")
+    .addOption(threadsOption())
     .addHelpText(
       "after",
       `

@@ -5,7 +5,7 @@ import { isLoopback } from "../api/http.ts";
 import { dashboardRoutes } from "../api/dashboard.ts";
 import { ApiServer, DEFAULT_MAX_BODY, DEFAULT_MAX_CONCURRENT } from "../api/server.ts";
 import { DEVICES, type Device } from "../model/onnx/runtime.ts";
-import { CONFIRMATIONS_HELP, DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, logToFile, parsePort, parseUrl } from "./common.ts";
+import { CONFIRMATIONS_HELP, DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, logToFile, parsePort, parseUrl, threadsOption } from "./common.ts";
 import { parseFloatIn, parseIntIn } from "./generate.ts";
 
 interface ApiFlags {
@@ -38,6 +38,7 @@ export function apiCommand(program: Command): void {
     .option("--rpc <url>", "JSON-RPC endpoint of the chain (swarm mode)", parseUrl, DEFAULT_RPC)
     .option("--deployments <dir>", "where deployments/<chainId>.json is read", DEFAULT_DEPLOYMENTS)
     .addOption(new Option("--device <device>", "execution provider").choices([...DEVICES]).default("cpu"))
+    .addOption(threadsOption())
     .option("--shards <k>", "--local: split the layers into k shards", parseIntIn(1, 4096), 1)
     .option("--max-body <bytes>", "largest request body", parseIntIn(1024, 1 << 30), DEFAULT_MAX_BODY)
     .option("--parallel <n>", "generations at once; more are answered 429", parseIntIn(1, 1024), DEFAULT_MAX_CONCURRENT)

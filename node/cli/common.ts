@@ -1,10 +1,11 @@
 // Options and error handling shared by every `efed` command.
-import { InvalidArgumentError } from "commander";
+import { InvalidArgumentError, Option } from "commander";
 import { multiaddr } from "@multiformats/multiaddr";
 import { openSync, writeSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { REMOTE_CONFIRMATIONS } from "../chain/confirmed.ts";
+import { DEFAULT_THREADS } from "../model/onnx/runtime.ts";
 
 export const DEFAULT_RPC = process.env.EFED_RPC ?? "http://127.0.0.1:8545";
 
@@ -67,6 +68,18 @@ export function parsePeerMultiaddr(value: string): string {
   parseMultiaddr(value);
   if (!value.includes("/p2p/")) throw new InvalidArgumentError("must name the peer: …/p2p/<peer id>");
   return value;
+}
+
+/** `--threads <n>` for every command that computes; cli.ts hands the value to onnxruntime
+ * (runtime.ts setThreads) before the command runs. */
+export function threadsOption(): Option {
+  return new Option("--threads <n>", "CPU threads per onnxruntime session (intra-op)")
+    .argParser((v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > 1024) throw new InvalidArgumentError("must be an integer from 1 to 1024");
+      return n;
+    })
+    .default(DEFAULT_THREADS);
 }
 
 /** Errors we raise on purpose carry a user-facing message: print it on one line. */

@@ -4,7 +4,7 @@ import { generate } from "../client/generate.ts";
 import { openLocalEngine } from "../client/local.ts";
 import { DEVICES, type Device } from "../model/onnx/runtime.ts";
 import { openSwarmClient } from "../client/swarm.ts";
-import { CONFIRMATIONS_HELP, DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, parseUrl } from "./common.ts";
+import { CONFIRMATIONS_HELP, DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, parseUrl, threadsOption } from "./common.ts";
 
 export function parseIntIn(lo: number, hi: number) {
   return (v: string): number => {
@@ -59,6 +59,7 @@ export function generateCommand(program: Command): void {
     .option("--seed <n>", "random seed for sampling", parseIntIn(0, Number.MAX_SAFE_INTEGER))
     .option("--shards <k>", "split the layers into k shards (exercises shard boundaries)", parseIntIn(1, 4096), 1)
     .addOption(new Option("--device <device>", "execution provider").choices([...DEVICES]).default("cpu"))
+    .addOption(threadsOption())
     .option("--svd-energy <e>", "run SVD-compressed weights keeping energy e (Eq. 12)", parseFloatIn(0, 1, true))
     .option("--svd-ratio <r>", "run SVD-compressed weights at compression ratio r (Eq. 15)", parseFloatIn(0, 1, true))
     .option("--stats", "print tokens/s and shard layout to stderr at the end")

@@ -11,7 +11,7 @@ import { p2pKeyFile } from "../wallet/keystore.ts";
 import { parseFault, type Fault } from "../server/faults.ts";
 import { ledgerDomain } from "../chain/domain.ts";
 import { ChainClock } from "../chain/clock.ts";
-import { CONFIRMATIONS_HELP, DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, logToFile, parseMultiaddr, parsePeerMultiaddr, parseUrl } from "./common.ts";
+import { CONFIRMATIONS_HELP, DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, logToFile, parseMultiaddr, parsePeerMultiaddr, parseUrl, threadsOption } from "./common.ts";
 import { parseFloatIn, parseIntIn } from "./generate.ts";
 import { openSigned } from "./signer.ts";
 import { explainReverts } from "../chain/revert.ts";
@@ -60,6 +60,7 @@ export function serverCommand(program: Command): void {
     .option("--log <file>", "also append every notice, with its time, to this file")
     .option("--confirmations <n>", CONFIRMATIONS_HELP, parseIntIn(0, 1000))
     .addOption(new Option("--device <device>", "execution provider").choices([...DEVICES]).default("cpu"))
+    .addOption(threadsOption())
     .option("--max-sessions <n>", "inference sessions held at once", parseIntIn(1, 100000), 64)
     .option("--session-ttl <s>", "seconds an idle session's KV cache is kept", parseIntIn(1, 86400), 60)
     .option("--auto-cover", "load the whole model and take over uncovered layers when this server's own are covered by others (or adjoin them)")

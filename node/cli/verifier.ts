@@ -22,7 +22,7 @@ import { Rechecker } from "../verifier/recheck.ts";
 import { VerifierDaemon } from "../verifier/verifier.ts";
 import { ledgerDomain } from "../chain/domain.ts";
 import { p2pKeyFile } from "../wallet/keystore.ts";
-import { DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, logToFile, parseMultiaddr, parsePeerMultiaddr, parseUrl } from "./common.ts";
+import { DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, logToFile, parseMultiaddr, parsePeerMultiaddr, parseUrl, threadsOption } from "./common.ts";
 import { parseIntIn } from "./generate.ts";
 import { openSigned } from "./signer.ts";
 
@@ -56,6 +56,7 @@ export function verifierCommand(program: Command): void {
     .option("--audits <n>", "audit sessions per epoch", parseIntIn(1, 10000), 2)
     .option("--prompts <file>", "secret audit prompts, one per line (default: text the model generates from a secret seed, fresh every epoch)")
     .addOption(new Option("--device <device>", "execution provider").choices([...DEVICES]).default("cpu"))
+    .addOption(threadsOption())
     .option("--verbose", "log every audit: its route, steps and time")
     .option("--log <file>", "also append every notice, with its time, to this file")
     .addOption(new Option("--lie <accBps>", "test only: report this accuracy whatever the audits say").argParser(parseIntIn(0, 10000)).hideHelp())

@@ -6,18 +6,9 @@ import type { ClientGraph } from "../model/onnx/runtime.ts";
 import { Sampler, type SamplerOptions } from "../model/sampler.ts";
 import type { Tokenizer } from "../model/tokenizer/types.ts";
 import type { LlamaConfig } from "../model/types.ts";
+import type { ShardChain } from "../swarm/types.ts";
 
-/** One inference session along a route of shards covering every layer. */
-export interface ShardChain {
-  /** Sends `seq` new positions ([seq × dim]) through every shard in order. */
-  step(hidden: Float32Array, seq: number): Promise<Float32Array>;
-  close(): Promise<void>;
-  /** Decode steps per sealed window, for chains whose results are only trusted once sealed. */
-  readonly sealEvery?: number;
-  /** Gets receipts for every step since the last seal (chains that sign). */
-  seal?(): Promise<void>;
-}
-
+export type { ShardChain } from "../swarm/types.ts";
 /** The chain lost the steps since its last seal (a hop failed before signing for them):
  * the caller goes back to its last seal and does them again. */
 export class RolledBackError extends Error {

@@ -11,6 +11,10 @@ export interface LocalOptions {
   readonly shards?: number;
   readonly device?: Device;
   readonly svd?: SvdSpec;
+  /** Run Q8_0 weights as int8 MatMulNBits (default true). Only here: a swarm's servers and
+   * verifiers keep float graphs, because int8 activations do not recompute within the
+   * audits' tolerance (quant.ts). */
+  readonly quantized?: boolean;
 }
 
 export interface LocalEngine {
@@ -41,7 +45,7 @@ export async function localEngineOf(model: LoadedModel, o: LocalOptions = {}): P
   const norms = (l: number) => ({ attnNorm: model.weights.layers[l]!.attnNorm, ffnNorm: model.weights.layers[l]!.ffnNorm });
   const runners = await Promise.all(
     splitLayers(c.nLayers, o.shards ?? 1).map(([start, end]) =>
-      ShardRunner.create(c, start, end, buildShardGraph(c, { start, end, norms, linear: source }), device),
+      ShardRunner.create(c, start, end, buildShardGraph(c, { start, end, norms, linear: source, quantized: o.quantized ?? true }), device),
     ),
   );
   const client: ClientModel = {

@@ -11,7 +11,8 @@ import { INFER_PROTOCOL, MAX_STEP_POSITIONS, RELAY_MS, WireError } from "../p2p/
 import type { TypedDataDomain } from "ethers";
 import { peerIdFromString } from "@libp2p/peer-id";
 import type { RouteHop } from "./route.ts";
-import { RolledBackError, type ShardChain } from "./generate.ts";
+import { RolledBackError } from "./generate.ts";
+import type { ShardChain } from "../swarm/types.ts";
 import { LOCAL_DOMAIN, receiptHash, type SignedReceipt } from "../swarm/receipt.ts";
 import { BrokenReceiptsError, checkWindowReceipts, type ChainHop } from "../swarm/receipt-chain.ts";
 import { decodeHopReceipts } from "../swarm/receipt-wire.ts";

@@ -2,29 +2,9 @@
 // meet end to start, at the lowest estimated latency, preferring trusted servers — a
 // shortest path over layer boundaries, as in Petals.
 
-export interface Candidate {
-  readonly peer: string;
-  /** The server's address on the ledger, when read from it. */
-  readonly account?: string;
-  /** The address of the server's peer key on the ledger (it signs receipts). */
-  readonly signer?: string;
-  readonly addrs: string[];
-  readonly start: number;
-  readonly end: number;
-  /** S_i in [0, 1] from the ledger. */
-  readonly trust: number;
-  /** Announced throughput, layer-tokens per second. */
-  readonly throughput: number;
-  /** Measured round trip (ms); undefined when not measured. */
-  readonly rttMs?: number;
-}
-
-export interface RouteHop {
-  readonly peer: string;
-  readonly addrs: string[];
-  readonly start: number;
-  readonly end: number;
-}
+// The types live in the neutral module shared with the chain reader and the verifier.
+import type { Candidate, RouteHop } from "../swarm/types.ts";
+export type { Candidate, RouteHop } from "../swarm/types.ts";
 
 export class NoRouteError extends Error {
   override readonly name = "NoRouteError";

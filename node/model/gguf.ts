@@ -3,7 +3,7 @@
 import { openSync, readSync, closeSync, fstatSync } from "node:fs";
 import { gguf } from "@huggingface/gguf";
 import { ModelFileError, ModelFormatError } from "./errors.ts";
-import { byteSize, GGML_TYPE_NAMES, toFloat32 } from "./dtypes.ts";
+import { byteSize, GGML_F32, GGML_TYPE_NAMES, toFloat32 } from "./dtypes.ts";
 import { layerRange, type LayerWeights, type LlamaConfig, type LlamaWeights, type WeightSelection } from "./types.ts";
 
 export interface GgufTensorInfo {
@@ -118,7 +118,8 @@ export function readTensor(g: GgufFile, name: string, shape: number[], fd?: numb
     const buf = new Uint8Array(bytes);
     const got = readSync(handle, buf, 0, bytes, t.offset);
     if (got !== bytes) throw new ModelFormatError(`${g.file}: tensor ${name} is truncated`);
-    return toFloat32(t.type, buf, n);
+    // f32 is used in place: the buffer is ours alone, so no second copy at load
+    return t.type === GGML_F32 ? new Float32Array(buf.buffer, 0, n) : toFloat32(t.type, buf, n);
   } finally {
     if (own) closeSync(handle);
   }

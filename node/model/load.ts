@@ -4,15 +4,9 @@ import { ModelFileError, ModelFormatError } from "./errors.ts";
 import { ggufConfig, ggufWeights, readGgufHeader } from "./gguf.ts";
 import { spmFromGguf } from "./tokenizer/spm.ts";
 import type { Tokenizer } from "./tokenizer/types.ts";
-import { ALL, type LlamaConfig, type LlamaWeights, type WeightSelection } from "./types.ts";
+import { ALL, type LoadedModel, type WeightSelection } from "./types.ts";
 
-export interface LoadedModel {
-  readonly file: string;
-  readonly format: "gguf" | "safetensors";
-  readonly config: LlamaConfig;
-  readonly weights: LlamaWeights;
-  readonly tokenizer: Tokenizer;
-}
+export type { LoadedModel } from "./types.ts";
 
 export async function loadModel(file: string, sel: WeightSelection = ALL): Promise<LoadedModel> {
   let isDir: boolean;

@@ -1,6 +1,7 @@
 // The whole Llama forward pass in plain TypeScript, float64, one token at a time:
 // the readable reference the ONNX shards are tested against (as llama2.c's run.c).
-import type { LayerWeights, LlamaConfig, LlamaWeights } from "./types.ts";
+import { exactQ8_0, quantizeActivations } from "./quant.ts";
+import { LAYER_MATRICES, matrixShape, type LayerMatrix, type LayerWeights, type LlamaConfig, type LlamaWeights } from "./types.ts";
 
 export function rmsnorm(x: Float64Array, g: Float32Array, eps: number): Float64Array {
   let ss = 0;
@@ -59,15 +60,17 @@ export class ReferenceState {
   }
 }
 
-/** One transformer block on the hidden state `x` of the token at `pos`. */
-export function block(c: LlamaConfig, w: LayerWeights, s: ReferenceState, l: number, x: Float64Array, pos: number): Float64Array {
+/** One transformer block on the hidden state `x` of the token at `pos`. Matrices in
+ * `int8Inputs` see their input rounded as the graph's Q8_0 path rounds it (quant.ts). */
+export function block(c: LlamaConfig, w: LayerWeights, s: ReferenceState, l: number, x: Float64Array, pos: number, int8Inputs: ReadonlySet<LayerMatrix> = new Set()): Float64Array {
   const hs = c.headSize;
   const kvMul = c.nHeads / c.nKvHeads;
+  const mm = (m: LayerMatrix, v: Float64Array) => matmul(w[m], int8Inputs.has(m) ? quantizeActivations(v) : v, matrixShape(c, m)[0]);
   // attention: norm → q, k, v → rotary → scores over the cache → output + residual
   const h = rmsnorm(x, w.attnNorm, c.normEps);
-  const q = matmul(w.wq, h, c.nHeads * hs);
-  const k = matmul(w.wk, h, c.nKvHeads * hs);
-  const v = matmul(w.wv, h, c.nKvHeads * hs);
+  const q = mm("wq", h);
+  const k = mm("wk", h);
+  const v = mm("wv", h);
   rope(c, q, pos);
   rope(c, k, pos);
   s.keys[l][pos] = k;
@@ -86,20 +89,21 @@ export function block(c: LlamaConfig, w: LayerWeights, s: ReferenceState, l: num
       for (let i = 0; i < hs; i++) att[head * hs + i] += p[t] * s.values[l][t][kvh * hs + i];
     }
   }
-  const o = matmul(w.wo, att, c.dim);
+  const o = mm("wo", att);
   const x1 = x.map((xi, i) => xi + o[i]);
   // feed-forward: norm → SwiGLU → residual
   const h2 = rmsnorm(x1, w.ffnNorm, c.normEps);
-  const g = matmul(w.w1, h2, c.hiddenDim);
-  const u = matmul(w.w3, h2, c.hiddenDim);
+  const g = mm("w1", h2);
+  const u = mm("w3", h2);
   const f = g.map((gi, i) => (gi / (1 + Math.exp(-gi))) * u[i]);
-  const d = matmul(w.w2, f, c.dim);
+  const d = mm("w2", f);
   return x1.map((xi, i) => xi + d[i]);
 }
 
 export class ReferenceModel {
   readonly config: LlamaConfig;
   private readonly w: LlamaWeights;
+  private readonly int8Inputs = new Map<number, Set<LayerMatrix>>();
   state: ReferenceState;
 
   constructor(config: LlamaConfig, weights: LlamaWeights) {
@@ -115,8 +119,19 @@ export class ReferenceModel {
 
   /** Layers [start, end) on `x` at `pos`. */
   layers(x: Float64Array, pos: number, start = 0, end = this.config.nLayers): Float64Array {
-    for (let l = start; l < end; l++) x = block(this.config, this.w.layers[l]!, this.state, l, x, pos);
+    for (let l = start; l < end; l++) x = block(this.config, this.w.layers[l]!, this.state, l, x, pos, this.int8InputsOf(l));
     return x;
+  }
+
+  /** The matrices of layer l that the graph runs as Q8_0 (the same rule: quant.ts). */
+  private int8InputsOf(l: number): Set<LayerMatrix> {
+    let set = this.int8Inputs.get(l);
+    if (set === undefined) {
+      const L = this.w.layers[l]!;
+      set = new Set(LAYER_MATRICES.filter((m) => exactQ8_0(L[m], ...matrixShape(this.config, m)) !== undefined));
+      this.int8Inputs.set(l, set);
+    }
+    return set;
   }
 
   logits(x: Float64Array): Float64Array {

@@ -5,8 +5,7 @@ import { dirname, join } from "node:path";
 import { halfToFloat } from "./dtypes.ts";
 import { ModelFileError, ModelFormatError } from "./errors.ts";
 import { HfTokenizer } from "./tokenizer/hf.ts";
-import type { LoadedModel } from "./load.ts";
-import { layerRange, type LayerWeights, type LlamaConfig, type WeightSelection } from "./types.ts";
+import { layerRange, type LayerWeights, type LlamaConfig, type LoadedModel, type WeightSelection } from "./types.ts";
 
 interface TensorEntry {
   readonly file: string;

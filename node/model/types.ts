@@ -1,5 +1,6 @@
 // Hyperparameters and weights of a Llama-family model: two separate things (run state
 // lives with whoever runs it). Matrices are row-major [out][in], as llama2.c keeps them.
+import type { Tokenizer } from "./tokenizer/types.ts";
 
 export interface LlamaConfig {
   readonly dim: number;
@@ -35,6 +36,15 @@ export interface LlamaWeights {
   readonly layers: (LayerWeights | undefined)[];
   readonly outputNorm?: Float32Array; // [dim] (client only)
   readonly output?: Float32Array; // [vocab, dim] (client only; the embedding when tied)
+}
+
+/** A model as every loader returns it (load.ts picks the loader). */
+export interface LoadedModel {
+  readonly file: string;
+  readonly format: "gguf" | "safetensors";
+  readonly config: LlamaConfig;
+  readonly weights: LlamaWeights;
+  readonly tokenizer: Tokenizer;
 }
 
 /** What to load: a server needs only its layers, a client only embedding and head. */

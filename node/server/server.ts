@@ -67,41 +67,15 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   if (privateKey.type !== "secp256k1") throw new Error(`the node key is ${privateKey.type}; servers sign receipts with a secp256k1 key (delete the key file to make one)`);
   const receipts = { signer: new ReceiptSigner(privateKey.raw, o.receiptDomain ?? LOCAL_DOMAIN), epoch: o.epoch ?? (() => 0n) };
   try {
-    let c: LlamaConfig;
-    let norms: (l: number) => { attnNorm: Float32Array; ffnNorm: Float32Array };
-    let linear: LinearSource;
-    let fetched: FetchedLayers | undefined;
-    let weights: WeightsService | undefined;
-    let build: ((a: number, b: number) => Promise<ShardRunner>) | undefined;
-    if (o.model !== undefined) {
-      const whole = o.shareWeights === true || o.wholeModel === true;
-      const m = await loadModel(o.model, whole ? {} : { layers: o.layers, client: false });
-      c = m.config;
-      if (end > c.nLayers) throw new Error(`layers ${start}-${end} are outside the model's ${c.nLayers} layers`);
-      norms = (l) => ({ attnNorm: m.weights.layers[l]!.attnNorm, ffnNorm: m.weights.layers[l]!.ffnNorm });
-      linear = denseSource(m.weights);
-      node = await createNode({ privateKey, listen: o.listen ?? ["/ip4/127.0.0.1/tcp/0"] });
-      if (o.shareWeights) weights = new WeightsService({ node, model: m });
-      if (whole) {
-        const mc = m.config;
-        build = (a, b) => ShardRunner.create(mc, a, b, buildShardGraph(mc, { start: a, end: b, norms, linear: denseSource(m.weights) }), o.device ?? "cpu");
-      }
-    } else {
-      node = await createNode({ privateKey, listen: o.listen ?? ["/ip4/127.0.0.1/tcp/0"] });
-      const w = o.weightsFrom!;
-      const progress = o.log === undefined ? undefined : transferProgress(`fetching layers ${start}-${end}`, o.log);
-      fetched = await fetchLayers(node, w.provider, { start, end, format: w.svdEnergy === undefined ? "dense" : "svd", energy: w.svdEnergy }, w.expectedRoot, progress);
-      c = fetched.config;
-      const f = fetched;
-      norms = (l) => f.norms.get(l)!;
-      linear = (l, m) => f.linears.get(`${l}.${m}`)!;
-    }
-    let runner = await ShardRunner.create(c, start, end, buildShardGraph(c, { start, end, norms, linear }), o.device ?? "cpu");
+    node = await createNode({ privateKey, listen: o.listen ?? ["/ip4/127.0.0.1/tcp/0"] });
+    const src = o.model !== undefined ? await fromFile(o, node) : await fromPeer(o, node);
+    const { config: c, weights, fetched, build } = src;
+    let runner = await ShardRunner.create(c, start, end, buildShardGraph(c, { start, end, norms: src.norms, linear: src.linear }), o.device ?? "cpu");
     const retired: ShardRunner[] = [];
     let transform = o.transform;
     if (o.fault !== undefined) {
       // skip-layer runs one layer less than it claims (with a single layer: none at all)
-      const short = o.fault.kind === "skip-layer" && end - start > 1 ? await ShardRunner.create(c, start, end - 1, buildShardGraph(c, { start, end: end - 1, norms, linear }), o.device ?? "cpu") : undefined;
+      const short = o.fault.kind === "skip-layer" && end - start > 1 ? await ShardRunner.create(c, start, end - 1, buildShardGraph(c, { start, end: end - 1, norms: src.norms, linear: src.linear }), o.device ?? "cpu") : undefined;
       const inner = faultTransform(o.fault, Date.now(), short);
       transform = o.fault.kind === "skip-layer" && short === undefined ? async (_out, input) => Float32Array.from(input) : inner;
     }
@@ -138,6 +112,39 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     await node?.stop();
     throw err;
   }
+}
+
+/** Where a server's layers come from. `src` is dropped once the runners are built, so a
+ * server that loaded only its layers keeps no JS copy of them (onnxruntime holds its own);
+ * `build` keeps the whole model, for servers that move to other layers. */
+interface ShardSource {
+  readonly config: LlamaConfig;
+  readonly norms: (l: number) => { attnNorm: Float32Array; ffnNorm: Float32Array };
+  readonly linear: LinearSource;
+  readonly weights?: WeightsService;
+  readonly fetched?: FetchedLayers;
+  readonly build?: (a: number, b: number) => Promise<ShardRunner>;
+}
+
+async function fromFile(o: ServerOptions, node: EfedNode): Promise<ShardSource> {
+  const [start, end] = o.layers;
+  const whole = o.shareWeights === true || o.wholeModel === true;
+  const m = await loadModel(o.model!, whole ? {} : { layers: o.layers, client: false });
+  const c = m.config;
+  if (end > c.nLayers) throw new Error(`layers ${start}-${end} are outside the model's ${c.nLayers} layers`);
+  const norms = (l: number) => ({ attnNorm: m.weights.layers[l]!.attnNorm, ffnNorm: m.weights.layers[l]!.ffnNorm });
+  const linear = denseSource(m.weights);
+  const weights = o.shareWeights ? new WeightsService({ node, model: m }) : undefined;
+  const build = whole ? (a: number, b: number) => ShardRunner.create(c, a, b, buildShardGraph(c, { start: a, end: b, norms, linear }), o.device ?? "cpu") : undefined;
+  return { config: c, norms, linear, weights, build };
+}
+
+async function fromPeer(o: ServerOptions, node: EfedNode): Promise<ShardSource> {
+  const [start, end] = o.layers;
+  const w = o.weightsFrom!;
+  const progress = o.log === undefined ? undefined : transferProgress(`fetching layers ${start}-${end}`, o.log);
+  const f = await fetchLayers(node, w.provider, { start, end, format: w.svdEnergy === undefined ? "dense" : "svd", energy: w.svdEnergy }, w.expectedRoot, progress);
+  return { config: f.config, norms: (l) => f.norms.get(l)!, linear: (l, m) => f.linears.get(`${l}.${m}`)!, fetched: f };
 }
 
 /** Layer-tokens per second of a runner, from a few single-position steps. */

@@ -5,7 +5,7 @@ import type { Stream } from "@libp2p/interface";
 import type { EfedNode } from "../p2p/host.ts";
 import { decodeWeightsFrame, encodeWeightsFrame, MAX_WEIGHTS_FRAME, WEIGHTS_CHUNK_BYTES, WEIGHTS_PROTOCOL, WeightsRequest } from "../p2p/weights-wire.ts";
 import { modelManifest, type TensorHashes } from "../model/manifest.ts";
-import type { LoadedModel } from "../model/load.ts";
+import type { LoadedModel } from "../model/types.ts";
 import { exactSvd, frobenius2, randomizedSvd } from "../model/svd/decompose.ts";
 import { rankForEnergy, rankForRatio } from "../model/svd/rank.ts";
 import { serializeFactors, truncate } from "../model/svd/factors.ts";

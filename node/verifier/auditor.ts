@@ -4,14 +4,14 @@
 // Nothing a server can observe — caller, route position, step pattern, prompt, timing, frame
 // sizes — differs from real use. Afterwards the verifier re-checks every hop of every step.
 import type { Contract, TypedDataDomain } from "ethers";
-import type { LoadedModel } from "../model/load.ts";
+import type { LoadedModel } from "../model/types.ts";
 import { buildEmbeddingGraph, buildHeadGraph } from "../model/onnx/layers.ts";
 import { ClientGraph, type Device } from "../model/onnx/runtime.ts";
 import { createNode } from "../p2p/host.ts";
 import { generate, type ClientModel } from "../client/generate.ts";
 import { routeFinder } from "../client/network.ts";
 import { FailoverChain, type SessionRecord } from "../client/remote.ts";
-import type { RouteHop } from "../client/route.ts";
+import type { RouteHop } from "../swarm/types.ts";
 import type { Rechecker, RecheckResult } from "./recheck.ts";
 import type { AuditPlan } from "./plan.ts";
 

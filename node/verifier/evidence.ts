@@ -4,7 +4,7 @@
 // The ledger slashes on the failing receipt (signed by the server's peer key) plus
 // co-signatures of ≥ 2/3 of the committee over the record's hash.
 import { keccak256, toUtf8Bytes, type TypedDataDomain } from "ethers";
-import type { RouteHop } from "../client/route.ts";
+import type { RouteHop } from "../swarm/types.ts";
 import type { SessionRecord } from "../client/remote.ts";
 import { fromJson, toJson, type ReceiptJson } from "../swarm/receipt-chain.ts";
 import type { SignedReceipt } from "../swarm/receipt.ts";

@@ -7,7 +7,7 @@
 // be framed by a liar upstream of it.
 import * as ort from "onnxruntime-node";
 import type { TypedDataDomain } from "ethers";
-import type { LoadedModel } from "../model/load.ts";
+import type { LoadedModel } from "../model/types.ts";
 import { buildEmbeddingGraph, buildShardGraph, denseSource } from "../model/onnx/layers.ts";
 import { ClientGraph, ShardRunner, type Device } from "../model/onnx/runtime.ts";
 import { checkCommitment, tensorDigest, windowSeed } from "../swarm/commitment.ts";

@@ -11,6 +11,9 @@ type IAttr = onnxProto.onnx.IAttributeProto;
 export const OPSET = 17;
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
 const INT64 = onnx.TensorProto.DataType.INT64;
+const UINT8 = onnx.TensorProto.DataType.UINT8;
+/** onnxruntime's contrib operators (MatMulNBits). */
+export const MS_DOMAIN = "com.microsoft";
 const A = onnx.AttributeProto.AttributeType;
 
 export const attr = {
@@ -41,6 +44,7 @@ export class GraphBuilder {
   private readonly outputs: IValueInfo[] = [];
   private readonly consts = new Map<string, string>();
   private counter = 0;
+  private usesMs = false;
   private readonly name: string;
 
   constructor(name: string) {
@@ -61,6 +65,12 @@ export class GraphBuilder {
   weight(name: string, data: Float32Array, dims: number[]): string {
     const raw = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     this.initializers.push({ name, dataType: FLOAT, dims, rawData: raw });
+    return name;
+  }
+
+  /** A uint8 initializer (quantized weights). */
+  bytes(name: string, data: Uint8Array, dims: number[]): string {
+    this.initializers.push({ name, dataType: UINT8, dims, rawData: data });
     return name;
   }
 
@@ -92,11 +102,17 @@ export class GraphBuilder {
     return this.opN(opType, input, 1, attributes)[0];
   }
 
-  opN(opType: string, input: string[], n: number, attributes: IAttr[] = []): string[] {
+  opN(opType: string, input: string[], n: number, attributes: IAttr[] = [], domain = ""): string[] {
     const id = this.counter++;
     const output = Array.from({ length: n }, (_, i) => `${opType.toLowerCase()}_${id}${n > 1 ? `_${i}` : ""}`);
-    this.nodes.push({ opType, input, output, name: `${opType}_${id}`, attribute: attributes });
+    this.nodes.push({ opType, domain, input, output, name: `${opType}_${id}`, attribute: attributes });
+    if (domain === MS_DOMAIN) this.usesMs = true;
     return output;
+  }
+
+  /** Adds a com.microsoft node; returns its output. */
+  msOp(opType: string, input: string[], attributes: IAttr[] = []): string {
+    return this.opN(opType, input, 1, attributes, MS_DOMAIN)[0];
   }
 
   /** The serialized ModelProto. */
@@ -104,7 +120,7 @@ export class GraphBuilder {
     const model = onnx.ModelProto.create({
       irVersion: 8,
       producerName: "efedllm",
-      opsetImport: [{ domain: "", version: OPSET }],
+      opsetImport: [{ domain: "", version: OPSET }, ...(this.usesMs ? [{ domain: MS_DOMAIN, version: 1 }] : [])],
       graph: {
         name: this.name,
         node: this.nodes,

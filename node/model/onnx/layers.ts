@@ -4,6 +4,7 @@
 import { attr, GraphBuilder } from "./graph.ts";
 import type { LayerMatrix, LayerWeights, LlamaConfig, LlamaWeights } from "../types.ts";
 import { matrixShape } from "../types.ts";
+import { exactQ8_0, Q8_BLOCK } from "../quant.ts";
 
 /** A linear layer y = x Wᵀ, given dense or as SVD factors (y = (x A) B). */
 export type Linear =
@@ -28,9 +29,21 @@ function rmsnorm(g: GraphBuilder, x: string, weight: string, eps: number): strin
   return g.op("Mul", [g.op("Mul", [x, inv]), weight]);
 }
 
-function linear(g: GraphBuilder, c: LlamaConfig, x: string, name: string, lin: Linear, m: LayerMatrix): string {
+/** MatMulNBits' accuracy_level 4: activations in int8 blocks (see quant.ts for why). */
+const INT8_ACCURACY = 4;
+
+function linear(g: GraphBuilder, c: LlamaConfig, x: string, name: string, lin: Linear, m: LayerMatrix, quantize: boolean): string {
   const [rows, cols] = matrixShape(c, m);
-  if (lin.kind === "dense") return g.op("MatMul", [x, g.weight(name, transpose(lin.w, rows, cols), [cols, rows])]);
+  if (lin.kind === "dense") {
+    const q8 = quantize ? exactQ8_0(lin.w, rows, cols) : undefined;
+    if (q8 !== undefined) {
+      const b = g.bytes(`${name}.q8`, q8.q, [rows, cols / Q8_BLOCK, Q8_BLOCK]);
+      const s = g.weight(`${name}.scales`, q8.scales, [q8.scales.length]);
+      const attrs = [attr.int("K", cols), attr.int("N", rows), attr.int("bits", 8), attr.int("block_size", Q8_BLOCK), attr.int("accuracy_level", INT8_ACCURACY)];
+      return g.msOp("MatMulNBits", [x, b, s], attrs);
+    }
+    return g.op("MatMul", [x, g.weight(name, transpose(lin.w, rows, cols), [cols, rows])]);
+  }
   const a = g.weight(`${name}.a`, lin.a, [cols, lin.rank]);
   const b = g.weight(`${name}.b`, lin.b, [lin.rank, rows]);
   return g.op("MatMul", [g.op("MatMul", [x, a]), b]);
@@ -75,6 +88,10 @@ export interface ShardGraphOptions {
   readonly end: number;
   readonly norms: (layer: number) => { attnNorm: Float32Array; ffnNorm: Float32Array };
   readonly linear: LinearSource;
+  /** Run Q8_0-exact matrices as int8 MatMulNBits (quant.ts); default false. Only local
+   * generation turns it on: a server's and a verifier's graphs must recompute each other
+   * within the audits' tolerance, which int8 activations do not (quant.ts). */
+  readonly quantized?: boolean;
 }
 
 /** Names of a shard graph's cache inputs and outputs for layer l. */
@@ -105,6 +122,8 @@ export function buildShardGraph(c: LlamaConfig, o: ShardGraphOptions): Uint8Arra
   const rows = g.op("Unsqueeze", [positions, g.i64([1])]);
   const mask = g.op("Where", [g.op("LessOrEqual", [cols, rows]), g.f32([0], []), g.f32([-1e9], [])]);
   const scale = g.f32([1 / Math.sqrt(hs)], []);
+  const qz = o.quantized ?? false;
+  const lin = (v: string, l: number, m: LayerMatrix) => linear(g, c, v, `l${l}.${m}`, o.linear(l, m), m, qz);
 
   for (let l = o.start; l < o.end; l++) {
     const n = o.norms(l);
@@ -114,9 +133,9 @@ export function buildShardGraph(c: LlamaConfig, o: ShardGraphOptions): Uint8Arra
     // attention: norm → q, k, v → rotary → scores over the cache → output + residual
     const h = rmsnorm(g, x, g.weight(`l${l}.attn_norm`, n.attnNorm, [c.dim]), c.normEps);
     const heads = (v: string, count: number) => g.op("Transpose", [g.op("Reshape", [v, g.i64([0, 0, count, hs])])], [attr.ints("perm", [0, 2, 1, 3])]);
-    const q = rope(g, c, heads(linear(g, c, h, `l${l}.wq`, o.linear(l, "wq"), "wq"), c.nHeads), cos, sin);
-    const k = rope(g, c, heads(linear(g, c, h, `l${l}.wk`, o.linear(l, "wk"), "wk"), c.nKvHeads), cos, sin);
-    const v = heads(linear(g, c, h, `l${l}.wv`, o.linear(l, "wv"), "wv"), c.nKvHeads);
+    const q = rope(g, c, heads(lin(h, l, "wq"), c.nHeads), cos, sin);
+    const k = rope(g, c, heads(lin(h, l, "wk"), c.nKvHeads), cos, sin);
+    const v = heads(lin(h, l, "wv"), c.nKvHeads);
     const kAll = g.op("Concat", [pastK, k], [attr.int("axis", 2)]);
     const vAll = g.op("Concat", [pastV, v], [attr.int("axis", 2)]);
     g.output(kAll, names.presentK, [1, c.nKvHeads, "total", hs]);
@@ -128,13 +147,13 @@ export function buildShardGraph(c: LlamaConfig, o: ShardGraphOptions): Uint8Arra
     const scores = g.op("Add", [g.op("Mul", [g.op("MatMul", [q5, g.op("Transpose", [k5], [attr.ints("perm", [0, 1, 2, 4, 3])])]), scale]), mask]);
     const att = g.op("MatMul", [g.op("Softmax", [scores], [attr.int("axis", -1)]), v5]);
     const merged = g.op("Reshape", [g.op("Transpose", [g.op("Reshape", [att, g.i64([1, c.nHeads, -1, hs])])], [attr.ints("perm", [0, 2, 1, 3])]), g.i64([0, 0, c.nHeads * hs])]);
-    x = g.op("Add", [x, linear(g, c, merged, `l${l}.wo`, o.linear(l, "wo"), "wo")]);
+    x = g.op("Add", [x, lin(merged, l, "wo")]);
     // feed-forward: norm → SwiGLU → residual
     const h2 = rmsnorm(g, x, g.weight(`l${l}.ffn_norm`, n.ffnNorm, [c.dim]), c.normEps);
-    const gate = linear(g, c, h2, `l${l}.w1`, o.linear(l, "w1"), "w1");
-    const up = linear(g, c, h2, `l${l}.w3`, o.linear(l, "w3"), "w3");
+    const gate = lin(h2, l, "w1");
+    const up = lin(h2, l, "w3");
     const act = g.op("Mul", [g.op("Mul", [gate, g.op("Sigmoid", [gate])]), up]);
-    x = g.op("Add", [x, linear(g, c, act, `l${l}.w2`, o.linear(l, "w2"), "w2")]);
+    x = g.op("Add", [x, lin(act, l, "w2")]);
   }
   g.output(x, "hidden_out", [1, "seq", c.dim]);
   return g.build();

@@ -12,6 +12,27 @@ ort.env.logLevel = "fatal";
 export const DEVICES = ["cpu", "webgpu", "cuda", "auto"] as const;
 export type Device = (typeof DEVICES)[number];
 
+/** Threads each onnxruntime session computes with (intra-op; inter-op stays 1, as graphs run
+ * sequentially). One by default: on the 2-core VMs we measure on, two threads decode no
+ * faster and prefill slower than one (bench/model.json, "threads"), and a server or a
+ * verifier shares its cores with libp2p and the chain client. */
+export const DEFAULT_THREADS = 1;
+
+// The CPU budget belongs to the process, not to one session: a command sets it once
+// (`--threads`) and every session it opens — shards, embedding, head, a verifier's
+// re-check copies — uses it, without threading the count through every constructor.
+let threads = DEFAULT_THREADS;
+
+/** Sets the thread count for sessions created from now on. */
+export function setThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`threads must be a positive integer, got ${n}`);
+  threads = n;
+}
+
+export function getThreads(): number {
+  return threads;
+}
+
 /** WebGPU on Linux runs on Vulkan; without the loader, Dawn prints native warnings and fails,
  * so we check first and say what is missing. */
 function missingPrerequisite(device: Device): string | undefined {
@@ -35,6 +56,8 @@ export async function createSession(model: Uint8Array, device: Device): Promise<
       const session = await ort.InferenceSession.create(model, {
         executionProviders: [d],
         graphOptimizationLevel: "all",
+        intraOpNumThreads: threads,
+        interOpNumThreads: 1,
         logSeverityLevel: 3,
       });
       return { session, device: d };
