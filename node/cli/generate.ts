@@ -4,7 +4,7 @@ import { generate } from "../client/generate.ts";
 import { openLocalEngine } from "../client/local.ts";
 import { DEVICES, type Device } from "../model/onnx/runtime.ts";
 import { openSwarmClient } from "../client/swarm.ts";
-import { DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, parseUrl } from "./common.ts";
+import { DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, parseMultiaddr, parseUrl } from "./common.ts";
 
 export function parseIntIn(lo: number, hi: number) {
   return (v: string): number => {
@@ -41,6 +41,7 @@ export interface GenerateFlags {
   deployments: string;
   auditShare: number;
   audit: boolean;
+  listen: string[];
 }
 
 export function generateCommand(program: Command): void {
@@ -61,6 +62,7 @@ export function generateCommand(program: Command): void {
     .option("--svd-energy <e>", "run SVD-compressed weights keeping energy e (Eq. 12)", parseFloatIn(0, 1, true))
     .option("--svd-ratio <r>", "run SVD-compressed weights at compression ratio r (Eq. 15)", parseFloatIn(0, 1, true))
     .option("--stats", "print tokens/s and shard layout to stderr at the end")
+    .option("--listen <multiaddr>", "network mode: listen here too (repeatable), so servers behind NAT reached through a relay can connect back directly", parseMultiaddr, [] as string[])
     .option("--audit-share <p>", "share of sessions handed to a verifier for an audit (network mode)", parseFloatIn(0, 1), 0.05)
     .option("--no-audit", "never hand this session to a verifier")
     .addHelpText(
@@ -117,12 +119,16 @@ async function streamText(client: Parameters<typeof generate>[0], chain: Paramet
 async function generateOnSwarm(o: GenerateFlags): Promise<void> {
   if (o.model === undefined) throw new InvalidArgumentError("--model <file> is needed: the client holds the embedding and the output head");
   if (o.svdEnergy !== undefined || o.svdRatio !== undefined || o.shards !== 1) throw new InvalidArgumentError("--svd-* and --shards apply to --local only");
-  const swarm = await openSwarmClient({ rpc: o.rpc, deployments: o.deployments, model: o.model, device: o.device });
+  const swarm = await openSwarmClient({ rpc: o.rpc, deployments: o.deployments, model: o.model, device: o.device, listen: o.listen });
   try {
     const chain = swarm.session({
       onFailover: (peer, route) => log(`\nserver ${peer} failed; rerouted over ${route.map((r) => `${r.start}-${r.end}`).join(" ")} and replayed the history`),
       onRoute: (route) => {
         if (o.stats) log(`route ${route.map((r) => `${r.start}-${r.end}@${r.peer}`).join(" ")}`);
+      },
+      onReached: (peer, relayed, via) => {
+        if (relayed) log(`first hop ${peer} is relayed (${via}): no direct connection to it yet`);
+        else if (o.stats) log(`first hop ${peer}: direct connection (${via})`);
       },
     });
     const r = await streamText(swarm.net.client, chain, o);

@@ -4,9 +4,9 @@
 // input to output) and kept, so the session can be handed to a verifier; a broken chain
 // counts as that hop failing, and what was not sealed is done again (RolledBackError).
 import { randomBytes } from "node:crypto";
-import { multiaddr } from "@multiformats/multiaddr";
 import type { EfedNode } from "../p2p/host.ts";
 import { FramedStream, RemoteError } from "../p2p/framed.ts";
+import { openStream } from "../p2p/dial.ts";
 import { INFER_PROTOCOL, MAX_STEP_POSITIONS, RELAY_MS, WireError } from "../p2p/wire.ts";
 import type { TypedDataDomain } from "ethers";
 import { peerIdFromString } from "@libp2p/peer-id";
@@ -64,6 +64,8 @@ export interface RemoteOptions {
   readonly sealEvery?: number;
   /** The ledger's current epoch as the client sees it (receipts must be signed in it). */
   readonly epoch?: () => bigint | undefined;
+  /** Told how the first hop was reached: through a relay, or directly (`via` its address). */
+  readonly onReached?: (peer: string, relayed: boolean, via: string) => void;
 }
 
 /** One inference session along `route`: the first hop is dialled, it dials the rest. */
@@ -93,17 +95,13 @@ export class RemoteSession implements ShardChain {
   async open(): Promise<void> {
     const first = this.route[0];
     const timeout = this.o.timeoutMs ?? 30_000;
-    let lastErr: unknown;
-    for (const a of first.addrs) {
-      try {
-        const addr = multiaddr(a.includes("/p2p/") ? a : `${a}/p2p/${first.peer}`);
-        this.stream = new FramedStream(await this.node.dialProtocol(addr, INFER_PROTOCOL, { signal: AbortSignal.timeout(timeout) }));
-        break;
-      } catch (err) {
-        lastErr = err;
-      }
+    try {
+      const opened = await openStream(this.node, first.peer, first.addrs, INFER_PROTOCOL, timeout);
+      this.stream = new FramedStream(opened.stream);
+      this.o.onReached?.(first.peer, opened.relayed, opened.via);
+    } catch (err) {
+      throw new HopFailedError(first.peer, (err as Error).message);
     }
-    if (this.stream === undefined) throw new HopFailedError(first.peer, `cannot reach ${first.peer}: ${(lastErr as Error)?.message ?? "no address"}`);
     await this.guard(async () => {
       await this.stream!.send({ type: "OPEN", header: { session: this.id, hops: this.route } });
       await this.stream!.expect("OPENED", timeout);

@@ -14,6 +14,8 @@ export interface SwarmOptions {
   readonly deployments: string;
   readonly model: string;
   readonly device?: Device;
+  /** Addresses the client listens on (see openNetworkClient). */
+  readonly listen?: string[];
 }
 
 export interface SwarmClient {
@@ -29,7 +31,7 @@ export interface SwarmClient {
 
 export async function openSwarmClient(o: SwarmOptions): Promise<SwarmClient> {
   const h = await openLedger(o.rpc, o.deployments);
-  const net = await openNetworkClient(h.ledger, o.model, o.device ?? "cpu").catch((err) => {
+  const net = await openNetworkClient(h.ledger, o.model, o.device ?? "cpu", o.listen).catch((err) => {
     h.provider.destroy();
     throw err;
   });

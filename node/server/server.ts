@@ -39,6 +39,10 @@ export interface ServerOptions extends Omit<InferServiceOptions, "receipts"> {
   readonly wholeModel?: boolean;
   readonly device?: Device;
   readonly listen?: string[];
+  /** Addresses others reach this server at, announced instead of the listen addresses. */
+  readonly announce?: string[];
+  /** Offer circuit relay v2 to nodes behind NAT. */
+  readonly relay?: boolean;
   readonly privateKey?: PrivateKey;
   /** Misbehave (tests and demos): see faults.ts. */
   readonly fault?: Fault;
@@ -80,14 +84,14 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       if (end > c.nLayers) throw new Error(`layers ${start}-${end} are outside the model's ${c.nLayers} layers`);
       norms = (l) => ({ attnNorm: m.weights.layers[l]!.attnNorm, ffnNorm: m.weights.layers[l]!.ffnNorm });
       linear = denseSource(m.weights);
-      node = await createNode({ privateKey, listen: o.listen ?? ["/ip4/127.0.0.1/tcp/0"] });
+      node = await createNode({ privateKey, listen: o.listen ?? ["/ip4/127.0.0.1/tcp/0"], announce: o.announce, relay: o.relay });
       if (o.shareWeights) weights = new WeightsService({ node, model: m });
       if (whole) {
         const mc = m.config;
         build = (a, b) => ShardRunner.create(mc, a, b, buildShardGraph(mc, { start: a, end: b, norms, linear: denseSource(m.weights) }), o.device ?? "cpu");
       }
     } else {
-      node = await createNode({ privateKey, listen: o.listen ?? ["/ip4/127.0.0.1/tcp/0"] });
+      node = await createNode({ privateKey, listen: o.listen ?? ["/ip4/127.0.0.1/tcp/0"], announce: o.announce, relay: o.relay });
       const w = o.weightsFrom!;
       const progress = o.log === undefined ? undefined : transferProgress(`fetching layers ${start}-${end}`, o.log);
       fetched = await fetchLayers(node, w.provider, { start, end, format: w.svdEnergy === undefined ? "dense" : "svd", energy: w.svdEnergy }, w.expectedRoot, progress);
