@@ -4,6 +4,7 @@ import { generate } from "../client/generate.ts";
 import { openLocalEngine } from "../client/local.ts";
 import { DEVICES, type Device } from "../model/onnx/runtime.ts";
 import { openSwarmClient } from "../client/swarm.ts";
+import { isRelayed } from "../p2p/reachability.ts";
 import { DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, parseMultiaddr, parseUrl } from "./common.ts";
 
 export function parseIntIn(lo: number, hi: number) {
@@ -62,7 +63,10 @@ export function generateCommand(program: Command): void {
     .option("--svd-energy <e>", "run SVD-compressed weights keeping energy e (Eq. 12)", parseFloatIn(0, 1, true))
     .option("--svd-ratio <r>", "run SVD-compressed weights at compression ratio r (Eq. 15)", parseFloatIn(0, 1, true))
     .option("--stats", "print tokens/s and shard layout to stderr at the end")
-    .option("--listen <multiaddr>", "network mode: listen here too (repeatable), so servers behind NAT reached through a relay can connect back directly", parseMultiaddr, [] as string[])
+    .option("--listen <multiaddr>", "network mode: listen at this reachable address with a fixed port, e.g. /ip4/203.0.113.7/tcp/4300 (repeatable), so servers behind NAT reached through a relay can connect back directly", (v: string, acc: string[]) => {
+      if (/\/tcp\/0(\/|$)/.test(v) || /\/ip[46]\/(0\.0\.0\.0|::)\//.test(v)) throw new InvalidArgumentError("give the address servers can reach, with a fixed port (it is announced as it is)");
+      return parseMultiaddr(v, acc);
+    }, [] as string[])
     .option("--audit-share <p>", "share of sessions handed to a verifier for an audit (network mode)", parseFloatIn(0, 1), 0.05)
     .option("--no-audit", "never hand this session to a verifier")
     .addHelpText(
@@ -120,6 +124,13 @@ async function generateOnSwarm(o: GenerateFlags): Promise<void> {
   if (o.model === undefined) throw new InvalidArgumentError("--model <file> is needed: the client holds the embedding and the output head");
   if (o.svdEnergy !== undefined || o.svdRatio !== undefined || o.shards !== 1) throw new InvalidArgumentError("--svd-* and --shards apply to --local only");
   const swarm = await openSwarmClient({ rpc: o.rpc, deployments: o.deployments, model: o.model, device: o.device, listen: o.listen });
+  if (o.stats) {
+    // how each peer is reached: through a relay first, then directly once DCUtR upgrades
+    swarm.net.node.addEventListener("connection:open", (e) => {
+      const c = e.detail;
+      log(`connection to ${c.remotePeer}: ${isRelayed(c.remoteAddr) ? "relayed" : "direct"} (${c.direction}, ${c.remoteAddr})`);
+    });
+  }
   try {
     const chain = swarm.session({
       onFailover: (peer, route) => log(`\nserver ${peer} failed; rerouted over ${route.map((r) => `${r.start}-${r.end}`).join(" ")} and replayed the history`),

@@ -69,14 +69,15 @@ export interface NetworkClient {
   close(): Promise<void>;
 }
 
-/** `listen`: addresses the client listens on, so a server behind NAT that it reaches
- * through a relay can connect back to it directly (DCUtR); none by default. */
+/** `listen`: addresses the client listens on and announces as they are (an address others
+ * can reach, with a fixed port), so a server behind NAT that it reaches through a relay can
+ * connect back to it directly (DCUtR's unilateral upgrade); none by default. */
 export async function openNetworkClient(ledger: Contract, modelFile: string, device: Device = "cpu", listen: string[] = []): Promise<NetworkClient> {
   const model = await loadModel(modelFile, { layers: [0, 0], client: true });
   const c = model.config;
   const [, numLayers] = await ledger.model();
   if (Number(numLayers) !== c.nLayers) throw new Error(`${modelFile} has ${c.nLayers} layers, the ledger's model ${numLayers}: not the model of this swarm`);
-  const node = await createNode({ listen });
+  const node = await createNode({ listen, announce: listen, autoNat: false });
   const client: ClientModel = {
     config: c,
     tokenizer: model.tokenizer,

@@ -43,6 +43,9 @@ export interface NodeOptions {
   readonly announce?: string[];
   /** Offer circuit relay v2: reserve slots for, and relay to, nodes behind NAT. */
   readonly relay?: boolean;
+  /** Run AutoNAT (default true). Clients do not: AutoNAT v1's dial-back in js-libp2p reuses
+   * the connection the request came on and closes it, which would cut a relayed session. */
+  readonly autoNat?: boolean;
 }
 
 export type PubSubNode = Libp2p<EfedServices & { pubsub: ReturnType<ReturnType<typeof gossipsub>> }>;
@@ -65,7 +68,8 @@ function services(o: NodeOptions) {
   const relay = o.relay
     ? { relay: circuitRelayServer({ reservations: { maxReservations: RELAY_LIMITS.reservations, defaultDurationLimit: RELAY_LIMITS.durationMs, defaultDataLimit: RELAY_LIMITS.bytes } }) }
     : {};
-  return { identify: identify(), ping: ping(), autoNAT: autoNAT(), dcutr: dcutr(), reach: reachability(), ...relay };
+  const nat = o.autoNat === false ? {} : { autoNAT: autoNAT() };
+  return { identify: identify(), ping: ping(), dcutr: dcutr(), reach: reachability(), ...nat, ...relay } as { identify: ReturnType<typeof identify>; ping: ReturnType<typeof ping>; autoNAT: ReturnType<typeof autoNAT>; dcutr: ReturnType<typeof dcutr>; reach: ReturnType<typeof reachability> };
 }
 
 export async function createNode(o: NodeOptions = {}): Promise<EfedNode> {
