@@ -16,7 +16,7 @@ import { reachability, type ReachService } from "./reachability.ts";
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from "@libp2p/crypto/keys";
 import type { PrivateKey } from "@libp2p/interface";
 
-type EfedServices = { identify: Identify; ping: Ping; autoNAT: unknown; dcutr: unknown; reach: ReachService };
+type EfedServices = { identify: Identify; ping: Ping; autoNAT?: unknown; dcutr: unknown; reach: ReachService };
 
 export type EfedNode = Libp2p<EfedServices>;
 
@@ -69,7 +69,7 @@ function services(o: NodeOptions) {
     ? { relay: circuitRelayServer({ reservations: { maxReservations: RELAY_LIMITS.reservations, defaultDurationLimit: RELAY_LIMITS.durationMs, defaultDataLimit: RELAY_LIMITS.bytes } }) }
     : {};
   const nat = o.autoNat === false ? {} : { autoNAT: autoNAT() };
-  return { identify: identify(), ping: ping(), dcutr: dcutr(), reach: reachability(), ...nat, ...relay } as { identify: ReturnType<typeof identify>; ping: ReturnType<typeof ping>; autoNAT: ReturnType<typeof autoNAT>; dcutr: ReturnType<typeof dcutr>; reach: ReturnType<typeof reachability> };
+  return { identify: identify(), ping: ping(), dcutr: dcutr(), reach: reachability(), ...nat, ...relay };
 }
 
 export async function createNode(o: NodeOptions = {}): Promise<EfedNode> {
