@@ -24,10 +24,40 @@ export class UnreachablePeerError extends Error {
  * address dialled from outside its network may never answer at all). */
 export const ADDRESS_TIMEOUT_MS = 5000;
 
+/** How long a stream waits for DCUtR when the peer is connected only through a relay: the
+ * peer behind NAT starts the upgrade as soon as identify has run, a round trip or two. */
+export const UPGRADE_WAIT_MS = 1500;
+
+type Dialler = Pick<EfedNode, "dial" | "getConnections" | "addEventListener" | "removeEventListener">;
+
+function directTo(node: Dialler, peer: string): Connection[] {
+  return node.getConnections(peerIdFromString(peer)).filter((c) => c.status === "open" && !isRelayed(c.remoteAddr));
+}
+
+/** When `peer` is connected through a relay only, waits a little for DCUtR's direct one. */
+async function awaitUpgrade(node: Dialler, peer: string): Promise<void> {
+  const relayedOnly = directTo(node, peer).length === 0 && node.getConnections(peerIdFromString(peer)).some((c) => c.status === "open");
+  if (!relayedOnly) return;
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      node.removeEventListener("connection:open", check);
+      resolve();
+    };
+    const check = () => {
+      if (directTo(node, peer).length > 0) done();
+    };
+    const timer = setTimeout(done, UPGRADE_WAIT_MS);
+    node.addEventListener("connection:open", check);
+  });
+}
+
 /** Dials `peer` at `addrs` (each with or without its /p2p/ suffix) for `protocol`; an open
- * direct connection (one DCUtR made, say) is used first. */
-export async function openStream(node: Pick<EfedNode, "dial" | "getConnections">, peer: string, addrs: readonly string[], protocol: string, timeoutMs: number): Promise<OpenedStream> {
-  const open = node.getConnections(peerIdFromString(peer)).filter((c) => c.status === "open" && !isRelayed(c.remoteAddr));
+ * direct connection (one DCUtR made, say) is used first, waiting briefly for one when the
+ * peer is reached through a relay only. */
+export async function openStream(node: Dialler, peer: string, addrs: readonly string[], protocol: string, timeoutMs: number): Promise<OpenedStream> {
+  await awaitUpgrade(node, peer);
+  const open = directTo(node, peer);
   let lastErr: unknown;
   const tries: (Connection | string)[] = [...open.slice(0, 1), ...preferDirect(addrs)];
   for (const [i, t] of tries.entries()) {

@@ -26,7 +26,7 @@ describe("the swarm across hosts behind NAT", { skip: unavailable }, () => {
   const env: Record<string, string> = { EFED_HOME: home, EFED_PASSWORD: "pw", EFED_DEPLOYMENTS: join(home, "deployments") };
   const procs: Background[] = [];
   let net: Internet | undefined;
-  const servers: { proc: Background; peer: string }[] = [];
+  const servers: { proc: Background; peer: string; layers: string }[] = []; // in route order once started
   let golden: string;
   const cleanup = () => net?.remove();
   process.once("SIGINT", () => {
@@ -60,9 +60,10 @@ describe("the swarm across hosts behind NAT", { skip: unavailable }, () => {
     const [h1, h2] = net.homes;
     const serve = async (ns: string, wallet: string, lan: string, layers: string) => {
       const proc = await bg(ns, ["server", "--wallet", wallet, "--model", STORIES_260K, "--layers", layers, "--listen", `/ip4/${lan}/tcp/4201`], /server ready/);
-      servers.push({ proc, peer: /as (16Uiu2\w+)/.exec(proc.output())![1] });
+      servers.push({ proc, peer: /as (16Uiu2\w+)/.exec(proc.output())![1], layers });
     };
     await Promise.all([serve(h1.host, w[2], h1.lan, "0-3"), serve(h2.host, w[3], h2.lan, "3-5")]);
+    servers.sort((a, b) => a.layers.localeCompare(b.layers));
   });
   after(async () => {
     await Promise.all(procs.map((p) => p.stop()));
