@@ -71,6 +71,10 @@ export async function becomeReachable(node: EfedNode, o: ReachOptions): Promise<
   }
   if (verdict === "local") return verdict; // loopback only: a swarm on one machine
   o.log(`not publicly reachable (no public address confirmed by AutoNAT; ${reached} of ${peers.length} ledger peer(s) reached): reserving a slot on a relay…`);
+  // AutoNAT has given its verdict. Left running, it would ask again about the public
+  // addresses peers later observe (the NAT's ports), and js-libp2p's AutoNAT v1 answers by
+  // closing the connection the request came on: the one holding the relay reservation.
+  await (node.services.autoNAT as { stop?: () => Promise<void> } | undefined)?.stop?.();
   await node.services.reach.listenOnRelay();
   const relayed = await waitFor(node, () => node.getMultiaddrs().some(isRelayed), o.relayMs ?? 20_000);
   if (relayed) o.log(`reserved a relay slot: reachable as ${node.getMultiaddrs().filter(isRelayed).map(String).join(" ")}`);

@@ -39,6 +39,7 @@ describe("the swarm across hosts behind NAT", { skip: unavailable }, () => {
     procs.push(p);
     return p;
   };
+  const serverLogs = () => servers.map((s) => `--- server ${s.layers}:\n${s.proc.output().slice(-3000)}`).join("\n");
   let runs = 0; // a fresh port per run: the last run's may linger in TIME_WAIT
   const generate = (extra: string[] = []) =>
     efed(["generate", "--model", STORIES_260K, "--max-tokens", String(TOKENS), "--stats", "--no-audit", "--listen", `/ip4/${CLIENT_HOST}/tcp/${4300 + runs++}`, ...extra], env, 180_000, net!.exec(net!.client));
@@ -81,7 +82,7 @@ describe("the swarm across hosts behind NAT", { skip: unavailable }, () => {
 
   it("the published text comes through the NAT'd servers; the client is reached directly once DCUtR upgrades the relayed connection", async () => {
     const r = await generate();
-    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.code, 0, `${r.stderr}\n${serverLogs()}`);
     // 64 greedy tokens: the start of the published text
     assert.ok(r.stdout.trim().length > 100 && golden.startsWith(r.stdout.trim()), `${r.stdout}\n---\n${r.stderr}`);
     const [first, second] = servers.map((s) => s.peer);
@@ -98,7 +99,7 @@ describe("the swarm across hosts behind NAT", { skip: unavailable }, () => {
 
   it("tokens/s across the namespaces, against the latency arithmetic", async () => {
     const r = await generate();
-    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.code, 0, `${r.stderr}\n${serverLogs()}`);
     const m = /(\d+) tokens in ([\d.]+) s \(([\d.]+) tokens\/s\)/.exec(r.stderr);
     assert.ok(m, r.stderr);
     const measured = Number(m[1]) / Number(m[2]);
