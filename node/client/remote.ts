@@ -210,6 +210,8 @@ export class FailoverChain implements ShardChain {
   private readonly history: Float32Array[] = [];
   private unsealed: Float32Array[] = [];
   private session?: RemoteSession;
+  /** Why the last hop failed, for the error when no route is left without it. */
+  private lastFailure?: string;
   failovers = 0;
   /** Every session opened, in order, with its receipts (the last one is the live one). */
   readonly records: SessionRecord[] = [];
@@ -256,6 +258,7 @@ export class FailoverChain implements ShardChain {
         if (!(err instanceof HopFailedError)) throw err;
         if (++this.failovers > (this.o.maxFailovers ?? 3)) throw err;
         this.failed.add(err.peer);
+        this.lastFailure = `${err.peer}: ${err.message}`;
         await this.session?.close().catch(() => {});
         this.session = undefined;
         if (this.unsealed.length > 0) {
@@ -268,7 +271,10 @@ export class FailoverChain implements ShardChain {
   }
 
   private async openSession(): Promise<RemoteSession> {
-    const route = await this.o.route(this.failed);
+    const route = await this.o.route(this.failed).catch((err: Error) => {
+      if (this.lastFailure !== undefined) err.message += ` (last failure: ${this.lastFailure})`;
+      throw err;
+    });
     if (this.failed.size > 0) this.o.onFailover?.([...this.failed].at(-1)!, route);
     const s = new RemoteSession(this.node, route, this.dim, this.o);
     await s.open();

@@ -184,6 +184,7 @@ export class InferService {
     try {
       opened = await openStream(this.node, next.peer, next.addrs, INFER_PROTOCOL, timeout);
     } catch (err) {
+      this.o.log?.(`next hop: ${(err as Error).message}`);
       throw new RemoteError("hop_failed", (err as Error).message, next.peer);
     }
     this.sayHowReached(next.peer, opened);
