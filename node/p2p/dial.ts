@@ -53,11 +53,13 @@ async function awaitUpgrade(node: Dialler, peer: string): Promise<void> {
 }
 
 /** Dials `peer` at `addrs` (each with or without its /p2p/ suffix) for `protocol`; an open
- * direct connection (one DCUtR made, say) is used first, waiting briefly for one when the
- * peer is reached through a relay only. */
+ * connection is used first, a direct one (DCUtR's, say) before a relayed one, waiting
+ * briefly for a direct one when the peer is reached through a relay only. */
 export async function openStream(node: Dialler, peer: string, addrs: readonly string[], protocol: string, timeoutMs: number): Promise<OpenedStream> {
   await awaitUpgrade(node, peer);
-  const open = directTo(node, peer);
+  // an open connection first, direct before relayed: dialling a relayed address again
+  // makes a second circuit with the same address, which libp2p drops as a duplicate
+  const open = [...directTo(node, peer), ...node.getConnections(peerIdFromString(peer)).filter((c) => c.status === "open" && isRelayed(c.remoteAddr))];
   let lastErr: unknown;
   const tries: (Connection | string)[] = [...open.slice(0, 1), ...preferDirect(addrs)];
   for (const [i, t] of tries.entries()) {
