@@ -4,7 +4,8 @@ import { generate } from "../client/generate.ts";
 import { openLocalEngine } from "../client/local.ts";
 import { DEVICES, type Device } from "../model/onnx/runtime.ts";
 import { openSwarmClient } from "../client/swarm.ts";
-import { CONFIRMATIONS_HELP, DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, parseUrl, threadsOption } from "./common.ts";
+import { isRelayed } from "../p2p/reachability.ts";
+import { CONFIRMATIONS_HELP, DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, parseMultiaddr, parseUrl, threadsOption } from "./common.ts";
 
 export function parseIntIn(lo: number, hi: number) {
   return (v: string): number => {
@@ -42,6 +43,7 @@ export interface GenerateFlags {
   auditShare: number;
   audit: boolean;
   confirmations?: number;
+  listen: string[];
 }
 
 export function generateCommand(program: Command): void {
@@ -63,6 +65,10 @@ export function generateCommand(program: Command): void {
     .option("--svd-energy <e>", "run SVD-compressed weights keeping energy e (Eq. 12)", parseFloatIn(0, 1, true))
     .option("--svd-ratio <r>", "run SVD-compressed weights at compression ratio r (Eq. 15)", parseFloatIn(0, 1, true))
     .option("--stats", "print tokens/s and shard layout to stderr at the end")
+    .option("--listen <multiaddr>", "network mode: listen at this reachable address with a fixed port, e.g. /ip4/203.0.113.7/tcp/4300 (repeatable), so servers behind NAT reached through a relay can connect back directly", (v: string, acc: string[]) => {
+      if (/\/tcp\/0(\/|$)/.test(v) || /\/ip[46]\/(0\.0\.0\.0|::)\//.test(v)) throw new InvalidArgumentError("give the address servers can reach, with a fixed port (it is announced as it is)");
+      return parseMultiaddr(v, acc);
+    }, [] as string[])
     .option("--audit-share <p>", "share of sessions handed to a verifier for an audit (network mode)", parseFloatIn(0, 1), 0.05)
     .option("--no-audit", "never hand this session to a verifier")
     .option("--confirmations <n>", CONFIRMATIONS_HELP, parseIntIn(0, 1000))
@@ -120,12 +126,23 @@ async function streamText(client: Parameters<typeof generate>[0], chain: Paramet
 async function generateOnSwarm(o: GenerateFlags): Promise<void> {
   if (o.model === undefined) throw new InvalidArgumentError("--model <file> is needed: the client holds the embedding and the output head");
   if (o.svdEnergy !== undefined || o.svdRatio !== undefined || o.shards !== 1) throw new InvalidArgumentError("--svd-* and --shards apply to --local only");
-  const swarm = await openSwarmClient({ rpc: o.rpc, deployments: o.deployments, model: o.model, device: o.device, confirmations: o.confirmations });
+  const swarm = await openSwarmClient({ rpc: o.rpc, deployments: o.deployments, model: o.model, device: o.device, confirmations: o.confirmations, listen: o.listen });
+  if (o.stats) {
+    // how each peer is reached: through a relay first, then directly once DCUtR upgrades
+    swarm.net.node.addEventListener("connection:open", (e) => {
+      const c = e.detail;
+      log(`connection to ${c.remotePeer}: ${isRelayed(c.remoteAddr) ? "relayed" : "direct"} (${c.direction}, ${c.remoteAddr})`);
+    });
+  }
   try {
     const chain = swarm.session({
       onFailover: (peer, route) => log(`\nserver ${peer} failed; rerouted over ${route.map((r) => `${r.start}-${r.end}`).join(" ")} and replayed the history`),
       onRoute: (route) => {
         if (o.stats) log(`route ${route.map((r) => `${r.start}-${r.end}@${r.peer}`).join(" ")}`);
+      },
+      onReached: (peer, relayed, via) => {
+        if (relayed) log(`first hop ${peer} is relayed (${via}): no direct connection to it yet`);
+        else if (o.stats) log(`first hop ${peer}: direct connection (${via})`);
       },
     });
     const r = await streamText(swarm.net.client, chain, o);

@@ -1,7 +1,9 @@
 // `efed server`: serve a range of layers on the swarm, registered on the ledger.
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { formatUnits, parseUnits, ZeroHash, type Contract } from "ethers";
-import { readCandidates, registerOrUpdate } from "../chain/registry.ts";
+import { readCandidates, readVerifiers, registerOrUpdate } from "../chain/registry.ts";
+import { becomeReachable, watchAddrs } from "../server/reachable.ts";
+import { ledgerAddrs } from "../p2p/reachability.ts";
 import { modelHash } from "../model/manifest.ts";
 import { DEVICES, type Device } from "../model/onnx/runtime.ts";
 import { loadOrCreateKey } from "../p2p/host.ts";
@@ -34,6 +36,8 @@ interface ServerFlags {
   rpc: string;
   deployments: string;
   listen: string[];
+  announce: string[];
+  relay?: boolean;
   device: Device;
   maxSessions: number;
   log?: string;
@@ -57,6 +61,8 @@ export function serverCommand(program: Command): void {
     .option("--rpc <url>", "JSON-RPC endpoint of the chain", parseUrl, DEFAULT_RPC)
     .option("--deployments <dir>", "where deployments/<chainId>.json is read", DEFAULT_DEPLOYMENTS)
     .option("--listen <multiaddr>", "address to listen on (repeatable)", parseMultiaddr, [] as string[])
+    .option("--announce <multiaddr>", "address others reach this server at, registered instead of the listen addresses (repeatable): a public IP or a port forwarded to --listen", parseMultiaddr, [] as string[])
+    .option("--relay", "offer circuit relay v2: servers behind NAT reserve slots here and are reached through this node")
     .option("--log <file>", "also append every notice, with its time, to this file")
     .option("--confirmations <n>", CONFIRMATIONS_HELP, parseIntIn(0, 1000))
     .addOption(new Option("--device <device>", "execution provider").choices([...DEVICES]).default("cpu"))
@@ -115,6 +121,8 @@ Example:
           layers: o.layers,
           device: o.device,
           listen: o.listen.length ? o.listen : ["/ip4/127.0.0.1/tcp/0"],
+          announce: o.announce,
+          relay: o.relay,
           privateKey,
           limits: { maxSessions: o.maxSessions, ttlMs: o.sessionTtl * 1000 },
           fault: o.fault,
@@ -124,7 +132,10 @@ Example:
           const f = server.fetched;
           log(`fetched ${f.bytes} bytes of weights (${f.wireBytes} on the wire), ${f.verified} tensors checked against the manifest`);
         }
-        const addrs = server.addrs().map((a) => a.replace(/\/p2p\/[^/]+$/, ""));
+        // AutoNAT's verdict, and a relay slot when nobody can dial this server
+        await becomeReachable(server.node, { announced: o.announce.length > 0, peers: async () => [...(await readVerifiers(h.ledger)), ...(await readCandidates(h.ledger))], log });
+        if (o.relay) log("relaying for nodes behind NAT (circuit relay v2)");
+        const addrs = ledgerAddrs(server.addrs());
         let throughput: number;
         let done: string;
         try {
@@ -154,9 +165,20 @@ Example:
         let exitCode = 0;
         await new Promise<void>((resolve) => {
           let stopping = false;
+          // a relay slot made or lost, an address confirmed: the ledger gets the new list
+          let updating = Promise.resolve();
+          const unwatch = watchAddrs(server.node, (now) => {
+            updating = updating.then(async () => {
+              if (stopping) return;
+              const next = ledgerAddrs(now);
+              await explainReverts(h.ledger.interface, async () => (await h.ledgerW.updateAddrs(next)).wait());
+              log(`addresses on the ledger: ${next.join(" ") || "none"}`);
+            }).catch((err: Error) => log(`could not update the addresses on the ledger: ${err.message.split("\n")[0]}`));
+          });
           const stop = (why = "stopping", offline = true) => {
             if (stopping) return;
             stopping = true;
+            unwatch();
             clearInterval(watch);
             log(`${why}: no new sessions, finishing open ones…`);
             // clients route around a server with no address on the ledger; starting again

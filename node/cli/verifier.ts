@@ -13,7 +13,9 @@ import { Auditor, ledgerRoutes } from "../verifier/auditor.ts";
 import { serveAudits } from "../verifier/audit-service.ts";
 import { LedgerPeers } from "../verifier/ledger-peers.ts";
 import { ledgerEpochClock } from "../chain/clock.ts";
-import { readVerifiers } from "../chain/registry.ts";
+import { readCandidates, readVerifiers } from "../chain/registry.ts";
+import { becomeReachable } from "../server/reachable.ts";
+import { ledgerAddrs } from "../p2p/reachability.ts";
 import { LedgerPort } from "../verifier/ledger-port.ts";
 import { PeerExchange } from "../verifier/peer-exchange.ts";
 import { promptsFromFile, samplePrompts } from "../verifier/prompts.ts";
@@ -33,6 +35,8 @@ interface VerifierFlags {
   rpc: string;
   deployments: string;
   listen: string[];
+  announce: string[];
+  relay?: boolean;
   bootstrap: string[];
   audits: number;
   prompts?: string;
@@ -52,6 +56,8 @@ export function verifierCommand(program: Command): void {
     .option("--rpc <url>", "JSON-RPC endpoint of the chain", parseUrl, DEFAULT_RPC)
     .option("--deployments <dir>", "where deployments/<chainId>.json is read", DEFAULT_DEPLOYMENTS)
     .option("--listen <multiaddr>", "address to listen on (repeatable)", parseMultiaddr, [] as string[])
+    .option("--announce <multiaddr>", "address others reach this verifier at, registered instead of the listen addresses (repeatable)", parseMultiaddr, [] as string[])
+    .option("--relay", "offer circuit relay v2: servers behind NAT reserve slots here and are reached through this node")
     .option("--bootstrap <multiaddr>", "another verifier to join on gossipsub (repeatable; optional: verifiers also find each other on the ledger)", (v: string, acc: string[]) => [...acc, parsePeerMultiaddr(v)], [] as string[])
     .option("--audits <n>", "audit sessions per epoch", parseIntIn(1, 10000), 2)
     .option("--prompts <file>", "secret audit prompts, one per line (default: text the model generates from a secret seed, fresh every epoch)")
@@ -80,8 +86,10 @@ Example:
       try {
         const params = await h.ledger.params();
         const privateKey = await loadOrCreateKey(p2pKeyFile(o.wallet));
-        const node = await createPubSubNode({ privateKey, listen: o.listen.length ? o.listen : ["/ip4/127.0.0.1/tcp/0"] });
-        const addrs = node.getMultiaddrs().map((a) => a.toString().replace(/\/p2p\/[^/]+$/, ""));
+        const node = await createPubSubNode({ privateKey, listen: o.listen.length ? o.listen : ["/ip4/127.0.0.1/tcp/0"], announce: o.announce, relay: o.relay });
+        await becomeReachable(node, { announced: o.announce.length > 0, peers: async () => [...(await readVerifiers(h.ledger)), ...(await readCandidates(h.ledger))], log });
+        if (o.relay) log("relaying for nodes behind NAT (circuit relay v2)");
+        const addrs = ledgerAddrs(node.getMultiaddrs().map(String));
         const v = await h.ledger.getVerifier(h.address);
         const iface = [h.ledger.interface, h.token.interface];
         if (Number(v.status) === 0) {

@@ -3,6 +3,8 @@
 // peer whose key does not match what the ledger says.
 import { ledgerEpochClock } from "../chain/clock.ts";
 import { multiaddr } from "@multiformats/multiaddr";
+import { peerIdFromString } from "@libp2p/peer-id";
+import { isRelayed, preferDirect } from "../p2p/reachability.ts";
 import type { Contract, TypedDataDomain } from "ethers";
 import { ledgerDomain } from "../chain/domain.ts";
 import { readCandidates } from "../chain/registry.ts";
@@ -12,17 +14,19 @@ import { buildEmbeddingGraph, buildHeadGraph } from "../model/onnx/layers.ts";
 import { ClientGraph, type Device } from "../model/onnx/runtime.ts";
 import { createNode, type EfedNode } from "../p2p/host.ts";
 import type { ClientModel } from "./generate.ts";
-import { FailoverChain } from "./remote.ts";
+import { FailoverChain, type RemoteOptions } from "./remote.ts";
 import { chooseRoute, NoRouteError, type Candidate, type RouteHop } from "./route.ts";
 
-/** Measures each candidate's round trip with a libp2p ping; unreachable ones get Infinity. */
+/** Measures each candidate's round trip with a libp2p ping (direct addresses first);
+ * unreachable ones get Infinity, and those reached only through a relay are marked. */
 export async function measureRtts(node: EfedNode, cands: Candidate[], timeoutMs = 5000): Promise<Candidate[]> {
   return Promise.all(
     cands.map(async (c) => {
-      for (const a of c.addrs) {
+      for (const a of preferDirect(c.addrs)) {
         try {
-          const rttMs = await node.services.ping.ping(multiaddr(`${a}/p2p/${c.peer}`), { signal: AbortSignal.timeout(timeoutMs) });
-          return { ...c, rttMs };
+          const rttMs = await node.services.ping.ping(multiaddr(a.endsWith(`/p2p/${c.peer}`) ? a : `${a}/p2p/${c.peer}`), { signal: AbortSignal.timeout(timeoutMs) });
+          const direct = node.getConnections(peerIdFromString(c.peer)).some((x) => x.status === "open" && !isRelayed(x.remoteAddr));
+          return { ...c, rttMs, relayed: !direct };
         } catch {
           // try the next address
         }
@@ -64,16 +68,19 @@ export interface NetworkClient {
   /** The ledger's EIP-712 domain (receipts are checked against it). */
   readonly domain: TypedDataDomain;
   /** A new failover-capable session over the best route at the time. */
-  session(o?: { onFailover?: (failed: string, route: RouteHop[]) => void; onRoute?: (route: RouteHop[]) => void; timeoutMs?: number }): FailoverChain;
+  session(o?: { onFailover?: (failed: string, route: RouteHop[]) => void; onRoute?: (route: RouteHop[]) => void; onReached?: RemoteOptions["onReached"]; timeoutMs?: number }): FailoverChain;
   close(): Promise<void>;
 }
 
-export async function openNetworkClient(ledger: Contract, modelFile: string, device: Device = "cpu", confirmed?: ConfirmedReader): Promise<NetworkClient> {
+/** `listen`: addresses the client listens on and announces as they are (an address others
+ * can reach, with a fixed port), so a server behind NAT that it reaches through a relay can
+ * connect back to it directly (DCUtR's unilateral upgrade); none by default. */
+export async function openNetworkClient(ledger: Contract, modelFile: string, device: Device = "cpu", confirmed?: ConfirmedReader, listen: string[] = []): Promise<NetworkClient> {
   const model = await loadModel(modelFile, { layers: [0, 0], client: true });
   const c = model.config;
   const [, numLayers] = await ledger.model();
   if (Number(numLayers) !== c.nLayers) throw new Error(`${modelFile} has ${c.nLayers} layers, the ledger's model ${numLayers}: not the model of this swarm`);
-  const node = await createNode();
+  const node = await createNode({ listen, announce: listen, autoNat: false });
   const client: ClientModel = {
     config: c,
     tokenizer: model.tokenizer,

@@ -4,9 +4,9 @@
 // input to output) and kept, so the session can be handed to a verifier; a broken chain
 // counts as that hop failing, and what was not sealed is done again (RolledBackError).
 import { randomBytes } from "node:crypto";
-import { multiaddr } from "@multiformats/multiaddr";
 import type { EfedNode } from "../p2p/host.ts";
 import { FramedStream, RemoteError } from "../p2p/framed.ts";
+import { openStream } from "../p2p/dial.ts";
 import { INFER_PROTOCOL, MAX_STEP_POSITIONS, RELAY_MS, WireError } from "../p2p/wire.ts";
 import type { TypedDataDomain } from "ethers";
 import { peerIdFromString } from "@libp2p/peer-id";
@@ -65,6 +65,8 @@ export interface RemoteOptions {
   readonly sealEvery?: number;
   /** The ledger's current epoch as the client sees it (receipts must be signed in it). */
   readonly epoch?: () => bigint | undefined;
+  /** Told how the first hop was reached: through a relay, or directly (`via` its address). */
+  readonly onReached?: (peer: string, relayed: boolean, via: string) => void;
 }
 
 /** One inference session along `route`: the first hop is dialled, it dials the rest. */
@@ -94,17 +96,13 @@ export class RemoteSession implements ShardChain {
   async open(): Promise<void> {
     const first = this.route[0];
     const timeout = this.o.timeoutMs ?? 30_000;
-    let lastErr: unknown;
-    for (const a of first.addrs) {
-      try {
-        const addr = multiaddr(a.includes("/p2p/") ? a : `${a}/p2p/${first.peer}`);
-        this.stream = new FramedStream(await this.node.dialProtocol(addr, INFER_PROTOCOL, { signal: AbortSignal.timeout(timeout) }));
-        break;
-      } catch (err) {
-        lastErr = err;
-      }
+    try {
+      const opened = await openStream(this.node, first.peer, first.addrs, INFER_PROTOCOL, timeout);
+      this.stream = new FramedStream(opened.stream);
+      this.o.onReached?.(first.peer, opened.relayed, opened.via);
+    } catch (err) {
+      throw new HopFailedError(first.peer, (err as Error).message);
     }
-    if (this.stream === undefined) throw new HopFailedError(first.peer, `cannot reach ${first.peer}: ${(lastErr as Error)?.message ?? "no address"}`);
     await this.guard(async () => {
       await this.stream!.send({ type: "OPEN", header: { session: this.id, hops: this.route } });
       await this.stream!.expect("OPENED", timeout);
@@ -213,6 +211,8 @@ export class FailoverChain implements ShardChain {
   private readonly history: Float32Array[] = [];
   private unsealed: Float32Array[] = [];
   private session?: RemoteSession;
+  /** Why the last hop failed, for the error when no route is left without it. */
+  private lastFailure?: string;
   failovers = 0;
   /** Every session opened, in order, with its receipts (the last one is the live one). */
   readonly records: SessionRecord[] = [];
@@ -259,6 +259,7 @@ export class FailoverChain implements ShardChain {
         if (!(err instanceof HopFailedError)) throw err;
         if (++this.failovers > (this.o.maxFailovers ?? 3)) throw err;
         this.failed.add(err.peer);
+        this.lastFailure = `${err.peer}: ${err.message}`;
         await this.session?.close().catch(() => {});
         this.session = undefined;
         if (this.unsealed.length > 0) {
@@ -271,7 +272,10 @@ export class FailoverChain implements ShardChain {
   }
 
   private async openSession(): Promise<RemoteSession> {
-    const route = await this.o.route(this.failed);
+    const route = await this.o.route(this.failed).catch((err: Error) => {
+      if (this.lastFailure !== undefined) err.message += ` (last failure: ${this.lastFailure})`;
+      throw err;
+    });
     if (this.failed.size > 0) this.o.onFailover?.([...this.failed].at(-1)!, route);
     const s = new RemoteSession(this.node, route, this.dim, this.o);
     await s.open();

@@ -10,9 +10,13 @@ export class NoRouteError extends Error {
   override readonly name = "NoRouteError";
 }
 
+/** Added to a relayed hop's cost: a relay is a detour and a shared resource, so a direct
+ * server wins over a relayed one unless it is this much slower. */
+export const RELAYED_HOP_PENALTY_MS = 100;
+
 /** Estimated cost of a hop: network round trip plus compute, divided by trust. */
 export function hopCost(c: Candidate): number {
-  const rtt = c.rttMs ?? 50;
+  const rtt = (c.rttMs ?? 50) + (c.relayed === true ? RELAYED_HOP_PENALTY_MS : 0);
   const compute = ((c.end - c.start) / Math.max(c.throughput, 1e-9)) * 1000;
   return (rtt + compute) / Math.max(c.trust, 0.01);
 }

@@ -16,6 +16,8 @@ export interface SwarmOptions {
   readonly device?: Device;
   /** Blocks on top of a ledger change before routes follow it (default: chain/confirmed.ts). */
   readonly confirmations?: number;
+  /** Addresses the client listens on (see openNetworkClient). */
+  readonly listen?: string[];
 }
 
 export interface SwarmClient {
@@ -31,7 +33,7 @@ export interface SwarmClient {
 
 export async function openSwarmClient(o: SwarmOptions): Promise<SwarmClient> {
   const h = await openLedger(o.rpc, o.deployments, undefined, o.confirmations);
-  const net = await openNetworkClient(h.ledger, o.model, o.device ?? "cpu", h.confirmed).catch((err) => {
+  const net = await openNetworkClient(h.ledger, o.model, o.device ?? "cpu", h.confirmed, o.listen).catch((err) => {
     h.provider.destroy();
     throw err;
   });

@@ -6,10 +6,10 @@
 // and adds it to the RESULT. Every frame is validated; a bad one gets an ERROR frame and
 // the stream ends.
 // I/O lives here; the computation is the ShardRunner's.
-import { multiaddr } from "@multiformats/multiaddr";
 import type { Connection, Stream } from "@libp2p/interface";
 import type { EfedNode } from "../p2p/host.ts";
 import { FramedStream, RemoteError } from "../p2p/framed.ts";
+import { openStream, type OpenedStream } from "../p2p/dial.ts";
 import { INFER_PROTOCOL, RELAY_MS, WireError, type Frame, type Header, type Hop } from "../p2p/wire.ts";
 import type { ShardRunner } from "../model/onnx/runtime.ts";
 import { BusyError, SessionReusedError, SessionStore, type Session, type SessionLimits } from "./sessions.ts";
@@ -62,6 +62,8 @@ export class InferService {
   private readonly o: InferServiceOptions;
   readonly sessions: SessionStore;
   private readonly streams = new Set<Stream>();
+  /** How each next hop was last reached, "direct" or "relayed" (logged when it changes). */
+  private readonly reached = new Map<string, string>();
   private accepting = false;
   /** Counters for status and tests. */
   readonly stats = { opened: 0, steps: 0, tokens: 0, badFrames: 0, busy: 0, computeMs: 0, receiptMs: 0 };
@@ -92,6 +94,7 @@ export class InferService {
     this.accepting = true;
     await this.node.handle(INFER_PROTOCOL, (stream, connection) => this.handle(stream, connection), {
       maxInboundStreams: this.o.maxInboundStreams ?? 64,
+      runOnLimitedConnection: true, // a server behind NAT is reached through a relay
     });
   }
 
@@ -177,21 +180,31 @@ export class InferService {
   private async openNext(session: string, hops: Hop[]): Promise<FramedStream> {
     const next = hops[0];
     const timeout = this.o.hopTimeoutMs ?? 10_000;
-    let lastErr: unknown;
-    for (const a of next.addrs) {
-      try {
-        const addr = multiaddr(a.includes("/p2p/") ? a : `${a}/p2p/${next.peer}`);
-        const stream = await this.node.dialProtocol(addr, INFER_PROTOCOL, { signal: AbortSignal.timeout(timeout) });
-        const down = new FramedStream(stream);
-        await down.send({ type: "OPEN", header: { session, hops } });
-        await down.expect("OPENED", timeout);
-        return down;
-      } catch (err) {
-        if (err instanceof RemoteError) throw err; // the next hop answered: pass its verdict on
-        lastErr = err;
-      }
+    let opened: OpenedStream;
+    try {
+      opened = await openStream(this.node, next.peer, next.addrs, INFER_PROTOCOL, timeout);
+    } catch (err) {
+      this.o.log?.(`next hop: ${(err as Error).message}`);
+      throw new RemoteError("hop_failed", (err as Error).message, next.peer);
     }
-    throw new RemoteError("hop_failed", `cannot reach ${next.peer}: ${(lastErr as Error)?.message ?? "no address"}`, next.peer);
+    this.sayHowReached(next.peer, opened);
+    const down = new FramedStream(opened.stream);
+    try {
+      await down.send({ type: "OPEN", header: { session, hops } });
+      await down.expect("OPENED", timeout);
+    } catch (err) {
+      if (err instanceof RemoteError) throw err; // the next hop answered: pass its verdict on
+      throw new RemoteError("hop_failed", `cannot reach ${next.peer}: ${(err as Error).message}`, next.peer);
+    }
+    return down;
+  }
+
+  /** Says, once per change, whether the next hop is reached directly or through a relay. */
+  private sayHowReached(peer: string, s: OpenedStream): void {
+    const kind = s.relayed ? "relayed" : "direct";
+    if (this.reached.get(peer) === kind) return;
+    this.reached.set(peer, kind);
+    this.o.log?.(s.relayed ? `next hop ${peer} is relayed (${s.via}): no direct connection to it yet` : `next hop ${peer}: direct connection (${s.via})`);
   }
 
   private async step(runner: ShardRunner, session: Session, f: { header: Header<"STEP">; tensor?: Float32Array; receipts?: Uint8Array }, connection: Connection, down: FramedStream | undefined, next: Hop | undefined, ctx: StepContext, receivedAt: number): Promise<Frame> {

@@ -39,6 +39,10 @@ export interface ServerOptions extends Omit<InferServiceOptions, "receipts"> {
   readonly wholeModel?: boolean;
   readonly device?: Device;
   readonly listen?: string[];
+  /** Addresses others reach this server at, announced instead of the listen addresses. */
+  readonly announce?: string[];
+  /** Offer circuit relay v2 to nodes behind NAT. */
+  readonly relay?: boolean;
   readonly privateKey?: PrivateKey;
   /** Misbehave (tests and demos): see faults.ts. */
   readonly fault?: Fault;
@@ -67,7 +71,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   if (privateKey.type !== "secp256k1") throw new Error(`the node key is ${privateKey.type}; servers sign receipts with a secp256k1 key (delete the key file to make one)`);
   const receipts = { signer: new ReceiptSigner(privateKey.raw, o.receiptDomain ?? LOCAL_DOMAIN), epoch: o.epoch ?? (() => 0n) };
   try {
-    node = await createNode({ privateKey, listen: o.listen ?? ["/ip4/127.0.0.1/tcp/0"] });
+    node = await createNode({ privateKey, listen: o.listen ?? ["/ip4/127.0.0.1/tcp/0"], announce: o.announce, relay: o.relay });
     const src = o.model !== undefined ? await fromFile(o, node) : await fromPeer(o, node);
     const { config: c, weights, fetched, build } = src;
     let runner = await ShardRunner.create(c, start, end, buildShardGraph(c, { start, end, norms: src.norms, linear: src.linear }), o.device ?? "cpu");

@@ -18,6 +18,8 @@ export interface Candidate {
   readonly throughput: number;
   /** Measured round trip (ms); undefined when not measured. */
   readonly rttMs?: number;
+  /** Reached only through a relay (no direct connection, yet). */
+  readonly relayed?: boolean;
 }
 
 export interface RouteHop {

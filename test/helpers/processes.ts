@@ -12,10 +12,16 @@ export interface RunResult {
   stderr: string;
 }
 
+/** The command line that runs `efed args…`, inside `wrap` when given (e.g. `ip netns exec ns`). */
+function command(args: string[], wrap: string[]): [string, string[]] {
+  const line = [...wrap, process.execPath, CLI, ...args];
+  return [line[0], line.slice(1)];
+}
+
 /** Runs `efed args…` to completion. */
-export function efed(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<RunResult> {
+export function efed(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000, wrap: string[] = []): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, cwd: ROOT });
+    const child = spawn(...command(args, wrap), { env: { ...process.env, ...env }, cwd: ROOT });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
@@ -39,8 +45,8 @@ export interface Background {
 }
 
 /** Starts `efed args…` and waits until its stderr matches `ready`; returns the match. */
-export async function efedBackground(args: string[], ready: RegExp, timeoutMs = 60_000, env: Record<string, string> = {}): Promise<Background & { match: RegExpMatchArray }> {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+export async function efedBackground(args: string[], ready: RegExp, timeoutMs = 60_000, env: Record<string, string> = {}, wrap: string[] = []): Promise<Background & { match: RegExpMatchArray }> {
+  const child = spawn(...command(args, wrap), { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
   let out = "";
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
