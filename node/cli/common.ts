@@ -4,6 +4,7 @@ import { multiaddr } from "@multiformats/multiaddr";
 import { openSync, writeSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { StatusLine } from "./progress.ts";
 
 export const DEFAULT_RPC = process.env.EFED_RPC ?? "http://127.0.0.1:8545";
 
@@ -20,9 +21,13 @@ let logFd: number | undefined;
 /** Progress and notices go to stderr, so stdout stays clean for data (and generated text);
  * with --log, also to a file, each line with its time. */
 export function log(line: string): void {
-  process.stderr.write(line + "\n");
+  progressLine.around(() => process.stderr.write(line + "\n"));
   if (logFd !== undefined) writeSync(logFd, `${new Date().toISOString()} ${line.replace(/^\n+/, "")}\n`);
 }
+
+/** The one progress line of this process, on stderr (its full lines go through log()): one
+ * per process because a terminal has one cursor. */
+export const progressLine = new StatusLine(process.stderr, { line: log });
 
 /** `--log <file>`: appends every notice to `file` from now on. */
 export function logToFile(file: string): void {
@@ -82,6 +87,7 @@ const EXPECTED = new Set([
   "NoRouteError",
   "HopFailedError",
   "WeightsFetchError",
+  "WeightsSourceError",
 ]);
 
 export function reportError(err: unknown): number {

@@ -14,7 +14,12 @@ export interface LoadedModel {
   readonly tokenizer: Tokenizer;
 }
 
-export async function loadModel(file: string, sel: WeightSelection = ALL): Promise<LoadedModel> {
+export interface LoadOptions {
+  /** Hears the bytes of weights read so far and the total (progress of a long load). */
+  readonly onBytes?: (bytes: number, total: number) => void;
+}
+
+export async function loadModel(file: string, sel: WeightSelection = ALL, o: LoadOptions = {}): Promise<LoadedModel> {
   let isDir: boolean;
   try {
     isDir = statSync(file).isDirectory();
@@ -23,7 +28,7 @@ export async function loadModel(file: string, sel: WeightSelection = ALL): Promi
   }
   if (isDir || file.endsWith(".safetensors")) {
     const { loadSafetensorsModel } = await import("./safetensors.ts");
-    return loadSafetensorsModel(file, sel);
+    return loadSafetensorsModel(file, sel, o.onBytes);
   }
   const g = await readGgufHeader(file);
   const config = ggufConfig(g);
@@ -39,5 +44,5 @@ export async function loadModel(file: string, sel: WeightSelection = ALL): Promi
   } catch (err) {
     throw new ModelFormatError((err as Error).message);
   }
-  return { file, format: "gguf", config, weights: ggufWeights(g, config, sel), tokenizer };
+  return { file, format: "gguf", config, weights: ggufWeights(g, config, sel, o.onBytes), tokenizer };
 }

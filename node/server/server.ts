@@ -11,14 +11,14 @@ import { buildShardGraph, denseSource, type LinearSource } from "../model/onnx/l
 import { ShardRunner, type Device } from "../model/onnx/runtime.ts";
 import { createNode, type EfedNode } from "../p2p/host.ts";
 import { InferService, type InferServiceOptions } from "./infer-service.ts";
-import { fetchLayers, type FetchedLayers } from "./weights-fetch.ts";
-import { transferProgress } from "./progress.ts";
+import { fetchLayersFromAny, type FetchedLayers } from "./weights-fetch.ts";
+import type { ProgressFactory, StepProgress } from "./progress.ts";
 import { WeightsService } from "./weights-service.ts";
 import type { LlamaConfig } from "../model/types.ts";
 
 export interface WeightsFrom {
-  /** Multiaddr of a peer that shares the model, ending in /p2p/<peer id>. */
-  readonly provider: string;
+  /** Multiaddrs of peers that may share the model, each ending in /p2p/<peer id>, tried in order. */
+  readonly providers: readonly string[];
   /** Dense weights (checked against the manifest), or SVD factors at this energy. */
   readonly svdEnergy?: number;
   /** The ledger's model hash, to check the provider's manifest against. */
@@ -42,6 +42,8 @@ export interface ServerOptions extends Omit<InferServiceOptions, "receipts"> {
   readonly privateKey?: PrivateKey;
   /** Misbehave (tests and demos): see faults.ts. */
   readonly fault?: Fault;
+  /** Shows the progress of loading or fetching the weights (bytes and rate). */
+  readonly progress?: ProgressFactory;
 }
 
 export interface RunningServer {
@@ -75,7 +77,8 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     let build: ((a: number, b: number) => Promise<ShardRunner>) | undefined;
     if (o.model !== undefined) {
       const whole = o.shareWeights === true || o.wholeModel === true;
-      const m = await loadModel(o.model, whole ? {} : { layers: o.layers, client: false });
+      const p = o.progress?.(whole ? `loading ${o.model}` : `loading layers ${start}-${end} of ${o.model}`);
+      const m = await step(p, () => loadModel(o.model!, whole ? {} : { layers: o.layers, client: false }, { onBytes: p?.update }));
       c = m.config;
       if (end > c.nLayers) throw new Error(`layers ${start}-${end} are outside the model's ${c.nLayers} layers`);
       norms = (l) => ({ attnNorm: m.weights.layers[l]!.attnNorm, ffnNorm: m.weights.layers[l]!.ffnNorm });
@@ -89,8 +92,8 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     } else {
       node = await createNode({ privateKey, listen: o.listen ?? ["/ip4/127.0.0.1/tcp/0"] });
       const w = o.weightsFrom!;
-      const progress = o.log === undefined ? undefined : transferProgress(`fetching layers ${start}-${end}`, o.log);
-      fetched = await fetchLayers(node, w.provider, { start, end, format: w.svdEnergy === undefined ? "dense" : "svd", energy: w.svdEnergy }, w.expectedRoot, progress);
+      const p = o.progress?.(`fetching layers ${start}-${end}`);
+      fetched = await step(p, () => fetchLayersFromAny(node!, w.providers, { start, end, format: w.svdEnergy === undefined ? "dense" : "svd", energy: w.svdEnergy }, w.expectedRoot, p?.update));
       c = fetched.config;
       const f = fetched;
       norms = (l) => f.norms.get(l)!;
@@ -137,6 +140,15 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   } catch (err) {
     await node?.stop();
     throw err;
+  }
+}
+
+/** Runs a long step; its progress line ends either way (a failure is said by the caller). */
+async function step<T>(p: StepProgress | undefined, f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } finally {
+    p?.done();
   }
 }
 
