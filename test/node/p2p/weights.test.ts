@@ -9,7 +9,7 @@ import { RemoteSession } from "../../../node/client/remote.ts";
 import { createNode, type EfedNode } from "../../../node/p2p/host.ts";
 import { modelHash } from "../../../node/model/manifest.ts";
 import { startServer, type RunningServer } from "../../../node/server/server.ts";
-import { fetchLayers } from "../../../node/server/weights-fetch.ts";
+import { fetchLayers, fetchLayersFromAny } from "../../../node/server/weights-fetch.ts";
 import { goldenText, STORIES_260K } from "../../helpers/models.ts";
 
 describe("weights over the network", () => {
@@ -83,6 +83,12 @@ describe("weights over the network", () => {
       assert.match(e.message, /layer\.3\.w2 does not match the manifest/);
       return true;
     });
+    // --weights-from ledger tries peers in turn: the liar is passed over for an honest one
+    const root = provider.weights!.root;
+    const f = await fetchLayersFromAny(client, [liar.addrs()[0], provider.addrs()[0]], { start: 3, end: 4, format: "dense" }, root);
+    assert.equal(f.root, root);
+    assert.equal(f.verified, 9);
+    await assert.rejects(fetchLayersFromAny(client, [liar.addrs()[0], tail.addrs()[0]], { start: 3, end: 4, format: "dense" }, root), /none of 2 peers gave the weights/);
   });
 
   it("the provider answers a bad request with an error", async () => {
