@@ -1,7 +1,17 @@
 // Where a server fetches its layers from (--weights-from): a peer's multiaddr, a server named
 // by its wallet address on the ledger, or any active server on the ledger. Policy only: the
 // ledger's servers come in as routing candidates; the result is the multiaddrs to try, in order.
+import { multiaddr } from "@multiformats/multiaddr";
 import type { Candidate } from "../client/route.ts";
+
+function isMultiaddr(v: string): boolean {
+  try {
+    multiaddr(v);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export type WeightsSource = { readonly kind: "peer"; readonly addr: string } | { readonly kind: "server"; readonly account: string } | { readonly kind: "ledger" };
 
@@ -13,7 +23,7 @@ export class WeightsSourceError extends Error {
 export function parseWeightsSource(v: string): WeightsSource {
   if (v === "ledger") return { kind: "ledger" };
   if (/^0x[0-9a-fA-F]{40}$/.test(v)) return { kind: "server", account: v };
-  if (v.startsWith("/") && v.includes("/p2p/")) return { kind: "peer", addr: v };
+  if (v.startsWith("/") && v.includes("/p2p/") && isMultiaddr(v)) return { kind: "peer", addr: v };
   throw new WeightsSourceError("must be `ledger`, a server's wallet address (0x…) or a multiaddr naming the peer (…/p2p/<peer id>)");
 }
 

@@ -16,7 +16,7 @@ describe("--weights-from", () => {
     assert.deepEqual(parseWeightsSource("ledger"), { kind: "ledger" });
     assert.deepEqual(parseWeightsSource(B), { kind: "server", account: B });
     assert.deepEqual(parseWeightsSource("/ip4/127.0.0.1/tcp/4001/p2p/16UiuA"), { kind: "peer", addr: "/ip4/127.0.0.1/tcp/4001/p2p/16UiuA" });
-    for (const bad of ["/ip4/127.0.0.1/tcp/4001", "0x12", "somewhere"]) {
+    for (const bad of ["/ip4/127.0.0.1/tcp/4001", "/nope/p2p/16UiuA", "0x12", "somewhere"]) {
       assert.throws(() => parseWeightsSource(bad), (e: Error) => e.name === "WeightsSourceError" && /must be `ledger`, a server's wallet address/.test(e.message));
     }
   });
