@@ -129,9 +129,9 @@ Example:
         log(`verifier ${h.address} listening on ${node.getMultiaddrs().map(String).join(" ")}`);
         if (o.lie !== undefined) log(`LYING VERIFIER (test): reports accuracy ${o.lie} bps whatever the audits say`);
         log("verifier ready");
-        // epochs go by while reports wait to settle: what this verifier did, and what it earned
+        // epochs go by while reports wait to settle: what this verifier checked, and what it earned
         let seen = "";
-        const doing = () => `${daemon.stats.audits} audits, ${daemon.stats.commits} reports, ${daemon.stats.settlements} settlements`;
+        const doing = () => `${daemon.stats.audits} audits, ${daemon.stats.failedChecks} failed checks`;
         const epochs = watchEpochs(
           { clock: new ChainClock(h.provider), genesis: Number(await h.ledger.genesis()), epochLength: Number(await h.ledger.epochLength()), line: progressLine },
           async () => `${(seen = doing())} · ${formatUnits(await h.ledger.pendingRewards(h.address), 18)} tokens payable`,
