@@ -61,7 +61,7 @@ export function stakingCommands(program: Command): void {
   walletOptions(program.command("claim"))
     .description("pay out the rewards and fees credited to the wallet")
     .option("--wait [epochs]", "when nothing is payable yet, wait for it (at most this many epochs, default 10), showing the epochs go by", parseIntIn(1, 100_000))
-    .addHelpText("after", "\nA server's reward for epoch e is payable once e is settled and final (from epoch e+3); a\nverifier's fee once its report is revealed.\n\nExample:\n  $ efed claim --wallet ~/.efed/wallets/0x….json --wait")
+    .addHelpText("after", "\nA server's reward for epoch e is payable once e is settled and final (from epoch e+3); a\nverifier's fee once the epoch its report covers is settled.\n\nExample:\n  $ efed claim --wallet ~/.efed/wallets/0x….json --wait")
     .action((o: WalletFlags & { wait?: number | true }) =>
       withWallet(o, async (h) => {
         if (o.wait !== undefined) await waitForRewards(h, o.wait === true ? 10 : o.wait);
