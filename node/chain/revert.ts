@@ -45,7 +45,7 @@ export async function explainReverts<T>(ifaces: Interface | Interface[], f: () =
       TrustLedgerUnbondTooLarge: () => `cannot unbond ${tok(a[1])}: the stake is ${tok(a[2])}`,
       TrustLedgerNothingUnbonding: () => `nothing is unbonding for ${a[0]}: run \`efed unstake\` first`,
       TrustLedgerUnbondingNotReady: () => `the stake can be withdrawn from ${new Date(Number(a[1]) * 1000).toISOString()} on`,
-      TrustLedgerNothingToClaim: () => `${a[0]} has no rewards to claim`,
+      TrustLedgerNothingToClaim: () => `${a[0]} has no rewards to claim yet (\`efed claim --wait\` waits for them)`,
       ERC20InsufficientBalance: () => `the wallet holds ${tok(a[1])} tokens, ${tok(a[2])} are needed`,
     };
     throw new LedgerRevertError(parsed.name, msg[parsed.name]?.() ?? `${parsed.name}(${a.map(String).join(", ")})`);

@@ -6,6 +6,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { REMOTE_CONFIRMATIONS } from "../chain/confirmed.ts";
 import { DEFAULT_THREADS } from "../model/onnx/runtime.ts";
+import { StatusLine } from "./progress.ts";
 
 export const DEFAULT_RPC = process.env.EFED_RPC ?? "http://127.0.0.1:8545";
 
@@ -25,9 +26,13 @@ let logFd: number | undefined;
 /** Progress and notices go to stderr, so stdout stays clean for data (and generated text);
  * with --log, also to a file, each line with its time. */
 export function log(line: string): void {
-  process.stderr.write(line + "\n");
+  progressLine.around(() => process.stderr.write(line + "\n"));
   if (logFd !== undefined) writeSync(logFd, `${new Date().toISOString()} ${line.replace(/^\n+/, "")}\n`);
 }
+
+/** The one progress line of this process, on stderr (its full lines go through log()): one
+ * per process because a terminal has one cursor. */
+export const progressLine = new StatusLine(process.stderr, { line: log });
 
 /** `--log <file>`: appends every notice to `file` from now on. */
 export function logToFile(file: string): void {
@@ -102,6 +107,7 @@ const EXPECTED = new Set([
   "NetworkConfigError",
   "StakeTokenError",
   "DeployerKeyError",
+  "WeightsSourceError",
 ]);
 
 export function reportError(err: unknown): number {

@@ -11,13 +11,23 @@ import { peerIdToBytes } from "../p2p/peer-id.ts";
 import { measureThroughput, startServer } from "../server/server.ts";
 import { p2pKeyFile } from "../wallet/keystore.ts";
 import { parseFault, type Fault } from "../server/faults.ts";
+import { parseWeightsSource, weightsProviders, type WeightsSource } from "../server/weights-source.ts";
 import { ledgerDomain } from "../chain/domain.ts";
 import { ChainClock } from "../chain/clock.ts";
-import { CONFIRMATIONS_HELP, DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, logToFile, parseMultiaddr, parsePeerMultiaddr, parseUrl, threadsOption } from "./common.ts";
+import { CONFIRMATIONS_HELP, DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, logToFile, parseMultiaddr, parseUrl, progressLine, threadsOption } from "./common.ts";
+import { byteProgress } from "./progress.ts";
 import { parseFloatIn, parseIntIn } from "./generate.ts";
 import { openSigned } from "./signer.ts";
 import { explainReverts } from "../chain/revert.ts";
 import { readStanding } from "../server/ledger-watch.ts";
+
+function parseWeightsFrom(v: string): WeightsSource {
+  try {
+    return parseWeightsSource(v);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
 
 export function parseLayers(v: string): [number, number] {
   const m = /^(\d+)-(\d+)$/.exec(v);
@@ -28,7 +38,7 @@ export function parseLayers(v: string): [number, number] {
 interface ServerFlags {
   wallet: string;
   model?: string;
-  weightsFrom?: string;
+  weightsFrom?: WeightsSource;
   weightsSvdEnergy?: number;
   shareWeights?: boolean;
   layers: [number, number];
@@ -53,7 +63,7 @@ export function serverCommand(program: Command): void {
     .description("serve layers [a, b) of the model on the swarm: stake, register on the ledger, answer /efed/infer/1")
     .requiredOption("--wallet <file>", "wallet keystore (password from EFED_PASSWORD or a prompt); its .p2p.key keeps the peer id")
     .option("--model <file>", "the model file (only layers a..b−1 are loaded, unless --share-weights); this or --weights-from is required")
-    .option("--weights-from <multiaddr>", "fetch the layers from a peer that shares the model (…/p2p/<peer id>) instead of --model", parsePeerMultiaddr)
+    .option("--weights-from <peer>", "fetch the layers instead of --model from a peer that shares the model: `ledger` (any active server on the ledger that does), a server's wallet address (0x…), or a multiaddr (…/p2p/<peer id>)", parseWeightsFrom)
     .option("--weights-svd-energy <e>", "with --weights-from: fetch SVD factors keeping energy e (fewer bytes, not verifiable)", parseFloatIn(0, 1, true))
     .option("--share-weights", "load the whole model and serve it to other servers over /efed/weights/1")
     .requiredOption("--layers <a-b>", "layer range, e.g. 0-2 (layers a to b−1)", parseLayers)
@@ -88,7 +98,7 @@ Example:
     )
     .action(async (o: ServerFlags) => {
       if (o.log !== undefined) logToFile(o.log);
-      if ((o.model === undefined) === (o.weightsFrom === undefined)) throw new InvalidArgumentError("give --model <file> or --weights-from <multiaddr> (one of them)");
+      if ((o.model === undefined) === (o.weightsFrom === undefined)) throw new InvalidArgumentError("give --model <file> or --weights-from <peer> (one of them)");
       if (o.weightsSvdEnergy !== undefined && o.weightsFrom === undefined) throw new InvalidArgumentError("--weights-svd-energy needs --weights-from");
       if (o.shareWeights && o.model === undefined) throw new InvalidArgumentError("--share-weights needs --model");
       if (o.autoCover && o.model === undefined) throw new InvalidArgumentError("--auto-cover needs --model");
@@ -105,7 +115,8 @@ Example:
         const stake = o.stake === undefined ? (params.minServerStake as bigint) : parseUnits(o.stake, 18);
         if (stake < params.minServerStake) throw new RangeError(`--stake ${formatUnits(stake, 18)} is below the ledger's minimum of ${formatUnits(params.minServerStake, 18)} tokens`);
 
-        log(`loading layers ${o.layers[0]}-${o.layers[1]} ${o.model !== undefined ? `of ${o.model}` : `from ${o.weightsFrom}`}…`);
+        const providers = o.weightsFrom === undefined ? [] : weightsProviders(o.weightsFrom, await readCandidates(h.ledger), o.layers, h.address);
+        if (o.weightsFrom !== undefined) log(`fetching layers ${o.layers[0]}-${o.layers[1]} from ${o.weightsFrom.kind === "peer" ? providers[0] : `${providers.length} address(es) found on the ledger, first ${providers[0]}`}…`);
         const privateKey = await loadOrCreateKey(p2pKeyFile(o.wallet));
         const genesis = Number(await h.ledger.genesis());
         const epochLength = Number(await h.ledger.epochLength());
@@ -115,7 +126,7 @@ Example:
           receiptDomain: ledgerDomain(BigInt(h.deployment.chainId), h.deployment.ledger),
           epoch: () => clock.epoch(genesis, epochLength), // receipts carry the chain's epoch
           model: o.model,
-          weightsFrom: o.weightsFrom === undefined ? undefined : { provider: o.weightsFrom, svdEnergy: o.weightsSvdEnergy, expectedRoot: hash === ZeroHash ? undefined : hash },
+          weightsFrom: o.weightsFrom === undefined ? undefined : { providers, svdEnergy: o.weightsSvdEnergy, expectedRoot: hash === ZeroHash ? undefined : hash },
           shareWeights: o.shareWeights,
           wholeModel: o.autoCover,
           layers: o.layers,
@@ -127,6 +138,7 @@ Example:
           limits: { maxSessions: o.maxSessions, ttlMs: o.sessionTtl * 1000 },
           fault: o.fault,
           log,
+          progress: byteProgress(progressLine),
         });
         if (server.fetched !== undefined) {
           const f = server.fetched;
@@ -218,8 +230,9 @@ Example:
           }, 2000);
           process.once("SIGINT", () => stop());
           process.once("SIGTERM", () => stop());
-          // only now: whoever waits for this line may signal at once
-          log("server ready");
+          // only now: whoever waits for this line may signal at once; the address is where
+          // clients and other servers (--weights-from) reach it
+          log(`server ready on ${server.addrs()[0]}`);
         });
         process.exitCode = exitCode;
         log(`stopped after ${server.service.stats.tokens} positions in ${server.service.stats.opened} sessions`);

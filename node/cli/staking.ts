@@ -2,7 +2,10 @@
 import type { Command } from "commander";
 import { formatUnits, parseUnits } from "ethers";
 import { explainReverts } from "../chain/revert.ts";
-import { DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, parseUrl } from "./common.ts";
+import { ChainClock } from "../chain/clock.ts";
+import { DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, parseUrl, progressLine } from "./common.ts";
+import { watchEpochs } from "./epoch-progress.ts";
+import { parseIntIn } from "./generate.ts";
 import { openSigned, type SignedLedger } from "./signer.ts";
 
 interface WalletFlags {
@@ -57,8 +60,11 @@ export function stakingCommands(program: Command): void {
 
   walletOptions(program.command("claim"))
     .description("pay out the rewards and fees credited to the wallet")
-    .action((o: WalletFlags) =>
+    .option("--wait [epochs]", "when nothing is payable yet, wait for it (at most this many epochs, default 10), showing the epochs go by", parseIntIn(1, 100_000))
+    .addHelpText("after", "\nA server's reward for epoch e is payable once e is settled and final (from epoch e+3); a\nverifier's fee once the epoch its report covers is settled.\n\nExample:\n  $ efed claim --wallet ~/.efed/wallets/0x….json --wait")
+    .action((o: WalletFlags & { wait?: number | true }) =>
       withWallet(o, async (h) => {
+        if (o.wait !== undefined) await waitForRewards(h, o.wait === true ? 10 : o.wait);
         const before: bigint = await h.token.balanceOf(h.address);
         await explainReverts([h.ledger.interface, h.token.interface], async () => (await h.ledgerW.claim()).wait());
         const after: bigint = await h.token.balanceOf(h.address);
@@ -66,4 +72,28 @@ export function stakingCommands(program: Command): void {
         log(`claimed ${formatUnits(after - before, 18)} tokens`);
       }),
     );
+}
+
+/** Waits until the wallet has something to claim, at most `epochs` epochs, the epochs shown
+ * going by; refuses with one line when nothing came. */
+async function waitForRewards(h: SignedLedger, epochs: number): Promise<void> {
+  const pending = async () => (await h.ledger.pendingRewards(h.address)) as bigint;
+  if ((await pending()) > 0n) return;
+  const epochLength = Number(await h.ledger.epochLength());
+  const genesis = Number(await h.ledger.genesis());
+  const clock = new ChainClock(h.provider);
+  await clock.refresh();
+  const from = Math.floor((clock.now() - genesis) / epochLength);
+  const watch = watchEpochs({ clock, genesis, epochLength, line: progressLine }, (e) => `nothing payable yet for ${h.address}: waiting for settlement (${from + epochs - e} epoch(s) more at most; Ctrl-C to stop)`, { sparseEveryMs: 0 });
+  try {
+    for (;;) {
+      if ((await pending()) > 0n) return;
+      if (Math.floor((clock.now() - genesis) / epochLength) >= from + epochs) {
+        throw new Error(`nothing to claim for ${h.address} after ${epochs} epoch(s): are verifiers running (q = 3 of them settle an epoch), and did this wallet serve or verify?`);
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  } finally {
+    watch.stop();
+  }
 }

@@ -12,7 +12,7 @@ import { peerIdToBytes } from "../p2p/peer-id.ts";
 import { Auditor, ledgerRoutes } from "../verifier/auditor.ts";
 import { serveAudits } from "../verifier/audit-service.ts";
 import { LedgerPeers } from "../verifier/ledger-peers.ts";
-import { ledgerEpochClock } from "../chain/clock.ts";
+import { ChainClock, ledgerEpochClock } from "../chain/clock.ts";
 import { readCandidates, readVerifiers } from "../chain/registry.ts";
 import { becomeReachable } from "../server/reachable.ts";
 import { ledgerAddrs } from "../p2p/reachability.ts";
@@ -24,7 +24,9 @@ import { Rechecker } from "../verifier/recheck.ts";
 import { VerifierDaemon } from "../verifier/verifier.ts";
 import { ledgerDomain } from "../chain/domain.ts";
 import { p2pKeyFile } from "../wallet/keystore.ts";
-import { DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, logToFile, parseMultiaddr, parsePeerMultiaddr, parseUrl, threadsOption } from "./common.ts";
+import { DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, logToFile, parseMultiaddr, parsePeerMultiaddr, parseUrl, progressLine, threadsOption } from "./common.ts";
+import { byteProgress } from "./progress.ts";
+import { watchEpochs } from "./epoch-progress.ts";
 import { parseIntIn } from "./generate.ts";
 import { openSigned } from "./signer.ts";
 
@@ -103,8 +105,8 @@ Example:
         } else {
           await explainReverts(iface, async () => (await h.ledgerW.updateVerifierAddrs(addrs)).wait());
         }
-        log(`loading the reference model ${o.model}…`);
-        const model = await loadModel(o.model);
+        const loading = byteProgress(progressLine)(`loading the reference model ${o.model}`);
+        const model = await loadModel(o.model, {}, { onBytes: loading.update }).finally(() => loading.done());
         let promptEngine: Promise<LocalEngine> | undefined; // samples the secret prompts, made on first use
         const corpus = o.prompts !== undefined ? promptsFromFile(o.prompts, model.tokenizer, 96) : undefined;
         const chainId = BigInt(h.deployment.chainId);
@@ -136,8 +138,19 @@ Example:
         log(`verifier ${h.address} listening on ${node.getMultiaddrs().map(String).join(" ")}`);
         if (o.lie !== undefined) log(`LYING VERIFIER (test): reports accuracy ${o.lie} bps whatever the audits say`);
         log("verifier ready");
+        // epochs go by while reports wait to settle: what this verifier checked, and what it earned
+        let seen = "";
+        const doing = () => `${daemon.stats.audits} audits, ${daemon.stats.failedChecks} failed checks`;
+        const epochs = watchEpochs(
+          { clock: new ChainClock(h.provider), genesis: Number(await h.ledger.genesis()), epochLength: Number(await h.ledger.epochLength()), line: progressLine },
+          async () => `${(seen = doing())} · ${formatUnits(await h.ledger.pendingRewards(h.address), 18)} tokens payable`,
+          { refresh: () => doing() !== seen },
+        );
         await new Promise<void>((resolve) => {
-          const stop = () => void Promise.all([daemon.stop(), exchange.stop(), peers.stop()]).then(() => resolve());
+          const stop = () => {
+            epochs.stop();
+            void Promise.all([daemon.stop(), exchange.stop(), peers.stop()]).then(() => resolve());
+          };
           process.once("SIGINT", stop);
           process.once("SIGTERM", stop);
         });

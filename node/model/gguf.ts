@@ -125,15 +125,36 @@ export function readTensor(g: GgufFile, name: string, shape: number[], fd?: numb
   }
 }
 
-export function ggufWeights(g: GgufFile, c: LlamaConfig, sel: WeightSelection): LlamaWeights {
+/** The tensors of layer `l`, as named in GGUF files. */
+const layerTensor = (l: number, n: string) => `blk.${l}.${n}.weight`;
+const LAYER_TENSORS = ["attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "ffn_norm", "ffn_gate", "ffn_down", "ffn_up"];
+
+/** Reads the selected weights; `onBytes` hears the bytes read so far and the total. */
+export function ggufWeights(g: GgufFile, c: LlamaConfig, sel: WeightSelection, onBytes?: (bytes: number, total: number) => void): LlamaWeights {
   const [start, end] = layerRange(c, sel);
+  const tied = !g.tensors.has("output.weight");
+  const names: string[] = [];
+  for (let l = start; l < end; l++) for (const n of LAYER_TENSORS) names.push(layerTensor(l, n));
+  if (sel.client !== false) names.push("token_embd.weight", "output_norm.weight", ...(tied ? [] : ["output.weight"]));
+  const sizeOf = (name: string) => {
+    const t = g.tensors.get(name);
+    return t === undefined ? 0 : (byteSize(t.type, t.shape.reduce((a, b) => a * b, 1)) ?? 0);
+  };
+  const total = names.reduce((a, n) => a + sizeOf(n), 0);
+  let done = 0;
   const fd = openSync(g.file, "r");
   try {
     const qDim = c.nHeads * c.headSize;
     const kvDim = c.nKvHeads * c.headSize;
+    const read = (name: string, shape: number[]) => {
+      const w = readTensor(g, name, shape, fd);
+      done += sizeOf(name);
+      onBytes?.(done, total);
+      return w;
+    };
     const layers: (LayerWeights | undefined)[] = new Array(c.nLayers).fill(undefined);
     for (let l = start; l < end; l++) {
-      const r = (n: string, shape: number[]) => readTensor(g, `blk.${l}.${n}.weight`, shape, fd);
+      const r = (n: string, shape: number[]) => read(layerTensor(l, n), shape);
       layers[l] = {
         attnNorm: r("attn_norm", [c.dim]),
         wq: r("attn_q", [c.dim, qDim]),
@@ -147,13 +168,12 @@ export function ggufWeights(g: GgufFile, c: LlamaConfig, sel: WeightSelection): 
       };
     }
     if (sel.client === false) return { layers };
-    const embedding = readTensor(g, "token_embd.weight", [c.dim, c.vocabSize], fd);
-    const tied = !g.tensors.has("output.weight");
+    const embedding = read("token_embd.weight", [c.dim, c.vocabSize]);
     return {
       embedding,
       layers,
-      outputNorm: readTensor(g, "output_norm.weight", [c.dim], fd),
-      output: tied ? embedding : readTensor(g, "output.weight", [c.dim, c.vocabSize], fd),
+      outputNorm: read("output_norm.weight", [c.dim]),
+      output: tied ? embedding : read("output.weight", [c.dim, c.vocabSize]),
     };
   } finally {
     closeSync(fd);

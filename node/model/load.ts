@@ -8,7 +8,12 @@ import { ALL, type LoadedModel, type WeightSelection } from "./types.ts";
 
 export type { LoadedModel } from "./types.ts";
 
-export async function loadModel(file: string, sel: WeightSelection = ALL): Promise<LoadedModel> {
+export interface LoadOptions {
+  /** Hears the bytes of weights read so far and the total (progress of a long load). */
+  readonly onBytes?: (bytes: number, total: number) => void;
+}
+
+export async function loadModel(file: string, sel: WeightSelection = ALL, o: LoadOptions = {}): Promise<LoadedModel> {
   let isDir: boolean;
   try {
     isDir = statSync(file).isDirectory();
@@ -17,7 +22,7 @@ export async function loadModel(file: string, sel: WeightSelection = ALL): Promi
   }
   if (isDir || file.endsWith(".safetensors")) {
     const { loadSafetensorsModel } = await import("./safetensors.ts");
-    return loadSafetensorsModel(file, sel);
+    return loadSafetensorsModel(file, sel, o.onBytes);
   }
   const g = await readGgufHeader(file);
   const config = ggufConfig(g);
@@ -33,5 +38,5 @@ export async function loadModel(file: string, sel: WeightSelection = ALL): Promi
   } catch (err) {
     throw new ModelFormatError((err as Error).message);
   }
-  return { file, format: "gguf", config, weights: ggufWeights(g, config, sel), tokenizer };
+  return { file, format: "gguf", config, weights: ggufWeights(g, config, sel, o.onBytes), tokenizer };
 }

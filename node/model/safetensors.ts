@@ -16,6 +16,8 @@ interface TensorEntry {
 }
 
 const BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2 };
+/** The tensors of a layer, as named in Hugging Face Llama checkpoints (model.layers.<l>.<name>.weight). */
+const LAYER_TENSORS = ["input_layernorm", "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj", "post_attention_layernorm", "mlp.gate_proj", "mlp.down_proj", "mlp.up_proj"];
 
 function readJson(file: string): Record<string, unknown> {
   let text: string;
@@ -119,7 +121,8 @@ function hfConfig(cfg: Record<string, unknown>, file: string): LlamaConfig {
   };
 }
 
-export async function loadSafetensorsModel(path: string, sel: WeightSelection): Promise<LoadedModel> {
+/** `onBytes` hears the bytes of weights read so far and the total. */
+export async function loadSafetensorsModel(path: string, sel: WeightSelection, onBytes?: (bytes: number, total: number) => void): Promise<LoadedModel> {
   const dir = statSync(path).isDirectory() ? path : dirname(path);
   const configFile = join(dir, "config.json");
   const cfg = readJson(configFile);
@@ -140,9 +143,25 @@ export async function loadSafetensorsModel(path: string, sel: WeightSelection): 
   const [start, end] = layerRange(c, sel);
   const qDim = c.nHeads * c.headSize;
   const kvDim = c.nKvHeads * c.headSize;
+  const tied = cfg.tie_word_embeddings === true || !tensors.has("lm_head.weight");
+  const names: string[] = [];
+  for (let l = start; l < end; l++) for (const n of LAYER_TENSORS) names.push(`model.layers.${l}.${n}.weight`);
+  if (sel.client !== false) names.push("model.embed_tokens.weight", "model.norm.weight", ...(tied ? [] : ["lm_head.weight"]));
+  const sizeOf = (name: string) => {
+    const t = tensors.get(name);
+    return t === undefined ? 0 : t.end - t.begin;
+  };
+  const total = names.reduce((a, n) => a + sizeOf(n), 0);
+  let done = 0;
+  const read = (name: string, shape: number[]) => {
+    const w = readTensor(tensors, where, name, shape);
+    done += sizeOf(name);
+    onBytes?.(done, total);
+    return w;
+  };
   const layers: (LayerWeights | undefined)[] = new Array(c.nLayers).fill(undefined);
   for (let l = start; l < end; l++) {
-    const r = (n: string, shape: number[]) => readTensor(tensors, where, `model.layers.${l}.${n}.weight`, shape);
+    const r = (n: string, shape: number[]) => read(`model.layers.${l}.${n}.weight`, shape);
     layers[l] = {
       attnNorm: r("input_layernorm", [c.dim]),
       wq: r("self_attn.q_proj", [qDim, c.dim]),
@@ -157,13 +176,12 @@ export async function loadSafetensorsModel(path: string, sel: WeightSelection): 
   }
   let weights: LoadedModel["weights"] = { layers };
   if (sel.client !== false) {
-    const embedding = readTensor(tensors, where, "model.embed_tokens.weight", [c.vocabSize, c.dim]);
-    const tied = cfg.tie_word_embeddings === true || !tensors.has("lm_head.weight");
+    const embedding = read("model.embed_tokens.weight", [c.vocabSize, c.dim]);
     weights = {
       embedding,
       layers,
-      outputNorm: readTensor(tensors, where, "model.norm.weight", [c.dim]),
-      output: tied ? embedding : readTensor(tensors, where, "lm_head.weight", [c.vocabSize, c.dim]),
+      outputNorm: read("model.norm.weight", [c.dim]),
+      output: tied ? embedding : read("lm_head.weight", [c.vocabSize, c.dim]),
     };
   }
   const tokFile = join(dir, "tokenizer.json");

@@ -1,8 +1,21 @@
-// Progress of a long transfer (weights over the network): bytes so far and the rate, at
-// most once a second, so a user watching a slow fetch sees it move without a flood of lines.
+// Progress of a long step that moves bytes (a model loaded from disk, weights fetched from a
+// peer): how it is reported, and how it reads. Where it is shown (a terminal line redrawn in
+// place, or sparse lines in a log) is the command line's business (node/cli/progress.ts).
+
+/** Called with the bytes done so far, and the total when it is known. */
+export type OnBytes = (bytes: number, total?: number) => void;
+
+/** A long step's progress: `update` as it goes, `done` once at the end. */
+export interface StepProgress {
+  update: OnBytes;
+  done(): void;
+}
+
+/** Makes the progress of a step, given its label ("loading layers 0-2 of model.gguf"). */
+export type ProgressFactory = (label: string) => StepProgress;
 
 export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
+  if (n < 1024) return `${Math.round(n)} B`;
   const units = ["KiB", "MiB", "GiB", "TiB"];
   let v = n / 1024;
   let i = 0;
@@ -10,21 +23,9 @@ export function formatBytes(n: number): string {
   return `${v.toFixed(1)} ${units[i]}`;
 }
 
-export function formatTransfer(label: string, bytes: number, seconds: number): string {
+/** "label: 1.5 MiB of 4.0 MiB (37%) in 2.0 s, 768.0 KiB/s" (no total: no "of"). */
+export function formatTransfer(label: string, bytes: number, seconds: number, total?: number): string {
+  const of = total !== undefined && total > 0 ? ` of ${formatBytes(total)} (${Math.floor((100 * bytes) / total)}%)` : "";
   const rate = seconds > 0 ? `${formatBytes(bytes / seconds)}/s` : "—";
-  return `${label}: ${formatBytes(bytes)} in ${seconds.toFixed(1)} s (${rate})`;
-}
-
-/** A reporter to call with the running byte count; it logs when `everyMs` has passed since its last line. */
-export function transferProgress(label: string, log: (line: string) => void, o: { everyMs?: number; now?: () => number } = {}): (bytes: number) => void {
-  const now = o.now ?? (() => performance.now());
-  const every = o.everyMs ?? 1000;
-  const started = now();
-  let last = started;
-  return (bytes) => {
-    const t = now();
-    if (t - last < every) return;
-    last = t;
-    log(formatTransfer(label, bytes, (t - started) / 1000));
-  };
+  return `${label}: ${formatBytes(bytes)}${of} in ${seconds.toFixed(1)} s, ${rate}`;
 }

@@ -11,14 +11,14 @@ import { buildShardGraph, denseSource, type LinearSource } from "../model/onnx/l
 import { ShardRunner, type Device } from "../model/onnx/runtime.ts";
 import { createNode, type EfedNode } from "../p2p/host.ts";
 import { InferService, type InferServiceOptions } from "./infer-service.ts";
-import { fetchLayers, type FetchedLayers } from "./weights-fetch.ts";
-import { transferProgress } from "./progress.ts";
+import { fetchLayersFromAny, type FetchedLayers } from "./weights-fetch.ts";
+import type { ProgressFactory, StepProgress } from "./progress.ts";
 import { WeightsService } from "./weights-service.ts";
 import type { LlamaConfig } from "../model/types.ts";
 
 export interface WeightsFrom {
-  /** Multiaddr of a peer that shares the model, ending in /p2p/<peer id>. */
-  readonly provider: string;
+  /** Multiaddrs of peers that may share the model, each ending in /p2p/<peer id>, tried in order. */
+  readonly providers: readonly string[];
   /** Dense weights (checked against the manifest), or SVD factors at this energy. */
   readonly svdEnergy?: number;
   /** The ledger's model hash, to check the provider's manifest against. */
@@ -46,6 +46,8 @@ export interface ServerOptions extends Omit<InferServiceOptions, "receipts"> {
   readonly privateKey?: PrivateKey;
   /** Misbehave (tests and demos): see faults.ts. */
   readonly fault?: Fault;
+  /** Shows the progress of loading or fetching the weights (bytes and rate). */
+  readonly progress?: ProgressFactory;
 }
 
 export interface RunningServer {
@@ -133,7 +135,8 @@ interface ShardSource {
 async function fromFile(o: ServerOptions, node: EfedNode): Promise<ShardSource> {
   const [start, end] = o.layers;
   const whole = o.shareWeights === true || o.wholeModel === true;
-  const m = await loadModel(o.model!, whole ? {} : { layers: o.layers, client: false });
+  const p = o.progress?.(whole ? `loading ${o.model}` : `loading layers ${start}-${end} of ${o.model}`);
+  const m = await step(p, () => loadModel(o.model!, whole ? {} : { layers: o.layers, client: false }, { onBytes: p?.update }));
   const c = m.config;
   if (end > c.nLayers) throw new Error(`layers ${start}-${end} are outside the model's ${c.nLayers} layers`);
   const norms = (l: number) => ({ attnNorm: m.weights.layers[l]!.attnNorm, ffnNorm: m.weights.layers[l]!.ffnNorm });
@@ -146,9 +149,18 @@ async function fromFile(o: ServerOptions, node: EfedNode): Promise<ShardSource> 
 async function fromPeer(o: ServerOptions, node: EfedNode): Promise<ShardSource> {
   const [start, end] = o.layers;
   const w = o.weightsFrom!;
-  const progress = o.log === undefined ? undefined : transferProgress(`fetching layers ${start}-${end}`, o.log);
-  const f = await fetchLayers(node, w.provider, { start, end, format: w.svdEnergy === undefined ? "dense" : "svd", energy: w.svdEnergy }, w.expectedRoot, progress);
+  const p = o.progress?.(`fetching layers ${start}-${end}`);
+  const f = await step(p, () => fetchLayersFromAny(node, w.providers, { start, end, format: w.svdEnergy === undefined ? "dense" : "svd", energy: w.svdEnergy }, w.expectedRoot, p?.update));
   return { config: f.config, norms: (l) => f.norms.get(l)!, linear: (l, m) => f.linears.get(`${l}.${m}`)!, fetched: f };
+}
+
+/** Runs a long step; its progress line ends either way (a failure is said by the caller). */
+async function step<T>(p: StepProgress | undefined, f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } finally {
+    p?.done();
+  }
 }
 
 /** Layer-tokens per second of a runner, from a few single-position steps. */

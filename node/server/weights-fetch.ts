@@ -27,6 +27,22 @@ export interface FetchedLayers {
   readonly verified: number;
 }
 
+/** Fetches from the first provider that gives the layers (a peer that does not share the
+ * model, cannot be reached or sends weights off the manifest is passed over). */
+export async function fetchLayersFromAny(node: EfedNode, providers: readonly string[], req: WeightsRequest, expectedRoot?: string, onBytes?: (wireBytes: number) => void): Promise<FetchedLayers> {
+  if (providers.length === 0) throw new WeightsFetchError("no peer to fetch the weights from");
+  const failures: string[] = [];
+  for (const p of providers) {
+    try {
+      return await fetchLayers(node, p, req, expectedRoot, onBytes);
+    } catch (err) {
+      if (providers.length === 1 || !(err instanceof WeightsFetchError)) throw err;
+      failures.push(err.message);
+    }
+  }
+  throw new WeightsFetchError(`none of ${providers.length} peers gave the weights (is a server sharing them with --share-weights?): ${failures.at(-1)}`);
+}
+
 /** `onBytes` is called with the bytes received so far (for progress on a slow fetch). */
 export async function fetchLayers(node: EfedNode, provider: string, req: WeightsRequest, expectedRoot?: string, onBytes?: (wireBytes: number) => void): Promise<FetchedLayers> {
   let stream;

@@ -88,19 +88,17 @@ describe("efed chain / deploy / status", () => {
 
   it("bad parameters: names the file, the key and the problem", async () => {
     const bad = join(dir, "bad.json");
-    writeFileSync(bad, JSON.stringify({ slashShareBps: 10_000, unbondingSeconds: 1, theta: "0.99" }));
+    writeFileSync(bad, JSON.stringify({ minServerStake: "1000", strikeLimit: 1000, unbondingSeconds: 1, theta: "0.99", numLayers: "x", quorm: 3 }));
     let r = await efed(["deploy", "--rpc", rpc, "--params", bad, "--deployments", dir]);
     assert.equal(r.code, 1);
-    // every problem at once, each with its floor or cap
-    assert.match(r.stderr, new RegExp(`^efed: ${bad}: `));
-    assert.match(r.stderr, /minVerifierStake: must be at least/);
-    assert.match(r.stderr, /theta: must be within \[0, 950000000000000000\]/);
-    assert.match(r.stderr, /slashShareBps: must be within \[100, 5000\] \(is 10000\)/);
-    assert.match(r.stderr, /unbondingSeconds: must be at least .* = 70 /);
-    writeFileSync(bad, JSON.stringify({ quorm: 3 }));
-    r = await efed(["deploy", "--rpc", rpc, "--params", bad, "--deployments", dir]);
-    assert.equal(r.code, 1);
-    assert.match(r.stderr, /quorm/);
+    // every problem at once, each once under its key, with its floor or cap: one line
+    assert.match(r.stderr, new RegExp(`^efed: ${bad}: 6 problems: [^\n]*\n$`));
+    assert.match(r.stderr, /numLayers: must be a whole number from 1 to 65535 \(is "x"\)/);
+    assert.match(r.stderr, /theta: must be from 0 to 0\.95 \(is 0\.99\)/);
+    assert.match(r.stderr, /strikeLimit: must be from 2 to 100 \(is 1000\)/);
+    assert.match(r.stderr, /quorm: not a parameter/);
+    assert.match(r.stderr, /minVerifierStake: must be at least minServerStake × slashShareBps \/ 10000 = 500 tokens/);
+    assert.match(r.stderr, /unbondingSeconds: must be from .* = 70, /);
     r = await efed(["deploy", "--params", join(dir, "missing.json")]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /cannot read .*missing\.json: ENOENT/);

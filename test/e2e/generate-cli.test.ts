@@ -61,7 +61,7 @@ describe("flags that name files and addresses", () => {
   it("refuse bad multiaddrs and unwritable paths with one clear line", async () => {
     const cases: [string[], RegExp][] = [
       [["server", "--wallet", "w.json", "--model", STORIES_260K, "--layers", "0-2", "--listen", "garbage"], /argument 'garbage' is invalid\. not a multiaddr/],
-      [["server", "--wallet", "w.json", "--layers", "0-2", "--weights-from", "/ip4/127.0.0.1/tcp/1"], /must name the peer: …\/p2p\/<peer id>/],
+      [["server", "--wallet", "w.json", "--layers", "0-2", "--weights-from", "/ip4/127.0.0.1/tcp/1"], /argument '\/ip4\/127\.0\.0\.1\/tcp\/1' is invalid\. must be `ledger`, a server's wallet address \(0x…\) or a multiaddr naming the peer \(…\/p2p\/<peer id>\)/],
       [["verifier", "--wallet", "w.json", "--model", STORIES_260K, "--bootstrap", "/nope"], /argument '\/nope' is invalid\. not a multiaddr/],
       [["model", "synth", "--out", "/nonexistent-dir/x.gguf", "--dim", "64", "--layers", "1", "--heads", "4", "--kv-heads", "4", "--ffn", "64", "--vocab", "300"], /^efed: cannot write \/nonexistent-dir\/x\.gguf: ENOENT$/m],
     ];

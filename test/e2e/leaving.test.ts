@@ -51,7 +51,7 @@ describe("servers leaving, end to end", () => {
     const a = await server(wallets[0], ["--log", logFile]);
     await a.stop();
     assert.match(a.output(), /marked offline on the ledger/, `exit ${a.child.exitCode} ${a.child.signalCode}`);
-    assert.match(readFileSync(logFile, "utf8"), /^\d{4}-\d\d-\d\dT[\d:.]+Z server ready$/m); // --log
+    assert.match(readFileSync(logFile, "utf8"), /^\d{4}-\d\d-\d\dT[\d:.]+Z server ready on \/ip4\/\S+\/p2p\/16Uiu2\w+$/m); // --log
     const s = (await status()).servers[0];
     assert.equal(s.status, "active"); // not deactivated, not slashed
     assert.deepEqual(s.addrs, []);

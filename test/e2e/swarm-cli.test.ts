@@ -41,20 +41,30 @@ describe("the swarm, end to end", () => {
       assert.match(w.stderr, /funded with 10\.0 ETH and 1000\.0 EFED/);
     }
     wallets = readdirSync(join(home, "wallets")).filter((f) => f.endsWith(".json")).map((f) => join(home, "wallets", f));
-    // the first server shares the model; the backup 2-4 server fetches its layers from it
+    // the first server shares the model; the backup 2-4 server finds it on the ledger and
+    // fetches its layers from it (passing over servers that do not share)
     await startServer(wallets[0], "0-2", ["--model", STORIES_260K, "--share-weights"]);
-    const provider = /sharing the model over \/efed\/weights\/1 at (\S+)/.exec(servers[0].proc.output())![1];
-    await Promise.all([startServer(wallets[1], "2-4"), startServer(wallets[2], "4-5"), startServer(wallets[3], "2-4", ["--weights-from", provider])]);
+    await Promise.all([startServer(wallets[1], "2-4"), startServer(wallets[2], "4-5"), startServer(wallets[3], "2-4", ["--weights-from", "ledger"])]);
   });
   after(async () => {
     await Promise.all(servers.map((s) => s.proc.stop()));
     await chain?.stop();
   });
 
-  it("a server fetched its layers over the network, checked against the ledger's model hash", () => {
-    const fetcher = servers.find((s) => /loading layers 2-4 from \/ip4/.test(s.proc.output()));
-    assert.ok(fetcher !== undefined);
+  it("a server found a peer sharing the model on the ledger and fetched its layers, checked against the ledger's model hash", () => {
+    const fetcher = servers.find((s) => /fetching layers 2-4 from \d+ address\(es\) found on the ledger/.test(s.proc.output()));
+    assert.ok(fetcher !== undefined, servers.map((s) => s.proc.output()).join("\n---\n"));
     assert.match(fetcher.proc.output(), /fetched \d+ bytes of weights \(\d+ on the wire\), 18 tensors checked against the manifest/);
+    // progress: the bytes and the rate (one final line on a pipe)
+    assert.match(fetcher.proc.output(), /^fetching layers 2-4: [\d.]+ [KM]iB in [\d.]+ s, ([\d.]+ \w+\/s|—)$/m);
+  });
+
+  it("servers show their load with bytes and rate, and print their reachable address on the ready line", () => {
+    const head = servers[0].proc.output();
+    assert.match(head, /^loading .*stories260K-f32\.gguf: 1\.1 MiB of 1\.1 MiB \(100%\) in [\d.]+ s, ([\d.]+ \w+\/s|—)$/m); // the whole model: it shares it
+    // only its layers: 177.5 KiB a layer of this model
+    assert.ok(servers.some((s) => /^loading layers 4-5 of .*stories260K-f32\.gguf: 177\.5 KiB of 177\.5 KiB \(100%\) in /m.test(s.proc.output())));
+    for (const s of servers) assert.match(s.proc.output(), new RegExp(`^server ready on /ip4/127\\.0\\.0\\.1/tcp/\\d+/p2p/${s.peer}$`, "m"));
   });
 
   it("registers every server on the ledger with its peer id", async () => {

@@ -9,7 +9,7 @@ import { RemoteSession } from "../../../node/client/remote.ts";
 import { createNode, type EfedNode } from "../../../node/p2p/host.ts";
 import { modelHash } from "../../../node/model/manifest.ts";
 import { startServer, type RunningServer } from "../../../node/server/server.ts";
-import { fetchLayers } from "../../../node/server/weights-fetch.ts";
+import { fetchLayers, fetchLayersFromAny } from "../../../node/server/weights-fetch.ts";
 import { goldenText, STORIES_260K } from "../../helpers/models.ts";
 
 describe("weights over the network", () => {
@@ -46,7 +46,7 @@ describe("weights over the network", () => {
   });
 
   it("fetches dense layers, checks every tensor, and serves them: the published text", async () => {
-    const s = await startServer({ layers: [2, 4], weightsFrom: { provider: provider.addrs()[0], expectedRoot: provider.weights!.root } });
+    const s = await startServer({ layers: [2, 4], weightsFrom: { providers: provider.addrs(), expectedRoot: provider.weights!.root } });
     started.push(s);
     const f = s.fetched!;
     assert.equal(f.verified, 2 * 9); // 2 layers × (2 norms + 7 matrices)
@@ -58,7 +58,8 @@ describe("weights over the network", () => {
   });
 
   it("fetches SVD factors: at energy 1.0 the text is the same; at 0.8 fewer bytes move", async () => {
-    const full = await startServer({ layers: [2, 4], weightsFrom: { provider: provider.addrs()[0], svdEnergy: 1 } });
+    // the first peer tried does not share the model (no /efed/weights/1): passed over for the next
+    const full = await startServer({ layers: [2, 4], weightsFrom: { providers: [tail.addrs()[0], provider.addrs()[0]], svdEnergy: 1 } });
     started.push(full);
     assert.equal(full.fetched!.verified, 4); // only the norms can be checked against the manifest
     assert.equal(await textThrough(full), goldenText());
@@ -82,6 +83,12 @@ describe("weights over the network", () => {
       assert.match(e.message, /layer\.3\.w2 does not match the manifest/);
       return true;
     });
+    // --weights-from ledger tries peers in turn: the liar is passed over for an honest one
+    const root = provider.weights!.root;
+    const f = await fetchLayersFromAny(client, [liar.addrs()[0], provider.addrs()[0]], { start: 3, end: 4, format: "dense" }, root);
+    assert.equal(f.root, root);
+    assert.equal(f.verified, 9);
+    await assert.rejects(fetchLayersFromAny(client, [liar.addrs()[0], tail.addrs()[0]], { start: 3, end: 4, format: "dense" }, root), /none of 2 peers gave the weights/);
   });
 
   it("the provider answers a bad request with an error", async () => {
