@@ -84,10 +84,10 @@ export class LedgerPort implements SettlementPort {
     await this.explain(() => settlement.revealReport(this.ledger, epoch, text, salt));
   }
 
-  async settle(epoch: number, reveals: ReadonlyMap<string, settlement.Reveal>): Promise<number> {
-    await this.explain(() => settlement.penalizeUnrevealed(this.ledger, epoch)).catch(() => {}); // too early, or someone else did
+  async settle(epoch: number, reveals: ReadonlyMap<string, settlement.Reveal>, late: boolean): Promise<number> {
+    if (late) await this.explain(() => settlement.penalizeUnrevealed(this.ledger, epoch)).catch(() => {}); // someone else may have
     const rc = (await this.explain(() => settlement.settleEpoch(this.ledger, epoch, { reveals }))) as { logs: never[] } | undefined;
-    if (rc === undefined) return 0;
+    if (rc === undefined) return (await settlement.readRevealed(this.ledger, epoch)).some((r) => r.results !== "0x") ? -1 : 0;
     return rc.logs.map((l) => this.ledger.interface.parseLog(l)).filter((e) => e?.name === "EpochSettled").length;
   }
 

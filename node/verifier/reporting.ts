@@ -33,8 +33,11 @@ export interface ReportingPort {
   /** 0 none, 1 committed, 2 revealed (on chain or by a settlement). */
   reportState(epoch: number, verifier: string): Promise<number>;
   revealOnChain(epoch: number, text: string, salt: string): Promise<void>;
-  /** Settles `epoch` with the reports the chain holds and `reveals`; returns servers settled. */
-  settle(epoch: number, reveals: ReadonlyMap<string, { results: string; salt: string }>): Promise<number>;
+  /** Settles `epoch` with the reports the chain holds and `reveals`; returns the servers
+   * settled, 0 when there is no report to settle with yet, −1 when every server the reports
+   * name is settled already. `late`: past the middle of epoch+2, when reports revealed neither
+   * way are struck first. */
+  settle(epoch: number, reveals: ReadonlyMap<string, { results: string; salt: string }>, late: boolean): Promise<number>;
 }
 
 export interface ReportingOptions {
@@ -59,6 +62,7 @@ interface Own {
 const MAX_EPOCHS_HELD = 4;
 const MAX_MEMBERS = 512; // per epoch, far beyond any committee: gossip is open to anyone
 const REGOSSIP_MS = 2_000; // gossipsub drops messages to peers not yet in the mesh: say it again
+const RETRY_MS = 4_000; // a settlement still missing a report: each try reads the chain's reports again
 
 export class EpochReports {
   private readonly port: ReportingPort;
@@ -111,7 +115,8 @@ export class EpochReports {
   async settle(epoch: number, into: number): Promise<void> {
     const own = this.own.get(epoch);
     if (own !== undefined && own !== "none" && !this.settled.has(epoch)) await this.gossipReveal(epoch, own);
-    if (own !== undefined && own !== "none" && !own.revealedOnChain && into >= 0.25 && into < 0.5 && !this.settled.has(epoch)) {
+    // the chain says whether a settlement carried our report: ask it, not our own bookkeeping
+    if (own !== undefined && own !== "none" && !own.revealedOnChain && into >= 0.25 && into < 0.5) {
       own.revealedOnChain = true;
       if ((await this.port.reportState(epoch, this.port.address)) === 1) {
         await this.port.revealOnChain(epoch, own.text, own.salt);
@@ -122,9 +127,10 @@ export class EpochReports {
     if (this.settled.has(epoch) || Date.now() < (this.retryAt.get(epoch) ?? 0)) return;
     const mine = await this.isAggregator(epoch);
     if (into < (mine ? (this.o.aggregateAt ?? 0.1) : (this.o.fallbackAt ?? 0.6))) return;
-    this.retryAt.set(epoch, Date.now() + REGOSSIP_MS); // a failure (a report still missing) is tried again
-    const n = await this.port.settle(epoch, this.reveals.get(epoch) ?? new Map());
-    this.settled.add(epoch); // settled, or nothing left to settle
+    this.retryAt.set(epoch, Date.now() + RETRY_MS); // a failure (a report still missing) is tried again
+    const n = await this.port.settle(epoch, this.reveals.get(epoch) ?? new Map(), into >= 0.5);
+    if (n === 0) return; // no report to settle with yet (none revealed, none usable): try again
+    this.settled.add(epoch); // settled now (n > 0), or nothing left to settle (n < 0)
     if (n > 0) {
       this.stats.settlements++;
       this.o.say(`settled epoch ${epoch} for ${n} server(s)${mine ? "" : " (after the aggregator's deadline)"}`);

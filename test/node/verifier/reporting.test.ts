@@ -111,9 +111,25 @@ describe("EpochReports: one signed batch, reveals by gossip, fallbacks on chain"
     await assert.rejects(agg.r.settle(EPOCH, 0.15), /missing/);
     await agg.r.settle(EPOCH, 0.16); // too soon: waits
     assert.deepEqual(agg.calls.filter((c) => c === "settle"), []);
-    await new Promise((r) => setTimeout(r, 2_100));
+    await new Promise((r) => setTimeout(r, 4_100));
     await agg.r.settle(EPOCH, 0.3);
     assert.deepEqual(agg.calls.filter((c) => c === "settle"), ["settle"]);
+  });
+
+  it("an aggregator with no report to settle with yet keeps trying, and still reveals its own on chain", async () => {
+    const agg = daemon(aggregator);
+    await agg.r.report(EPOCH, 0.1, () => []);
+    agg.state.set(aggregator, 1);
+    agg.port.settle = async () => 0; // nothing usable yet
+    await agg.r.settle(EPOCH, 0.1);
+    await agg.r.settle(EPOCH, 0.3);
+    assert.deepEqual(agg.calls, ["reveal"]);
+    let tries = 0;
+    agg.port.settle = async () => (++tries, 2);
+    await new Promise((r) => setTimeout(r, 4_100));
+    await agg.r.settle(EPOCH, 0.35);
+    assert.equal(tries, 1);
+    assert.equal(agg.r.stats.settlements, 1);
   });
 
   it("a member whose report no settlement carried by 25% of epoch e+2 reveals it on chain; others settle only past the middle", async () => {
