@@ -108,7 +108,7 @@ const pick = (f: (p: Awaited<ReturnType<typeof measure>>["perServerEpoch"][numbe
   Object.fromEntries(COMMITTEES.map((c) => [c, Object.fromEntries(SIZES.map((n) => [n, f(results[c].perServerEpoch[n])]))]));
 const out = {
   unit: "gas",
-  // all-in: Σ commitReport + Σ revealReport + settleEpoch (each with its 21,000 base), divided by servers
+  // all-in: the committee's commitReports batch + settleEpoch carrying every report (each with its 21,000 base), divided by servers
   perServerEpoch: pick((p) => p.allIn),
   // settleEpoch alone, divided by servers
   perServerEpochSettleOnly: pick((p) => p.settleOnly),
@@ -128,9 +128,9 @@ const out = {
   },
   notes: [
     "steady state: every settled server also has its previous epoch's reward credited, and each verifier's report slot is reused (4 epochs of warm-up)",
-    "each verifier pays one commit (its report slot, reused) and one reveal (its report as calldata and as the ReportRevealed log; only its hash is stored) per epoch, whatever the server count",
-    "settlement takes the whole committee; its first batch credits the verifier fees (one write per revealed report); an active server's settlement reads and writes one storage slot",
-    "all-in per server falls with the server count as the per-verifier transactions are shared",
+    "the usual path: every member's signed commitment in one commitReports transaction, then one settleEpoch that carries every report and salt (revealing them); commitPerVerifier is that batch's gas divided by the committee; revealPerVerifier is 0 (no reveal transactions)",
+    "settlement takes the whole committee; it credits each report's verifier fee (one write per report, in the report's own slot); an active server's settlement reads and writes one storage slot and emits one EpochSettled",
+    "all-in per server falls with the server count as the committee's two transactions are shared",
     "the ledger is three contracts (TrustLedger, TrustLedgerRegistry, TrustLedgerCourt), each under EIP-170's 24,576 bytes: see docs/settlement.md",
   ],
 };
