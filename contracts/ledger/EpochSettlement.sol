@@ -215,7 +215,7 @@ abstract contract EpochSettlement is Rewards {
         b.theta = p.theta;
         b.maxTokens = p.maxTokensPerEpoch;
         b.sizeNeutral = p.sizeNeutralWeights;
-        b.maxLayers = maxLayersAt(epoch);
+        if (!b.sizeNeutral) b.maxLayers = maxLayersAt(epoch); // Eq. 3's normaliser cancels otherwise
     }
 
     /// @dev Takes member `i`'s (`v`'s) report `r` into the batch: checks it against what `v`

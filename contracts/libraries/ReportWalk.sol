@@ -41,14 +41,6 @@ library ReportWalk {
         uint256[] memory members = w.members;
         uint256[] memory scratch = w.scratch;
         assembly ("memory-safe") {
-            // inserts `key` into the ascending keys at v[0..k)
-            function insert(v, k, key) {
-                let at := add(v, shl(5, k))
-                for {} and(gt(at, v), gt(mload(sub(at, 0x20)), key)) { at := sub(at, 0x20) } {
-                    mstore(at, mload(sub(at, 0x20)))
-                }
-                mstore(at, key)
-            }
             // the value of the first of the ascending keys at v[0..k) whose cumulative stake reaches half of total
             function lowerMedian(v, k, total) -> m {
                 let cumulative := 0
@@ -61,35 +53,49 @@ library ReportWalk {
                     }
                 }
             }
-            let n := mload(members)
             let va := add(scratch, 0x20)
-            let vt := add(va, shl(5, n))
-            let k := 0
+            let vt := add(va, shl(5, mload(members)))
+            let k := 0 // bytes used in each half of scratch: 32 per entry found
             for {
                 let p := add(members, 0x20)
-                let last := add(p, shl(5, n))
+                let last := add(p, shl(5, mload(members)))
             } lt(p, last) { p := add(p, 0x20) } {
-                let m := mload(p)
-                let pos := and(m, 0xffffffff)
-                let end := and(shr(32, m), 0xffffffff)
+                let pos := and(mload(p), 0xffffffff)
+                // entries before `server` are passed by; a matched entry is passed by too, so the
+                // next server's walk usually starts on its own entry
                 let word := 0
-                for {} lt(pos, end) { pos := add(pos, 26) } { // ENTRY_BYTES
+                for { let end := and(shr(32, mload(p)), 0xffffffff) } lt(pos, end) { pos := add(pos, 26) } { // ENTRY_BYTES
                     word := calldataload(pos)
-                    if iszero(lt(shr(96, word), server)) { break }
+                    if iszero(lt(shr(96, word), server)) {
+                        if iszero(eq(shr(96, word), server)) { word := 0 } // not mentioned: no entry
+                        break
+                    }
                 }
-                mstore(p, or(and(m, not(0xffffffff)), pos))
-                if and(lt(pos, end), eq(shr(96, word), server)) {
-                    let stake := shr(64, m)
+                if word { // pos < end here: word is the server's entry (a server is never address 0)
+                    pos := add(pos, 26)
+                    let stake := shr(64, mload(p))
                     reported := add(reported, stake) // a sum of stakes < 2^128 each
-                    let a := and(shr(80, word), 0xffff)
-                    if gt(a, 10000) { a := 10000 } // BPS
-                    insert(va, k, or(shl(128, a), stake))
-                    insert(vt, k, or(shl(128, and(shr(48, word), 0xffffffff)), stake))
-                    k := add(k, 1)
+                    // insertion into the sorted keys, written out twice (a Yul function call costs more)
+                    let key := and(shr(80, word), 0xffff)
+                    if gt(key, 10000) { key := 10000 } // BPS
+                    key := or(shl(128, key), stake)
+                    let at := add(va, k)
+                    for {} and(gt(at, va), gt(mload(sub(at, 0x20)), key)) { at := sub(at, 0x20) } {
+                        mstore(at, mload(sub(at, 0x20)))
+                    }
+                    mstore(at, key)
+                    key := or(shl(128, and(shr(48, word), 0xffffffff)), stake)
+                    at := add(vt, k)
+                    for {} and(gt(at, vt), gt(mload(sub(at, 0x20)), key)) { at := sub(at, 0x20) } {
+                        mstore(at, mload(sub(at, 0x20)))
+                    }
+                    mstore(at, key)
+                    k := add(k, 0x20)
                 }
+                mstore(p, or(and(mload(p), not(0xffffffff)), pos))
             }
-            acc := lowerMedian(va, k, reported)
-            tokens := lowerMedian(vt, k, reported)
+            acc := lowerMedian(va, shr(5, k), reported)
+            tokens := lowerMedian(vt, shr(5, k), reported)
         }
     }
 }
