@@ -133,7 +133,7 @@ const out = {
   notes: [
     "steady state: every settled server also has its previous epoch's reward credited, and each verifier's report slot is reused (4 epochs of warm-up)",
     "the usual path: every member's signed commitment in one commitReports transaction, then one settleEpoch that carries every report and salt (revealing them); commitPerVerifier is that batch's gas divided by the committee; revealPerVerifier is 0 (no reveal transactions)",
-    "settlement takes the whole committee; it credits each report's verifier fee (one write per report, in the report's own slot); an active server's settlement reads and writes one storage slot and emits one EpochSettled",
+    "settlement takes the whole committee; it credits each report's verifier fee (one write per report, in the report's own slot); an active server's settlement reads and writes one storage slot; one EpochSettled event per settlement call packs every server settled (35 bytes each)",
     "all-in per server falls with the server count as the committee's two transactions are shared",
     "the ledger is three contracts (TrustLedger, TrustLedgerRegistry, TrustLedgerCourt), each under EIP-170's 24,576 bytes: see docs/settlement.md",
   ],
