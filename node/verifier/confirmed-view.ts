@@ -45,9 +45,11 @@ export class ConfirmedView {
   }
 
   /** The ledger at the newest confirmed block. One look-up at a time: the reader's record of
-   * blocks seen (which finds reorgs) is not shared between concurrent calls. */
-  at(): Promise<ConfirmedLedger> {
-    if (this.last !== undefined && Date.now() - this.last.at < this.maxAgeMs) return Promise.resolve(this.last.view);
+   * blocks seen (which finds reorgs) is not shared between concurrent calls. `fresh`: not
+   * one looked up before (a head that must include a transaction just mined). */
+  async at(fresh = false): Promise<ConfirmedLedger> {
+    if (!fresh && this.last !== undefined && Date.now() - this.last.at < this.maxAgeMs) return this.last.view;
+    if (fresh) await this.inflight?.catch(() => {}); // one begun earlier may predate what the caller just did
     this.inflight ??= this.lookUp().finally(() => (this.inflight = undefined));
     return this.inflight;
   }

@@ -55,7 +55,7 @@ export class LedgerPort implements SettlementPort {
   }
 
   async blocks(): Promise<{ head: number; confirmed: number }> {
-    const v = await this.view.at();
+    const v = await this.view.at(true); // asked right after a settlement: its block is in this head
     return { head: v.head, confirmed: v.block };
   }
 
