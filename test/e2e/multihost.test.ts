@@ -141,7 +141,7 @@ describe("the swarm across hosts behind NAT", { skip: unavailable }, () => {
     const bench = {
       what: "tokens/s of `efed generate` across network namespaces: client on the public segment, servers 0-3 and 3-5 each behind its own NAT, server-to-server hop through a relay; without delay, then with every link delayed each way",
       delay: n.delayKind, // netem, or the user-space TAP delay line (test/helpers/delay_line.py)
-      delayMsPerLink: DELAY_MS,
+      delayMsPerLink: delayed === undefined ? 0 : DELAY_MS,
       pingMinRttMs: pings,
       noDelay,
       delayed: delayed ?? null,
