@@ -13,6 +13,7 @@ import { Auditor, ledgerRoutes } from "../verifier/auditor.ts";
 import { serveAudits } from "../verifier/audit-service.ts";
 import { LedgerPeers } from "../verifier/ledger-peers.ts";
 import { ChainClock, ledgerEpochClock } from "../chain/clock.ts";
+import { ConfirmedReader } from "../chain/confirmed.ts";
 import { readCandidates, readVerifiers } from "../chain/registry.ts";
 import { becomeReachable } from "../server/reachable.ts";
 import { ledgerAddrs } from "../p2p/reachability.ts";
@@ -24,7 +25,7 @@ import { Rechecker } from "../verifier/recheck.ts";
 import { VerifierDaemon } from "../verifier/verifier.ts";
 import { ledgerDomain } from "../chain/domain.ts";
 import { p2pKeyFile } from "../wallet/keystore.ts";
-import { DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, logToFile, parseMultiaddr, parsePeerMultiaddr, parseUrl, progressLine, threadsOption } from "./common.ts";
+import { CONFIRMATIONS_HELP, DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, logToFile, parseMultiaddr, parsePeerMultiaddr, parseUrl, progressLine, threadsOption } from "./common.ts";
 import { byteProgress } from "./progress.ts";
 import { watchEpochs } from "./epoch-progress.ts";
 import { parseIntIn } from "./generate.ts";
@@ -40,6 +41,7 @@ interface VerifierFlags {
   announce: string[];
   relay?: boolean;
   bootstrap: string[];
+  confirmations?: number;
   audits: number;
   prompts?: string;
   device: Device;
@@ -61,6 +63,7 @@ export function verifierCommand(program: Command): void {
     .option("--announce <multiaddr>", "address others reach this verifier at, registered instead of the listen addresses (repeatable)", parseMultiaddr, [] as string[])
     .option("--relay", "offer circuit relay v2: servers behind NAT reserve slots here and are reached through this node")
     .option("--bootstrap <multiaddr>", "another verifier to join on gossipsub (repeatable; optional: verifiers also find each other on the ledger)", (v: string, acc: string[]) => [...acc, parsePeerMultiaddr(v)], [] as string[])
+    .option("--confirmations <n>", CONFIRMATIONS_HELP, parseIntIn(0, 1000))
     .option("--audits <n>", "audit sessions per epoch", parseIntIn(1, 10000), 2)
     .option("--prompts <file>", "secret audit prompts, one per line (default: text the model generates from a secret seed, fresh every epoch)")
     .addOption(new Option("--device <device>", "execution provider").choices([...DEVICES]).default("cpu"))
@@ -78,13 +81,15 @@ it goes on chain, where the server is taken off routes and slashed after the cha
 Clients also hand a share of their sessions to verifiers (/efed/audit/1).
 Reports (acc and audited work per server) are committed in the first half of the next epoch,
 revealed in the second half, and settled in the epoch after by the rotation's aggregator.
+What decides (the committee, the servers audited, report states, due slashes) is read
+--confirmations blocks below the head; transactions go to the head.
 
 Example:
   $ efed verifier --wallet ~/.efed/wallets/0x….json --model ../shared/models/stories260K-f32.gguf --log verifier.log
   (verifiers find each other on the ledger; --bootstrap /ip4/…/p2p/16Uiu2… adds one by hand)`)
     .action(async (o: VerifierFlags) => {
       if (o.log !== undefined) logToFile(o.log);
-      const h = await openSigned(o.rpc, o.deployments, o.wallet, "unlock the verifier's wallet");
+      const h = await openSigned(o.rpc, o.deployments, o.wallet, "unlock the verifier's wallet", o.confirmations);
       try {
         const params = await h.ledger.params();
         const privateKey = await loadOrCreateKey(p2pKeyFile(o.wallet));
@@ -113,8 +118,10 @@ Example:
         const domain = ledgerDomain(chainId, h.deployment.ledger);
         const rechecker = new Rechecker(model, { device: o.device });
         const clock = await ledgerEpochClock(h.ledger as never, h.provider);
-        const auditor = new Auditor({ model, routes: ledgerRoutes(h.ledger, model.config.nLayers), domain, rechecker, device: o.device, epoch: clock.epoch });
-        const port = new LedgerPort({ ledger: h.ledgerW, signer: h.ledgerW.runner as never, address: h.address, domain, interfaces: iface });
+        // decisions at head − confirmations; the audits' routes keep their own reader (a reader
+        // tells one caller of a reorg, and the port must hear of it)
+        const auditor = new Auditor({ model, routes: ledgerRoutes(h.ledger, model.config.nLayers, new ConfirmedReader(h.provider, h.confirmed.confirmations)), domain, rechecker, device: o.device, epoch: clock.epoch });
+        const port = new LedgerPort({ ledger: h.ledgerW, signer: h.ledgerW.runner as never, address: h.address, domain, interfaces: iface, confirmed: h.confirmed, log });
         for (const b of o.bootstrap) await node.dial(multiaddr(b)).catch((err: Error) => log(`bootstrap ${b}: ${err.message}`));
         const daemon = new VerifierDaemon(
           { node, port, auditor, rechecker, domain },
@@ -136,6 +143,7 @@ Example:
         const peers = new LedgerPeers(node, () => readVerifiers(h.ledger), log); // --bootstrap is optional
         peers.start();
         log(`verifier ${h.address} listening on ${node.getMultiaddrs().map(String).join(" ")}`);
+        if (h.confirmed.confirmations > 0) log(`acting on the ledger ${h.confirmed.confirmations} blocks below the head (--confirmations)`);
         if (o.lie !== undefined) log(`LYING VERIFIER (test): reports accuracy ${o.lie} bps whatever the audits say`);
         log("verifier ready");
         // epochs go by while reports wait to settle: what this verifier checked, and what it earned

@@ -4,6 +4,7 @@
 // Nothing a server can observe — caller, route position, step pattern, prompt, timing, frame
 // sizes — differs from real use. Afterwards the verifier re-checks every hop of every step.
 import type { Contract, TypedDataDomain } from "ethers";
+import type { ConfirmedReader } from "../chain/confirmed.ts";
 import type { LoadedModel } from "../model/types.ts";
 import { buildEmbeddingGraph, buildHeadGraph } from "../model/onnx/layers.ts";
 import { ClientGraph, type Device } from "../model/onnx/runtime.ts";
@@ -27,8 +28,10 @@ export interface AuditOutcome {
 /** Where an audit's routes come from (the ledger for real; a fixed list in tests). */
 export type RouteSource = (node: Awaited<ReturnType<typeof createNode>>, rand: () => number) => (exclude: ReadonlySet<string>) => Promise<RouteHop[]>;
 
-export function ledgerRoutes(ledger: Contract, numLayers: number): RouteSource {
-  return (node, rand) => routeFinder(node, ledger, numLayers, rand);
+/** Routes over the servers of the confirmed block when `confirmed` is given (as a client's):
+ * a server whose registration or layer range a reorg may drop is not audited on it. */
+export function ledgerRoutes(ledger: Contract, numLayers: number, confirmed?: ConfirmedReader): RouteSource {
+  return (node, rand) => routeFinder(node, ledger, numLayers, rand, confirmed);
 }
 
 export class Auditor {

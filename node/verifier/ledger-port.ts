@@ -3,7 +3,11 @@
 // settlement naming the whole committee (so nobody picks a subset), and evidence with its
 // co-signatures. The calls themselves
 // are node/chain/settlement.ts's; this adapts them to the daemon's SettlementPort.
+// What decides a duty (the committee, who owns a peer, report states, due slashes) is read at
+// the confirmed block (confirmed-view.ts); transactions, and the reads that compose them, go
+// to the head.
 import { verifyTypedData, type Contract, type Signer, type TypedDataDomain } from "ethers";
+import { ConfirmedReader, readEvents } from "../chain/confirmed.ts";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { EVIDENCE_TYPES } from "../chain/domain.ts";
 import { peerSignerOf } from "../chain/peer-binding.ts";
@@ -13,7 +17,8 @@ import { settledOf } from "../chain/settled.ts";
 import { chainSignature, receiptHash } from "../swarm/receipt.ts";
 import { accusedReceipt, recordHash, type EvidenceRecord } from "./evidence.ts";
 import type { Committee, CoSignature, ResultEntry, SettlementPort } from "./port.ts";
-import type { SignedCommitment } from "./reporting.ts";
+import { ConfirmedView } from "./confirmed-view.ts";
+import type { ReportState, SignedCommitment } from "./reporting.ts";
 
 export class LedgerPort implements SettlementPort {
   readonly address: string;
@@ -21,14 +26,38 @@ export class LedgerPort implements SettlementPort {
   private readonly signer: Signer;
   private readonly domain: TypedDataDomain;
   private readonly committees = new Map<number, Committee>();
+  private readonly servers = new Map<string, string>(); // peer → server account, as confirmed
   private readonly iface: Contract["interface"][];
+  private readonly view: ConfirmedView;
+  private reorgCount = 0;
 
-  constructor(c: { ledger: Contract; signer: Signer; address: string; domain: TypedDataDomain; interfaces?: Contract["interface"][] }) {
+  /** `confirmed`: where decisions are read (default: the head, no confirmations); `log` hears
+   * of reorgs deeper than its confirmations. `maxAgeMs`: how long one confirmed-block look-up
+   * serves (tests give 0). */
+  constructor(c: { ledger: Contract; signer: Signer; address: string; domain: TypedDataDomain; interfaces?: Contract["interface"][]; confirmed?: ConfirmedReader; log?: (line: string) => void; maxAgeMs?: number }) {
     this.ledger = c.ledger;
     this.signer = c.signer;
     this.address = c.address.toLowerCase();
     this.domain = c.domain;
     this.iface = c.interfaces ?? [c.ledger.interface];
+    const reader = c.confirmed ?? new ConfirmedReader(c.ledger.runner!.provider!, 0);
+    this.view = new ConfirmedView(c.ledger, reader, (from) => {
+      // what was read at or after `from` may be gone: read it again
+      this.committees.clear();
+      this.servers.clear();
+      this.reorgCount++;
+      c.log?.(`the chain reorganised from block ${from}, deeper than --confirmations ${reader.confirmations}: reading the ledger again`);
+    }, c.maxAgeMs);
+  }
+
+  /** Reorgs deeper than the confirmations seen so far (the daemon then re-checks its duties). */
+  get reorgs(): number {
+    return this.reorgCount;
+  }
+
+  async blocks(): Promise<{ head: number; confirmed: number }> {
+    const v = await this.view.at(true); // asked right after a settlement: its block is in this head
+    return { head: v.head, confirmed: v.block };
   }
 
   private async explain<T>(f: () => Promise<T>): Promise<T> {
@@ -50,11 +79,13 @@ export class LedgerPort implements SettlementPort {
   }
 
   async committee(epoch: number): Promise<Committee> {
+    const { ledger } = await this.view.at(); // first: a deep reorg empties the cache
     const cached = this.committees.get(epoch);
     if (cached !== undefined) return cached;
-    const c = await settlement.readCommittee(this.ledger, epoch);
+    const c = await settlement.readCommittee(ledger, epoch);
     const out = { members: new Map(c.members.map((m) => [m.address.toLowerCase(), m.stake])), total: c.total };
-    if (epoch <= Number(await this.ledger.currentEpoch())) this.committees.set(epoch, out); // snapshotted at its start: final
+    // snapshotted at its start: final once the confirmed block is past it (until a deep reorg)
+    if (epoch <= Number(await ledger.currentEpoch())) this.committees.set(epoch, out);
     for (const e of this.committees.keys()) if (e < epoch - 8) this.committees.delete(e);
     return out;
   }
@@ -77,8 +108,10 @@ export class LedgerPort implements SettlementPort {
     await this.explain(async () => (await this.ledger.commitReport(epoch, commitment)).wait());
   }
 
-  async reportState(epoch: number, verifier: string): Promise<number> {
-    return Number(await this.ledger.reportState(epoch, verifier));
+  async reportState(epoch: number, verifier: string): Promise<ReportState> {
+    const { ledger } = await this.view.at();
+    const [confirmed, head] = await Promise.all([ledger.reportState(epoch, verifier), this.ledger.reportState(epoch, verifier)]);
+    return { confirmed: Number(confirmed), head: Number(head) };
   }
 
   async revealOnChain(epoch: number, text: string, salt: string): Promise<void> {
@@ -99,8 +132,13 @@ export class LedgerPort implements SettlementPort {
     } catch {
       return undefined;
     }
-    const server = (await this.ledger.serverOfPeerSigner(signer)) as string;
-    return /^0x0{40}$/.test(server) ? undefined : server.toLowerCase();
+    const { ledger } = await this.view.at(); // first: a deep reorg empties the cache
+    const known = this.servers.get(signer);
+    if (known !== undefined) return known;
+    const server = (await ledger.serverOfPeerSigner(signer)) as string;
+    if (/^0x0{40}$/.test(server)) return undefined; // not (yet, at the confirmed block) registered
+    this.servers.set(signer, server.toLowerCase());
+    return server.toLowerCase();
   }
 
   private evidenceMessage(server: string, ev: EvidenceRecord) {
@@ -130,12 +168,14 @@ export class LedgerPort implements SettlementPort {
   }
 
   async executeDueSlashes(): Promise<number> {
+    // evidence and slashes as confirmed; the window (executableFrom) is the head's time
+    const { ledger, block } = await this.view.at();
     const current = Number(await this.ledger.currentEpoch());
     let n = 0;
-    for (const e of await this.ledger.queryFilter(this.ledger.filters.EvidenceSubmitted())) {
-      const a = (e as unknown as { args: { slashId: string; executableFrom: bigint } }).args;
+    for (const e of await readEvents(this.ledger, ["EvidenceSubmitted"], 0, block)) {
+      const a = e.args as unknown as { slashId: string; executableFrom: bigint };
       if (Number(a.executableFrom) > current) continue;
-      const s = await this.ledger.getSlash(a.slashId);
+      const s = await ledger.getSlash(a.slashId);
       if (Number(s.state) !== 1) continue; // 1: pending
       await this.explain(() => settlement.executeSlash(this.ledger, a.slashId)).then(() => n++, () => {}); // another verifier may have
     }

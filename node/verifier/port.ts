@@ -35,6 +35,8 @@ export interface SettlementPort extends ReportingPort {
   /** Whether `sig` is `signer`'s co-signature over the record. */
   checkEvidenceSignature(server: string, ev: EvidenceRecord, c: CoSignature): boolean;
   submitEvidence(ev: EvidenceRecord, sigs: CoSignature[]): Promise<void>;
+  /** Reorgs deeper than the confirmations seen so far (absent: none are looked for). */
+  readonly reorgs?: number;
   /** Executes pending slashes whose challenge window has passed; returns how many. */
   executeDueSlashes(): Promise<number>;
 }

@@ -30,14 +30,23 @@ export interface ReportingPort {
   checkCommitment(epoch: number, c: SignedCommitment): boolean;
   commitBatch(epoch: number, signed: SignedCommitment[]): Promise<void>;
   commitOwn(epoch: number, commitment: string): Promise<void>;
-  /** 0 none, 1 committed, 2 revealed (on chain or by a settlement). */
-  reportState(epoch: number, verifier: string): Promise<number>;
+  /** 0 none, 1 committed, 2 revealed (on chain or by a settlement): `confirmed` at the
+   * confirmed block, which decides whether a duty is done; `head` at the head, which says
+   * whether a transaction for it is already on its way to being confirmed. */
+  reportState(epoch: number, verifier: string): Promise<ReportState>;
   revealOnChain(epoch: number, text: string, salt: string): Promise<void>;
   /** Settles `epoch` with the reports the chain holds and `reveals`; returns the servers
    * settled, 0 when there is no report to settle with yet, −1 when every server the reports
    * name is settled already. `late`: past the middle of epoch+2, when reports revealed neither
    * way are struck first. */
   settle(epoch: number, reveals: ReadonlyMap<string, { results: string; salt: string }>, late: boolean): Promise<number>;
+  /** The head and the confirmed block (absent: the head is final, no confirmations). */
+  blocks?(): Promise<{ head: number; confirmed: number }>;
+}
+
+export interface ReportState {
+  readonly confirmed: number;
+  readonly head: number;
 }
 
 export interface ReportingOptions {
@@ -57,6 +66,7 @@ interface Own {
   revealedOnChain: boolean;
   commitmentSentAt: number;
   revealSentAt: number;
+  ownCommits: number;
 }
 
 const MAX_EPOCHS_HELD = 4;
@@ -73,6 +83,8 @@ export class EpochReports {
   private readonly batched = new Set<number>();
   private readonly settled = new Set<number>();
   private readonly retryAt = new Map<number, number>();
+  /** Epochs seen settled at the head, with the head then (settled for good once confirmed). */
+  private readonly settledAt = new Map<number, number>();
   readonly stats = { commits: 0, batches: 0, reveals: 0, onChainReveals: 0, settlements: 0 };
 
   constructor(port: ReportingPort, o: ReportingOptions) {
@@ -90,7 +102,7 @@ export class EpochReports {
         return;
       }
       const s = await this.port.signCommitment(epoch, results());
-      own = { text: s.text, salt: s.salt, signed: s.signed, committed: false, revealedOnChain: false, commitmentSentAt: 0, revealSentAt: 0 };
+      own = { text: s.text, salt: s.salt, signed: s.signed, committed: false, revealedOnChain: false, commitmentSentAt: 0, revealSentAt: 0, ownCommits: 0 };
       this.own.set(epoch, own);
       this.hold(this.commitments, epoch).set(this.port.address, s.signed);
     }
@@ -99,12 +111,16 @@ export class EpochReports {
       await this.gossipCommitment(epoch, own);
       if (into >= 0.2 && !this.batched.has(epoch) && (await this.isAggregator(epoch))) await this.submitBatch(epoch);
       if (into >= 0.35 && !own.committed) {
-        if ((await this.port.reportState(epoch, this.port.address)) === 0) {
+        // done once the confirmed block holds it; a commitment only at the head (ours or the
+        // batch's) is waited for, and made again by our own transaction if a reorg drops it
+        const state = await this.port.reportState(epoch, this.port.address);
+        if (state.confirmed >= 1) {
+          own.committed = true;
+          this.stats.commits++;
+        } else if (state.head === 0) {
           await this.port.commitOwn(epoch, own.signed.commitment);
-          this.o.say(`report on epoch ${epoch}: committed by our own transaction (not in a batch by 35% of the epoch)`);
+          this.o.say(`report on epoch ${epoch}: committed by our own transaction (${own.ownCommits++ === 0 ? "not in a batch by 35% of the epoch" : "the last one was dropped by a reorg"})`);
         }
-        own.committed = true;
-        this.stats.commits++;
       }
     } else if (into >= 0.55 && !this.settled.has(epoch)) {
       await this.gossipReveal(epoch, own);
@@ -117,8 +133,11 @@ export class EpochReports {
     if (own !== undefined && own !== "none" && !this.settled.has(epoch)) await this.gossipReveal(epoch, own);
     // the chain says whether a settlement carried our report: ask it, not our own bookkeeping
     if (own !== undefined && own !== "none" && !own.revealedOnChain && into >= 0.25 && into < 0.5) {
-      own.revealedOnChain = true;
-      if ((await this.port.reportState(epoch, this.port.address)) === 1) {
+      // done when the confirmed block has it revealed, or never had it committed and the head
+      // has not either; revealed at the head only (a settlement or ours): wait for it
+      const state = await this.port.reportState(epoch, this.port.address);
+      if (state.confirmed === 2 || (state.confirmed === 0 && state.head === 0)) own.revealedOnChain = true;
+      else if (state.head === 1) {
         await this.port.revealOnChain(epoch, own.text, own.salt);
         this.stats.onChainReveals++;
         this.o.say(`report on epoch ${epoch}: revealed on chain (no settlement had carried it by 25% of the epoch)`);
@@ -128,13 +147,33 @@ export class EpochReports {
     const mine = await this.isAggregator(epoch);
     if (into < (mine ? (this.o.aggregateAt ?? 0.1) : (this.o.fallbackAt ?? 0.6))) return;
     this.retryAt.set(epoch, Date.now() + RETRY_MS); // a failure (a report still missing) is tried again
-    const n = await this.port.settle(epoch, this.reveals.get(epoch) ?? new Map(), into >= 0.5);
+    const seenAt = this.settledAt.get(epoch);
+    // reports left unrevealed are struck once, not on every look at a settlement being confirmed
+    const n = await this.port.settle(epoch, this.reveals.get(epoch) ?? new Map(), into >= 0.5 && seenAt === undefined);
     if (n === 0) return; // no report to settle with yet (none revealed, none usable): try again
-    this.settled.add(epoch); // settled now (n > 0), or nothing left to settle (n < 0)
+    // settled now (n > 0), or nothing left to settle (n < 0), at the head: final once the head
+    // of then is confirmed and the chain still says so (a reorg that dropped it: settled again)
+    const b = await this.port.blocks?.();
+    if (n > 0 || seenAt === undefined) this.settledAt.set(epoch, b?.head ?? 0);
+    if (b === undefined || b.confirmed >= this.settledAt.get(epoch)!) this.settled.add(epoch);
     if (n > 0) {
       this.stats.settlements++;
-      this.o.say(`settled epoch ${epoch} for ${n} server(s)${mine ? "" : " (after the aggregator's deadline)"}`);
+      this.o.say(`settled epoch ${epoch} for ${n} server(s)${seenAt !== undefined ? " again (a reorg dropped the settlement)" : mine ? "" : " (after the aggregator's deadline)"}`);
     }
+  }
+
+  /** A reorg deeper than the confirmations dropped blocks this reporting had counted on:
+   * what it took as committed, revealed or settled is looked at again. */
+  reorged(): void {
+    for (const own of this.own.values()) {
+      if (own === "none") continue;
+      own.committed = false;
+      own.revealedOnChain = false;
+    }
+    this.settled.clear();
+    this.settledAt.clear();
+    this.batched.clear();
+    this.retryAt.clear();
   }
 
   /** A commitment or report from another member, kept for the batch or the settlement. */
@@ -167,7 +206,7 @@ export class EpochReports {
   prune(oldest: number): void {
     for (const m of [this.own, this.commitments, this.reveals] as Map<number, unknown>[]) for (const e of m.keys()) if (e < oldest) m.delete(e);
     for (const s of [this.batched, this.settled]) for (const e of s) if (e < oldest) s.delete(e);
-    for (const e of this.retryAt.keys()) if (e < oldest) this.retryAt.delete(e);
+    for (const m of [this.retryAt, this.settledAt]) for (const e of m.keys()) if (e < oldest) m.delete(e);
   }
 
   private async isAggregator(epoch: number): Promise<boolean> {

@@ -49,7 +49,7 @@ export class VerifierDaemon {
   private readonly evidence = new EvidencePool();
   private readonly plans = new Map<number, { at: number[]; pool: number[][]; rand: () => number }>();
   private readonly reports: EpochReports;
-  private readonly accounts = new Map<string, string | undefined>();
+  private reorgsSeen = 0;
   private readonly confirmQueue: { ev: EvidenceRecord; server: string }[] = [];
   private timing = { genesis: 0, epochLength: 1 };
   private timer?: NodeJS.Timeout;
@@ -129,6 +129,10 @@ export class VerifierDaemon {
       const epoch = this.epochAt(now);
       const into = (now - this.timing.genesis - epoch * this.timing.epochLength) / this.timing.epochLength;
       this.now = now;
+      if ((this.port.reorgs ?? 0) !== this.reorgsSeen) {
+        this.reorgsSeen = this.port.reorgs ?? 0;
+        this.reports.reorged(); // what it counted as committed, revealed or settled may be gone
+      }
       // each duty on its own: one failing (a window missed, a transaction lost) stops none other
       if (epoch >= 1) await this.duty(() => this.reports.report(epoch - 1, into, () => this.results(epoch - 1)));
       if (epoch >= 2) await this.duty(() => this.settle(epoch - 2, into));
@@ -202,9 +206,9 @@ export class VerifierDaemon {
     return true;
   }
 
+  /** The port keeps what it found (at the confirmed block, forgotten on a deep reorg). */
   private async accountOf(peer: string): Promise<string | undefined> {
-    if (!this.accounts.has(peer)) this.accounts.set(peer, (await this.port.serverOfPeer(peer))?.toLowerCase());
-    return this.accounts.get(peer);
+    return (await this.port.serverOfPeer(peer))?.toLowerCase();
   }
 
   /** Scores a re-check; a failure becomes evidence, co-signed by us and sent to the committee. */

@@ -4,8 +4,10 @@
 // segment. The servers learn from AutoNAT that nobody can dial them, reserve relay slots and
 // register the relayed addresses; the published text comes through; the client reaches the
 // first server through the relay and then directly (DCUtR: the server dials the client back),
-// while the hop between the two NAT'd servers stays relayed, and the test says why. With
-// `tc netem` (20 ms a link, where the kernel has it) the tokens/s go to bench/multihost.json.
+// while the hop between the two NAT'd servers stays relayed, and the test says why. Then every
+// link is delayed 20 ms each way (`tc netem` where the kernel has it, else a user-space TAP
+// delay line: test/helpers/delay-line.ts), ping shows the round trips grow by that, and
+// tokens/s without and with the delay go to bench/multihost.json beside the README's arithmetic.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
@@ -13,11 +15,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT, efed, efedBackground, type Background } from "../helpers/processes.ts";
 import { goldenText, STORIES_260K } from "../helpers/models.ts";
-import { buildInternet, CLIENT_HOST, netnsUnavailable, PUBLIC_HOST, type Internet } from "../helpers/netns.ts";
+import { buildInternet, CLIENT_HOST, netnsUnavailable, pingMinMs, PUBLIC_HOST, type Internet } from "../helpers/netns.ts";
 import { predictTokensPerSecond, LINKS } from "../../scripts/multihost-arithmetic.ts";
 
 const DELAY_MS = 20;
 const TOKENS = 64;
+const MEASURED_TOKENS = 32; // short: at 20 ms a link each token takes a third of a second
+/** What a ping may add to 2 × links × delay (the delay line's scheduling, a loaded machine). */
+const PING_SLACK_MS = 15;
 const unavailable = netnsUnavailable();
 if (unavailable !== undefined) console.log(`# skipped: the multi-host test ${unavailable}`);
 
@@ -41,12 +46,12 @@ describe("the swarm across hosts behind NAT", { skip: unavailable }, () => {
   };
   const serverLogs = () => servers.map((s) => `--- server ${s.layers}:\n${s.proc.output().slice(-3000)}`).join("\n");
   let runs = 0; // a fresh port per run: the last run's may linger in TIME_WAIT
-  const generate = (extra: string[] = []) =>
-    efed(["generate", "--model", STORIES_260K, "--max-tokens", String(TOKENS), "--stats", "--no-audit", "--listen", `/ip4/${CLIENT_HOST}/tcp/${4300 + runs++}`, ...extra], env, 180_000, net!.exec(net!.client));
+  const generate = (tokens = TOKENS) =>
+    efed(["generate", "--model", STORIES_260K, "--max-tokens", String(tokens), "--stats", "--no-audit", "--listen", `/ip4/${CLIENT_HOST}/tcp/${4300 + runs++}`], env, 180_000, net!.exec(net!.client));
 
   before(async () => {
     golden = goldenText();
-    net = buildInternet(DELAY_MS);
+    net = await buildInternet(0); // delayed only for the measurement
     const chain = await bg(net.pub, ["chain", "--host", PUBLIC_HOST, "--port", "8545"], /listening on (http:\/\/\S+)/);
     env.EFED_RPC = chain.match[1];
     const d = await efed(["deploy", "--model", STORIES_260K], env, 120_000, net.exec(net.pub));
@@ -97,26 +102,56 @@ describe("the swarm across hosts behind NAT", { skip: unavailable }, () => {
     assert.match(servers[0].proc.output(), new RegExp(`next hop ${second} is relayed`));
   });
 
-  it("tokens/s across the namespaces, against the latency arithmetic", async () => {
-    const r = await generate();
-    assert.equal(r.code, 0, `${r.stderr}\n${serverLogs()}`);
-    const m = /(\d+) tokens in ([\d.]+) s \(([\d.]+) tokens\/s\)/.exec(r.stderr);
-    assert.ok(m, r.stderr);
-    const measured = Number(m[1]) / Number(m[2]);
-    const predicted = predictTokensPerSecond(net!.netem ? DELAY_MS : 0);
+  it("20 ms per link: ping round trips grow by 2 × links × 20 ms; tokens/s without and with it, against the latency arithmetic", async () => {
+    const n = net!;
+    const gen = async (tokens: number) => {
+      const r = await generate(tokens);
+      assert.equal(r.code, 0, `${r.stderr}\n${serverLogs()}`);
+      assert.ok(golden.startsWith(r.stdout.trim()) && r.stdout.trim().length > 20, `${r.stdout}\n---\n${r.stderr}`);
+      const m = /(\d+) tokens in ([\d.]+) s \(([\d.]+) tokens\/s\)/.exec(r.stderr);
+      assert.ok(m, r.stderr);
+      return { tokens: Number(m[1]), seconds: Number(m[2]), tokensPerSecond: Number((Number(m[1]) / Number(m[2])).toFixed(2)) };
+    };
+    // client → segment is 1 link, client → a home router's public address 2
+    const paths = { clientToSegment: { to: PUBLIC_HOST, links: 1 }, clientToRouter: { to: n.homes[0].wan, links: 2 } };
+    const rtt = (to: string) => pingMinMs(n.client, to);
+    const base = { clientToSegment: rtt(paths.clientToSegment.to), clientToRouter: rtt(paths.clientToRouter.to) };
+    const noDelay = await gen(MEASURED_TOKENS);
+    let delayed: Awaited<ReturnType<typeof gen>> | undefined;
+    const pings: Record<string, { expectedMs: number; baseMs: number; measuredMs: number }> = {};
+    if (n.delayKind !== "none") {
+      await n.setDelay(DELAY_MS);
+      try {
+        for (const [name, p] of Object.entries(paths)) {
+          const expectedMs = 2 * p.links * DELAY_MS;
+          const measuredMs = rtt(p.to);
+          pings[name] = { expectedMs, baseMs: base[name as keyof typeof base], measuredMs };
+          assert.ok(measuredMs >= expectedMs, `${name}: ping ${measuredMs} ms, under 2 × ${p.links} link(s) × ${DELAY_MS} ms: the ${n.delayKind} does not delay`);
+          assert.ok(measuredMs < expectedMs + pings[name].baseMs + PING_SLACK_MS, `${name}: ping ${measuredMs} ms, far over ${expectedMs} ms`);
+        }
+        delayed = await gen(MEASURED_TOKENS);
+      } finally {
+        await n.setDelay(0);
+      }
+    } else {
+      console.log("# no delay here: no sch_netem, and no /dev/net/tun or python3 for the delay line; only the figure without delay is written");
+    }
+    const ceiling = predictTokensPerSecond(DELAY_MS);
+    const perToken = (x: { tokensPerSecond: number }) => 1000 / x.tokensPerSecond;
     const bench = {
-      what: "tokens/s of `efed generate` across network namespaces: client on the public segment, servers 0-3 and 3-5 each behind its own NAT, server-to-server hop through a relay",
-      netem: net!.netem,
-      delayMsPerLink: net!.netem ? DELAY_MS : 0,
-      note: net!.netem ? undefined : "this kernel has no sch_netem: links had no added delay, so the figure is compute-bound",
-      tokens: Number(m[1]),
-      seconds: Number(m[2]),
-      tokensPerSecond: Number(measured.toFixed(2)),
+      what: "tokens/s of `efed generate` across network namespaces: client on the public segment, servers 0-3 and 3-5 each behind its own NAT, server-to-server hop through a relay; without delay, then with every link delayed each way",
+      delay: n.delayKind, // netem, or the user-space TAP delay line (test/helpers/delay_line.py)
+      delayMsPerLink: delayed === undefined ? 0 : DELAY_MS,
+      pingMinRttMs: pings,
+      noDelay,
+      delayed: delayed ?? null,
       linksPerToken: LINKS.perToken,
-      predictedCeilingTokensPerSecond: Number.isFinite(predicted) ? Number(predicted.toFixed(2)) : null,
+      predictedCeilingTokensPerSecond: Number(ceiling.toFixed(2)),
+      predictedAddedMsPerToken: Number((1000 / ceiling).toFixed(1)),
+      measuredAddedMsPerToken: delayed === undefined ? null : Number((perToken(delayed) - perToken(noDelay)).toFixed(1)),
       date: new Date().toISOString().slice(0, 10),
     };
     writeFileSync(join(ROOT, "bench", "multihost.json"), JSON.stringify(bench, null, 2) + "\n");
-    assert.ok(measured > 0);
+    console.log(`# multihost: ${JSON.stringify(bench)}`);
   });
 });

@@ -2,8 +2,10 @@
 // segment (a bridge) with the chain, a relay and the verifiers; two home networks, each a
 // router doing NAT (nftables masquerade) in front of one host; a client on the public
 // segment. Names carry a per-run prefix, and remove() deletes everything made, also after a
-// partial build. Needs root, iproute2 and nftables; `tc netem` is used where the kernel has it.
+// partial build. Needs root, iproute2 and nftables. Every link can be delayed (delay-line.ts:
+// `tc netem` where the kernel has it, else a user-space TAP delay line).
 import { execFileSync } from "node:child_process";
+import { delayKind, netemDelay, tapDelayLine, type Delay, type DelayKind, type LinkEnds } from "./delay-line.ts";
 
 /** The public segment: addresses libp2p counts as public (its private list excludes them). */
 export const PUBLIC_NET = "7.7.7";
@@ -23,8 +25,10 @@ export interface Internet {
   readonly pub: string;
   readonly client: string;
   readonly homes: readonly [Home, Home];
-  /** Whether every link got its delay (false: the kernel has no sch_netem). */
-  readonly netem: boolean;
+  /** How links are delayed: netem, the TAP delay line, or not at all (neither works here). */
+  readonly delayKind: DelayKind;
+  /** Sets every link's delay, each direction (throws where delayKind is "none"). */
+  setDelay(ms: number): Promise<void>;
   /** `ip netns exec <ns>`, to prefix a command with. */
   exec(ns: string): string[];
   remove(): void;
@@ -38,9 +42,9 @@ function sh(args: string[], input?: string): string {
 export function netnsUnavailable(): string | undefined {
   const probe = `efprobe${process.pid}`;
   try {
-    for (const tool of ["ip", "nft"]) sh(["sh", "-c", `command -v ${tool}`]);
+    for (const tool of ["ip", "nft", "ping"]) sh(["sh", "-c", `command -v ${tool}`]);
   } catch {
-    return "needs iproute2 and nftables (.ci/run installs them)";
+    return "needs iproute2, nftables and ping (.ci/run installs them)";
   }
   try {
     sh(["ip", "netns", "add", probe]);
@@ -51,10 +55,14 @@ export function netnsUnavailable(): string | undefined {
   }
 }
 
-/** Builds the topology; `delayMs` per link (each direction) where netem exists. */
-export function buildInternet(delayMs: number): Internet {
+/** The links: client–segment, and for each home router–segment and router–host. */
+const LINKS = 5;
+
+/** Builds the topology, every link delayed `delayMs` each way (change it with setDelay). */
+export async function buildInternet(delayMs = 0): Promise<Internet> {
   const p = `ef${(process.pid % 10000).toString(36)}${Math.floor(Math.random() * 36 * 36).toString(36)}`;
   const made: string[] = [];
+  let delay: Delay | undefined;
   const ns = (name: string) => {
     const n = `${p}-${name}`;
     sh(["ip", "netns", "add", n]);
@@ -63,6 +71,7 @@ export function buildInternet(delayMs: number): Internet {
     return n;
   };
   const remove = () => {
+    delay?.stop();
     for (const n of made.reverse()) {
       try {
         sh(["ip", "netns", "del", n]); // takes its veths (and their peers) and nft tables with it
@@ -72,31 +81,30 @@ export function buildInternet(delayMs: number): Internet {
     }
     made.length = 0;
   };
-  let netem = delayMs > 0;
-  const delay = (n: string, dev: string) => {
-    if (!netem) return;
-    try {
-      sh(["ip", "netns", "exec", n, "tc", "qdisc", "add", "dev", dev, "root", "netem", "delay", `${delayMs}ms`]);
-    } catch {
-      netem = false; // no sch_netem in this kernel: say so, measure without
-    }
-  };
+  const kind = delayKind(`${p}-probe`);
+  const ends = Array.from({ length: LINKS }, (_, k) => [`${p}v${k}a`, `${p}v${k}b`] as [string, string]);
+  const links: LinkEnds[] = [];
   let k = 0;
-  /** A veth pair between namespaces a and b, each end with an address (or on b's bridge). */
+  /** A link between namespaces a and b, each end with an address (or on b's bridge): a veth
+   * pair, or two taps of the delay line moved from its namespace. */
   const link = (a: string, addrA: string, b: string, addrB: string | "bridge") => {
-    const ea = `${p}v${k}a`;
-    const eb = `${p}v${k++}b`;
-    sh(["ip", "link", "add", ea, "netns", a, "type", "veth", "peer", "name", eb, "netns", b]);
+    const [ea, eb] = ends[k++];
+    if (kind === "tap-delay-line") {
+      sh(["ip", "-n", `${p}-wire`, "link", "set", ea, "netns", a]);
+      sh(["ip", "-n", `${p}-wire`, "link", "set", eb, "netns", b]);
+    } else {
+      sh(["ip", "link", "add", ea, "netns", a, "type", "veth", "peer", "name", eb, "netns", b]);
+    }
+    links.push({ a: { ns: a, dev: ea }, b: { ns: b, dev: eb } });
     sh(["ip", "-n", a, "addr", "add", addrA, "dev", ea]);
     if (addrB === "bridge") sh(["ip", "-n", b, "link", "set", eb, "master", "br0"]);
     else sh(["ip", "-n", b, "addr", "add", addrB, "dev", eb]);
     sh(["ip", "-n", a, "link", "set", ea, "up"]);
     sh(["ip", "-n", b, "link", "set", eb, "up"]);
-    delay(a, ea);
-    delay(b, eb);
     return { ea, eb };
   };
   try {
+    if (kind === "tap-delay-line") delay = await tapDelayLine(ns("wire"), ends, delayMs);
     const pub = ns("pub");
     sh(["ip", "-n", pub, "link", "add", "br0", "type", "bridge"]);
     sh(["ip", "-n", pub, "addr", "add", `${PUBLIC_HOST}/24`, "dev", "br0"]);
@@ -127,9 +135,22 @@ table ip filter {
       return { router, wan, host, lan };
     };
     const homes: [Home, Home] = [home(1), home(2)];
-    return { pub, client, homes, netem, exec: (n) => ["ip", "netns", "exec", n], remove };
+    if (kind === "netem") delay = netemDelay(links, delayMs);
+    const setDelay = async (ms: number) => {
+      if (delay === undefined) throw new Error("links cannot be delayed here: no sch_netem, and no /dev/net/tun or python3 for the delay line");
+      await delay.set(ms);
+    };
+    return { pub, client, homes, delayKind: kind, setDelay, exec: (n) => ["ip", "netns", "exec", n], remove };
   } catch (err) {
     remove();
     throw err;
   }
+}
+
+/** The smallest of `count` ping round trips from namespace `ns` to `addr`, in ms. */
+export function pingMinMs(ns: string, addr: string, count = 5): number {
+  const out = sh(["ip", "netns", "exec", ns, "ping", "-n", "-q", "-c", String(count), "-i", "0.2", "-W", "2", addr]);
+  const m = /= ([\d.]+)\/[\d.]+\/[\d.]+\/[\d.]+ ms/.exec(out);
+  if (m === null) throw new Error(`ping ${addr} from ${ns}: no round trip in:\n${out}`);
+  return Number(m[1]);
 }

@@ -33,7 +33,7 @@ function fakePort(me: string) {
       calls.push("own");
       state.set(me, 1);
     },
-    reportState: async (_e, v) => state.get(v) ?? 0,
+    reportState: async (_e, v) => ({ confirmed: state.get(v) ?? 0, head: state.get(v) ?? 0 }), // no confirmations here: see ledger-port.test.ts
     revealOnChain: async () => {
       calls.push("reveal");
       state.set(me, 2);
@@ -130,6 +130,38 @@ describe("EpochReports: one signed batch, reveals by gossip, fallbacks on chain"
     await agg.r.settle(EPOCH, 0.35);
     assert.equal(tries, 1);
     assert.equal(agg.r.stats.settlements, 1);
+  });
+
+  it("with confirmations a settlement counts once the head it was made at is confirmed; one a reorg dropped is made again", async () => {
+    const agg = daemon(aggregator);
+    await agg.r.report(EPOCH, 0.1, () => []);
+    let head = 100;
+    const confirmations = 3;
+    agg.port.blocks = async () => ({ head, confirmed: head - confirmations });
+    let onChain = false; // whether the chain's head holds the settlement
+    agg.port.settle = async () => (onChain ? -1 : ((onChain = true), 2));
+    const retry = () => new Promise((r) => setTimeout(r, 4_100));
+    await agg.r.settle(EPOCH, 0.15);
+    assert.equal(agg.r.stats.settlements, 1);
+    // the block is dropped before it is confirmed: the next look settles again
+    onChain = false;
+    head += 1;
+    await retry();
+    await agg.r.settle(EPOCH, 0.2);
+    assert.equal(agg.r.stats.settlements, 2);
+    // confirmed once the head of then (101) is below the confirmations
+    head += 2;
+    await retry();
+    await agg.r.settle(EPOCH, 0.25);
+    let looks = 0;
+    agg.port.settle = async () => (looks++, -1);
+    head += 1;
+    await retry();
+    await agg.r.settle(EPOCH, 0.3); // confirmed: 104 − 3 ≥ 101, settled for good
+    await retry();
+    await agg.r.settle(EPOCH, 0.35);
+    assert.equal(looks, 1, "kept looking after the settlement was confirmed");
+    assert.equal(agg.r.stats.settlements, 2);
   });
 
   it("a member whose report no settlement carried by 25% of epoch e+2 reveals it on chain; others settle only past the middle", async () => {
