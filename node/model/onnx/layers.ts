@@ -180,7 +180,9 @@ export function buildHeadGraph(c: LlamaConfig, outputNorm: Float32Array, output:
   const g = new GraphBuilder("efed_head");
   const x = g.input("hidden", [1, "seq", c.dim]);
   const h = rmsnorm(g, x, g.weight("output_norm", outputNorm, [c.dim]), c.normEps);
-  const w = transposed(g, "output", output, c.vocabSize, c.dim);
+  // transposed here, not folded by onnxruntime: its Transpose of this one wide matrix
+  // ([vocab × dim]) measured slower than the JS loop (bench/model.json "load")
+  const w = g.weight("output", transpose(output, c.vocabSize, c.dim), [c.dim, c.vocabSize]);
   g.output(g.op("MatMul", [h, w]), "logits", [1, "seq", c.vocabSize]);
   return g.build();
 }
