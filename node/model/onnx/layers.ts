@@ -23,13 +23,6 @@ export function transpose(w: Float32Array, rows: number, cols: number): Float32A
   return t;
 }
 
-/** Wᵀ of a [rows × cols] weight, as a Transpose node over the weight as stored: onnxruntime
- * folds it into a constant when the session is created (exactly the same values), in C++,
- * where the JS transpose and its extra copy cost a quarter of the load time. */
-function transposed(g: GraphBuilder, name: string, w: Float32Array, rows: number, cols: number): string {
-  return g.op("Transpose", [g.weight(name, w, [rows, cols])], [attr.ints("perm", [1, 0])]);
-}
-
 function rmsnorm(g: GraphBuilder, x: string, weight: string, eps: number): string {
   const ms = g.op("ReduceMean", [g.op("Mul", [x, x])], [attr.ints("axes", [-1]), attr.int("keepdims", 1)]);
   const inv = g.op("Reciprocal", [g.op("Sqrt", [g.op("Add", [ms, g.f32([eps], [])])])]);
@@ -49,7 +42,7 @@ function linear(g: GraphBuilder, c: LlamaConfig, x: string, name: string, lin: L
       const attrs = [attr.int("K", cols), attr.int("N", rows), attr.int("bits", 8), attr.int("block_size", Q8_BLOCK), attr.int("accuracy_level", INT8_ACCURACY)];
       return g.msOp("MatMulNBits", [x, b, s], attrs);
     }
-    return g.op("MatMul", [x, transposed(g, name, lin.w, rows, cols)]);
+    return g.op("MatMul", [x, g.weight(name, transpose(lin.w, rows, cols), [cols, rows])]);
   }
   const a = g.weight(`${name}.a`, lin.a, [cols, lin.rank]);
   const b = g.weight(`${name}.b`, lin.b, [lin.rank, rows]);
@@ -180,8 +173,6 @@ export function buildHeadGraph(c: LlamaConfig, outputNorm: Float32Array, output:
   const g = new GraphBuilder("efed_head");
   const x = g.input("hidden", [1, "seq", c.dim]);
   const h = rmsnorm(g, x, g.weight("output_norm", outputNorm, [c.dim]), c.normEps);
-  // transposed here, not folded by onnxruntime: its Transpose of this one wide matrix
-  // ([vocab × dim]) measured slower than the JS loop (bench/model.json "load")
   const w = g.weight("output", transpose(output, c.vocabSize, c.dim), [c.dim, c.vocabSize]);
   g.output(g.op("MatMul", [h, w]), "logits", [1, "seq", c.vocabSize]);
   return g.build();
