@@ -3,7 +3,7 @@
 // generation of the same model in the same run, and the latency each hop adds.
 // Servers run in this process (one machine, shared cores). Writes bench/swarm.json.
 //   npm run bench:swarm          (EFED_BENCH_QUICK=1 for a smaller synthetic model)
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generate } from "../node/client/generate.ts";
@@ -75,5 +75,7 @@ const { parameters } = writeSynthModel(synth, { ...shape, seed: 1 });
 results.synthetic = { shape, parameters, ...(await benchModel(synth, QUICK ? 16 : 48)) };
 rmSync(dir, { recursive: true, force: true });
 mkdirSync("bench", { recursive: true });
-writeFileSync("bench/swarm.json", JSON.stringify(results, null, 2) + "\n");
+// the "sessions" section is bench-sessions.ts's: keep it
+const kept = existsSync("bench/swarm.json") ? JSON.parse(readFileSync("bench/swarm.json", "utf8")).sessions : undefined;
+writeFileSync("bench/swarm.json", JSON.stringify({ ...results, ...(kept === undefined ? {} : { sessions: kept }) }, null, 2) + "\n");
 console.log(JSON.stringify(results, null, 2));

@@ -50,6 +50,7 @@ interface ServerFlags {
   relay?: boolean;
   device: Device;
   maxSessions: number;
+  workers: number;
   log?: string;
   sessionTtl: number;
   fault?: Fault;
@@ -77,6 +78,7 @@ export function serverCommand(program: Command): void {
     .option("--confirmations <n>", CONFIRMATIONS_HELP, parseIntIn(0, 1000))
     .addOption(new Option("--device <device>", "execution provider").choices([...DEVICES]).default("cpu"))
     .addOption(threadsOption())
+    .option("--workers <n>", "worker threads computing the layers, each with its own copy of them (sessions are spread over the workers)", parseIntIn(1, 64), 1)
     .option("--max-sessions <n>", "inference sessions held at once", parseIntIn(1, 100000), 64)
     .option("--session-ttl <s>", "seconds an idle session's KV cache is kept", parseIntIn(1, 86400), 60)
     .option("--auto-cover", "load the whole model and take over uncovered layers when this server's own are covered by others (or adjoin them)")
@@ -136,6 +138,7 @@ Example:
           relay: o.relay,
           privateKey,
           limits: { maxSessions: o.maxSessions, ttlMs: o.sessionTtl * 1000 },
+          workers: o.workers,
           fault: o.fault,
           log,
           progress: byteProgress(progressLine),

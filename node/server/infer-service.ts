@@ -5,13 +5,14 @@
 // checks the hop before's receipt against what it received, signs its own, forwards it
 // and adds it to the RESULT. Every frame is validated; a bad one gets an ERROR frame and
 // the stream ends.
-// I/O lives here; the computation is the ShardRunner's.
+// I/O lives here; the computation is the ShardCompute's (in worker threads on a server, so
+// frames, pings and other sessions are served while a forward pass runs).
 import type { Connection, Stream } from "@libp2p/interface";
 import type { EfedNode } from "../p2p/host.ts";
 import { FramedStream, RemoteError } from "../p2p/framed.ts";
 import { openStream, type OpenedStream } from "../p2p/dial.ts";
 import { INFER_PROTOCOL, RELAY_MS, WireError, type Frame, type Header, type Hop } from "../p2p/wire.ts";
-import type { ShardRunner } from "../model/onnx/runtime.ts";
+import type { ShardCompute } from "../model/onnx/runtime.ts";
 import { BusyError, SessionReusedError, SessionStore, type Session, type SessionLimits } from "./sessions.ts";
 import type { ReceiptSigner } from "../swarm/receipt.ts";
 import { checkUpstream, makeReceipt, type WindowFacts } from "../swarm/receipt-chain.ts";
@@ -58,7 +59,7 @@ export class InferService {
   private readonly node: EfedNode;
   /** Ranges served: normally one; two for a while after a move, so that sessions and probes
    * addressed to the old range (the ledger may not show the move yet) still work. */
-  private runners: ShardRunner[];
+  private runners: ShardCompute[];
   private readonly o: InferServiceOptions;
   readonly sessions: SessionStore;
   private readonly streams = new Set<Stream>();
@@ -68,7 +69,7 @@ export class InferService {
   /** Counters for status and tests. */
   readonly stats = { opened: 0, steps: 0, tokens: 0, badFrames: 0, busy: 0, computeMs: 0, receiptMs: 0 };
 
-  constructor(components: { node: EfedNode; runner: ShardRunner }, options: InferServiceOptions) {
+  constructor(components: { node: EfedNode; runner: ShardCompute }, options: InferServiceOptions) {
     this.node = components.node;
     this.runners = [components.runner];
     this.o = options;
@@ -77,7 +78,7 @@ export class InferService {
 
   /** Serves another layer range from now on (reassignment); the old one is still answered
    * for `graceMs`, and open sessions keep theirs. */
-  setRunner(runner: ShardRunner, graceMs = 30_000): void {
+  setRunner(runner: ShardCompute, graceMs = 30_000): void {
     const old = this.runners[0];
     this.runners = [runner, old];
     setTimeout(() => {
@@ -112,7 +113,7 @@ export class InferService {
     this.streams.add(stream);
     const up = new FramedStream(stream);
     const from = connection.remotePeer.toString();
-    let runner: ShardRunner; // a session keeps the range it was opened on
+    let runner: ShardCompute; // a session keeps the range it was opened on
     let session: Session | undefined;
     let down: FramedStream | undefined;
     let next: Hop | undefined;
@@ -121,7 +122,13 @@ export class InferService {
       if (!this.accepting) throw new BusyError("server is shutting down");
       const [me, ...rest] = open.header.hops;
       runner = this.checkHop(me);
-      session = this.sessions.open(open.header.session, from, runner.newCache());
+      const cache = runner.newCache();
+      try {
+        session = this.sessions.open(open.header.session, from, cache);
+      } catch (err) {
+        cache.release?.(); // refused: its place on a worker is given back
+        throw err;
+      }
       this.stats.opened++;
       next = rest[0];
       if (next !== undefined) down = await this.openNext(open.header.session, rest);
@@ -167,7 +174,7 @@ export class InferService {
     }
   }
 
-  private checkHop(me: Hop): ShardRunner {
+  private checkHop(me: Hop): ShardCompute {
     const self = this.node.peerId.toString();
     if (me.peer !== self) throw new WireError("wrong_peer", `route names ${me.peer} for this hop, but this is ${self}`);
     const runner = this.runners.find((r) => r.start === me.start && r.end === me.end);
@@ -207,7 +214,7 @@ export class InferService {
     this.o.log?.(s.relayed ? `next hop ${peer} is relayed (${s.via}): no direct connection to it yet` : `next hop ${peer}: direct connection (${s.via})`);
   }
 
-  private async step(runner: ShardRunner, session: Session, f: { header: Header<"STEP">; tensor?: Float32Array; receipts?: Uint8Array }, connection: Connection, down: FramedStream | undefined, next: Hop | undefined, ctx: StepContext, receivedAt: number): Promise<Frame> {
+  private async step(runner: ShardCompute, session: Session, f: { header: Header<"STEP">; tensor?: Float32Array; receipts?: Uint8Array }, connection: Connection, down: FramedStream | undefined, next: Hop | undefined, ctx: StepContext, receivedAt: number): Promise<Frame> {
     const c = runner.config;
     const h = f.header;
     const input = f.tensor!;

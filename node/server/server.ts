@@ -8,7 +8,8 @@ import { LOCAL_DOMAIN, ReceiptSigner } from "../swarm/receipt.ts";
 import { faultTransform, type Fault } from "./faults.ts";
 import { loadModel } from "../model/load.ts";
 import { buildShardGraph, denseSource, type LinearSource } from "../model/onnx/layers.ts";
-import { ShardRunner, type Device } from "../model/onnx/runtime.ts";
+import { ShardRunner, type Device, type ShardCompute } from "../model/onnx/runtime.ts";
+import { WorkerShard } from "../model/onnx/worker-shard.ts";
 import { createNode, type EfedNode } from "../p2p/host.ts";
 import { InferService, type InferServiceOptions } from "./infer-service.ts";
 import { fetchLayersFromAny, type FetchedLayers } from "./weights-fetch.ts";
@@ -48,11 +49,21 @@ export interface ServerOptions extends Omit<InferServiceOptions, "receipts"> {
   readonly fault?: Fault;
   /** Shows the progress of loading or fetching the weights (bytes and rate). */
   readonly progress?: ProgressFactory;
+  /** Worker threads computing the shard (each holds its own copy of the weights); 0 computes
+   * on the event loop, as before (kept for the benchmark's comparison). 1 by default. */
+  readonly workers?: number;
+}
+
+/** Builds the compute of layers [start, end) from their serialized graph. */
+function openShard(o: ServerOptions, c: LlamaConfig, start: number, end: number, model: Uint8Array): Promise<ShardCompute> {
+  const workers = o.workers ?? 1;
+  if (workers === 0) return ShardRunner.create(c, start, end, model, o.device ?? "cpu");
+  return WorkerShard.create(c, start, end, model, o.device ?? "cpu", workers);
 }
 
 export interface RunningServer {
   readonly node: EfedNode;
-  readonly runner: ShardRunner;
+  readonly runner: ShardCompute;
   readonly service: InferService;
   readonly weights?: WeightsService;
   readonly fetched?: FetchedLayers;
@@ -76,8 +87,8 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     node = await createNode({ privateKey, listen: o.listen ?? ["/ip4/127.0.0.1/tcp/0"], announce: o.announce, relay: o.relay });
     const src = o.model !== undefined ? await fromFile(o, node) : await fromPeer(o, node);
     const { config: c, weights, fetched, build } = src;
-    let runner = await ShardRunner.create(c, start, end, buildShardGraph(c, { start, end, norms: src.norms, linear: src.linear }), o.device ?? "cpu");
-    const retired: ShardRunner[] = [];
+    let runner = await openShard(o, c, start, end, buildShardGraph(c, { start, end, norms: src.norms, linear: src.linear }));
+    const retired: ShardCompute[] = [];
     let transform = o.transform;
     if (o.fault !== undefined) {
       // skip-layer runs one layer less than it claims (with a single layer: none at all)
@@ -129,7 +140,7 @@ interface ShardSource {
   readonly linear: LinearSource;
   readonly weights?: WeightsService;
   readonly fetched?: FetchedLayers;
-  readonly build?: (a: number, b: number) => Promise<ShardRunner>;
+  readonly build?: (a: number, b: number) => Promise<ShardCompute>;
 }
 
 async function fromFile(o: ServerOptions, node: EfedNode): Promise<ShardSource> {
@@ -142,7 +153,7 @@ async function fromFile(o: ServerOptions, node: EfedNode): Promise<ShardSource> 
   const norms = (l: number) => ({ attnNorm: m.weights.layers[l]!.attnNorm, ffnNorm: m.weights.layers[l]!.ffnNorm });
   const linear = denseSource(m.weights);
   const weights = o.shareWeights ? new WeightsService({ node, model: m }) : undefined;
-  const build = whole ? (a: number, b: number) => ShardRunner.create(c, a, b, buildShardGraph(c, { start: a, end: b, norms, linear }), o.device ?? "cpu") : undefined;
+  const build = whole ? (a: number, b: number) => openShard(o, c, a, b, buildShardGraph(c, { start: a, end: b, norms, linear })) : undefined;
   return { config: c, norms, linear, weights, build };
 }
 
@@ -164,12 +175,13 @@ async function step<T>(p: StepProgress | undefined, f: () => Promise<T>): Promis
 }
 
 /** Layer-tokens per second of a runner, from a few single-position steps. */
-export async function measureThroughput(runner: ShardRunner, steps = 16): Promise<number> {
+export async function measureThroughput(runner: ShardCompute, steps = 16): Promise<number> {
   const cache = runner.newCache();
   const x = new Float32Array(runner.config.dim).fill(0.01);
   await runner.step(cache, x, 1);
   const t = performance.now();
   for (let i = 0; i < steps; i++) await runner.step(cache, x, 1);
   const seconds = (performance.now() - t) / 1000;
+  cache.release?.();
   return Math.max(1, Math.floor(((runner.end - runner.start) * steps) / seconds));
 }

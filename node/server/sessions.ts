@@ -1,6 +1,6 @@
 // Inference sessions a Server holds: one KV cache each, bounded in number (overall and per
 // peer) and evicted when idle past a time-to-live.
-import type { KvCache } from "../model/onnx/runtime.ts";
+import type { ShardCache } from "../model/onnx/runtime.ts";
 import { StepWindow } from "../swarm/window.ts";
 
 export interface SessionLimits {
@@ -14,7 +14,7 @@ export const DEFAULT_LIMITS: SessionLimits = { maxSessions: 64, maxSessionsPerPe
 export interface Session {
   readonly id: string;
   readonly peer: string;
-  readonly cache: KvCache;
+  readonly cache: ShardCache;
   lastUsed: number;
   /** Struct hash of this server's last receipt in the session (the next one's `prev`). */
   lastReceipt?: string;
@@ -64,7 +64,7 @@ export class SessionStore {
     return b;
   }
 
-  open(id: string, peer: string, cache: KvCache, now = Date.now()): Session {
+  open(id: string, peer: string, cache: ShardCache, now = Date.now()): Session {
     this.evictIdle(now);
     if (this.sessions.has(id) || this.seen.has(id)) throw new SessionReusedError(`session ${id} was opened before: session ids are single-use`);
     if (this.sessions.size >= this.limits.maxSessions) throw new BusyError(`server busy: ${this.sessions.size} sessions open (limit ${this.limits.maxSessions})`);
@@ -83,6 +83,7 @@ export class SessionStore {
   }
 
   close(id: string): void {
+    this.sessions.get(id)?.cache.release?.();
     this.sessions.delete(id);
   }
 
@@ -91,6 +92,7 @@ export class SessionStore {
     let n = 0;
     for (const [id, s] of this.sessions) {
       if (now - s.lastUsed > this.limits.ttlMs) {
+        s.cache.release?.();
         this.sessions.delete(id);
         n++;
       }
@@ -99,6 +101,7 @@ export class SessionStore {
   }
 
   clear(): void {
+    for (const s of this.sessions.values()) s.cache.release?.();
     this.sessions.clear();
   }
 }

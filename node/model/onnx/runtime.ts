@@ -69,14 +69,32 @@ export async function createSession(model: Uint8Array, device: Device): Promise<
   throw new DeviceUnavailableError(`the ${device} execution provider is not available on this machine (${failures[0]})`);
 }
 
-/** KV cache of one inference session in one shard: present tensors of every layer. */
-export interface KvCache {
+/** What a server knows of one inference session's KV cache, wherever the tensors live. */
+export interface ShardCache {
   length: number; // positions cached
-  tensors: Map<string, ort.Tensor>;
   bytes: number;
+  /** Frees the tensors now (a cache held by a worker thread is not garbage-collected). */
+  release?(): void;
 }
 
-export class ShardRunner {
+/** KV cache of one inference session in one shard: present tensors of every layer. */
+export interface KvCache extends ShardCache {
+  tensors: Map<string, ort.Tensor>;
+}
+
+/** A shard's computation, in this thread (ShardRunner) or in worker threads (WorkerShard). */
+export interface ShardCompute {
+  readonly config: LlamaConfig;
+  readonly start: number;
+  readonly end: number;
+  readonly device: Device;
+  newCache(): ShardCache;
+  /** Runs `seq` new positions ([seq × dim] floats) through the shard, extending `cache`. */
+  step(cache: ShardCache, hidden: Float32Array, seq: number): Promise<Float32Array>;
+  release(): Promise<void>;
+}
+
+export class ShardRunner implements ShardCompute {
   readonly config: LlamaConfig;
   readonly start: number;
   readonly end: number;

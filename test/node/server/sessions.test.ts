@@ -1,4 +1,5 @@
-// Session bounds: capacity overall and per peer ("busy"), and eviction after the TTL.
+// Session bounds: capacity overall and per peer ("busy"), and eviction after the TTL; every
+// way a session goes frees its KV cache (a worker's caches are not garbage-collected).
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { BusyError, SessionStore } from "../../../node/server/sessions.ts";
@@ -26,5 +27,20 @@ describe("SessionStore", () => {
     assert.equal(s.size, 1);
     s.open("c", "p", cache(), 1600); // room again
     assert.equal(s.size, 2);
+  });
+
+  it("releases a session's cache when it is closed, evicted or cleared", () => {
+    const released: string[] = [];
+    const tracked = (name: string) => ({ length: 0, bytes: 0, release: () => released.push(name) });
+    const s = new SessionStore({ ttlMs: 1000 });
+    s.open("a", "p", tracked("a"), 0);
+    const b = s.open("b", "p", tracked("b"), 0);
+    s.open("c", "p", tracked("c"), 0);
+    s.close("a");
+    s.touch(b, 900);
+    s.evictIdle(1500); // c is idle, b was touched
+    assert.deepEqual(released, ["a", "c"]);
+    s.clear();
+    assert.deepEqual(released, ["a", "c", "b"]);
   });
 });

@@ -1,0 +1,74 @@
+// Many users per server (a script, not a test): one server holding every layer of the 48M
+// synthetic model, decode steps from 1 session and from 16 concurrent sessions, for each
+// way of computing the shard in the same run: on the event loop (as before), in one worker
+// thread, and in a pool of 2 workers (--threads 1 each). Client and server share this
+// process and the machine's cores (real libp2p TCP + Noise + Yamux on 127.0.0.1, real ONNX);
+// the client sends hidden states straight, so the figures are the server's (no embedding or
+// head). Writes the "sessions" section of bench/swarm.json.
+//   npm run bench:sessions       (EFED_BENCH_QUICK=1 for a smaller model and fewer steps)
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { RemoteSession } from "../node/client/remote.ts";
+import { writeSynthModel } from "../node/model/synth.ts";
+import { createNode, type EfedNode } from "../node/p2p/host.ts";
+import { startServer } from "../node/server/server.ts";
+import type { RouteHop } from "../node/swarm/types.ts";
+
+const QUICK = process.env.EFED_BENCH_QUICK === "1";
+const STEPS = QUICK ? 8 : 32; // decode steps per session
+const CONCURRENT = 16;
+const SEAL_EVERY = 16;
+const log = (s: string) => process.stderr.write(s + "\n");
+const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+
+/** One session: a short prompt, then `STEPS` single-position steps, sealed as a client does. */
+async function oneSession(client: EfedNode, route: RouteHop[], dim: number, seed: number): Promise<number> {
+  const s = new RemoteSession(client, route, dim);
+  await s.open();
+  const x = new Float32Array(8 * dim).map((_, i) => Math.sin(i * 0.1 + seed) * 0.5);
+  await s.step(x, 8);
+  for (let i = 0; i < STEPS; i++) {
+    await s.step(x.subarray(0, dim), 1);
+    if ((i + 1) % SEAL_EVERY === 0) await s.seal();
+  }
+  await s.close();
+  return STEPS;
+}
+
+async function measure(client: EfedNode, route: RouteHop[], dim: number, sessions: number): Promise<number> {
+  const t = performance.now();
+  const steps = await Promise.all(Array.from({ length: sessions }, (_, i) => oneSession(client, route, dim, i)));
+  return steps.reduce((a, b) => a + b, 0) / ((performance.now() - t) / 1000);
+}
+
+const dir = mkdtempSync(join(tmpdir(), "efed-bench-sessions-"));
+const file = join(dir, "synth.gguf");
+const shape = QUICK ? { dim: 256, layers: 4, heads: 8, kvHeads: 4, ffn: 704, vocab: 8000 } : { dim: 512, layers: 8, heads: 8, kvHeads: 4, ffn: 1408, vocab: 24000 };
+const { config: c, parameters } = writeSynthModel(file, { ...shape, seed: 1 });
+log(`synthetic ${JSON.stringify(shape)}, ${STEPS} decode steps per session…`);
+const client = await createNode();
+const rows = [];
+for (const [label, workers] of [["event loop", 0], ["1 worker", 1], ["2 workers", 2]] as const) {
+  const server = await startServer({ model: file, layers: [0, c.nLayers], workers });
+  const route = [{ peer: server.node.peerId.toString(), addrs: server.addrs(), start: 0, end: c.nLayers }];
+  await measure(client, route, c.dim, 2); // warm-up
+  const one = await measure(client, route, c.dim, 1);
+  const many = await measure(client, route, c.dim, CONCURRENT);
+  rows.push({ compute: label, workers, oneSessionStepsPerSecond: round(one, 1), sessions16StepsPerSecond: round(many, 1), sessions16VsOne: round(many / one, 3) });
+  log(`  ${JSON.stringify(rows.at(-1))}`);
+  await server.stop(100);
+}
+await client.stop();
+rmSync(dir, { recursive: true, force: true });
+const base = rows[0].oneSessionStepsPerSecond;
+const sessions = {
+  note: `one server, all ${c.nLayers} layers; ${CONCURRENT} concurrent sessions of ${STEPS} decode steps (8-position prompt each, sealed every ${SEAL_EVERY}); client in the same process; --threads 1; ratios from one run`,
+  shape,
+  parameters,
+  rows: rows.map((r) => ({ ...r, sessions16VsEventLoopOne: round(r.sessions16StepsPerSecond / base, 3) })),
+};
+mkdirSync("bench", { recursive: true });
+const out = existsSync("bench/swarm.json") ? JSON.parse(readFileSync("bench/swarm.json", "utf8")) : {};
+writeFileSync("bench/swarm.json", JSON.stringify({ ...out, sessions }, null, 2) + "\n");
+console.log(JSON.stringify(sessions, null, 2));
