@@ -21,8 +21,11 @@ import {
   type World,
 } from "../test/helpers/ledger.ts";
 
-const COMMITTEES = [3, 5, 7];
-const SIZES = [8, 32, 128];
+// GAS_COMMITTEES=3,7 GAS_SIZES=32 for a quick look (bench/gas.json is written only for the full set)
+const list = (v: string | undefined, all: number[]) => (v === undefined ? all : v.split(",").map(Number));
+const COMMITTEES = list(process.env.GAS_COMMITTEES, [3, 5, 7]);
+const SIZES = list(process.env.GAS_SIZES, [8, 32, 128]);
+const PARTIAL = process.env.GAS_COMMITTEES !== undefined || process.env.GAS_SIZES !== undefined;
 const MAX = Math.max(...SIZES);
 
 type Tx = Promise<{ wait(): Promise<{ gasUsed: bigint }> }>;
@@ -104,6 +107,7 @@ for (const c of COMMITTEES) {
   results[c] = await measure(c);
   console.error(`committee ${c}: ${JSON.stringify(results[c].perServerEpoch)}`);
 }
+if (PARTIAL) process.exit(0);
 const pick = (f: (p: Awaited<ReturnType<typeof measure>>["perServerEpoch"][number]) => number) =>
   Object.fromEntries(COMMITTEES.map((c) => [c, Object.fromEntries(SIZES.map((n) => [n, f(results[c].perServerEpoch[n])]))]));
 const out = {

@@ -124,9 +124,10 @@ interface ITrustLedger {
     event ReportCommitted(uint64 indexed epoch, address indexed verifier, bytes32 commitment);
     event ReportRevealed(uint64 indexed epoch, address indexed verifier, bytes results);
     event ReportNotRevealed(uint64 indexed epoch, address indexed verifier);
-    event EpochSettled(
-        uint64 indexed epoch, address indexed server, uint32 accBps, uint64 trust, uint32 tokens, bool active
-    );
+    /// @dev One event per settlement call: `settled` packs, for each server it settled, in the
+    /// order given, `server (20 bytes) ‖ accBps (2) ‖ trust (8) ‖ tokens (4) ‖ active (1)`
+    /// (35 bytes; one event per server cost ~2,500 gas each, a third of a server's settlement).
+    event EpochSettled(uint64 indexed epoch, bytes settled);
     /// @dev reason: 1 not settleable at `epoch`, 2 already settled, 3 reports under 2/3 of the committee stake.
     event SettlementSkipped(uint64 indexed epoch, address indexed server, uint8 reason);
     event ServerDeactivated(address indexed server, uint64 indexed epoch, uint64 trust);

@@ -4,6 +4,7 @@ pragma solidity ^0.8.28;
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {TrustMath} from "../libraries/TrustMath.sol";
+import {ReportWalk} from "../libraries/ReportWalk.sol";
 import {Rewards} from "./Rewards.sol";
 
 /// @title EpochSettlement
@@ -21,7 +22,9 @@ import {Rewards} from "./Rewards.sol";
 /// stake-weighted medians of the reports that mention it, which must carry ≥ 2/3 of the
 /// committee stake; the verifier fee of each non-empty report is credited when it first counts.
 abstract contract EpochSettlement is Rewards {
-    uint256 internal constant ENTRY_BYTES = 26;
+    using ReportWalk for ReportWalk.Walk;
+
+    uint256 private constant SETTLED_BYTES = 35; // one server in the EpochSettled event
     uint256 private constant DATA_MASK = (1 << 192) - 1;
     uint256 private constant REVEALED_MASK = DATA_MASK - 3;
     uint256 private constant FEE_PAID = 2;
@@ -46,14 +49,7 @@ abstract contract EpochSettlement is Rewards {
         uint16 maxLayers;
         uint256 committee; // the committee's stake
         uint256 fees; // verifier fees credited by this batch
-        uint256[] stakes; // per verifier
-        uint256[] offsets; // per verifier: calldata offset of its results (checked when hashed)
-        uint256[] lengths; // per verifier: byte length of its results
-        uint256[] cursors; // per verifier: byte offset of its next entry
-        uint256[] accs;
-        uint256[] accWeights;
-        uint256[] tokens;
-        uint256[] tokenWeights;
+        ReportWalk.Walk walk; // the members' reports, read from calldata
         uint256 points;
         uint256 credited;
     }
@@ -149,13 +145,28 @@ abstract contract EpochSettlement is Rewards {
         _checkWindow(epoch, opens, epochEnd(epoch + 2));
         Batch memory b = _openBatch(epoch, verifiers, results, salts, block.timestamp >= opens + epochLength / 2);
         _book(b.fees, 0); // before the epoch's budget is reserved from what is left
+        uint256 n = servers.length;
+        // room for n records and the last one's 32-byte store of its tail
+        bytes memory settled = new bytes(n * SETTLED_BYTES + 32);
+        uint256 count;
         address previous;
-        for (uint256 i = 0; i < servers.length; ++i) {
+        for (uint256 i = 0; i < n; ++i) {
             address server = servers[i];
             if (server <= previous) revert TrustLedgerUnsorted(previous, server);
             previous = server;
-            _settleServer(b, server);
+            (uint256 head, uint256 tail) = _settleServer(b, server);
+            if (head == 0) continue; // skipped
+            assembly ("memory-safe") {
+                let at := add(add(settled, 0x20), mul(count, 35)) // SETTLED_BYTES
+                mstore(at, head) // server ‖ accBps ‖ trust: 30 bytes
+                mstore(add(at, 30), tail) // tokens ‖ active: 5 bytes (the rest is overwritten or cut)
+            }
+            ++count;
         }
+        assembly ("memory-safe") {
+            mstore(settled, mul(count, 35))
+        }
+        emit EpochSettled(epoch, settled);
         if (b.points != 0) {
             _books[epoch].points += uint128(b.points); // Σ over servers of < 2^46 each
             _fundEpoch(epoch, _paramsRef(epoch).rewardPerEpoch);
@@ -190,14 +201,7 @@ abstract contract EpochSettlement is Rewards {
         if (salts.length != n) revert TrustLedgerLengthMismatch(n, salts.length);
         b.epoch = epoch;
         b.mayLeaveOut = mayLeaveOut;
-        b.stakes = new uint256[](n);
-        b.offsets = new uint256[](n);
-        b.lengths = new uint256[](n);
-        b.cursors = new uint256[](n);
-        b.accs = new uint256[](n);
-        b.accWeights = new uint256[](n);
-        b.tokens = new uint256[](n);
-        b.tokenWeights = new uint256[](n);
+        b.walk = ReportWalk.open(n);
         address previous;
         for (uint256 i = 0; i < n; ++i) {
             address v = verifiers[i];
@@ -222,7 +226,7 @@ abstract contract EpochSettlement is Rewards {
         uint256 stake = verifierStakeAt(v, epoch);
         if (stake == 0) revert TrustLedgerNotCommitteeMember(v, epoch);
         b.committee += stake; // a sum of stakes < 2^128 each; compared with the committee's after
-        b.stakes[i] = stake;
+        b.walk.stakes[i] = stake;
         uint256 stored = _report(epoch, v);
         if (stored & 1 == 1 && r.length == 0 && salt == 0) {
             // committed, not given (an empty report given comes with its salt): only once
@@ -244,15 +248,17 @@ abstract contract EpochSettlement is Rewards {
         assembly ("memory-safe") {
             offset := r.offset
         }
-        b.offsets[i] = offset;
-        b.lengths[i] = r.length;
+        b.walk.offsets[i] = offset;
+        b.walk.lengths[i] = r.length;
         if (stored & FEE_PAID != 0) return;
         if (r.length == 0) _setReport(epoch, v, stored | FEE_PAID); // an empty report earns no fee
         else b.fees += _creditReportFee(epoch, v, stored, b.fees);
     }
 
-    function _settleServer(Batch memory b, address server) private {
-        (uint256 k, uint256 reported) = _gather(b, server);
+    /// @dev Settles `server` from the batch's reports; returns its `EpochSettled` record as
+    /// `head` (server ‖ accBps ‖ trust, left-aligned) and `tail` (tokens ‖ active,
+    /// left-aligned), or head 0 when it is skipped.
+    function _settleServer(Batch memory b, address server) private returns (uint256 head, uint256 tail) {
         ServerRecord storage s = _servers[server];
         uint64 epoch = b.epoch;
         // slot A of the record, read once and written once (see {_packSlotA} for its layout)
@@ -267,19 +273,17 @@ abstract contract EpochSettlement is Rewards {
                 || (status != ServerStatus.Active && epoch >= s.activeUntil)
         ) {
             emit SettlementSkipped(epoch, server, 1);
-            return;
+            return (0, 0);
         }
         if (uint32(slotA >> 40) > epoch) {
             emit SettlementSkipped(epoch, server, 2);
-            return;
+            return (0, 0);
         }
+        (uint256 acc, uint256 tokens, uint256 reported) = b.walk.median(server);
         if (3 * reported < 2 * b.committee || reported == 0) {
             emit SettlementSkipped(epoch, server, 3);
-            return;
+            return (0, 0);
         }
-
-        uint256 acc = TrustMath.weightedMedian(b.accs, b.accWeights, k);
-        uint256 tokens = TrustMath.weightedMedian(b.tokens, b.tokenWeights, k);
         if (tokens > b.maxTokens) tokens = b.maxTokens;
         uint64 score;
         if (b.sizeNeutral) {
@@ -300,17 +304,22 @@ abstract contract EpochSettlement is Rewards {
             rewards += reward; // Σ of budget shares, each ≤ REWARD_CAP (checked below)
             b.credited += reward;
         }
-        uint256 points = active ? (uint256(score) / 1e14) * tokens : 0; // ≤ 10^4 · 2^32 < 2^56
+        uint256 points;
+        unchecked {
+            points = active ? (uint256(score) / 1e14) * tokens : 0; // ≤ 10^4 · 2^32 < 2^56
+            b.points += points; // < 2^56 per server
+        }
         slotA = _packSlotA(slotA, score / TRUST_UNIT, epoch + 1, points, rewards);
         assembly ("memory-safe") {
             sstore(s.slot, slotA)
         }
-        b.points += points;
-        emit EpochSettled(epoch, server, uint32(acc), score, uint32(tokens), active);
         if (!active && status == ServerStatus.Active) {
             _retire(server, s, ServerStatus.Deactivated);
             emit ServerDeactivated(server, epoch, score);
         }
+        // acc ≤ 10^4 (ReportWalk), tokens ≤ maxTokens (uint32)
+        head = (uint256(uint160(server)) << 96) | (acc << 80) | (uint256(score) << 16);
+        tail = (tokens << 224) | (uint256(active ? 1 : 0) << 216);
     }
 
     /// @dev Slot A of a {ServerRecord} after a settlement: fields from the low bits up, as
@@ -340,76 +349,13 @@ abstract contract EpochSettlement is Rewards {
         if (paid != 0) _creditFee(verifier, paid);
     }
 
-    /// @dev Requires well-formed results: whole entries, servers strictly increasing, accBps ≤ 10^4.
-    function _checkResults(bytes calldata results) private pure {
-        if (results.length % ENTRY_BYTES != 0) revert TrustLedgerMalformedResults(results.length);
-        uint256 previous;
-        // pos < results.length: no overflow
-        for (uint256 pos = 0; pos < results.length; pos = _next(pos)) {
-            uint256 word;
-            assembly ("memory-safe") {
-                word := calldataload(add(results.offset, pos))
-            }
-            uint256 server = word >> 96;
-            if (server <= previous || uint16(word >> 80) > TrustMath.BPS) revert TrustLedgerMalformedResults(pos);
-            previous = server;
-        }
-    }
-
-    /// @dev Merge walk: advances each report's cursor to `server` and copies its entry (if
-    /// any) and the reporter's stake into the batch arrays. Reports are sorted by server, so
-    /// each entry is read once per batch. Offsets and lengths were checked by the ABI decoder
-    /// when the reports were hashed in {_openBatch}; every write stays inside the batch arrays.
-    function _gather(Batch memory b, address server) private pure returns (uint256 k, uint256 reported) {
-        uint256[] memory cursors = b.cursors;
-        uint256[] memory offsets = b.offsets;
-        uint256[] memory lengths = b.lengths;
-        uint256[] memory stakes = b.stakes;
-        uint256[] memory accs = b.accs;
-        uint256[] memory tokens = b.tokens;
-        uint256[] memory accWeights = b.accWeights;
-        uint256[] memory tokenWeights = b.tokenWeights;
-        assembly ("memory-safe") {
-            let n := mload(cursors)
-            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
-                let at := shl(5, add(i, 1))
-                let pos := mload(add(cursors, at))
-                let off := mload(add(offsets, at))
-                let len := mload(add(lengths, at))
-                let word := 0
-                for {} lt(pos, len) {} {
-                    word := calldataload(add(off, pos))
-                    if iszero(lt(shr(96, word), server)) { break }
-                    pos := add(pos, 26) // ENTRY_BYTES
-                }
-                mstore(add(cursors, at), pos)
-                if and(lt(pos, len), eq(shr(96, word), server)) {
-                    let stake := mload(add(stakes, at))
-                    let to := shl(5, add(k, 1)) // k ≤ i < n: inside the arrays
-                    mstore(add(accs, to), and(shr(80, word), 0xffff))
-                    mstore(add(tokens, to), and(shr(48, word), 0xffffffff))
-                    mstore(add(accWeights, to), stake)
-                    mstore(add(tokenWeights, to), stake)
-                    reported := add(reported, stake) // a sum of stakes < 2^128 each
-                    k := add(k, 1)
-                }
-            }
-        }
-    }
-
-    function _next(uint256 pos) private pure returns (uint256) {
-        unchecked {
-            return pos + ENTRY_BYTES;
-        }
-    }
-
     function _commit(uint64 epoch, address verifier, bytes32 commitment) private {
         _setReport(epoch, verifier, (uint256(commitment) & REVEALED_MASK) | 1);
         emit ReportCommitted(epoch, verifier, commitment);
     }
 
     /// @dev Checks `results` and `salt` against `verifier`'s commitment `stored` and the
-    /// results' form; returns the slot value of the revealed report.
+    /// results' length; returns the slot value of the revealed report.
     function _open(uint64 epoch, address verifier, uint256 stored, bytes calldata results, bytes32 salt)
         private
         pure
@@ -419,7 +365,9 @@ abstract contract EpochSettlement is Rewards {
         if ((uint256(reportCommitment(epoch, verifier, hash, salt)) & REVEALED_MASK) | 1 != stored) {
             revert TrustLedgerCommitmentMismatch(verifier, epoch);
         }
-        _checkResults(results);
+        // whole entries; their order is not checked (see ReportWalk: misordered entries only
+        // lose themselves)
+        if (results.length % ReportWalk.ENTRY_BYTES != 0) revert TrustLedgerMalformedResults(results.length);
         return uint256(hash) & REVEALED_MASK;
     }
 

@@ -3,6 +3,7 @@
 // over epochs (EpochSettled events) and recent settlements, deactivations and slashes.
 import { formatUnits } from "ethers";
 import { readEvents, type LedgerEvent as ChainEvent } from "../chain/confirmed.ts";
+import { decodeSettled } from "../chain/settled.ts";
 import type { LedgerHandle } from "../chain/ledger.ts";
 import { readStatus, type LedgerStatus, type ServerStatusRow } from "../chain/status.ts";
 
@@ -42,11 +43,12 @@ export async function readSwarmView(h: LedgerHandle, recent = 30): Promise<Swarm
   const all = await readEvents(ledger, ["EpochSettled", "ServerDeactivated", "EvidenceSubmitted", "ServerSlashed"], from, block.number);
   const query = (name: string) => all.filter((e) => e.name === name);
   const status = await readStatus(h, block.number);
-  const [settled, deactivated, evidence, slashed] = [query("EpochSettled"), query("ServerDeactivated"), query("EvidenceSubmitted"), query("ServerSlashed")];
+  const [deactivated, evidence, slashed] = [query("ServerDeactivated"), query("EvidenceSubmitted"), query("ServerSlashed")];
+  const settled = query("EpochSettled").flatMap((e) => decodeSettled(e.args.epoch, e.args.settled).map((s) => ({ ...s, blockNumber: e.blockNumber })));
   const args = (e: ChainEvent) => e.args;
-  const history: TrustPoint[] = settled.map((e) => ({ epoch: Number(args(e).epoch), server: args(e).server as string, trust: trustOf(args(e).trust) }));
+  const history: TrustPoint[] = settled.map((s) => ({ epoch: s.epoch, server: s.server, trust: trustOf(s.trust) }));
   const events: LedgerEvent[] = [
-    ...settled.map((e) => ({ block: e.blockNumber, kind: "settled" as const, server: args(e).server as string, epoch: Number(args(e).epoch), detail: `accuracy ${pct(args(e).accBps)}, S ${trustOf(args(e).trust).toFixed(3)}, ${args(e).tokens} tokens${args(e).active ? "" : ", off routes"}` })),
+    ...settled.map((s) => ({ block: s.blockNumber, kind: "settled" as const, server: s.server, epoch: s.epoch, detail: `accuracy ${pct(BigInt(s.accBps))}, S ${trustOf(s.trust).toFixed(3)}, ${s.tokens} tokens${s.active ? "" : ", off routes"}` })),
     ...deactivated.map((e) => ({ block: e.blockNumber, kind: "deactivated" as const, server: args(e).server as string, epoch: Number(args(e).epoch), detail: `S ${trustOf(args(e).trust).toFixed(3)} < θ` })),
     ...evidence.map((e) => ({ block: e.blockNumber, kind: "evidence" as const, server: args(e).server as string, detail: `evidence of a wrong answer; slash executable from epoch ${args(e).executableFrom}` })),
     ...slashed.map((e) => ({ block: e.blockNumber, kind: "slashed" as const, server: args(e).server as string, detail: `${formatUnits(args(e).stakeSlashed, 18)} tokens of stake slashed` })),

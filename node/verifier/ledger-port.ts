@@ -9,6 +9,7 @@ import { EVIDENCE_TYPES } from "../chain/domain.ts";
 import { peerSignerOf } from "../chain/peer-binding.ts";
 import { explainReverts } from "../chain/revert.ts";
 import * as settlement from "../chain/settlement.ts";
+import { settledOf } from "../chain/settled.ts";
 import { chainSignature, receiptHash } from "../swarm/receipt.ts";
 import { accusedReceipt, recordHash, type EvidenceRecord } from "./evidence.ts";
 import type { Committee, CoSignature, ResultEntry, SettlementPort } from "./port.ts";
@@ -88,7 +89,7 @@ export class LedgerPort implements SettlementPort {
     if (late) await this.explain(() => settlement.penalizeUnrevealed(this.ledger, epoch)).catch(() => {}); // someone else may have
     const rc = (await this.explain(() => settlement.settleEpoch(this.ledger, epoch, { reveals }))) as { logs: never[] } | undefined;
     if (rc === undefined) return (await settlement.readRevealed(this.ledger, epoch)).some((r) => r.results !== "0x") ? -1 : 0;
-    return rc.logs.map((l) => this.ledger.interface.parseLog(l)).filter((e) => e?.name === "EpochSettled").length;
+    return settledOf(rc.logs.map((l) => this.ledger.interface.parseLog(l)).filter((e) => e !== null)).length;
   }
 
   async serverOfPeer(peer: string): Promise<string | undefined> {

@@ -6,6 +6,7 @@ import { before, beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { parseEther, ZeroHash } from "ethers";
 import { encodeResults, readRevealed, revealReport, settleEpoch, signCommitment, type ResultEntry } from "../../node/chain/settlement.ts";
+import { settledOf } from "../../node/chain/settled.ts";
 import { expectRevert } from "../helpers/revert.ts";
 import {
   as,
@@ -59,7 +60,7 @@ describe("TrustLedger reports: one signed batch, revealed by the settlement", ()
     for (const m of members) assert.equal(await w.ledger.reportState(1, m), 1n);
     await goToSettle(w, 1);
     const settled = await (await as(w, w.outsider).settleEpoch(1, [s0], members, texts, salts)).wait();
-    assert.equal(parseLogs(w, settled).find((e) => e.name === "EpochSettled").args.trust, parseEther("1"));
+    assert.equal(settledOf(parseLogs(w, settled))[0].trust, parseEther("1"));
     for (const m of members) {
       assert.equal(await w.ledger.reportState(1, m), 2n);
       assert.equal((await w.ledger.getVerifier(m)).pendingRewards, parseEther("1"));
@@ -108,7 +109,7 @@ describe("TrustLedger reports: one signed batch, revealed by the settlement", ()
     await expectRevert(as(w, w.outsider).settleEpoch(1, [s0], members, withheld, noSalt), w.ledger.interface, "TrustLedgerReportMismatch", [members[4], 1n]);
     await goTo(w, 3, EPOCH / 2);
     const rc = await (await as(w, w.outsider).settleEpoch(1, [s0], members, withheld, noSalt)).wait();
-    assert.equal(parseLogs(w, rc).find((e) => e.name === "EpochSettled").args.trust, parseEther("1"));
+    assert.equal(settledOf(parseLogs(w, rc))[0].trust, parseEther("1"));
     assert.equal(await w.ledger.reportState(1, members[4]), 1n); // committed, never revealed
     const late = w.verifiers.find((v) => (v as unknown as { address: string }).address === members[4])!;
     await expectRevert(revealReport(as(w, late), 1, texts[4], salts[4]), w.ledger.interface, "TrustLedgerOutsideWindow"); // too late to reveal
@@ -156,7 +157,7 @@ describe("TrustLedger reports: one signed batch, revealed by the settlement", ()
     await expectRevert(settleEpoch(as(w, w.outsider), 1, { reveals }), w.ledger.interface, "TrustLedgerReportMismatch", [members[0], 1n]);
     reveals.set(members[0], { results: texts[0], salt: salts[0] });
     const rc = await settleEpoch(as(w, w.outsider), 1, { reveals });
-    assert.equal(parseLogs(w, rc!).filter((e) => e.name === "EpochSettled").length, 1);
+    assert.equal(settledOf(parseLogs(w, rc!)).length, 1);
     // the reports are read back from the settlement's own input: nothing is left to settle
     assert.deepEqual((await readRevealed(w.ledger, 1)).map((r) => r.results), members.map((_, i) => texts[i]));
     assert.equal(await settleEpoch(as(w, w.outsider), 1), undefined);
