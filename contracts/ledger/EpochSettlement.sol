@@ -215,7 +215,7 @@ abstract contract EpochSettlement is Rewards {
         b.theta = p.theta;
         b.maxTokens = p.maxTokensPerEpoch;
         b.sizeNeutral = p.sizeNeutralWeights;
-        b.maxLayers = maxLayersAt(epoch);
+        if (!b.sizeNeutral) b.maxLayers = maxLayersAt(epoch); // Eq. 3's normaliser cancels otherwise
     }
 
     /// @dev Takes member `i`'s (`v`'s) report `r` into the batch: checks it against what `v`
@@ -226,7 +226,6 @@ abstract contract EpochSettlement is Rewards {
         uint256 stake = verifierStakeAt(v, epoch);
         if (stake == 0) revert TrustLedgerNotCommitteeMember(v, epoch);
         b.committee += stake; // a sum of stakes < 2^128 each; compared with the committee's after
-        b.walk.stakes[i] = stake;
         uint256 stored = _report(epoch, v);
         if (stored & 1 == 1 && r.length == 0 && salt == 0) {
             // committed, not given (an empty report given comes with its salt): only once
@@ -237,7 +236,7 @@ abstract contract EpochSettlement is Rewards {
         }
         if (stored == 0 || (stored & 3) == (1 | LEFT_OUT)) {
             if (r.length != 0) revert TrustLedgerReportMismatch(v, epoch); // nothing to count
-            return; // no entries: its cursor stays at the end of its empty report
+            return; // no entries: its walk stays empty
         }
         if (stored & 1 == 1) {
             stored = _open(epoch, v, stored, r, salt); // revealed here: written with its fee below
@@ -248,8 +247,7 @@ abstract contract EpochSettlement is Rewards {
         assembly ("memory-safe") {
             offset := r.offset
         }
-        b.walk.offsets[i] = offset;
-        b.walk.lengths[i] = r.length;
+        b.walk.add(i, stake, offset, r.length);
         if (stored & FEE_PAID != 0) return;
         if (r.length == 0) _setReport(epoch, v, stored | FEE_PAID); // an empty report earns no fee
         else b.fees += _creditReportFee(epoch, v, stored, b.fees);

@@ -12,82 +12,90 @@ library ReportWalk {
     uint256 internal constant ENTRY_BYTES = 26;
     uint256 internal constant BPS = 10_000;
 
-    /// @dev Reports of one batch: for member i, its stake, the calldata offset and length of its
-    /// report, and its cursor; `scratch` holds 4·n words for the sorted values and weights.
+    /// @dev Reports of one batch. `members[i]` packs member i's walk: its stake (bits 64 and up,
+    /// < 2^128), the calldata end of its report (bits 32..63) and its cursor, the calldata
+    /// position of its next entry (bits 0..31), so a step reads and writes one word.
+    /// `scratch` holds 2·n words: the accBps then the tokens reported for one server, each
+    /// kept sorted as `value << 128 | stake`.
     struct Walk {
-        uint256[] stakes;
-        uint256[] offsets;
-        uint256[] lengths;
-        uint256[] cursors;
+        uint256[] members;
         uint256[] scratch;
     }
 
     function open(uint256 n) internal pure returns (Walk memory w) {
-        w.stakes = new uint256[](n);
-        w.offsets = new uint256[](n);
-        w.lengths = new uint256[](n);
-        w.cursors = new uint256[](n);
-        w.scratch = new uint256[](4 * n);
+        w.members = new uint256[](n);
+        w.scratch = new uint256[](2 * n);
+    }
+
+    /// @dev Member `i` with `stake` (< 2^128) and its report at calldata [offset, offset + length)
+    /// (from the ABI decoder, so < 2^32). A member with no report is given length 0.
+    function add(Walk memory w, uint256 i, uint256 stake, uint256 offset, uint256 length) internal pure {
+        w.members[i] = (stake << 64) | ((offset + length) << 32) | offset;
     }
 
     /// @notice The stake-weighted (lower) medians of the accBps and tokens reported for `server`
     /// (the smallest value whose cumulative stake reaches half of `reported`), and `reported`,
     /// the stake of the members whose reports mention it. Advances every cursor to `server`.
-    /// Offsets and lengths come from the ABI decoder (the reports were hashed from them), and
-    /// every write stays inside `w`'s arrays: k ≤ n entries of each scratch quarter.
+    /// Every write stays inside `w`'s arrays (k ≤ n values in each half of `scratch`).
     function median(Walk memory w, address server) internal pure returns (uint256 acc, uint256 tokens, uint256 reported) {
-        uint256[] memory cursors = w.cursors;
+        uint256[] memory members = w.members;
         uint256[] memory scratch = w.scratch;
         assembly ("memory-safe") {
-            // inserts (x, weight) into the ascending values at v[0..k) and their weights at ws
-            function insert(v, ws, k, x, weight) {
-                let j := k
-                for {} and(gt(j, 0), gt(mload(add(v, shl(5, sub(j, 1)))), x)) { j := sub(j, 1) } {
-                    mstore(add(v, shl(5, j)), mload(add(v, shl(5, sub(j, 1)))))
-                    mstore(add(ws, shl(5, j)), mload(add(ws, shl(5, sub(j, 1)))))
-                }
-                mstore(add(v, shl(5, j)), x)
-                mstore(add(ws, shl(5, j)), weight)
-            }
-            // the smallest of the ascending v[0..k) whose cumulative weight reaches half of total
-            function lowerMedian(v, ws, k, total) -> m {
+            // the value of the first of the ascending keys at v[0..k) whose cumulative stake reaches half of total
+            function lowerMedian(v, k, total) -> m {
                 let cumulative := 0
-                for { let i := 0 } lt(i, k) { i := add(i, 1) } {
-                    cumulative := add(cumulative, mload(add(ws, shl(5, i))))
+                for { let end := add(v, shl(5, k)) } lt(v, end) { v := add(v, 0x20) } {
+                    let key := mload(v)
+                    cumulative := add(cumulative, and(key, 0xffffffffffffffffffffffffffffffff))
                     if iszero(lt(shl(1, cumulative), total)) {
-                        m := mload(add(v, shl(5, i)))
+                        m := shr(128, key)
                         break
                     }
                 }
             }
-            let n := mload(cursors)
-            let va := add(scratch, 0x20) // accs, sorted as they arrive; their stakes at va + 32n
-            let vt := add(va, shl(6, n)) // tokens, sorted; their stakes at vt + 32n
-            let k := 0
-            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
-                let at := shl(5, add(i, 1))
-                let pos := mload(add(cursors, at))
-                let off := mload(add(mload(add(w, 0x20)), at)) // offsets[i]
-                let len := mload(add(mload(add(w, 0x40)), at)) // lengths[i]
+            let va := add(scratch, 0x20)
+            let vt := add(va, shl(5, mload(members)))
+            let k := 0 // bytes used in each half of scratch: 32 per entry found
+            for {
+                let p := add(members, 0x20)
+                let last := add(p, shl(5, mload(members)))
+            } lt(p, last) { p := add(p, 0x20) } {
+                let pos := and(mload(p), 0xffffffff)
+                // entries before `server` are passed by; a matched entry is passed by too, so the
+                // next server's walk usually starts on its own entry
                 let word := 0
-                for {} lt(pos, len) {} {
-                    word := calldataload(add(off, pos))
-                    if iszero(lt(shr(96, word), server)) { break }
-                    pos := add(pos, 26) // ENTRY_BYTES
+                for { let end := and(shr(32, mload(p)), 0xffffffff) } lt(pos, end) { pos := add(pos, 26) } { // ENTRY_BYTES
+                    word := calldataload(pos)
+                    if iszero(lt(shr(96, word), server)) {
+                        if iszero(eq(shr(96, word), server)) { word := 0 } // not mentioned: no entry
+                        break
+                    }
                 }
-                mstore(add(cursors, at), pos)
-                if and(lt(pos, len), eq(shr(96, word), server)) {
-                    let stake := mload(add(mload(w), at)) // stakes[i]
+                if word { // pos < end here: word is the server's entry (a server is never address 0)
+                    pos := add(pos, 26)
+                    let stake := shr(64, mload(p))
                     reported := add(reported, stake) // a sum of stakes < 2^128 each
-                    let a := and(shr(80, word), 0xffff)
-                    if gt(a, 10000) { a := 10000 } // BPS
-                    insert(va, add(va, shl(5, n)), k, a, stake)
-                    insert(vt, add(vt, shl(5, n)), k, and(shr(48, word), 0xffffffff), stake)
-                    k := add(k, 1)
+                    // insertion into the sorted keys, written out twice (a Yul function call costs more)
+                    let key := and(shr(80, word), 0xffff)
+                    if gt(key, 10000) { key := 10000 } // BPS
+                    key := or(shl(128, key), stake)
+                    let at := add(va, k)
+                    for {} and(gt(at, va), gt(mload(sub(at, 0x20)), key)) { at := sub(at, 0x20) } {
+                        mstore(at, mload(sub(at, 0x20)))
+                    }
+                    mstore(at, key)
+                    key := or(shl(128, and(shr(48, word), 0xffffffff)), stake)
+                    at := add(vt, k)
+                    for {} and(gt(at, vt), gt(mload(sub(at, 0x20)), key)) { at := sub(at, 0x20) } {
+                        mstore(at, mload(sub(at, 0x20)))
+                    }
+                    mstore(at, key)
+                    k := add(k, 0x20)
                 }
+                mstore(p, or(and(mload(p), not(0xffffffff)), pos))
             }
-            acc := lowerMedian(va, add(va, shl(5, n)), k, reported)
-            tokens := lowerMedian(vt, add(vt, shl(5, n)), k, reported)
+            acc := lowerMedian(va, shr(5, k), reported)
+            tokens := lowerMedian(vt, shr(5, k), reported)
         }
     }
 }

@@ -162,4 +162,30 @@ describe("TrustLedger reports: one signed batch, revealed by the settlement", ()
     assert.deepEqual((await readRevealed(w.ledger, 1)).map((r) => r.results), members.map((_, i) => texts[i]));
     assert.equal(await settleEpoch(as(w, w.outsider), 1), undefined);
   });
+
+  it("attack: a report out of order, or claiming accuracy over 100%, gains nothing", async () => {
+    await registerServer(w, 1, 0, 5);
+    const [lo, hi] = [s0, await w.servers[1].getAddress()].sort(byAddr);
+    const entry = (server: string, accBps: number) => server.slice(2).toLowerCase() + accBps.toString(16).padStart(4, "0") + (1000).toString(16).padStart(8, "0");
+    // member 0 lists hi before lo (its lo entry is passed by); members 0-2 claim 655.35% for hi
+    const texts = [
+      "0x" + entry(hi, 0xffff) + entry(lo, 10_000),
+      "0x" + entry(lo, 2000) + entry(hi, 0xffff),
+      "0x" + entry(lo, 4000) + entry(hi, 0xffff),
+      "0x" + entry(lo, 6000) + entry(hi, 9000),
+      "0x" + entry(lo, 8000) + entry(hi, 9000),
+    ];
+    const signers = [...w.verifiers].sort((a, b) => byAddr((a as unknown as { address: string }).address, (b as unknown as { address: string }).address));
+    const signed = await Promise.all(signers.map((v, i) => signCommitment(v, domainOf(w), 1, texts[i])));
+    await goToCommit(w, 1);
+    await (await as(w, w.outsider).commitReports(1, signed.map((s) => s.signed.verifier), signed.map((s) => s.signed.commitment), signed.map((s) => s.signed.sig))).wait();
+    await goToSettle(w, 1);
+    const rc = await (await as(w, w.outsider).settleEpoch(1, [lo, hi], members, texts, signed.map((s) => s.salt))).wait();
+    const [a, b] = settledOf(parseLogs(w, rc));
+    // lo from the four ordered reports only: lower median of 20/40/60/80% (with the misordered 100%: 60%)
+    assert.deepEqual([a.server, a.accBps], [lo, 4000]);
+    // hi: the median 655.35% counts as 100%, and S_i stays ≤ 1
+    assert.deepEqual([b.server, b.accBps, b.trust], [hi, 10_000, parseEther("1")]);
+    assert.equal((await w.ledger.getServer(hi)).trust, parseEther("1"));
+  });
 });

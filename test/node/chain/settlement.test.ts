@@ -4,6 +4,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { computeAddress, getAddress, SigningKey, keccak256, toUtf8Bytes, getBytes, hexlify } from "ethers";
 import { decodeResults, encodeResults, epochPhase, MalformedResultsError, reportCommitment } from "../../../node/chain/settlement.ts";
+import { decodeSettled } from "../../../node/chain/settled.ts";
 import { peerIdOfKey, peerSignerOf, UnsupportedPeerIdError } from "../../../node/chain/peer-binding.ts";
 
 const A = getAddress("0x" + "aa".repeat(20));
@@ -22,6 +23,15 @@ describe("settlement helpers", () => {
     assert.throws(() => encodeResults([{ server: A, accBps: 10_001, tokens: 1 }]), MalformedResultsError);
     assert.throws(() => encodeResults([{ server: A, accBps: 1, tokens: 2 ** 32 }]), MalformedResultsError);
     assert.throws(() => decodeResults("0x00"), MalformedResultsError);
+  });
+
+  it("decodeSettled reads the 35-byte records of an EpochSettled event and refuses a partial one", () => {
+    const record = "aa".repeat(20) + "2706" + "0ddd2935029d8000" + "000003e8" + "01";
+    assert.deepEqual(decodeSettled(4n, "0x" + record + "0b".repeat(20) + "0000" + "0000000000000000" + "00000000" + "00"), [
+      { epoch: 4, server: A, accBps: 9990, trust: 999_000_000_000_000_000n, tokens: 1000, active: true },
+      { epoch: 4, server: B, accBps: 0, trust: 0n, tokens: 0, active: false },
+    ]);
+    assert.throws(() => decodeSettled(4n, "0x" + record.slice(2)), /not a whole number/);
   });
 
   it("a commitment binds epoch, verifier, results and salt", () => {

@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {TrustMath} from "../libraries/TrustMath.sol";
+import {CheatCodes} from "./Vm.sol";
+import {ReportWalkHarness} from "./ReportWalkHarness.sol";
+
+/// @notice The settlement's calldata walk gives the same stake-weighted medians as the
+/// reference TrustMath.weightedMedian, whoever mentions the server and in whatever order.
+contract ReportWalkTest is CheatCodes {
+    ReportWalkHarness private harness = new ReportWalkHarness();
+
+    function testFuzz_walkMatchesWeightedMedian(
+        uint16[7] memory accs,
+        uint32[7] memory tokens,
+        uint64[7] memory stakes,
+        uint8 mentions,
+        uint8 n
+    ) public view {
+        n = uint8(1 + (n % 7));
+        address server = address(0xBEEF);
+        bytes[] memory reports = new bytes[](n);
+        uint256[] memory weights = new uint256[](n);
+        uint256[] memory va = new uint256[](n);
+        uint256[] memory wa = new uint256[](n);
+        uint256[] memory vt = new uint256[](n);
+        uint256[] memory wt = new uint256[](n);
+        uint256 k;
+        uint256 total;
+        for (uint256 i = 0; i < n; ++i) {
+            weights[i] = 1 + uint256(stakes[i]);
+            uint16 acc = uint16(accs[i] % 10_001);
+            // a neighbour below and above the server in every report; the server when mentioned
+            bytes memory mid = (mentions >> i) & 1 == 1 ? abi.encodePacked(server, acc, tokens[i]) : bytes("");
+            reports[i] = abi.encodePacked(address(0xBEE0), uint16(1), uint32(1), mid, address(0xBEF0), uint16(2), uint32(2));
+            if ((mentions >> i) & 1 == 1) {
+                (va[k], wa[k], vt[k], wt[k]) = (acc, weights[i], tokens[i], weights[i]);
+                total += weights[i];
+                ++k;
+            }
+        }
+        (uint256 a, uint256 t, uint256 reported) = harness.medianOf(reports, weights, server);
+        assertEq(reported, total, "reported stake");
+        assertEq(a, k == 0 ? 0 : TrustMath.weightedMedian(va, wa, k), "accBps median");
+        assertEq(t, k == 0 ? 0 : TrustMath.weightedMedian(vt, wt, k), "tokens median");
+    }
+}

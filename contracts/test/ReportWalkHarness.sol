@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {ReportWalk} from "../libraries/ReportWalk.sol";
+
+/// @notice Exposes ReportWalk over calldata reports, as the settlement uses it.
+contract ReportWalkHarness {
+    using ReportWalk for ReportWalk.Walk;
+
+    function medianOf(bytes[] calldata reports, uint256[] calldata stakes, address server)
+        external
+        pure
+        returns (uint256 acc, uint256 tokens, uint256 reported)
+    {
+        ReportWalk.Walk memory w = ReportWalk.open(reports.length);
+        for (uint256 i = 0; i < reports.length; ++i) {
+            bytes calldata r = reports[i];
+            uint256 offset;
+            assembly ("memory-safe") {
+                offset := r.offset
+            }
+            w.add(i, stakes[i], offset, r.length);
+        }
+        return w.median(server);
+    }
+}
