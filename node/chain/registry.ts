@@ -72,8 +72,15 @@ export async function registerOrUpdate(ledger: Contract, token: Contract, addres
     await explainReverts(iface, async () => (await ledger.registerServer(r.stake, r.start, r.end, r.peerId, r.addrs, hw, proof)).wait());
     return "registered";
   }
+  if (status === 3 && Number(current.pendingSlash) === 0) {
+    // Eq. 4: S_i under θ (audits failed, or the committee could not reach it). The stake is
+    // untouched, but the ledger re-activates no one (only a refuted slash does): leave and
+    // register anew
+    const leave = current.unbonding > 0n ? "" : "`efed unstake`, then ";
+    throw new Error(`this wallet's server was deactivated (S_i under θ: failed audits, or unreachable all epoch), not slashed; the ledger cannot re-activate it: ${leave}\`efed withdraw\` once the delay has passed, then start the server again to register anew`);
+  }
   if (status !== 1) {
-    const what = status === 2 ? "exiting (unbonded)" : status === 3 ? "deactivated (S_i under θ, or evidence pending)" : "slashed";
+    const what = status === 2 ? "exiting (unbonded)" : status === 3 ? "deactivated on evidence (a slash is pending)" : "slashed";
     throw new Error(`this wallet's server is ${what}: withdraw with \`efed withdraw\` once the delay has passed, then register again`);
   }
   const done: string[] = [];

@@ -18,6 +18,7 @@ import { readCandidates, readVerifiers } from "../chain/registry.ts";
 import { becomeReachable } from "../server/reachable.ts";
 import { ledgerAddrs } from "../p2p/reachability.ts";
 import { LedgerPort } from "../verifier/ledger-port.ts";
+import { ledgerProbe } from "../verifier/prober.ts";
 import { PeerExchange } from "../verifier/peer-exchange.ts";
 import { promptsFromFile, samplePrompts } from "../verifier/prompts.ts";
 import { localEngineOf, type LocalEngine } from "../client/local.ts";
@@ -79,6 +80,9 @@ with the reference copy and checked against the receipt the server signed. A fai
 evidence: the other verifiers re-check it and co-sign, and with 2/3 of the committee's stake
 it goes on chain, where the server is taken off routes and slashed after the challenge window.
 Clients also hand a share of their sessions to verifiers (/efed/audit/1).
+Four times an epoch it also pings every active server, as a client does before a session; a
+server silent on every try (while others answered) is reported unreachable (acc 0): with 2/3
+of the committee's stake agreeing, the ledger deactivates it (off routes, not slashed).
 Reports (acc and audited work per server) are committed in the first half of the next epoch,
 revealed in the second half, and settled in the epoch after by the rotation's aggregator.
 What decides (the committee, the servers audited, report states, due slashes) is read
@@ -124,7 +128,7 @@ Example:
         const port = new LedgerPort({ ledger: h.ledgerW, signer: h.ledgerW.runner as never, address: h.address, domain, interfaces: iface, confirmed: h.confirmed, log });
         for (const b of o.bootstrap) await node.dial(multiaddr(b)).catch((err: Error) => log(`bootstrap ${b}: ${err.message}`));
         const daemon = new VerifierDaemon(
-          { node, port, auditor, rechecker, domain },
+          { node, port, auditor, rechecker, domain, probe: ledgerProbe(h.ledger) },
           {
             auditsPerEpoch: o.audits,
             secret: randomBytes(32).toString("hex"), // never leaves this process

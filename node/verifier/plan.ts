@@ -37,6 +37,13 @@ export function auditTimes(epochStart: number, epochLength: number, count: numbe
   return Array.from({ length: count }, () => epochStart + rand() * 0.7 * epochLength).sort((a, b) => a - b);
 }
 
+/** Times (seconds) of `count` reachability probes, one jittered in each of `count` equal
+ * slices of the first 90% of the epoch: spread, so one network blip spoils at most one, and
+ * done before the epoch's report is built at the start of the next. */
+export function probeTimes(epochStart: number, epochLength: number, count: number, rand: () => number): number[] {
+  return Array.from({ length: count }, (_, k) => epochStart + ((k + rand()) / count) * 0.9 * epochLength);
+}
+
 /** A log-normal draw with the given median, clipped to [lo, hi] (lengths people type and ask for). */
 function logNormal(rand: () => number, median: number, sigma: number, lo: number, hi: number): number {
   const u = Math.max(rand(), 1e-12);

@@ -3,7 +3,8 @@
 // committee re-checks and co-signs on gossip, and that slashes on chain. Each epoch's report
 // (acc and audited work per server) is committed in the first half of the next epoch,
 // revealed in the second, and settled in the one after by the rotation's aggregator — or by
-// anyone past the fallback deadline.
+// anyone past the fallback deadline. Probes between audits find servers that crashed: one
+// silent all epoch is reported unreachable (prober.ts), and the ledger takes it off routes.
 import type { TypedDataDomain } from "ethers";
 import type { PubSubNode } from "../p2p/host.ts";
 import type { Auditor } from "./auditor.ts";
@@ -14,10 +15,14 @@ import type { CoSignature, SettlementPort } from "./port.ts";
 import { EpochReports, type ReportGossip } from "./reporting.ts";
 import type { Rechecker, RecheckResult } from "./recheck.ts";
 import { EpochTallies } from "./tally.ts";
+import { withUnreachable } from "./liveness.ts";
+import { Prober, type Probe } from "./prober.ts";
 import type { SessionRecord } from "../client/remote.ts";
 
 export interface VerifierOptions {
   readonly auditsPerEpoch?: number;
+  /** Reachability probe rounds an epoch (default 4; needs a `probe`). */
+  readonly probesPerEpoch?: number;
   /** Secret prompts for an epoch (token ids, BOS first), from a secret per-epoch seed. */
   readonly prompts: (seed: string) => Promise<number[][]>;
   /** The verifier's secret: audit times and prompts are unpredictable without it. */
@@ -51,6 +56,7 @@ export class VerifierDaemon {
   private readonly reports: EpochReports;
   private reorgsSeen = 0;
   private readonly confirmQueue: { ev: EvidenceRecord; server: string }[] = [];
+  private readonly prober?: Prober;
   private timing = { genesis: 0, epochLength: 1 };
   private timer?: NodeJS.Timeout;
   private busy = false;
@@ -60,7 +66,8 @@ export class VerifierDaemon {
   private now = 0;
   readonly stats = { audits: 0, failedChecks: 0, evidence: 0, cosigned: 0, submittedEvidence: 0, auditComputeMs: 0, auditPositions: 0, handed: 0 };
 
-  constructor(c: { node: PubSubNode; port: SettlementPort; auditor: Auditor; rechecker: Rechecker; domain: TypedDataDomain }, o: VerifierOptions) {
+  /** `probe`: how to try every active server (prober.ts ledgerProbe); none: no liveness reports. */
+  constructor(c: { node: PubSubNode; port: SettlementPort; auditor: Auditor; rechecker: Rechecker; domain: TypedDataDomain; probe?: Probe }, o: VerifierOptions) {
     this.node = c.node;
     this.port = c.port;
     this.auditor = c.auditor;
@@ -68,6 +75,7 @@ export class VerifierDaemon {
     this.domain = c.domain;
     this.o = o;
     this.topic = verifierTopic(BigInt(c.domain.chainId!), String(c.domain.verifyingContract));
+    if (c.probe !== undefined) this.prober = new Prober({ probe: c.probe, timing: () => ({ now: this.now, ...this.timing }) }, { rounds: o.probesPerEpoch, secret: o.secret, say: (l) => this.say(l) });
     this.reports = new EpochReports(c.port, { aggregateAt: o.aggregateAt, fallbackAt: o.fallbackAt, say: (l) => this.say(l), publish: (g) => this.publish(g) });
   }
 
@@ -94,6 +102,7 @@ export class VerifierDaemon {
     });
     this.timer = setInterval(() => void this.tick(), 250);
     this.worker = this.work();
+    this.prober?.start();
   }
 
   async stop(): Promise<void> {
@@ -101,6 +110,7 @@ export class VerifierDaemon {
     if (this.timer) clearInterval(this.timer);
     while (this.busy) await new Promise((r) => setTimeout(r, 50));
     await this.worker;
+    await this.prober?.stop();
   }
 
   /** A session a client handed in: checked like an audit of the current epoch. */
@@ -306,9 +316,10 @@ export class VerifierDaemon {
     }
   }
 
-  /** This verifier's report on `epoch`: what its audits found (or, in tests, a lie). */
+  /** This verifier's report on `epoch`: what its audits found, the servers that answered
+   * nothing all epoch (or, in tests, a lie). */
   private results(epoch: number) {
-    const honest = this.tallies.results(epoch);
+    const honest = withUnreachable(this.tallies.results(epoch), this.prober?.unreachable(epoch) ?? []);
     return this.o.lieAccBps === undefined ? honest : honest.map((x) => ({ ...x, accBps: this.o.lieAccBps! }));
   }
 

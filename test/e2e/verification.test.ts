@@ -4,7 +4,9 @@
 // on co-signed evidence and slashed after the challenge window; an --auto-cover server takes
 // over their layers and the published text comes through; honest servers stay active and are
 // paid; a verifier that reports 0 for everyone is outvoted by the stake-weighted median and
-// not struck for disagreeing; settlement survives the loss of the epoch's aggregator.
+// not struck for disagreeing; settlement survives the loss of the epoch's aggregator; a
+// server killed with SIGKILL is routed around, then deactivated (not slashed) once the
+// committee found it silent all epoch, and cannot come back without registering anew.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -45,6 +47,7 @@ describe("audits, evidence and settlement, end to end", () => {
     }
     assert.fail(`${what}: not within ${epochs} epochs`);
   };
+  let crashedPeer = "";
   const events = async (name: string, ...args: unknown[]) => (await ledger.queryFilter(ledger.filters[name](...args))).map((e) => (e as unknown as { args: Record<string, unknown> }).args);
   const settledOf = async (server: string) => (await readSettled(ledger)).filter((s) => s.server.toLowerCase() === server.toLowerCase());
 
@@ -55,7 +58,7 @@ describe("audits, evidence and settlement, end to end", () => {
     writeFileSync(params, JSON.stringify({ epochSeconds: EPOCH, evidenceWindowEpochs: 2, challengeEpochs: 1, unbondingSeconds: 6 * EPOCH, strikeLimit: 2 }));
     const d = await run(["deploy", "--model", STORIES_260K, "--params", params]);
     assert.equal(d.code, 0, d.stderr);
-    const names = ["v1", "v2", "v3", "liar", "head", "tail", "cover", "leaver", ...CHEATERS];
+    const names = ["v1", "v2", "v3", "liar", "head", "tail", "cover", "leaver", "crasher", ...CHEATERS];
     for (const n of names) {
       const r = await run(["wallet", "new"]);
       assert.equal(r.code, 0, r.stderr);
@@ -76,6 +79,7 @@ describe("audits, evidence and settlement, end to end", () => {
       bg(["server", "--wallet", wallet.head, ...model, "--layers", "0-2"]),
       bg(["server", "--wallet", wallet.tail, ...model, "--layers", "4-5"]),
       bg(["server", "--wallet", wallet.leaver, ...model, "--layers", "4-5"]),
+      bg(["server", "--wallet", wallet.crasher, ...model, "--layers", "4-5"]),
       bg(["server", "--wallet", wallet.cover, ...model, "--layers", "0-2", "--auto-cover"]),
     ]);
     for (const f of CHEATERS) await bg(["server", "--wallet", wallet[f], ...model, "--layers", "2-4", "--fault", f]);
@@ -104,12 +108,24 @@ describe("audits, evidence and settlement, end to end", () => {
     }
   });
 
-  it("an --auto-cover server takes over the uncovered layers; generation gives the published text", async () => {
+  it("an --auto-cover server takes over the uncovered layers; generation gives the published text, around a crashed server", async () => {
     const cover = addressOf(wallet.cover);
     await waitFor("layers 2-4 re-covered", async () => Number((await ledger.getServer(cover)).start) === 2, 4);
-    const r = await run(["generate", "--model", STORIES_260K, "--max-tokens", "120", "--no-audit"]);
+    // a crash (SIGKILL: no goodbye, its addresses stay on the ledger); clients ping before
+    // they route, so it is left out from the first session on, without a failover
+    const crasher = procs.find((p) => p.child.spawnargs.includes(wallet.crasher))!;
+    crashedPeer = /server ready on \S+\/p2p\/(\w+)/.exec(crasher.output())![1];
+    crasher.child.kill("SIGKILL");
+    await new Promise((r) => crasher.child.once("exit", r));
+    const listed = await ledger.getServer(addressOf(wallet.crasher));
+    assert.equal(Number(listed.status), STATUS.active);
+    assert.ok(listed.addrs.length > 0, "the crashed server's addresses are still on the ledger");
+    const r = await run(["generate", "--model", STORIES_260K, "--max-tokens", "120", "--no-audit", "--stats"]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.slice(0, goldenText().length), goldenText());
+    assert.match(r.stderr, /route 0-2@\w+ 2-4@\w+ 4-5@\w+/);
+    assert.ok(!r.stderr.includes(crashedPeer), `routed over the crashed server:\n${r.stderr}`);
+    assert.doesNotMatch(r.stderr, /rerouted/);
   });
 
   it("a server that unbonds cannot withdraw early", async () => {
@@ -149,5 +165,26 @@ describe("audits, evidence and settlement, end to end", () => {
     await procs.find((p) => p.child.spawnargs.includes(wallet.v1))!.stop();
     const head = addressOf(wallet.head);
     await waitFor(`epoch ${target} settled without its aggregator v1`, async () => (await settledOf(head)).some((x) => x.epoch === target), target - (await epochNow()) + 4);
+  });
+
+  it("the crashed server is deactivated by the committee's reports, not slashed, and cannot come back unregistered", async () => {
+    const account = addressOf(wallet.crasher);
+    // silent on every probe of an epoch (while the other servers answer): each verifier
+    // reports it with acc 0; the median over ≥ 2/3 of the stake gives S_i = 0 < θ (Eq. 4)
+    await waitFor("the crashed server deactivated", async () => Number((await ledger.getServer(account)).status) === STATUS.deactivated, 6);
+    const settled = (await settledOf(account)).filter((e) => !e.active);
+    assert.ok(settled.length >= 1 && settled.every((e) => e.accBps === 0 && e.tokens === 0 && e.trust === 0n), JSON.stringify(settled, (_k, v) => (typeof v === "bigint" ? String(v) : v)));
+    assert.equal((await events("ServerDeactivated", account)).length, 1);
+    const v = await ledger.getServer(account);
+    assert.equal(v.stake, 100n * 10n ** 18n, "stake untouched");
+    assert.equal(v.pendingSlash, 0n);
+    assert.equal((await events("EvidenceSubmitted", null, account)).length, 0);
+    assert.equal((await events("ServerSlashed", account)).length, 0);
+    const logs = procs.filter((p) => ["v2", "v3"].some((n) => p.child.spawnargs.includes(wallet[n]))).map((p) => p.output()).join("\n");
+    assert.match(logs, new RegExp(`report on epoch \\d+: ${account.toLowerCase()} did not answer \\d+ tries over the epoch: reported unreachable`));
+    // back up: the ledger re-activates no one; it says what to do, once, and stops
+    const back = await run(["server", "--wallet", wallet.crasher, "--model", STORIES_260K, "--layers", "4-5"]);
+    assert.equal(back.code, 1, back.stderr);
+    assert.match(back.stderr, /^efed: this wallet's server was deactivated \(S_i under θ: failed audits, or unreachable all epoch\), not slashed; the ledger cannot re-activate it: `efed unstake`, then `efed withdraw` once the delay has passed, then start the server again to register anew$/m);
   });
 });
