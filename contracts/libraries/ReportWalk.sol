@@ -63,11 +63,13 @@ library ReportWalk {
                 let pos := and(mload(p), 0xffffffff)
                 // entries before `server` are passed by; a matched entry is passed by too, so the
                 // next server's walk usually starts on its own entry
+                // `word` is set only on the server's own entry: a report whose entries left are all
+                // below it (servers this batch does not settle) does not mention it
                 let word := 0
                 for { let end := and(shr(32, mload(p)), 0xffffffff) } lt(pos, end) { pos := add(pos, 26) } { // ENTRY_BYTES
-                    word := calldataload(pos)
-                    if iszero(lt(shr(96, word), server)) {
-                        if iszero(eq(shr(96, word), server)) { word := 0 } // not mentioned: no entry
+                    let entry := calldataload(pos)
+                    if iszero(lt(shr(96, entry), server)) {
+                        if eq(shr(96, entry), server) { word := entry }
                         break
                     }
                 }

@@ -6,7 +6,8 @@ import {CheatCodes} from "./Vm.sol";
 import {ReportWalkHarness} from "./ReportWalkHarness.sol";
 
 /// @notice The settlement's calldata walk gives the same stake-weighted medians as the
-/// reference TrustMath.weightedMedian, whoever mentions the server and in whatever order.
+/// reference TrustMath.weightedMedian, whoever mentions the server and in whatever order, and
+/// counts no report that does not mention it (its entries all below or all above the server).
 contract ReportWalkTest is CheatCodes {
     ReportWalkHarness private harness = new ReportWalkHarness();
 
@@ -15,6 +16,7 @@ contract ReportWalkTest is CheatCodes {
         uint32[7] memory tokens,
         uint64[7] memory stakes,
         uint8 mentions,
+        uint16 shapes,
         uint8 n
     ) public view {
         n = uint8(1 + (n % 7));
@@ -30,9 +32,12 @@ contract ReportWalkTest is CheatCodes {
         for (uint256 i = 0; i < n; ++i) {
             weights[i] = 1 + uint256(stakes[i]);
             uint16 acc = uint16(accs[i] % 10_001);
-            // a neighbour below and above the server in every report; the server when mentioned
+            // the server when mentioned, with or without entries of other servers below and above
+            // it (a report whose last entries are below the server must not count as mentioning it)
             bytes memory mid = (mentions >> i) & 1 == 1 ? abi.encodePacked(server, acc, tokens[i]) : bytes("");
-            reports[i] = abi.encodePacked(address(0xBEE0), uint16(1), uint32(1), mid, address(0xBEF0), uint16(2), uint32(2));
+            bytes memory below = (shapes >> (2 * i)) & 1 == 1 ? abi.encodePacked(address(0xBEE0), uint16(1), uint32(1), address(0xBEE1), uint16(3), uint32(3)) : bytes("");
+            bytes memory above = (shapes >> (2 * i + 1)) & 1 == 1 ? abi.encodePacked(address(0xBEF0), uint16(2), uint32(2)) : bytes("");
+            reports[i] = abi.encodePacked(below, mid, above);
             if ((mentions >> i) & 1 == 1) {
                 (va[k], wa[k], vt[k], wt[k]) = (acc, weights[i], tokens[i], weights[i]);
                 total += weights[i];

@@ -160,11 +160,15 @@ export class LedgerPort implements SettlementPort {
   async submitEvidence(ev: EvidenceRecord, sigs: CoSignature[]): Promise<void> {
     const r = accusedReceipt(ev);
     const peerSigner = peerSignerOf(peerIdFromString(ev.route[ev.failure.hop].peer).toMultihash().bytes);
-    const server = await this.ledger.getServer(await this.ledger.serverOfPeerSigner(peerSigner));
-    if (Number(server.pendingSlash) > 0 || Number(server.status) === 4) return; // one slash at a time is enough
+    if (await this.alreadyAccused(await this.ledger.serverOfPeerSigner(peerSigner))) return; // one slash at a time is enough
     const sig65 = chainSignature(this.domain, r, peerSigner);
     const receipt = { session: r.session, start: r.start, end: r.end, pos: r.pos, n: r.n, epoch: r.epoch, inputDigest: r.inputDigest, outputDigest: r.outputDigest, commitDigest: r.commitDigest, prev: r.prev, upstream: r.upstream };
     await this.explain(() => settlement.submitEvidence(this.ledger, receipt, sig65, recordHash(ev), sigs.map((s) => ({ signer: s.signer, signature: s.sig }))));
+  }
+
+  async alreadyAccused(server: string): Promise<boolean> {
+    const s = await this.ledger.getServer(server);
+    return Number(s.pendingSlash) > 0 || Number(s.status) === 4; // 4: slashed
   }
 
   async executeDueSlashes(): Promise<number> {

@@ -35,6 +35,9 @@ export interface SettlementPort extends ReportingPort {
   /** Whether `sig` is `signer`'s co-signature over the record. */
   checkEvidenceSignature(server: string, ev: EvidenceRecord, c: CoSignature): boolean;
   submitEvidence(ev: EvidenceRecord, sigs: CoSignature[]): Promise<void>;
+  /** Whether `server` already has a slash pending or was slashed (more evidence adds nothing:
+   * one slash at a time). Absent: every record is re-checked. */
+  alreadyAccused?(server: string): Promise<boolean>;
   /** Reorgs deeper than the confirmations seen so far (absent: none are looked for). */
   readonly reorgs?: number;
   /** Executes pending slashes whose challenge window has passed; returns how many. */

@@ -285,6 +285,9 @@ export class VerifierDaemon {
       this.say(`evidence names ${item.server}, who does not own the accused peer: refused`);
       return;
     }
+    // a re-check costs a reference run over the whole session: none for a server whose slash
+    // is already under way (every audit through a cheater makes a record; each verifier gets them all)
+    if (await this.port.alreadyAccused?.(item.server)) return;
     const v = await confirmEvidence(this.rechecker, this.domain, item.ev);
     this.say(`evidence against ${item.server} re-checked: ${v.confirmed ? "confirmed" : "refused"} (${v.why})`);
     if (!v.confirmed) {

@@ -163,6 +163,26 @@ describe("TrustLedger reports: one signed batch, revealed by the settlement", ()
     assert.equal(await settleEpoch(as(w, w.outsider), 1), undefined);
   });
 
+  it("a report mentions only the servers it lists: entries of a server the batch does not settle, left below another, are not that server's", async () => {
+    await registerServer(w, 1, 0, 5);
+    const [lo, hi] = [s0, await w.servers[1].getAddress()].sort(byAddr);
+    const entry = (server: string, accBps: number) => server.slice(2).toLowerCase() + accBps.toString(16).padStart(4, "0") + (1000).toString(16).padStart(8, "0");
+    // two members (100 of 250) give hi 0; the other three audited lo only, and found it bad
+    const texts = ["0x" + entry(lo, 0) + entry(hi, 0), "0x" + entry(lo, 0) + entry(hi, 0), "0x" + entry(lo, 0), "0x" + entry(lo, 0), "0x" + entry(lo, 0)];
+    const signers = [...w.verifiers].sort((a, b) => byAddr((a as unknown as { address: string }).address, (b as unknown as { address: string }).address));
+    const signed = await Promise.all(signers.map((v, i) => signCommitment(v, domainOf(w), 1, texts[i])));
+    await goToCommit(w, 1);
+    await (await as(w, w.outsider).commitReports(1, signed.map((s) => s.signed.verifier), signed.map((s) => s.signed.commitment), signed.map((s) => s.signed.sig))).wait();
+    await goToSettle(w, 1);
+    // a batch that settles hi alone (lo settled by another, or left for later): the three
+    // reports that end on lo do not mention hi, so hi is reported by 2/5 of the stake: skipped
+    const rc = await (await as(w, w.outsider).settleEpoch(1, [hi], members, texts, signed.map((s) => s.salt))).wait();
+    assert.deepEqual(settledOf(parseLogs(w, rc)), []);
+    const skipped = parseLogs(w, rc).filter((e) => e.name === "SettlementSkipped");
+    assert.deepEqual(skipped.map((e) => [e.args.server, Number(e.args.reason)]), [[hi, 3]]);
+    assert.equal(Number((await w.ledger.getServer(hi)).status), 1, "an honest server deactivated by another server's entries");
+  });
+
   it("attack: a report out of order, or claiming accuracy over 100%, gains nothing", async () => {
     await registerServer(w, 1, 0, 5);
     const [lo, hi] = [s0, await w.servers[1].getAddress()].sort(byAddr);

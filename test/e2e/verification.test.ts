@@ -7,7 +7,7 @@
 // not struck for disagreeing; settlement survives the loss of the epoch's aggregator; a
 // server killed with SIGKILL is routed around, then deactivated (not slashed) once the
 // committee found it silent all epoch, and cannot come back without registering anew.
-import { after, before, describe, it } from "node:test";
+import { after, afterEach, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { Contract, JsonRpcProvider } from "ethers";
 import { loadAbi } from "../../node/chain/ledger.ts";
 import { readSettled } from "../../node/chain/settled.ts";
+import { decodeResults, readRevealed } from "../../node/chain/settlement.ts";
 import { efed, efedBackground, type Background } from "../helpers/processes.ts";
 import { goldenText, STORIES_260K } from "../helpers/models.ts";
 
@@ -51,6 +52,27 @@ describe("audits, evidence and settlement, end to end", () => {
   const events = async (name: string, ...args: unknown[]) => (await ledger.queryFilter(ledger.filters[name](...args))).map((e) => (e as unknown as { args: Record<string, unknown> }).args);
   const settledOf = async (server: string) => (await readSettled(ledger)).filter((s) => s.server.toLowerCase() === server.toLowerCase());
 
+  const dumpLedger = async () => {
+    const name = new Map(Object.entries(wallet).map(([n, w]) => [addressOf(w).toLowerCase(), n]));
+    const who = (a: string) => name.get(a.toLowerCase()) ?? a.slice(0, 10);
+    process.stderr.write("--- ledger: reports and settlements by epoch\n");
+    const settled = await readSettled(ledger);
+    for (let e = 0; e <= (await epochNow()); e++) {
+      for (const r of await readRevealed(ledger, e)) process.stderr.write(`epoch ${e} report ${who(r.verifier)}: ${decodeResults(r.results).map((x) => `${who(x.server)} ${x.accBps}/${x.tokens}`).join(", ")}\n`);
+      const s = settled.filter((x) => x.epoch === e);
+      if (s.length > 0) process.stderr.write(`epoch ${e} settled: ${s.map((x) => `${who(x.server)} ${x.accBps} ${x.active ? "active" : "DEACTIVATED"}`).join(", ")}\n`);
+    }
+    const committees = new Map<string, string>();
+    for (let e = 0; e <= (await epochNow()); e++) {
+      const [members, stakes] = (await ledger.committee(e, 0, 100)) as [string[], bigint[]];
+      const c = members.map((m, i) => `${who(m)} ${stakes[i] / 10n ** 18n}`).join(", ");
+      if (committees.get("last") !== c) process.stderr.write(`committee from epoch ${e}: ${c}\n`);
+      committees.set("last", c);
+    }
+    const json = (a: unknown) => JSON.stringify(a, (_k, v) => (typeof v === "bigint" ? String(v) : typeof v === "string" && v.startsWith("0x") && v.length === 42 ? who(v) : v));
+    for (const ev of ["ServerDeactivated", "VerifierStruck", "VerifierSlashed", "ReportNotRevealed", "SettlementSkipped", "ServerLayersUpdated", "EvidenceSubmitted"]) for (const a of await events(ev)) process.stderr.write(`${ev}: ${json(a)}\n`);
+  };
+
   before(async () => {
     chain = await efedBackground(["chain", "--port", "0"], /listening on (http:\/\/127\.0\.0\.1:\d+)/, 60_000, env);
     env.EFED_RPC = chain.match![1];
@@ -85,8 +107,16 @@ describe("audits, evidence and settlement, end to end", () => {
     for (const f of CHEATERS) await bg(["server", "--wallet", wallet[f], ...model, "--layers", "2-4", "--fault", f]);
     auditsFrom = await epochNow();
   });
+  let failed = false;
+  afterEach((t) => {
+    if ((t as { passed?: boolean }).passed === false) failed = true;
+  });
   after(async () => {
-    if (process.env.EFED_TEST_LOGS) for (const p of procs) process.stderr.write(`--- ${p.child.spawnargs.slice(2, 6).join(" ")}\n${p.output()}\n`);
+    // a failure on CI's machine cannot be run again there: say what every process and the chain saw
+    if (process.env.EFED_TEST_LOGS || failed) {
+      for (const p of procs) process.stderr.write(`--- ${p.child.spawnargs.slice(2, 6).join(" ")}\n${p.output()}\n`);
+      await dumpLedger().catch((err) => process.stderr.write(`--- ledger dump failed: ${(err as Error).message}\n`));
+    }
     await Promise.all(procs.map((p) => p.stop()));
     await chain?.stop();
     provider?.destroy();
