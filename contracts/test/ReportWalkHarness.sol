@@ -23,4 +23,24 @@ contract ReportWalkHarness {
         }
         return w.median(server);
     }
+
+    /// @notice The walk over a batch: `servers` (increasing) in turn, one cursor per report.
+    function mediansOf(bytes[] calldata reports, uint256[] calldata stakes, address[] calldata servers)
+        external
+        pure
+        returns (uint256[] memory acc, uint256[] memory reported)
+    {
+        ReportWalk.Walk memory w = ReportWalk.open(reports.length);
+        for (uint256 i = 0; i < reports.length; ++i) {
+            bytes calldata r = reports[i];
+            uint256 offset;
+            assembly ("memory-safe") {
+                offset := r.offset
+            }
+            w.add(i, stakes[i], offset, r.length);
+        }
+        acc = new uint256[](servers.length);
+        reported = new uint256[](servers.length);
+        for (uint256 j = 0; j < servers.length; ++j) (acc[j],, reported[j]) = w.median(servers[j]);
+    }
 }
