@@ -12,15 +12,7 @@ contract ReportWalkHarness {
         pure
         returns (uint256 acc, uint256 tokens, uint256 reported)
     {
-        ReportWalk.Walk memory w = ReportWalk.open(reports.length);
-        for (uint256 i = 0; i < reports.length; ++i) {
-            bytes calldata r = reports[i];
-            uint256 offset;
-            assembly ("memory-safe") {
-                offset := r.offset
-            }
-            w.add(i, stakes[i], offset, r.length);
-        }
+        ReportWalk.Walk memory w = _walk(reports, stakes);
         return w.median(server);
     }
 
@@ -30,7 +22,14 @@ contract ReportWalkHarness {
         pure
         returns (uint256[] memory acc, uint256[] memory reported)
     {
-        ReportWalk.Walk memory w = ReportWalk.open(reports.length);
+        ReportWalk.Walk memory w = _walk(reports, stakes);
+        acc = new uint256[](servers.length);
+        reported = new uint256[](servers.length);
+        for (uint256 j = 0; j < servers.length; ++j) (acc[j],, reported[j]) = w.median(servers[j]);
+    }
+
+    function _walk(bytes[] calldata reports, uint256[] calldata stakes) private pure returns (ReportWalk.Walk memory w) {
+        w = ReportWalk.open(reports.length);
         for (uint256 i = 0; i < reports.length; ++i) {
             bytes calldata r = reports[i];
             uint256 offset;
@@ -39,8 +38,5 @@ contract ReportWalkHarness {
             }
             w.add(i, stakes[i], offset, r.length);
         }
-        acc = new uint256[](servers.length);
-        reported = new uint256[](servers.length);
-        for (uint256 j = 0; j < servers.length; ++j) (acc[j],, reported[j]) = w.median(servers[j]);
     }
 }
