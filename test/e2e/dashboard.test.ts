@@ -4,7 +4,7 @@
 // and a server caught lying shows as deactivated. `efed claim --wait` shows the epochs go by
 // until a verifier's fee is payable. A screenshot is saved (to EFED_SCREENSHOT when set, else
 // the temp directory).
-import { after, before, describe, it } from "node:test";
+import { after, afterEach, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -45,7 +45,13 @@ describe("the dashboard in a browser, end to end", () => {
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
     page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
   });
+  let failed = false;
+  afterEach((t) => {
+    if ((t as { passed?: boolean }).passed === false) failed = true;
+  });
   after(async () => {
+    // a failure on CI's machine cannot be run again there: say what every process saw
+    if (failed || process.env.EFED_TEST_LOGS) for (const p of procs) process.stderr.write(`--- ${p.child.spawnargs.slice(2, 6).join(" ")}\n${p.output()}\n`);
     await browser?.close();
     for (const p of procs.reverse()) await p.stop();
   });
