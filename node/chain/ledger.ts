@@ -7,8 +7,7 @@ import { probeChain } from "./rpc.ts";
 import { readDeployment, type Deployment } from "./deployments.ts";
 import { ConfirmedReader, defaultConfirmations } from "./confirmed.ts";
 
-export const SERVER_STATUS = ["none", "active", "exiting", "deactivated", "slashed"] as const;
-export const VERIFIER_STATUS = ["none", "active", "exiting"] as const;
+export { SERVER_STATUS, VERIFIER_STATUS } from "./enums.ts";
 
 export function loadAbi(contract: string): InterfaceAbi {
   return (JSON.parse(readFileSync(artifactPath(contract), "utf8")) as { abi: InterfaceAbi }).abi;

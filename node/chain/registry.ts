@@ -7,6 +7,7 @@ import type { Candidate } from "../swarm/types.ts";
 import { explainReverts } from "./revert.ts";
 import { ledgerDomain } from "./domain.ts";
 import { signPeerBinding } from "./peer-binding.ts";
+import { ServerStatus, VerifierStatus } from "./enums.ts";
 
 const PAGE = 200;
 
@@ -60,7 +61,7 @@ export async function registerOrUpdate(ledger: Contract, token: Contract, addres
   const iface = [ledger.interface, token.interface];
   const current = await ledger.getServer(address);
   const status = Number(current.status);
-  if (status === 0) {
+  if (status === ServerStatus.none) {
     const balance: bigint = await token.balanceOf(address);
     if (balance < r.stake) {
       throw new Error(`${address} holds ${formatUnits(balance, 18)} tokens; staking needs ${formatUnits(r.stake, 18)} (on the local chain: \`efed fund ${address}\`)`);
@@ -72,15 +73,15 @@ export async function registerOrUpdate(ledger: Contract, token: Contract, addres
     await explainReverts(iface, async () => (await ledger.registerServer(r.stake, r.start, r.end, r.peerId, r.addrs, hw, proof)).wait());
     return "registered";
   }
-  if (status === 3 && Number(current.pendingSlash) === 0) {
+  if (status === ServerStatus.deactivated && Number(current.pendingSlash) === 0) {
     // Eq. 4: S_i under θ (audits failed, or the committee could not reach it). The stake is
     // untouched, but the ledger re-activates no one (only a refuted slash does): leave and
     // register anew
     const leave = current.unbonding > 0n ? "" : "`efed unstake`, then ";
     throw new Error(`this wallet's server was deactivated (S_i under θ: failed audits, or unreachable all epoch), not slashed; the ledger cannot re-activate it: ${leave}\`efed withdraw\` once the delay has passed, then start the server again to register anew`);
   }
-  if (status !== 1) {
-    const what = status === 2 ? "exiting (unbonded)" : status === 3 ? "deactivated on evidence (a slash is pending)" : "slashed";
+  if (status !== ServerStatus.active) {
+    const what = status === ServerStatus.exiting ? "exiting (unbonded)" : status === ServerStatus.deactivated ? "deactivated on evidence (a slash is pending)" : "slashed";
     throw new Error(`this wallet's server is ${what}: withdraw with \`efed withdraw\` once the delay has passed, then register again`);
   }
   const done: string[] = [];
@@ -110,7 +111,7 @@ export async function readVerifiers(ledger: Contract, pageSize = PAGE): Promise<
   const out: VerifierEntry[] = [];
   for (let offset = 0; offset < count; offset += pageSize) {
     for (const v of (await ledger.verifiersPage(offset, pageSize)) as { account: string; status: bigint; peerId: string; addrs: string[] }[]) {
-      if (Number(v.status) !== 1 || v.addrs.length === 0) continue;
+      if (Number(v.status) !== VerifierStatus.active || v.addrs.length === 0) continue;
       try {
         out.push({ account: v.account, peer: peerIdFromBytes(Buffer.from(v.peerId.slice(2), "hex")).toString(), addrs: [...v.addrs] });
       } catch {

@@ -5,6 +5,7 @@ import { AbiCoder, getAddress, hexlify, keccak256, randomBytes, SigningKey, veri
 import type { Contract, Signer, TransactionReceipt, TypedDataDomain } from "ethers";
 import { EVIDENCE_TYPES, REFUTATION_TYPES, REPORT_COMMITMENT_TYPES, type Receipt } from "./domain.ts";
 import { receiptSigningHash } from "../swarm/receipt.ts";
+import { ReportStatus } from "./enums.ts";
 
 export const ENTRY_BYTES = 26;
 const PAGE = 200;
@@ -153,7 +154,7 @@ export async function settleEpoch(ledger: Contract, epoch: bigint | number, opts
   const salts: string[] = [];
   for (const m of members) {
     const own = onChain.get(m);
-    const offChain = states.get(m) === 1 ? given.get(m) : undefined; // only a committed report can be revealed
+    const offChain = states.get(m) === ReportStatus.committed ? given.get(m) : undefined; // only a committed report can be revealed
     results.push(own ?? offChain?.results ?? "0x");
     salts.push(own === undefined ? (offChain?.salt ?? ZeroHash) : ZeroHash);
   }

@@ -7,6 +7,7 @@ import { DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, parseUrl, progressLine } from ".
 import { watchEpochs } from "./epoch-progress.ts";
 import { parseIntIn } from "./generate.ts";
 import { openSigned, type SignedLedger } from "./signer.ts";
+import { ServerStatus } from "../chain/enums.ts";
 
 interface WalletFlags {
   wallet: string;
@@ -39,7 +40,7 @@ export function stakingCommands(program: Command): void {
       withWallet(o, async (h) => {
         const s = await h.ledger.getServer(h.address);
         const v = await h.ledger.getVerifier(h.address);
-        const stake: bigint = Number(s.status) !== 0 ? s.stake : v.stake;
+        const stake: bigint = Number(s.status) !== ServerStatus.none ? s.stake : v.stake;
         const amount = o.amount === undefined ? stake : parseUnits(o.amount, 18);
         const rc = await explainReverts([h.ledger.interface, h.token.interface], async () => (await h.ledgerW.requestUnbond(amount)).wait());
         const ev = rc.logs.map((l: never) => h.ledger.interface.parseLog(l)).find((e: { name: string } | null) => e?.name === "UnbondRequested");

@@ -31,6 +31,7 @@ import { byteProgress } from "./progress.ts";
 import { watchEpochs } from "./epoch-progress.ts";
 import { parseIntIn } from "./generate.ts";
 import { openSigned } from "./signer.ts";
+import { VerifierStatus } from "../chain/enums.ts";
 
 interface VerifierFlags {
   wallet: string;
@@ -103,13 +104,13 @@ Example:
         const addrs = ledgerAddrs(node.getMultiaddrs().map(String));
         const v = await h.ledger.getVerifier(h.address);
         const iface = [h.ledger.interface, h.token.interface];
-        if (Number(v.status) === 0) {
+        if (Number(v.status) === VerifierStatus.none) {
           const stake = o.stake === undefined ? (params.minVerifierStake as bigint) : parseUnits(o.stake, 18);
           if (stake < params.minVerifierStake) throw new Error(`--stake ${formatUnits(stake, 18)} is below the ledger's minimum of ${formatUnits(params.minVerifierStake, 18)} tokens`);
           await explainReverts(iface, async () => (await h.tokenW.approve(h.deployment.ledger, stake)).wait());
           await explainReverts(iface, async () => (await h.ledgerW.registerVerifier(stake, peerIdToBytes(node.peerId), addrs)).wait());
           log(`registered verifier ${h.address} with ${formatUnits(stake, 18)} tokens (on the committee from the next epoch)`);
-        } else if (Number(v.status) !== 1) {
+        } else if (Number(v.status) !== VerifierStatus.active) {
           throw new Error(`this wallet's verifier is exiting: withdraw once the delay has passed, then register again`);
         } else {
           await explainReverts(iface, async () => (await h.ledgerW.updateVerifierAddrs(addrs)).wait());

@@ -3,6 +3,7 @@
 // deactivation, slash or unstake in a block that a reorganisation later drops never stops it.
 import { formatUnits, type Contract } from "ethers";
 import type { ConfirmedReader } from "../chain/confirmed.ts";
+import { ServerStatus } from "../chain/enums.ts";
 
 /** The server's record as the ledger's getServer returns it (the fields read here). */
 interface ServerRecord {
@@ -21,15 +22,15 @@ export type Standing =
 /** Policy: whether a server with this record keeps serving, and what to tell its operator. */
 export function standingOf(me: ServerRecord, theta: bigint): Standing {
   const status = Number(me.status);
-  if (status === 3 || status === 4) {
+  if (status === ServerStatus.deactivated || status === ServerStatus.slashed) {
     const why =
-      status === 4 ? "slashed on evidence of a wrong answer"
+      status === ServerStatus.slashed ? "slashed on evidence of a wrong answer"
       : me.pendingSlash > 0n ? "taken off routes: evidence of a wrong answer is on the ledger (slashed after the challenge window)"
       : `deactivated by the verifiers (S_i ${formatUnits(me.trust, 18)} < θ ${formatUnits(theta, 18)})`;
     return { kind: "deactivated", message: `${why}; ${formatUnits(me.stake, 18)} tokens of stake left: \`efed unstake\`, then \`efed withdraw\`` };
   }
-  if (status === 2) return { kind: "unstaked", message: "unstaked (`efed unstake`): this server leaves the swarm; `efed withdraw` once the unbonding delay has passed" };
-  return { kind: "serving", active: status === 1 };
+  if (status === ServerStatus.exiting) return { kind: "unstaked", message: "unstaked (`efed unstake`): this server leaves the swarm; `efed withdraw` once the unbonding delay has passed" };
+  return { kind: "serving", active: status === ServerStatus.active };
 }
 
 export interface StandingRead {

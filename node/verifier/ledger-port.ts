@@ -19,6 +19,7 @@ import { accusedReceipt, recordHash, type EvidenceRecord } from "./evidence.ts";
 import type { Committee, CoSignature, ResultEntry, SettlementPort } from "./port.ts";
 import { ConfirmedView } from "./confirmed-view.ts";
 import type { ReportState, SignedCommitment } from "./reporting.ts";
+import { ServerStatus, SlashState } from "../chain/enums.ts";
 
 export class LedgerPort implements SettlementPort {
   readonly address: string;
@@ -168,7 +169,7 @@ export class LedgerPort implements SettlementPort {
 
   async alreadyAccused(server: string): Promise<boolean> {
     const s = await this.ledger.getServer(server);
-    return Number(s.pendingSlash) > 0 || Number(s.status) === 4; // 4: slashed
+    return Number(s.pendingSlash) > 0 || Number(s.status) === ServerStatus.slashed;
   }
 
   async executeDueSlashes(): Promise<number> {
@@ -180,7 +181,7 @@ export class LedgerPort implements SettlementPort {
       const a = e.args as unknown as { slashId: string; executableFrom: bigint };
       if (Number(a.executableFrom) > current) continue;
       const s = await ledger.getSlash(a.slashId);
-      if (Number(s.state) !== 1) continue; // 1: pending
+      if (Number(s.state) !== SlashState.pending) continue;
       await this.explain(() => settlement.executeSlash(this.ledger, a.slashId)).then(() => n++, () => {}); // another verifier may have
     }
     return n;

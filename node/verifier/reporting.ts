@@ -9,6 +9,7 @@
 import { reportCommitment } from "../chain/settlement.ts";
 import type { ResultEntry } from "./port.ts";
 import { aggregatorFor } from "./plan.ts";
+import { ReportStatus } from "../chain/enums.ts";
 
 /** A signed commitment or a report as it travels on the committee's gossip topic. */
 export type ReportGossip =
@@ -114,10 +115,10 @@ export class EpochReports {
         // done once the confirmed block holds it; a commitment only at the head (ours or the
         // batch's) is waited for, and made again by our own transaction if a reorg drops it
         const state = await this.port.reportState(epoch, this.port.address);
-        if (state.confirmed >= 1) {
+        if (state.confirmed !== ReportStatus.none) {
           own.committed = true;
           this.stats.commits++;
-        } else if (state.head === 0) {
+        } else if (state.head === ReportStatus.none) {
           await this.port.commitOwn(epoch, own.signed.commitment);
           this.o.say(`report on epoch ${epoch}: committed by our own transaction (${own.ownCommits++ === 0 ? "not in a batch by 35% of the epoch" : "the last one was dropped by a reorg"})`);
         }
@@ -136,8 +137,8 @@ export class EpochReports {
       // done when the confirmed block has it revealed, or never had it committed and the head
       // has not either; revealed at the head only (a settlement or ours): wait for it
       const state = await this.port.reportState(epoch, this.port.address);
-      if (state.confirmed === 2 || (state.confirmed === 0 && state.head === 0)) own.revealedOnChain = true;
-      else if (state.head === 1) {
+      if (state.confirmed === ReportStatus.revealed || (state.confirmed === ReportStatus.none && state.head === ReportStatus.none)) own.revealedOnChain = true;
+      else if (state.head === ReportStatus.committed) {
         await this.port.revealOnChain(epoch, own.text, own.salt);
         this.stats.onChainReveals++;
         this.o.say(`report on epoch ${epoch}: revealed on chain (no settlement had carried it by 25% of the epoch)`);
