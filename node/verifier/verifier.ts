@@ -8,10 +8,10 @@
 import type { TypedDataDomain } from "ethers";
 import type { PubSubNode } from "../p2p/host.ts";
 import type { Auditor } from "./auditor.ts";
-import { buildEvidence, confirmEvidence, parseEvidence, recordHash, type EvidenceRecord } from "./evidence.ts";
-import { EvidencePool, reachesTwoThirds } from "./evidence-pool.ts";
+import { buildEvidence } from "./evidence.ts";
+import { EvidenceDuty, type EvidenceGossip } from "./evidence-duty.ts";
 import { auditTimes, epochSeed, planAudit, seededRandom } from "./plan.ts";
-import type { CoSignature, SettlementPort } from "./port.ts";
+import type { SettlementPort } from "./port.ts";
 import { EpochReports, type ReportGossip } from "./reporting.ts";
 import type { Rechecker, RecheckResult } from "./recheck.ts";
 import { EpochTallies } from "./tally.ts";
@@ -40,7 +40,7 @@ export interface VerifierOptions {
 
 export const verifierTopic = (chainId: bigint, ledger: string) => `/efed/verifiers/2/${chainId}/${ledger.toLowerCase()}`;
 
-type Gossip = { kind: "evidence"; record: EvidenceRecord; server: string } | { kind: "cosign"; hash: string; signer: string; sig: string } | ReportGossip;
+type Gossip = EvidenceGossip | ReportGossip;
 
 export class VerifierDaemon {
   private readonly node: PubSubNode;
@@ -51,11 +51,10 @@ export class VerifierDaemon {
   private readonly o: VerifierOptions;
   private readonly topic: string;
   private readonly tallies = new EpochTallies();
-  private readonly evidence = new EvidencePool();
+  private readonly evidence: EvidenceDuty;
   private readonly plans = new Map<number, { at: number[]; pool: number[][]; rand: () => number }>();
   private readonly reports: EpochReports;
   private reorgsSeen = 0;
-  private readonly confirmQueue: { ev: EvidenceRecord; server: string }[] = [];
   private readonly prober?: Prober;
   private timing = { genesis: 0, epochLength: 1 };
   private timer?: NodeJS.Timeout;
@@ -76,6 +75,7 @@ export class VerifierDaemon {
     this.o = o;
     this.topic = verifierTopic(BigInt(c.domain.chainId!), String(c.domain.verifyingContract));
     if (c.probe !== undefined) this.prober = new Prober({ probe: c.probe, timing: () => ({ now: this.now, ...this.timing }) }, { rounds: o.probesPerEpoch, secret: o.secret, say: (l) => this.say(l) });
+    this.evidence = new EvidenceDuty({ port: c.port, rechecker: c.rechecker, domain: c.domain, say: (l) => this.say(l), publish: (g) => this.publish(g), stats: this.stats });
     this.reports = new EpochReports(c.port, { aggregateAt: o.aggregateAt, fallbackAt: o.fallbackAt, say: (l) => this.say(l), publish: (g) => this.publish(g) });
   }
 
@@ -146,7 +146,7 @@ export class VerifierDaemon {
       // each duty on its own: one failing (a window missed, a transaction lost) stops none other
       if (epoch >= 1) await this.duty(() => this.reports.report(epoch - 1, into, () => this.results(epoch - 1)));
       if (epoch >= 2) await this.duty(() => this.settle(epoch - 2, into));
-      await this.duty(() => this.submitEvidence(epoch));
+      await this.duty(() => this.evidence.submit(epoch));
       this.tallies.prune(epoch - 3);
       for (const e of this.plans.keys()) if (e < epoch - 1) this.plans.delete(e);
       this.reports.prune(epoch - 3);
@@ -176,8 +176,8 @@ export class VerifierDaemon {
   private async work(): Promise<void> {
     while (!this.stopping) {
       try {
-        if (this.confirmQueue.length > 0) {
-          await this.confirmPending();
+        if (this.evidence.pending) {
+          await this.evidence.confirmNext();
           continue;
         }
         const now = this.now;
@@ -243,80 +243,12 @@ export class VerifierDaemon {
     }
     const ev = buildEvidence(this.domain, record, tokens, r.failure);
     this.stats.evidence++;
-    await this.cosign(ev, server);
-    await this.publish({ kind: "evidence", record: ev, server });
-  }
-
-  private async cosign(ev: EvidenceRecord, server: string): Promise<void> {
-    const hash = recordHash(ev);
-    const epoch = Number(ev.steps[ev.failure.step].receipts[ev.failure.hop].epoch);
-    const pending = this.evidence.add(hash, { ev, server, epoch });
-    if (pending.sigs.has(this.port.address)) return;
-    const sig = await this.port.signEvidence(server, ev);
-    this.evidence.cosign(hash, { signer: this.port.address, sig });
-    this.stats.cosigned++;
-    await this.publish({ kind: "cosign", hash, signer: this.port.address, sig });
+    await this.evidence.raise(ev, server);
   }
 
   private onGossip(g: Gossip): void {
-    if (g.kind === "commitment" || g.kind === "reveal") {
-      this.reports.onGossip(g);
-    } else if (g.kind === "evidence") {
-      const ev = parseEvidence(g.record);
-      if (!this.evidence.has(recordHash(ev)) && this.confirmQueue.length < 64) this.confirmQueue.push({ ev, server: String(g.server).toLowerCase() });
-    } else if (g.kind === "cosign") {
-      const pending = this.evidence.get(String(g.hash));
-      const c: CoSignature = { signer: String(g.signer).toLowerCase(), sig: String(g.sig) };
-      if (pending !== undefined && this.port.checkEvidenceSignature(pending.server, pending.ev, c)) this.evidence.cosign(String(g.hash), c);
-      else if (pending === undefined && this.early.length < 256) this.early.push({ hash: String(g.hash), c }); // bounded: gossip is open to anyone
-    }
-  }
-
-  /** Co-signatures that arrived before their record. */
-  private early: { hash: string; c: CoSignature }[] = [];
-
-  /** Re-checks records other verifiers sent, with our own reference copy, before co-signing. */
-  private async confirmPending(): Promise<void> {
-    const item = this.confirmQueue.shift();
-    if (item === undefined) return;
-    const hash = recordHash(item.ev);
-    if (this.evidence.has(hash)) return;
-    if ((await this.port.serverOfPeer(item.ev.route[item.ev.failure.hop].peer))?.toLowerCase() !== item.server) {
-      this.say(`evidence names ${item.server}, who does not own the accused peer: refused`);
-      return;
-    }
-    // a re-check costs a reference run over the whole session: none for a server whose slash
-    // is already under way (every audit through a cheater makes a record; each verifier gets them all)
-    if (await this.port.alreadyAccused?.(item.server)) return;
-    const v = await confirmEvidence(this.rechecker, this.domain, item.ev);
-    this.say(`evidence against ${item.server} re-checked: ${v.confirmed ? "confirmed" : "refused"} (${v.why})`);
-    if (!v.confirmed) {
-      this.say(`evidence against ${item.server} refused: ${v.why}`);
-      return;
-    }
-    await this.cosign(item.ev, item.server);
-    for (const e of this.early.filter((x) => x.hash === hash)) if (this.port.checkEvidenceSignature(item.server, item.ev, e.c)) this.evidence.cosign(hash, e.c);
-    this.early = this.early.filter((x) => x.hash !== hash).slice(-256);
-  }
-
-  private async submitEvidence(current: number): Promise<void> {
-    for (const [, e] of this.evidence.ready(current)) {
-      const committee = await this.port.committee(e.epoch);
-      const signers = [...e.sigs.keys()].filter((s) => committee.members.has(s));
-      if (!reachesTwoThirds(committee, signers)) {
-        if (!e.waiting) this.say(`evidence against ${e.server} (epoch ${e.epoch}): ${signers.length} of ${committee.members.size} committee members co-signed so far`);
-        e.waiting = true;
-        continue;
-      }
-      e.submitted = true;
-      try {
-        await this.port.submitEvidence(e.ev, signers.map((s) => ({ signer: s, sig: e.sigs.get(s)! })));
-        this.stats.submittedEvidence++;
-        this.say(`evidence against ${e.server} submitted with ${signers.length} co-signature(s)`);
-      } catch (err) {
-        this.say(`evidence against ${e.server}: ${(err as Error).message}`);
-      }
-    }
+    if (g.kind === "commitment" || g.kind === "reveal") this.reports.onGossip(g);
+    else if (g.kind === "evidence" || g.kind === "cosign") this.evidence.onGossip(g);
   }
 
   /** This verifier's report on `epoch`: what its audits found, the servers that answered
