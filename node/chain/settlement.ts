@@ -21,6 +21,17 @@ export class MalformedResultsError extends Error {
   override readonly name = "MalformedResultsError";
 }
 
+/** A settlement not sent: members committed reports that are not at hand, and it is too early
+ * to leave them out (the ledger would revert with TrustLedgerReportMismatch). Try again later. */
+export class ReportsMissingError extends Error {
+  override readonly name = "ReportsMissingError";
+  readonly members: readonly string[];
+  constructor(epoch: bigint | number, members: readonly string[]) {
+    super(`epoch ${epoch}: waiting for the reveals of ${members.length} member(s) that committed (${members.join(", ")}); they may be left out from the middle of epoch ${BigInt(epoch) + 2n}`);
+    this.members = members;
+  }
+}
+
 const byAddress = (a: string, b: string) => {
   const x = BigInt(a);
   const y = BigInt(b);
@@ -144,12 +155,15 @@ export interface Reveal {
  * whole committee: each member with its report as revealed on chain or by an earlier
  * settlement, else as given in `reveals` (which reveals it), else empty (allowed by the ledger
  * only in the second half of epoch+2, for members that never revealed). Resolves to the
- * receipt, or undefined when nothing is left to settle. */
+ * receipt, or undefined when nothing is left to settle; throws ReportsMissingError, sending
+ * nothing, while a committed report is missing in the first half. */
 export async function settleEpoch(ledger: Contract, epoch: bigint | number, opts: { fromBlock?: number; reveals?: ReadonlyMap<string, Reveal> } = {}) {
   const onChain = new Map((await readRevealed(ledger, epoch, opts.fromBlock)).map((r) => [r.verifier, r.results]));
   const members = (await readCommittee(ledger, epoch)).members.map((m) => getAddress(m.address)).sort(byAddress);
   const given = await usableReveals(ledger, epoch, opts.reveals ?? new Map(), opts.fromBlock);
-  const states = await reportStates(ledger, epoch, members.filter((m) => !onChain.has(m) && given.has(m)));
+  const states = await reportStates(ledger, epoch, members.filter((m) => !onChain.has(m)));
+  const missing = members.filter((m) => states.get(m) === ReportStatus.committed && !given.has(m));
+  if (missing.length > 0 && !(await mayLeaveOut(ledger, epoch))) throw new ReportsMissingError(epoch, missing);
   const results: string[] = [];
   const salts: string[] = [];
   for (const m of members) {
@@ -164,6 +178,13 @@ export async function settleEpoch(ledger: Contract, epoch: bigint | number, opts
   for (const s of [...mentioned].sort(byAddress)) if (!(await ledger.settled(epoch, s))) servers.push(s);
   if (servers.length === 0) return undefined;
   return sent(ledger.settleEpoch(epoch, servers, members, results, salts));
+}
+
+/** Whether the latest block is in the second half of epoch+2, where a settlement may leave
+ * out a committed report that was never revealed (EpochSettlement.settleEpoch). */
+async function mayLeaveOut(ledger: Contract, epoch: bigint | number): Promise<boolean> {
+  const [opens, length, latest] = await Promise.all([ledger.epochEnd(BigInt(epoch) + 1n) as Promise<bigint>, ledger.epochLength() as Promise<bigint>, ledger.runner!.provider!.getBlock("latest")]);
+  return BigInt(latest!.timestamp) >= opens + length / 2n;
 }
 
 /** The reveals among `reveals` that open their verifier's latest commitment on `epoch` and

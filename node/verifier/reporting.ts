@@ -6,7 +6,7 @@
 // all of them, which reveals them on chain in the same transaction. Fallbacks keep any one
 // member from stalling it: a member not yet counted by 25% of e+2 reveals on chain itself,
 // and past the middle of e+2 anyone settles, leaving out reports revealed neither way.
-import { reportCommitment } from "../chain/settlement.ts";
+import { reportCommitment, ReportsMissingError } from "../chain/settlement.ts";
 import type { ResultEntry } from "./port.ts";
 import { aggregatorFor } from "./plan.ts";
 import { ReportStatus } from "../chain/enums.ts";
@@ -84,6 +84,8 @@ export class EpochReports {
   private readonly batched = new Set<number>();
   private readonly settled = new Set<number>();
   private readonly retryAt = new Map<number, number>();
+  /** Epochs whose settlement waits for a committed member's reveal (said once). */
+  private readonly waitingFor = new Set<number>();
   /** Epochs seen settled at the head, with the head then (settled for good once confirmed). */
   private readonly settledAt = new Map<number, number>();
   readonly stats = { commits: 0, batches: 0, reveals: 0, onChainReveals: 0, settlements: 0 };
@@ -150,7 +152,16 @@ export class EpochReports {
     this.retryAt.set(epoch, Date.now() + RETRY_MS); // a failure (a report still missing) is tried again
     const seenAt = this.settledAt.get(epoch);
     // reports left unrevealed are struck once, not on every look at a settlement being confirmed
-    const n = await this.port.settle(epoch, this.reveals.get(epoch) ?? new Map(), into >= 0.5 && seenAt === undefined);
+    let n: number;
+    try {
+      n = await this.port.settle(epoch, this.reveals.get(epoch) ?? new Map(), into >= 0.5 && seenAt === undefined);
+    } catch (err) {
+      if (!(err instanceof ReportsMissingError)) throw err;
+      // nothing was sent: said once an epoch, not as a failed transaction on every retry
+      if (!this.waitingFor.has(epoch)) this.o.say(`settlement: ${err.message}`);
+      this.waitingFor.add(epoch);
+      return;
+    }
     if (n === 0) return; // no report to settle with yet (none revealed, none usable): try again
     // settled now (n > 0), or nothing left to settle (n < 0), at the head: final once the head
     // of then is confirmed and the chain still says so (a reorg that dropped it: settled again)
@@ -206,7 +217,7 @@ export class EpochReports {
   /** Forgets epochs older than `oldest`. */
   prune(oldest: number): void {
     for (const m of [this.own, this.commitments, this.reveals] as Map<number, unknown>[]) for (const e of m.keys()) if (e < oldest) m.delete(e);
-    for (const s of [this.batched, this.settled]) for (const e of s) if (e < oldest) s.delete(e);
+    for (const s of [this.batched, this.settled, this.waitingFor]) for (const e of s) if (e < oldest) s.delete(e);
     for (const m of [this.retryAt, this.settledAt]) for (const e of m.keys()) if (e < oldest) m.delete(e);
   }
 

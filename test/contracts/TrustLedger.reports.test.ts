@@ -5,7 +5,7 @@
 import { before, beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { parseEther, ZeroHash } from "ethers";
-import { encodeResults, readRevealed, revealReport, settleEpoch, signCommitment, type ResultEntry } from "../../node/chain/settlement.ts";
+import { encodeResults, readRevealed, ReportsMissingError, revealReport, settleEpoch, signCommitment, type ResultEntry } from "../../node/chain/settlement.ts";
 import { settledOf } from "../../node/chain/settled.ts";
 import { expectRevert } from "../helpers/revert.ts";
 import {
@@ -116,6 +116,22 @@ describe("TrustLedger reports: one signed batch, revealed by the settlement", ()
     await w.ledger.penalizeUnrevealed(1, [members[4]]);
     assert.equal((await w.ledger.getVerifier(members[4])).strikes, 1n);
     assert.equal((await w.ledger.getVerifier(members[4])).pendingRewards, 0n);
+  });
+
+  it("the node's settleEpoch sends nothing while a committed report is missing in the first half of e+2, then leaves it out", async () => {
+    const { texts, salts } = await commitAll(1, [10_000, 10_000, 10_000, 10_000, 10_000]);
+    const reveals = new Map(members.slice(0, 4).map((m, i) => [m, { results: texts[i], salt: salts[i] }]));
+    await goToSettle(w, 1);
+    const settler = as(w, w.outsider);
+    const nonce = await w.outsider.getNonce();
+    const err = await settleEpoch(settler, 1, { reveals }).then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof ReportsMissingError, String(err));
+    assert.deepEqual(err.members, [members[4]]);
+    assert.equal(await w.outsider.getNonce(), nonce, "a transaction was sent");
+    await goTo(w, 3, EPOCH / 2);
+    const rc = (await settleEpoch(settler, 1, { reveals }))!;
+    assert.equal(settledOf(parseLogs(w, rc))[0].trust, parseEther("1"));
+    assert.equal(await w.ledger.reportState(1, members[4]), 1n); // left out, still only committed
   });
 
   it("attack: once a report is left out it cannot be slipped into a later batch of the same epoch", async () => {

@@ -3,7 +3,7 @@
 // and that gossip cannot overwrite a member's report with junk.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { reportCommitment } from "../../../node/chain/settlement.ts";
+import { reportCommitment, ReportsMissingError } from "../../../node/chain/settlement.ts";
 import { aggregatorFor } from "../../../node/verifier/plan.ts";
 import { EpochReports, type ReportGossip, type ReportingPort, type SignedCommitment } from "../../../node/verifier/reporting.ts";
 
@@ -114,6 +114,24 @@ describe("EpochReports: one signed batch, reveals by gossip, fallbacks on chain"
     await new Promise((r) => setTimeout(r, 4_100));
     await agg.r.settle(EPOCH, 0.3);
     assert.deepEqual(agg.calls.filter((c) => c === "settle"), ["settle"]);
+  });
+
+  it("a settlement waiting for a committed member's reveal is said once, not as a failure on every try", async () => {
+    const f = fakePort(aggregator);
+    const lines: string[] = [];
+    const r = new EpochReports(f.port, { say: (l) => lines.push(l), publish: async () => {} });
+    let tries = 0;
+    f.port.settle = async () => {
+      tries++;
+      throw new ReportsMissingError(EPOCH, [MEMBERS[2]]);
+    };
+    await r.report(EPOCH, 0.1, () => []);
+    await r.settle(EPOCH, 0.15); // resolves: waiting is not a failure
+    await new Promise((res) => setTimeout(res, 4_100));
+    await r.settle(EPOCH, 0.3);
+    assert.equal(tries, 2);
+    assert.equal(lines.filter((l) => l.includes("waiting for the reveals of 1 member(s)")).length, 1, lines.join("\n"));
+    assert.equal(r.stats.settlements, 0);
   });
 
   it("an aggregator with no report to settle with yet keeps trying, and still reveals its own on chain", async () => {
