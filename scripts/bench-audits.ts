@@ -26,7 +26,7 @@ import { makeReceipt } from "../node/swarm/receipt-chain.ts";
 import { sealNonce } from "../node/swarm/commitment.ts";
 import { hopReceiptBytes, UPSTREAM_RECEIPT_BYTES } from "../node/swarm/receipt-wire.ts";
 import { StepWindow } from "../node/swarm/window.ts";
-import { normal } from "../node/model/synth.ts";
+import { normal } from "../node/model/random.ts";
 import { STORIES_260K } from "../test/helpers/models.ts";
 
 const log = (s: string) => process.stderr.write(s + "\n");

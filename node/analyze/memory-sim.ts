@@ -3,6 +3,7 @@
 // multiply reads both operands of every product from global memory; the hierarchical one
 // has each block copy its panels of A and B into local memory once, compute from there,
 // and write its tile of C back to global memory.
+import { lcg } from "../model/random.ts";
 
 export class CountedMemory {
   reads = 0;
@@ -132,7 +133,7 @@ export function hierarchicalMultiply(o: Operands | { m: number; n: number; k: nu
 
 /** Deterministic operands for the counted runs. */
 export function operands(m: number, n: number, k: number, seed = 1): Operands {
-  let s = seed >>> 0 || 1;
-  const next = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296) * 2 - 1;
+  const u = lcg(seed);
+  const next = () => u() * 2 - 1;
   return { m, n, k, a: Float64Array.from({ length: m * n }, next), b: Float64Array.from({ length: n * k }, next) };
 }

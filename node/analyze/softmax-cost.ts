@@ -2,7 +2,7 @@
 // against plain float softmax — its error, and its cost per verifier when V verifiers split
 // the rows — and how much of a layer's work the softmax is at all.
 import { DEFAULT_SOFTMAX, digestRows, fixedSoftmaxRow, quantize, shares, softmaxRows } from "../verifier/softmax.ts";
-import { normal } from "../model/synth.ts";
+import { normal } from "../model/random.ts";
 import type { LlamaConfig } from "../model/types.ts";
 
 export function floatSoftmax(z: readonly number[]): number[] {

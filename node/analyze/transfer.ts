@@ -8,7 +8,7 @@ import type { LoadedModel } from "../model/types.ts";
 import { buildShardGraph, type Linear } from "../model/onnx/layers.ts";
 import { ShardRunner } from "../model/onnx/runtime.ts";
 import { rankForRatio } from "../model/svd/rank.ts";
-import { normal } from "../model/synth.ts";
+import { normal } from "../model/random.ts";
 import { LAYER_MATRICES, matrixShape, type LlamaConfig } from "../model/types.ts";
 
 export interface TransferRow {

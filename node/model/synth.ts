@@ -4,6 +4,7 @@
 import { writeModelGguf, type StoredType } from "./export.ts";
 import type { SpmVocab } from "./tokenizer/spm.ts";
 import type { LayerWeights, LlamaConfig, LlamaWeights } from "./types.ts";
+import { normal } from "./random.ts";
 
 export interface SynthOptions {
   readonly dim: number;
@@ -19,17 +20,6 @@ export interface SynthOptions {
   readonly type?: StoredType;
 }
 
-/** Seeded standard normal samples (Box–Muller over xorshift32). */
-export function normal(seed: number): () => number {
-  let s = seed >>> 0 || 0x9e3779b9;
-  const u = () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return ((s >>> 0) + 0.5) / 4294967296;
-  };
-  return () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
-}
 
 function gaussianMatrix(rows: number, cols: number, scale: number, rand: () => number): Float32Array {
   const w = new Float32Array(rows * cols);

@@ -15,9 +15,10 @@
 //   lie-rate:<p>     lies on a share p of sessions        skip-layer  computes one layer less
 //   lie-unsealed     lies after a session's first step, and drops the stream at the seal
 //                    rather than sign for a window it lied in (so no receipt of a lie exists)
-import { normal } from "../model/synth.ts";
+import { normal } from "../model/random.ts";
 import type { StepContext } from "./infer-service.ts";
 import type { KvCache, ShardRunner } from "../model/onnx/runtime.ts";
+import { lcg } from "../model/random.ts";
 
 export const LIE_SIGNALS = ["route", "caller", "steps", "prompt", "timing", "size"] as const;
 export type LieSignal = (typeof LIE_SIGNALS)[number];
@@ -119,8 +120,7 @@ export function faultTransform(f: Fault, seed = 1, short?: ShardRunner): (out: F
   };
   let last: { input: Float32Array; out: Float32Array } | undefined;
   const same = (a: Float32Array, b: Float32Array) => a.length === b.length && a.every((v, i) => v === b[i]);
-  let u = seed >>> 0 || 1;
-  const uniform = () => ((u = (Math.imul(u, 1664525) + 1013904223) >>> 0) / 4294967296);
+  const uniform = lcg(seed);
   return async (out, input, ctx) => {
     if (ctx?.seal === true) {
       // a seal carries no positions: only a liar that will not sign has anything to do

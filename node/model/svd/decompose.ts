@@ -2,6 +2,7 @@
 // randomized range finder (Halko, Martinsson & Tropp) — the paper's "fast SVD", O(mnr) —
 // for large ones.
 import { Matrix, QrDecomposition, SingularValueDecomposition } from "ml-matrix";
+import { boxMuller, lcg } from "../random.ts";
 
 /** U [m×k], σ [k] (descending), Vᵀ [k×n], row-major float64. */
 export interface Svd {
@@ -35,11 +36,10 @@ export function exactSvd(w: ArrayLike<number>, m: number, n: number): Svd {
   return fromSvd(svd.leftSingularVectors, svd.diagonal, svd.rightSingularVectors, Math.min(m, n));
 }
 
-/** Gaussian samples from a seeded generator (Box–Muller over a 32-bit LCG). */
+/** Gaussian samples from a seeded generator (Box–Muller over a 32-bit LCG, moved off 0). */
 function gaussian(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  const uniform = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) + 0.5) / 4294967296;
-  return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
+  const u = lcg(seed);
+  return boxMuller(() => u() + 0.5 / 4294967296);
 }
 
 export interface RandomizedOptions {

@@ -15,7 +15,8 @@ import { buildShardGraph, denseSource } from "../../../node/model/onnx/layers.ts
 import { ShardRunner } from "../../../node/model/onnx/runtime.ts";
 import { exactQ8_0 } from "../../../node/model/quant.ts";
 import { ReferenceModel } from "../../../node/model/reference.ts";
-import { normal, writeSynthModel } from "../../../node/model/synth.ts";
+import { writeSynthModel } from "../../../node/model/synth.ts";
+import { normal } from "../../../node/model/random.ts";
 import type { LoadedModel } from "../../../node/model/types.ts";
 import { relErr } from "../../helpers/numeric.ts";
 

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { exactSvd, frobenius2, randomizedSvd } from "../../../node/model/svd/decompose.ts";
 import { deserializeFactors, rebuild, serializeFactors, toLinear, truncate } from "../../../node/model/svd/factors.ts";
 import { compressionRatio, rankForEnergy, rankForRatio, retainedEnergy } from "../../../node/model/svd/rank.ts";
-import { normal } from "../../../node/model/synth.ts";
+import { normal } from "../../../node/model/random.ts";
 
 function randomMatrix(m: number, n: number, seed: number, decay?: number): Float32Array {
   const rand = normal(seed);

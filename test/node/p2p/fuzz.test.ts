@@ -13,14 +13,14 @@ import { createNode, type EfedNode } from "../../../node/p2p/host.ts";
 import { encodeFrame, INFER_PROTOCOL, type Frame } from "../../../node/p2p/wire.ts";
 import { startServer, type RunningServer } from "../../../node/server/server.ts";
 import { goldenText, STORIES_260K } from "../../helpers/models.ts";
+import { lcg } from "../../../node/model/random.ts";
 
 const FRAMES = 10_000;
 const WORKERS = 8;
 
 /** Seeded generator for reproducible fuzzing. */
 function rng(seed: number) {
-  let s = seed >>> 0 || 1;
-  const next = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
+  const next = lcg(seed);
   return { next, int: (n: number) => Math.floor(next() * n), pick: <T>(xs: T[]) => xs[Math.floor(next() * xs.length)] };
 }
 

@@ -12,7 +12,7 @@ import { BrokenReceiptsError, checkUpstream, checkWindowReceipts, fromJson, make
 import { decodeHopReceipts, decodeUpstream, encodeHopReceipt, encodeUpstream, hopReceiptBytes, UPSTREAM_RECEIPT_BYTES } from "../../../node/swarm/receipt-wire.ts";
 import { chainDigest, StepWindow } from "../../../node/swarm/window.ts";
 import { WireError } from "../../../node/p2p/wire.ts";
-import { normal } from "../../../node/model/synth.ts";
+import { normal } from "../../../node/model/random.ts";
 
 const DIM = 64;
 const session = "00112233445566778899aabbccddeeff";

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import {
   combineSlices, DEFAULT_SOFTMAX, digestRows, fixedExp, fixedSoftmaxRow, partialExp, partialMax, quantize, shares, softmaxRows, softmaxTables,
 } from "../../../node/verifier/softmax.ts";
-import { normal } from "../../../node/model/synth.ts";
+import { normal } from "../../../node/model/random.ts";
 
 const ONE = 2 ** DEFAULT_SOFTMAX.outBits;
 const floatSoftmax = (z: number[]) => {
