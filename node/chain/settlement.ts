@@ -6,6 +6,7 @@ import type { Contract, Signer, TransactionReceipt, TypedDataDomain } from "ethe
 import { EVIDENCE_TYPES, REFUTATION_TYPES, REPORT_COMMITMENT_TYPES, type Receipt } from "./domain.ts";
 import { receiptSigningHash } from "../swarm/receipt.ts";
 import { ReportStatus } from "./enums.ts";
+import { queryChunked, reportsFromBlock } from "./block-search.ts";
 
 export const ENTRY_BYTES = 26;
 const PAGE = 200;
@@ -126,13 +127,14 @@ export async function reportStates(ledger: Contract, epoch: bigint | number, mem
 /** Every report on `epoch` the chain has seen revealed, by verifier address (increasing):
  * revealed on chain (`ReportRevealed`) or carried by an earlier settlement (read back from
  * that transaction's input). */
-export async function readRevealed(ledger: Contract, epoch: bigint | number, fromBlock = 0): Promise<{ verifier: string; results: string }[]> {
+export async function readRevealed(ledger: Contract, epoch: bigint | number, fromBlock?: number): Promise<{ verifier: string; results: string }[]> {
+  const from = fromBlock ?? (await reportsFromBlock(ledger, epoch));
   const byVerifier = new Map<string, string>();
-  for (const l of await ledger.queryFilter(ledger.filters.ReportRevealed(epoch), fromBlock)) {
+  for (const l of await queryChunked(ledger, ledger.filters.ReportRevealed(epoch), from)) {
     const args = (l as unknown as { args: { verifier: string; results: string } }).args;
     byVerifier.set(getAddress(args.verifier), args.results);
   }
-  const txs = new Set((await ledger.queryFilter(ledger.filters.EpochSettled(epoch), fromBlock)).map((l) => l.transactionHash));
+  const txs = new Set((await queryChunked(ledger, ledger.filters.EpochSettled(epoch), from)).map((l) => l.transactionHash));
   for (const hash of txs) {
     const tx = await ledger.runner!.provider!.getTransaction(hash);
     const call = tx && ledger.interface.parseTransaction({ data: tx.data });
@@ -158,9 +160,10 @@ export interface Reveal {
  * receipt, or undefined when nothing is left to settle; throws ReportsMissingError, sending
  * nothing, while a committed report is missing in the first half. */
 export async function settleEpoch(ledger: Contract, epoch: bigint | number, opts: { fromBlock?: number; reveals?: ReadonlyMap<string, Reveal> } = {}) {
-  const onChain = new Map((await readRevealed(ledger, epoch, opts.fromBlock)).map((r) => [r.verifier, r.results]));
+  const from = opts.fromBlock ?? (await reportsFromBlock(ledger, epoch));
+  const onChain = new Map((await readRevealed(ledger, epoch, from)).map((r) => [r.verifier, r.results]));
   const members = (await readCommittee(ledger, epoch)).members.map((m) => getAddress(m.address)).sort(byAddress);
-  const given = await usableReveals(ledger, epoch, opts.reveals ?? new Map(), opts.fromBlock);
+  const given = await usableReveals(ledger, epoch, opts.reveals ?? new Map(), from);
   const states = await reportStates(ledger, epoch, members.filter((m) => !onChain.has(m)));
   const missing = members.filter((m) => states.get(m) === ReportStatus.committed && !given.has(m));
   if (missing.length > 0 && !(await mayLeaveOut(ledger, epoch))) throw new ReportsMissingError(epoch, missing);
@@ -189,11 +192,11 @@ async function mayLeaveOut(ledger: Contract, epoch: bigint | number): Promise<bo
 
 /** The reveals among `reveals` that open their verifier's latest commitment on `epoch` and
  * are well formed: one that does not would make the whole settlement revert. */
-async function usableReveals(ledger: Contract, epoch: bigint | number, reveals: ReadonlyMap<string, Reveal>, fromBlock = 0) {
+async function usableReveals(ledger: Contract, epoch: bigint | number, reveals: ReadonlyMap<string, Reveal>, fromBlock: number) {
   const out = new Map<string, Reveal>();
   if (reveals.size === 0) return out;
   const commitments = new Map<string, string>();
-  for (const l of await ledger.queryFilter(ledger.filters.ReportCommitted(epoch), fromBlock)) {
+  for (const l of await queryChunked(ledger, ledger.filters.ReportCommitted(epoch), fromBlock)) {
     const args = (l as unknown as { args: { verifier: string; commitment: string } }).args;
     commitments.set(getAddress(args.verifier), args.commitment); // in log order: the latest wins
   }
@@ -211,9 +214,10 @@ async function usableReveals(ledger: Contract, epoch: bigint | number, reveals: 
 }
 
 /** Strikes the verifiers that committed on `epoch` and never revealed (after the reveal window). */
-export async function penalizeUnrevealed(ledger: Contract, epoch: bigint | number, fromBlock = 0) {
-  const committed = await ledger.queryFilter(ledger.filters.ReportCommitted(epoch), fromBlock);
-  const revealed = new Set((await readRevealed(ledger, epoch, fromBlock)).map((r) => r.verifier));
+export async function penalizeUnrevealed(ledger: Contract, epoch: bigint | number, fromBlock?: number) {
+  const from = fromBlock ?? (await reportsFromBlock(ledger, epoch));
+  const committed = await queryChunked(ledger, ledger.filters.ReportCommitted(epoch), from);
+  const revealed = new Set((await readRevealed(ledger, epoch, from)).map((r) => r.verifier));
   const missing = [...new Set(committed.map((l) => getAddress((l as unknown as { args: { verifier: string } }).args.verifier)))].filter((v) => !revealed.has(v));
   if (missing.length === 0) return undefined;
   return sent(ledger.penalizeUnrevealed(epoch, missing));

@@ -126,7 +126,7 @@ Example:
         // decisions at head − confirmations; the audits' routes keep their own reader (a reader
         // tells one caller of a reorg, and the port must hear of it)
         const auditor = new Auditor({ model, routes: ledgerRoutes(h.ledger, model.config.nLayers, new ConfirmedReader(h.provider, h.confirmed.confirmations)), domain, rechecker, device: o.device, epoch: clock.epoch });
-        const port = new LedgerPort({ ledger: h.ledgerW, signer: h.ledgerW.runner as never, address: h.address, domain, interfaces: iface, confirmed: h.confirmed, log });
+        const port = new LedgerPort({ ledger: h.ledgerW, signer: h.ledgerW.runner as never, address: h.address, domain, interfaces: iface, confirmed: h.confirmed, log, fromBlock: h.deployment.block });
         for (const b of o.bootstrap) await node.dial(multiaddr(b)).catch((err: Error) => log(`bootstrap ${b}: ${err.message}`));
         const daemon = new VerifierDaemon(
           { node, port, auditor, rechecker, domain, probe: ledgerProbe(h.ledger) },

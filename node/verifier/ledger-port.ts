@@ -30,22 +30,29 @@ export class LedgerPort implements SettlementPort {
   private readonly servers = new Map<string, string>(); // peer → server account, as confirmed
   private readonly iface: Contract["interface"][];
   private readonly view: ConfirmedView;
+  /** The deployment's block: no ledger event is older. */
+  private readonly fromBlock: number;
+  /** Evidence seen so far whose slash may still be due: slash id → first epoch it can be executed. */
+  private slashes: { next: number; due: Map<string, number> };
   private reorgCount = 0;
 
   /** `confirmed`: where decisions are read (default: the head, no confirmations); `log` hears
    * of reorgs deeper than its confirmations. `maxAgeMs`: how long one confirmed-block look-up
    * serves (tests give 0). */
-  constructor(c: { ledger: Contract; signer: Signer; address: string; domain: TypedDataDomain; interfaces?: Contract["interface"][]; confirmed?: ConfirmedReader; log?: (line: string) => void; maxAgeMs?: number }) {
+  constructor(c: { ledger: Contract; signer: Signer; address: string; domain: TypedDataDomain; interfaces?: Contract["interface"][]; confirmed?: ConfirmedReader; log?: (line: string) => void; maxAgeMs?: number; fromBlock?: number }) {
     this.ledger = c.ledger;
     this.signer = c.signer;
     this.address = c.address.toLowerCase();
     this.domain = c.domain;
     this.iface = c.interfaces ?? [c.ledger.interface];
+    this.fromBlock = c.fromBlock ?? 0;
+    this.slashes = { next: this.fromBlock, due: new Map() };
     const reader = c.confirmed ?? new ConfirmedReader(c.ledger.runner!.provider!, 0);
     this.view = new ConfirmedView(c.ledger, reader, (from) => {
       // what was read at or after `from` may be gone: read it again
       this.committees.clear();
       this.servers.clear();
+      this.slashes = { next: this.fromBlock, due: new Map() };
       this.reorgCount++;
       c.log?.(`the chain reorganised from block ${from}, deeper than --confirmations ${reader.confirmations}: reading the ledger again`);
     }, c.maxAgeMs);
@@ -168,21 +175,32 @@ export class LedgerPort implements SettlementPort {
   }
 
   async alreadyAccused(server: string): Promise<boolean> {
-    const s = await this.ledger.getServer(server);
+    const { ledger } = await this.view.at(); // as confirmed: a slash a reorg drops is no reason to skip
+    const s = await ledger.getServer(server);
     return Number(s.pendingSlash) > 0 || Number(s.status) === ServerStatus.slashed;
   }
 
   async executeDueSlashes(): Promise<number> {
-    // evidence and slashes as confirmed; the window (executableFrom) is the head's time
+    // evidence and slashes as confirmed; the window (executableFrom) is the head's time. The
+    // evidence is read once, from where the last look stopped (a long-lived chain's whole
+    // history in one eth_getLogs is refused by RPC providers), and kept until the slash is done
     const { ledger, block } = await this.view.at();
+    const scan = this.slashes;
+    for (const e of await readEvents(this.ledger, ["EvidenceSubmitted"], scan.next, block)) {
+      const a = e.args as unknown as { slashId: string; executableFrom: bigint };
+      scan.due.set(a.slashId, Number(a.executableFrom));
+    }
+    scan.next = Math.max(scan.next, block + 1);
     const current = Number(await this.ledger.currentEpoch());
     let n = 0;
-    for (const e of await readEvents(this.ledger, ["EvidenceSubmitted"], 0, block)) {
-      const a = e.args as unknown as { slashId: string; executableFrom: bigint };
-      if (Number(a.executableFrom) > current) continue;
-      const s = await ledger.getSlash(a.slashId);
-      if (Number(s.state) !== SlashState.pending) continue;
-      await this.explain(() => settlement.executeSlash(this.ledger, a.slashId)).then(() => n++, () => {}); // another verifier may have
+    for (const [id, from] of scan.due) {
+      if (from > current) continue;
+      const s = await ledger.getSlash(id);
+      if (Number(s.state) !== SlashState.pending) {
+        scan.due.delete(id); // executed or refuted: settled for good once confirmed
+        continue;
+      }
+      await this.explain(() => settlement.executeSlash(this.ledger, id)).then(() => n++, () => {}); // another verifier may have
     }
     return n;
   }
