@@ -100,16 +100,26 @@ export class EpochReports {
     let own = this.own.get(epoch);
     if (own === undefined) {
       const committee = await this.port.committee(epoch);
-      if (!committee.members.has(this.port.address) || into >= 0.5) {
-        this.own.set(epoch, "none"); // not a member, or too late to commit
-        return;
+      const entries = committee.members.has(this.port.address) && into < 0.5 ? results() : [];
+      if (entries.length === 0) {
+        // not a member, too late to commit, or nothing to report: an empty report names no
+        // server, so it moves no median and counts toward no server's 2/3; committing it would
+        // cost a commitment and an on-chain reveal (no settlement carries a report when no
+        // report names a server), and a strike if that reveal missed its window
+        this.own.set(epoch, "none");
+        own = "none";
+      } else {
+        const s = await this.port.signCommitment(epoch, entries);
+        own = { text: s.text, salt: s.salt, signed: s.signed, committed: false, revealedOnChain: false, commitmentSentAt: 0, revealSentAt: 0, ownCommits: 0 };
+        this.own.set(epoch, own);
+        this.hold(this.commitments, epoch).set(this.port.address, s.signed);
       }
-      const s = await this.port.signCommitment(epoch, results());
-      own = { text: s.text, salt: s.salt, signed: s.signed, committed: false, revealedOnChain: false, commitmentSentAt: 0, revealSentAt: 0, ownCommits: 0 };
-      this.own.set(epoch, own);
-      this.hold(this.commitments, epoch).set(this.port.address, s.signed);
     }
-    if (own === "none") return;
+    if (own === "none") {
+      // the aggregator batches the others' commitments all the same
+      if (into >= 0.2 && into < 0.5 && !this.batched.has(epoch) && (await this.isAggregator(epoch))) await this.submitBatch(epoch);
+      return;
+    }
     if (into < 0.5) {
       await this.gossipCommitment(epoch, own);
       if (into >= 0.2 && !this.batched.has(epoch) && (await this.isAggregator(epoch))) await this.submitBatch(epoch);

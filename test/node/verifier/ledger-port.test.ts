@@ -15,6 +15,7 @@ import { aggregatorFor } from "../../../node/verifier/plan.ts";
 import { EpochReports, type ReportGossip } from "../../../node/verifier/reporting.ts";
 
 const N = 3;
+const audited = () => [{ server: "0x0000000000000000000000000000000000000001", accBps: 10_000, tokens: 1000 }];
 
 async function portOf(w: World, i: number, lines: string[] = []) {
   const signer = w.verifiers[i];
@@ -71,7 +72,7 @@ describe("LedgerPort with --confirmations", () => {
     const sent: ReportGossip[] = [];
     const lines: string[] = [];
     const reports = new EpochReports(port, { say: (l) => lines.push(l), publish: async (g) => void sent.push(g) });
-    await reports.report(1, 0.1, () => []);
+    await reports.report(1, 0.1, audited);
     const signed = sent.find((g) => g.kind === "commitment")!;
     assert.ok(signed !== undefined, "no signed commitment gossiped");
 
@@ -79,7 +80,7 @@ describe("LedgerPort with --confirmations", () => {
     const before = await helpers.takeSnapshot();
     await commitReports(as(w, w.verifiers[(me + 1) % 3]), 1, [{ verifier: signed.verifier, commitment: signed.commitment, sig: signed.sig }]);
     for (let on = 0; on < N; on++) {
-      await reports.report(1, 0.4, () => []);
+      await reports.report(1, 0.4, audited);
       assert.equal(reports.stats.commits, 0, `counted as committed with ${on} block(s) on top`);
       assert.deepEqual(own, [], "committed again while the batch's commitment waited for its confirmations");
       if (on < N - 1) await helpers.mine(1);
@@ -88,15 +89,15 @@ describe("LedgerPort with --confirmations", () => {
     // a reorg drops the batch before it had N blocks on top (a shallow one: nothing confirmed is lost)
     await before.restore();
     await helpers.mine(N + 1);
-    await reports.report(1, 0.4, () => []);
+    await reports.report(1, 0.4, audited);
     assert.deepEqual(own, [signed.commitment], "the verifier did not commit by its own transaction");
     assert.equal(Number(await w.ledger.reportState(1, signed.verifier)), 1);
     assert.match(lines.join("\n"), /committed by our own transaction/);
-    await reports.report(1, 0.41, () => []);
+    await reports.report(1, 0.41, audited);
     assert.equal(own.length, 1, "committed twice");
     assert.equal(reports.stats.commits, 0);
     await helpers.mine(N);
-    await reports.report(1, 0.42, () => []);
+    await reports.report(1, 0.42, audited);
     assert.equal(reports.stats.commits, 1, "not counted once confirmed");
     assert.equal(port.reorgs, 0);
   });

@@ -59,6 +59,8 @@ function daemon(me: string) {
 }
 
 const EPOCH = 4;
+/** What a member found this epoch: one server audited (an empty report is never committed). */
+const audited = () => [{ server: "0x0000000000000000000000000000000000000001", accBps: 10_000, tokens: 1000 }];
 const aggregator = aggregatorFor(EPOCH, MEMBERS)!;
 const other = MEMBERS.find((m) => m !== aggregator)!;
 
@@ -66,38 +68,55 @@ describe("EpochReports: one signed batch, reveals by gossip, fallbacks on chain"
   it("the aggregator puts every member's signed commitment on chain in one transaction; the others send nothing", async () => {
     const agg = daemon(aggregator);
     const mem = daemon(other);
-    await mem.r.report(EPOCH, 0.05, () => []);
+    await mem.r.report(EPOCH, 0.05, audited);
     assert.equal(mem.sent[0].kind, "commitment");
     agg.r.onGossip(mem.sent[0]);
     agg.r.onGossip({ kind: "commitment", epoch: EPOCH, verifier: MEMBERS[2], commitment: "0x" + "22".repeat(32), sig: "forged" }); // refused
-    await agg.r.report(EPOCH, 0.05, () => []);
-    await agg.r.report(EPOCH, 0.25, () => []);
+    await agg.r.report(EPOCH, 0.05, audited);
+    await agg.r.report(EPOCH, 0.25, audited);
     assert.deepEqual(agg.calls, [`batch:${[aggregator, other].map((a) => a.slice(-2)).sort().join(",")}`]);
     mem.state.set(other, 1); // the batch landed
-    await mem.r.report(EPOCH, 0.4, () => []);
+    await mem.r.report(EPOCH, 0.4, audited);
     assert.equal(mem.calls.length, 0);
     assert.equal(mem.r.stats.commits, 1);
   });
 
+  it("a member with nothing to report commits nothing (no transaction, nothing to reveal or be struck for); an aggregator with nothing still batches the others", async () => {
+    const agg = daemon(aggregator);
+    const mem = daemon(other);
+    for (const into of [0.1, 0.36, 0.6]) await mem.r.report(EPOCH, into, () => []);
+    assert.deepEqual(mem.calls, []);
+    assert.deepEqual(mem.sent, []);
+    await mem.r.settle(EPOCH, 0.3); // e+2: no own report to reveal on chain
+    assert.equal(mem.calls.length, 0);
+    const third = MEMBERS.find((m) => m !== aggregator && m !== other)!;
+    const withReport = daemon(third);
+    await withReport.r.report(EPOCH, 0.1, audited);
+    agg.r.onGossip(withReport.sent[0]);
+    await agg.r.report(EPOCH, 0.1, () => []);
+    await agg.r.report(EPOCH, 0.25, () => []);
+    assert.deepEqual(agg.calls, [`batch:${third.slice(-2)}`]); // the others' commitments, not an empty one of its own
+  });
+
   it("a member missing from the batch by 35% of the epoch commits by its own transaction", async () => {
     const mem = daemon(other);
-    await mem.r.report(EPOCH, 0.1, () => []);
-    await mem.r.report(EPOCH, 0.36, () => []);
+    await mem.r.report(EPOCH, 0.1, audited);
+    await mem.r.report(EPOCH, 0.36, audited);
     assert.deepEqual(mem.calls, ["own"]);
   });
 
   it("reports are gossiped after the commit window; the aggregator settles with them; nobody reveals on chain", async () => {
     const agg = daemon(aggregator);
     const mem = daemon(other);
-    await mem.r.report(EPOCH, 0.1, () => []);
+    await mem.r.report(EPOCH, 0.1, audited);
     agg.r.onGossip(mem.sent[0]);
-    await mem.r.report(EPOCH, 0.6, () => []);
+    await mem.r.report(EPOCH, 0.6, audited);
     const reveal = mem.sent.find((g) => g.kind === "reveal")!;
     assert.ok(reveal !== undefined);
     // junk for the same member cannot replace it once its commitment is known
     agg.r.onGossip(reveal);
     agg.r.onGossip({ ...reveal, results: text(0) });
-    await agg.r.report(EPOCH, 0.1, () => []);
+    await agg.r.report(EPOCH, 0.1, audited);
     await agg.r.settle(EPOCH, 0.15);
     assert.deepEqual(agg.calls.filter((c) => c === "settle"), ["settle"]);
     assert.equal(agg.settledWith[0].get(other)?.results, text(10_000));
@@ -107,7 +126,7 @@ describe("EpochReports: one signed batch, reveals by gossip, fallbacks on chain"
   it("a settlement that fails (a report still missing) is tried again, not given up", async () => {
     const agg = daemon(aggregator);
     agg.failSettles(1);
-    await agg.r.report(EPOCH, 0.1, () => []);
+    await agg.r.report(EPOCH, 0.1, audited);
     await assert.rejects(agg.r.settle(EPOCH, 0.15), /missing/);
     await agg.r.settle(EPOCH, 0.16); // too soon: waits
     assert.deepEqual(agg.calls.filter((c) => c === "settle"), []);
@@ -125,7 +144,7 @@ describe("EpochReports: one signed batch, reveals by gossip, fallbacks on chain"
       tries++;
       throw new ReportsMissingError(EPOCH, [MEMBERS[2]]);
     };
-    await r.report(EPOCH, 0.1, () => []);
+    await r.report(EPOCH, 0.1, audited);
     await r.settle(EPOCH, 0.15); // resolves: waiting is not a failure
     await new Promise((res) => setTimeout(res, 4_100));
     await r.settle(EPOCH, 0.3);
@@ -136,7 +155,7 @@ describe("EpochReports: one signed batch, reveals by gossip, fallbacks on chain"
 
   it("an aggregator with no report to settle with yet keeps trying, and still reveals its own on chain", async () => {
     const agg = daemon(aggregator);
-    await agg.r.report(EPOCH, 0.1, () => []);
+    await agg.r.report(EPOCH, 0.1, audited);
     agg.state.set(aggregator, 1);
     agg.port.settle = async () => 0; // nothing usable yet
     await agg.r.settle(EPOCH, 0.1);
@@ -152,7 +171,7 @@ describe("EpochReports: one signed batch, reveals by gossip, fallbacks on chain"
 
   it("with confirmations a settlement counts once the head it was made at is confirmed; one a reorg dropped is made again", async () => {
     const agg = daemon(aggregator);
-    await agg.r.report(EPOCH, 0.1, () => []);
+    await agg.r.report(EPOCH, 0.1, audited);
     let head = 100;
     const confirmations = 3;
     agg.port.blocks = async () => ({ head, confirmed: head - confirmations });
@@ -184,7 +203,7 @@ describe("EpochReports: one signed batch, reveals by gossip, fallbacks on chain"
 
   it("a member whose report no settlement carried by 25% of epoch e+2 reveals it on chain; others settle only past the middle", async () => {
     const mem = daemon(other);
-    await mem.r.report(EPOCH, 0.1, () => []);
+    await mem.r.report(EPOCH, 0.1, audited);
     mem.state.set(other, 1);
     await mem.r.settle(EPOCH, 0.2);
     assert.equal(mem.calls.length, 0);
