@@ -2,10 +2,11 @@
 // stories260K and a synthetic ~50M-parameter model, memory; and the SVD table on
 // stories260K (weight bytes, top-1 agreement with the dense model over 256 greedy tokens,
 // perplexity on the dense model's greedy text); decode and prefill against llama.cpp at 1
-// and 2 threads (bench-vs-llama.ts); a server's RSS over its layers' bytes (server-rss.ts).
-// Writes bench/model.json.
+// and 2 threads, 48M and 300M synthetic models (bench-vs-llama.ts); a server's RSS over its
+// layers' bytes (server-rss.ts). Writes bench/model.json.
 //   npm run bench:model            (EFED_BENCH_QUICK=1 for a smaller synthetic model;
-//                                   EFED_BENCH_ONLY=llama|memory to refresh one section)
+//                                   EFED_BENCH_ONLY=llama|memory to refresh one section;
+//                                   EFED_BENCH_300M=0 to skip the 300M model, minutes)
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -18,6 +19,7 @@ import type { SvdSpec } from "../node/model/svd/compress.ts";
 import { STORIES_260K } from "../test/helpers/models.ts";
 import { agreementAndPerplexity, allLogits } from "../node/analyze/svd-measure.ts";
 import { vsLlamaCpp } from "./bench-vs-llama.ts";
+import { SHAPE_48M, SHAPE_QUICK } from "./synth-shapes.ts";
 
 const QUICK = process.env.EFED_BENCH_QUICK === "1";
 const log = (s: string) => process.stderr.write(s + "\n");
@@ -99,7 +101,7 @@ async function svdTable(file: string, energies: number[], tokens: number) {
 /** A server's RSS over its layers' bytes in the file, each model in a fresh process. */
 function serverMemory() {
   const dir = mkdtempSync(join(tmpdir(), "efed-bench-rss-"));
-  const shape = QUICK ? { dim: 256, layers: 4, heads: 8, kvHeads: 4, ffn: 704, vocab: 8000 } : { dim: 512, layers: 8, heads: 8, kvHeads: 4, ffn: 1408, vocab: 24000 };
+  const shape = QUICK ? SHAPE_QUICK : SHAPE_48M;
   const out: Record<string, unknown> = { shape, layers: `0-${shape.layers}` };
   for (const type of ["F32", "Q8_0"] as const) {
     const file = join(dir, `${type}.gguf`);
@@ -137,7 +139,7 @@ for (const shards of [1, 2, 3, 5]) {
 
 const dir = mkdtempSync(join(tmpdir(), "efed-bench-"));
 const synth = join(dir, "synth.gguf");
-const shape = QUICK ? { dim: 256, layers: 4, heads: 8, kvHeads: 4, ffn: 704, vocab: 8000 } : { dim: 512, layers: 8, heads: 8, kvHeads: 4, ffn: 1408, vocab: 24000 };
+const shape = QUICK ? SHAPE_QUICK : SHAPE_48M;
 log(`synthetic model ${JSON.stringify(shape)}: writing…`);
 const { parameters } = writeSynthModel(synth, { ...shape, seed: 1 });
 results.synthetic = { shape, parameters, speed: [] as unknown[] };

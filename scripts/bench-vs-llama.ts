@@ -1,7 +1,8 @@
 // Decode and prefill against llama.cpp on the same GGUF files, at 1 and 2 threads, in the
-// same run (bench-model.ts writes the result into bench/model.json, "vsLlamaCpp"). For
-// Q8_0, our engine is measured twice: weights expanded to f32 (the graph servers and
-// verifiers run) and kept as int8 MatMulNBits (`generate --local`).
+// same run (bench-model.ts writes the result into bench/model.json, "vsLlamaCpp"), for the
+// 48M synthetic model and a 300M one. For 48M Q8_0, our engine is measured twice: weights
+// expanded to f32 (the graph servers and verifiers run) and kept as int8 MatMulNBits
+// (`generate --local`).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,6 +12,7 @@ import { openLocalEngine } from "../node/client/local.ts";
 import { setThreads } from "../node/model/onnx/runtime.ts";
 import { writeSynthModel } from "../node/model/synth.ts";
 import { llamaCppRun } from "./llama-cpp.ts";
+import { SHAPE_300M, SHAPE_48M, SHAPE_QUICK, type SynthShape } from "./synth-shapes.ts";
 
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
@@ -41,34 +43,58 @@ async function ourRun(file: string, o: { threads: number; decode: number; prefil
   }
 }
 
+/** A model the comparison builds, and the graphs our engine runs it as per weight type. */
+interface Compared {
+  readonly label?: string; // absent: named by its parameter count
+  readonly shape: SynthShape;
+  readonly graphs: { readonly F32: boolean[]; readonly Q8_0: boolean[] }; // quantized: false, true
+}
+
+/** The 300M model runs only the graph the project runs for each type (f32 for F32, int8 for
+ * Q8_0); it takes minutes, so EFED_BENCH_300M=0 skips it (a quick run skips it unless =1). */
+export function comparedModels(quick: boolean, switch300M: string | undefined): Compared[] {
+  const with300M = switch300M ?? (quick ? "0" : "1");
+  if (with300M !== "0" && with300M !== "1") throw new Error(`EFED_BENCH_300M must be 0 or 1, got ${with300M}`);
+  const models: Compared[] = [{ shape: quick ? SHAPE_QUICK : SHAPE_48M, graphs: { F32: [false], Q8_0: [false, true] } }];
+  if (with300M === "1") models.push({ label: "300M", shape: SHAPE_300M, graphs: { F32: [false], Q8_0: [true] } });
+  return models;
+}
+
 export async function vsLlamaCpp(quick: boolean, log: (s: string) => void) {
   const dir = mkdtempSync(join(tmpdir(), "efed-vs-llama-"));
-  const shape = quick ? { dim: 256, layers: 4, heads: 8, kvHeads: 4, ffn: 704, vocab: 8000 } : { dim: 512, layers: 8, heads: 8, kvHeads: 4, ffn: 1408, vocab: 24000 };
   const decode = quick ? 32 : 64;
   const prefill = Array.from({ length: 128 }, (_, i) => 3 + ((i * 7) % 250)); // byte tokens
-  const out: Record<string, unknown> = { shape, decodeTokens: decode, prefillTokens: prefill.length, runs: {} as Record<string, unknown> };
+  const models = comparedModels(quick, process.env.EFED_BENCH_300M);
+  const out: Record<string, unknown> = { shapes: {} as Record<string, unknown>, decodeTokens: decode, prefillTokens: prefill.length, runs: {} as Record<string, unknown> };
   try {
-    for (const type of ["F32", "Q8_0"] as const) {
-      const file = join(dir, `${type}.gguf`);
-      const { parameters } = writeSynthModel(file, { ...shape, seed: 1, type });
-      const name = `${Math.round(parameters / 1e6)}M-${type}`;
-      for (const threads of [1, 2]) {
-        const peer = await llamaCppRun(file, { threads, decode, prefill, bos: 1 });
-        const variants = type === "Q8_0" ? [false, true] : [false];
-        for (const quantized of variants) {
-          const ours = await ourRun(file, { threads, decode, prefill, quantized });
-          const agree = ours.tokens.findIndex((t, i) => t !== peer.tokens[i]);
-          const row = {
-            graph: quantized ? "int8 MatMulNBits" : "f32 MatMul",
-            ours: { decodeTokensPerSecond: round(ours.decodeTokensPerSecond, 1), prefillTokensPerSecond: round(ours.prefillTokensPerSecond, 1), loadSeconds: round(ours.loadSeconds) },
-            llamaCpp: { decodeTokensPerSecond: round(peer.decodeTokensPerSecond, 1), prefillTokensPerSecond: round(peer.prefillTokensPerSecond, 1), loadSeconds: round(peer.loadSeconds) },
-            decodeVsLlamaCpp: round(ours.decodeTokensPerSecond / peer.decodeTokensPerSecond),
-            prefillVsLlamaCpp: round(ours.prefillTokensPerSecond / peer.prefillTokensPerSecond),
-            greedyTokensEqual: agree === -1 ? decode : agree,
-          };
-          (out.runs as Record<string, unknown>)[`${name} ${row.graph} threads=${threads}`] = row;
-          log(`  ${name} threads=${threads} ${JSON.stringify(row)}`);
+    for (const m of models) {
+      for (const type of ["F32", "Q8_0"] as const) {
+        // one model file at a time, deleted (and its engines closed) before the next is written
+        const file = join(dir, `${type}.gguf`);
+        const t0 = performance.now();
+        const { parameters } = writeSynthModel(file, { ...m.shape, seed: 1, type });
+        const label = m.label ?? `${Math.round(parameters / 1e6)}M`;
+        (out.shapes as Record<string, unknown>)[label] = { ...m.shape, parameters };
+        log(`  ${label}-${type}: written in ${round((performance.now() - t0) / 1000, 1)} s`);
+        for (const threads of [1, 2]) {
+          const peer = await llamaCppRun(file, { threads, decode, prefill, bos: 1 });
+          for (const quantized of m.graphs[type]) {
+            const ours = await ourRun(file, { threads, decode, prefill, quantized });
+            const agree = ours.tokens.findIndex((t, i) => t !== peer.tokens[i]);
+            const row = {
+              graph: quantized ? "int8 MatMulNBits" : "f32 MatMul",
+              ours: { decodeTokensPerSecond: round(ours.decodeTokensPerSecond, 1), prefillTokensPerSecond: round(ours.prefillTokensPerSecond, 1), loadSeconds: round(ours.loadSeconds) },
+              llamaCpp: { decodeTokensPerSecond: round(peer.decodeTokensPerSecond, 1), prefillTokensPerSecond: round(peer.prefillTokensPerSecond, 1), loadSeconds: round(peer.loadSeconds) },
+              decodeVsLlamaCpp: round(ours.decodeTokensPerSecond / peer.decodeTokensPerSecond),
+              prefillVsLlamaCpp: round(ours.prefillTokensPerSecond / peer.prefillTokensPerSecond),
+              greedyTokensEqual: agree === -1 ? decode : agree,
+            };
+            (out.runs as Record<string, unknown>)[`${label}-${type} ${row.graph} threads=${threads}`] = row;
+            log(`  ${label}-${type} threads=${threads} ${JSON.stringify(row)}`);
+            (globalThis as { gc?: () => void }).gc?.();
+          }
         }
+        rmSync(file, { force: true });
       }
     }
   } finally {
