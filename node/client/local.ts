@@ -1,11 +1,12 @@
 // `efed generate --local`: the whole model in one process, split into k shards that run
 // through exactly the code a swarm runs, so shard boundaries are exercised.
 import { loadModel, type LoadedModel } from "../model/load.ts";
-import { buildEmbeddingGraph, buildHeadGraph, buildShardGraph, denseSource, type LinearSource } from "../model/onnx/layers.ts";
-import { ClientGraph, ShardRunner, type Device, type KvCache } from "../model/onnx/runtime.ts";
+import { buildShardGraph, denseSource, type LinearSource } from "../model/onnx/layers.ts";
+import { ShardRunner, type Device, type KvCache } from "../model/onnx/runtime.ts";
 import { splitLayers } from "../model/partition.ts";
 import { compressLayers, type MatrixReport, type SvdSpec } from "../model/svd/compress.ts";
 import type { ClientModel, ShardChain } from "./generate.ts";
+import { closeClientModel, openClientModel } from "./client-model.ts";
 
 export interface LocalOptions {
   readonly shards?: number;
@@ -48,12 +49,7 @@ export async function localEngineOf(model: LoadedModel, o: LocalOptions = {}): P
       ShardRunner.create(c, start, end, buildShardGraph(c, { start, end, norms, linear: source, quantized: o.quantized ?? true }), device),
     ),
   );
-  const client: ClientModel = {
-    config: c,
-    tokenizer: model.tokenizer,
-    embedding: await ClientGraph.create(buildEmbeddingGraph(c, model.weights.embedding!), device),
-    head: await ClientGraph.create(buildHeadGraph(c, model.weights.outputNorm!, model.weights.output!), device),
-  };
+  const client = await openClientModel(model, device);
   return {
     model,
     client,
@@ -72,7 +68,7 @@ export async function localEngineOf(model: LoadedModel, o: LocalOptions = {}): P
       };
     },
     async close() {
-      await Promise.all([...runners.map((r) => r.release()), client.embedding.release(), client.head.release()]);
+      await Promise.all([...runners.map((r) => r.release()), closeClientModel(client)]);
     },
   };
 }

@@ -10,12 +10,12 @@ import { ledgerDomain } from "../chain/domain.ts";
 import { readCandidates } from "../chain/registry.ts";
 import type { ConfirmedReader } from "../chain/confirmed.ts";
 import { loadModel, type LoadedModel } from "../model/load.ts";
-import { buildEmbeddingGraph, buildHeadGraph } from "../model/onnx/layers.ts";
-import { ClientGraph, type Device } from "../model/onnx/runtime.ts";
+import type { Device } from "../model/onnx/runtime.ts";
 import { createNode, type EfedNode } from "../p2p/host.ts";
 import type { ClientModel } from "./generate.ts";
 import { FailoverChain, type RemoteOptions } from "./remote.ts";
 import { chooseRoute, NoRouteError, type Candidate, type RouteHop } from "./route.ts";
+import { closeClientModel, openClientModel } from "./client-model.ts";
 
 /** Measures each candidate's round trip with a libp2p ping (direct addresses first);
  * unreachable ones get Infinity, and those reached only through a relay are marked. */
@@ -81,12 +81,7 @@ export async function openNetworkClient(ledger: Contract, modelFile: string, dev
   const [, numLayers] = await ledger.model();
   if (Number(numLayers) !== c.nLayers) throw new Error(`${modelFile} has ${c.nLayers} layers, the ledger's model ${numLayers}: not the model of this swarm`);
   const node = await createNode({ listen, announce: listen, autoNat: false });
-  const client: ClientModel = {
-    config: c,
-    tokenizer: model.tokenizer,
-    embedding: await ClientGraph.create(buildEmbeddingGraph(c, model.weights.embedding!), device),
-    head: await ClientGraph.create(buildHeadGraph(c, model.weights.outputNorm!, model.weights.output!), device),
-  };
+  const client = await openClientModel(model, device);
   const route = routeFinder(node, ledger, c.nLayers, Math.random, confirmed);
   const domain = await ledgerReceiptDomain(ledger);
   const clock = await ledgerEpochClock(ledger as never, ledger.runner!.provider!);
@@ -98,7 +93,7 @@ export async function openNetworkClient(ledger: Contract, modelFile: string, dev
     session: (o = {}) => new FailoverChain(node, c.dim, { route, domain, epoch: clock.epoch, ...o }),
     async close() {
       clock.stop();
-      await Promise.all([client.embedding.release(), client.head.release(), node.stop()]);
+      await Promise.all([closeClientModel(client), node.stop()]);
     },
   };
 }

@@ -6,8 +6,7 @@
 import type { Contract, TypedDataDomain } from "ethers";
 import type { ConfirmedReader } from "../chain/confirmed.ts";
 import type { LoadedModel } from "../model/types.ts";
-import { buildEmbeddingGraph, buildHeadGraph } from "../model/onnx/layers.ts";
-import { ClientGraph, type Device } from "../model/onnx/runtime.ts";
+import type { Device } from "../model/onnx/runtime.ts";
 import { createNode } from "../p2p/host.ts";
 import { generate, type ClientModel } from "../client/generate.ts";
 import { routeFinder } from "../client/network.ts";
@@ -15,6 +14,7 @@ import { FailoverChain, type SessionRecord } from "../client/remote.ts";
 import type { RouteHop } from "../swarm/types.ts";
 import type { Rechecker, RecheckResult } from "./recheck.ts";
 import type { AuditPlan } from "./plan.ts";
+import { closeClientModel, openClientModel } from "../client/client-model.ts";
 
 export interface AuditOutcome {
   readonly records: SessionRecord[];
@@ -50,12 +50,7 @@ export class Auditor {
     const m = c.model;
     const device = c.device ?? "cpu";
     this.dim = m.config.dim;
-    this.client = (async () => ({
-      config: m.config,
-      tokenizer: m.tokenizer,
-      embedding: await ClientGraph.create(buildEmbeddingGraph(m.config, m.weights.embedding!), device),
-      head: await ClientGraph.create(buildHeadGraph(m.config, m.weights.outputNorm!, m.weights.output!), device),
-    }))();
+    this.client = openClientModel(m, device);
     this.routes = c.routes;
     this.domain = c.domain;
     this.rechecker = c.rechecker;
@@ -81,7 +76,6 @@ export class Auditor {
   }
 
   async close(): Promise<void> {
-    const c = await this.client;
-    await Promise.all([c.embedding.release(), c.head.release()]);
+    await closeClientModel(await this.client);
   }
 }
