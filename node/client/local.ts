@@ -1,6 +1,7 @@
 // `efed generate --local`: the whole model in one process, split into k shards that run
 // through exactly the code a swarm runs, so shard boundaries are exercised.
-import { loadModel, type LoadedModel } from "../model/load.ts";
+import { isGguf, loadModel, type LoadedModel } from "../model/load.ts";
+import { mapGgufLayers, type MappedLayers } from "../model/gguf-map.ts";
 import { buildEmbeddingGraph, buildHeadGraph, buildShardGraph, denseSource, type LinearSource } from "../model/onnx/layers.ts";
 import { ClientGraph, ShardRunner, type Device, type KvCache } from "../model/onnx/runtime.ts";
 import { splitLayers } from "../model/partition.ts";
@@ -18,6 +19,7 @@ export interface LocalOptions {
 }
 
 export interface LocalEngine {
+  /** The model; opened from a GGUF file, its layers stay in the file (weights.layers is empty). */
   readonly model: LoadedModel;
   readonly client: ClientModel;
   readonly runners: ShardRunner[];
@@ -28,13 +30,17 @@ export interface LocalEngine {
 }
 
 export async function openLocalEngine(file: string, o: LocalOptions = {}): Promise<LocalEngine> {
-  return localEngineOf(await loadModel(file), o);
+  if (o.svd !== undefined || !isGguf(file)) return localEngineOf(await loadModel(file), o);
+  // a GGUF file's layers stay in the file (gguf-map.ts): onnxruntime reads them itself, and
+  // only the client's embedding and head pass through JS; `model` then holds no layers
+  const model = await loadModel(file, { layers: [0, 0] });
+  const layers = await mapGgufLayers(file, 0, model.config.nLayers, { quantized: o.quantized ?? true });
+  return engineOf(model, layers, o);
 }
 
 /** A local engine over a model already in memory (a verifier reuses its reference copy). */
 export async function localEngineOf(model: LoadedModel, o: LocalOptions = {}): Promise<LocalEngine> {
   const c = model.config;
-  const device = o.device ?? "cpu";
   let source: LinearSource = denseSource(model.weights);
   let svdReport: MatrixReport[] | undefined;
   if (o.svd !== undefined) {
@@ -43,9 +49,16 @@ export async function localEngineOf(model: LoadedModel, o: LocalOptions = {}): P
     svdReport = compressed.report;
   }
   const norms = (l: number) => ({ attnNorm: model.weights.layers[l]!.attnNorm, ffnNorm: model.weights.layers[l]!.ffnNorm });
+  return engineOf(model, { norms, linear: source }, o, svdReport);
+}
+
+async function engineOf(model: LoadedModel, layers: Pick<MappedLayers, "norms" | "linear"> & { externalDir?: string }, o: LocalOptions, svdReport?: MatrixReport[]): Promise<LocalEngine> {
+  const c = model.config;
+  const device = o.device ?? "cpu";
+  const { norms, linear } = layers;
   const runners = await Promise.all(
     splitLayers(c.nLayers, o.shards ?? 1).map(([start, end]) =>
-      ShardRunner.create(c, start, end, buildShardGraph(c, { start, end, norms, linear: source, quantized: o.quantized ?? true }), device),
+      ShardRunner.create(c, start, end, buildShardGraph(c, { start, end, norms, linear, quantized: o.quantized ?? true }), device, layers.externalDir),
     ),
   );
   const client: ClientModel = {
