@@ -1,8 +1,8 @@
 // `efed generate --local`: the whole model in one process, split into k shards that run
 // through exactly the code a swarm runs, so shard boundaries are exercised.
 import { isGguf, loadModel, type LoadedModel } from "../model/load.ts";
-import { mapGgufLayers, type MappedLayers } from "../model/gguf-map.ts";
-import { buildEmbeddingGraph, buildHeadGraph, buildShardGraph, denseSource, type LinearSource } from "../model/onnx/layers.ts";
+import { mapGgufClient, mapGgufLayers, type MappedLayers } from "../model/gguf-map.ts";
+import { buildEmbeddingGraph, buildHeadGraph, buildShardGraph, denseSource, type ClientMatrix, type LinearSource } from "../model/onnx/layers.ts";
 import { ClientGraph, ShardRunner, type Device, type KvCache } from "../model/onnx/runtime.ts";
 import { splitLayers } from "../model/partition.ts";
 import { compressLayers, type MatrixReport, type SvdSpec } from "../model/svd/compress.ts";
@@ -19,7 +19,7 @@ export interface LocalOptions {
 }
 
 export interface LocalEngine {
-  /** The model; opened from a GGUF file, its layers stay in the file (weights.layers is empty). */
+  /** The model; opened from a GGUF file, its f32 matrices stay in the file (weights is empty). */
   readonly model: LoadedModel;
   readonly client: ClientModel;
   readonly runners: ShardRunner[];
@@ -31,11 +31,11 @@ export interface LocalEngine {
 
 export async function openLocalEngine(file: string, o: LocalOptions = {}): Promise<LocalEngine> {
   if (o.svd !== undefined || !isGguf(file)) return localEngineOf(await loadModel(file), o);
-  // a GGUF file's layers stay in the file (gguf-map.ts): onnxruntime reads them itself, and
-  // only the client's embedding and head pass through JS; `model` then holds no layers
-  const model = await loadModel(file, { layers: [0, 0] });
-  const layers = await mapGgufLayers(file, 0, model.config.nLayers, { quantized: o.quantized ?? true });
-  return engineOf(model, layers, o);
+  // a GGUF file's f32 matrices stay in the file (gguf-map.ts): onnxruntime reads them
+  // itself; `model` then holds no weights
+  const client = await mapGgufClient(file);
+  const layers = await mapGgufLayers(file, 0, client.model.config.nLayers, { quantized: o.quantized ?? true });
+  return engineOf(client.model, layers, client, o);
 }
 
 /** A local engine over a model already in memory (a verifier reuses its reference copy). */
@@ -49,10 +49,19 @@ export async function localEngineOf(model: LoadedModel, o: LocalOptions = {}): P
     svdReport = compressed.report;
   }
   const norms = (l: number) => ({ attnNorm: model.weights.layers[l]!.attnNorm, ffnNorm: model.weights.layers[l]!.ffnNorm });
-  return engineOf(model, { norms, linear: source }, o, svdReport);
+  const w = model.weights;
+  return engineOf(model, { norms, linear: source }, { embedding: w.embedding!, outputNorm: w.outputNorm!, output: w.output! }, o, svdReport);
 }
 
-async function engineOf(model: LoadedModel, layers: Pick<MappedLayers, "norms" | "linear"> & { externalDir?: string }, o: LocalOptions, svdReport?: MatrixReport[]): Promise<LocalEngine> {
+/** The client's weights, in memory or left in the file (then in `externalDir`). */
+interface ClientWeights {
+  readonly embedding: ClientMatrix;
+  readonly outputNorm: Float32Array;
+  readonly output: ClientMatrix;
+  readonly externalDir?: string;
+}
+
+async function engineOf(model: LoadedModel, layers: Pick<MappedLayers, "norms" | "linear"> & { externalDir?: string }, cw: ClientWeights, o: LocalOptions, svdReport?: MatrixReport[]): Promise<LocalEngine> {
   const c = model.config;
   const device = o.device ?? "cpu";
   const { norms, linear } = layers;
@@ -64,8 +73,8 @@ async function engineOf(model: LoadedModel, layers: Pick<MappedLayers, "norms" |
   const client: ClientModel = {
     config: c,
     tokenizer: model.tokenizer,
-    embedding: await ClientGraph.create(buildEmbeddingGraph(c, model.weights.embedding!), device),
-    head: await ClientGraph.create(buildHeadGraph(c, model.weights.outputNorm!, model.weights.output!), device),
+    embedding: await ClientGraph.create(buildEmbeddingGraph(c, cw.embedding), device, cw.externalDir),
+    head: await ClientGraph.create(buildHeadGraph(c, cw.outputNorm, cw.output), device, cw.externalDir),
   };
   return {
     model,

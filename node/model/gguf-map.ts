@@ -9,8 +9,10 @@ import { ModelFormatError } from "./errors.ts";
 import { byteSize, GGML_F32 } from "./dtypes.ts";
 import { ggufConfig, readGgufHeader, readTensor } from "./gguf.ts";
 import { exactQ8_0, Q8_BLOCK } from "./quant.ts";
-import type { LinearSource } from "./onnx/layers.ts";
-import { LAYER_MATRICES, matrixShape, type LayerMatrix, type LlamaConfig } from "./types.ts";
+import type { ClientMatrix, LinearSource } from "./onnx/layers.ts";
+import { spmFromGguf } from "./tokenizer/spm.ts";
+import type { Tokenizer } from "./tokenizer/types.ts";
+import { LAYER_MATRICES, matrixShape, type LayerMatrix, type LlamaConfig, type LoadedModel } from "./types.ts";
 
 /** Each layer matrix's tensor name in GGUF files. */
 const TENSOR: Record<LayerMatrix, string> = { wq: "attn_q", wk: "attn_k", wv: "attn_v", wo: "attn_output", w1: "ffn_gate", w2: "ffn_down", w3: "ffn_up" };
@@ -71,4 +73,25 @@ function firstBlockQ8(file: string, offset: number, cols: number): boolean {
     closeSync(fd);
   }
   return exactQ8_0(new Float32Array(bytes.buffer), 1, Q8_BLOCK) !== undefined;
+}
+
+/** The client's part of `file` (embedding, final norm, output head) with its config and
+ * tokenizer, f32 matrices left in the file; `model.weights` holds no weights. */
+export async function mapGgufClient(file: string): Promise<{ model: LoadedModel; embedding: ClientMatrix; outputNorm: Float32Array; output: ClientMatrix; externalDir: string }> {
+  const g = await readGgufHeader(file);
+  const c = ggufConfig(g);
+  let tokenizer: Tokenizer;
+  try {
+    tokenizer = spmFromGguf(g.metadata, file);
+  } catch (err) {
+    throw new ModelFormatError((err as Error).message);
+  }
+  const matrix = (name: string): ClientMatrix => {
+    const t = g.tensors.get(name);
+    if (t === undefined || t.type !== GGML_F32 || t.shape.length !== 2 || t.shape[0] !== c.dim || t.shape[1] !== c.vocabSize) return readTensor(g, name, [c.dim, c.vocabSize]);
+    return { kind: "mapped", location: basename(file), offset: t.offset };
+  };
+  const embedding = matrix("token_embd.weight");
+  const model: LoadedModel = { file, format: "gguf", config: c, weights: { layers: new Array(c.nLayers).fill(undefined) }, tokenizer };
+  return { model, embedding, outputNorm: readTensor(g, "output_norm.weight", [c.dim]), output: g.tensors.has("output.weight") ? matrix("output.weight") : embedding, externalDir: dirname(file) };
 }

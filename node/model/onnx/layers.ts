@@ -166,20 +166,26 @@ export function buildShardGraph(c: LlamaConfig, o: ShardGraphOptions): Uint8Arra
   return g.build();
 }
 
+/** A [vocab, dim] client matrix in memory or left in the model file (gguf-map.ts). */
+export type ClientMatrix = Float32Array | MappedLinear;
+
+const clientMatrix = (g: GraphBuilder, name: string, w: ClientMatrix, dims: number[]) =>
+  w instanceof Float32Array ? g.weight(name, w, dims) : g.external(name, dims, w.location, w.offset);
+
 /** Client: token ids [1, S] (int64) → embeddings [1, S, dim]. */
-export function buildEmbeddingGraph(c: LlamaConfig, embedding: Float32Array): Uint8Array {
+export function buildEmbeddingGraph(c: LlamaConfig, embedding: ClientMatrix): Uint8Array {
   const g = new GraphBuilder("efed_embedding");
   const tokens = g.input("tokens", [1, "seq"], "int64");
-  const table = g.weight("embedding", embedding, [c.vocabSize, c.dim]);
+  const table = clientMatrix(g, "embedding", embedding, [c.vocabSize, c.dim]);
   g.output(g.op("Gather", [table, tokens], [attr.int("axis", 0)]), "hidden", [1, "seq", c.dim]);
   return g.build();
 }
 
 /** Client: hidden [1, S, dim] → final norm → logits [1, S, vocab]. */
-export function buildHeadGraph(c: LlamaConfig, outputNorm: Float32Array, output: Float32Array): Uint8Array {
+export function buildHeadGraph(c: LlamaConfig, outputNorm: Float32Array, output: ClientMatrix): Uint8Array {
   const g = new GraphBuilder("efed_head");
   const x = g.input("hidden", [1, "seq", c.dim]);
   const h = rmsnorm(g, x, g.weight("output_norm", outputNorm, [c.dim]), c.normEps);
-  g.output(gemmT(g, h, g.weight("output", output, [c.vocabSize, c.dim]), c.vocabSize, c.dim), "logits", [1, "seq", c.vocabSize]);
+  g.output(gemmT(g, h, clientMatrix(g, "output", output, [c.vocabSize, c.dim]), c.vocabSize, c.dim), "logits", [1, "seq", c.vocabSize]);
   return g.build();
 }

@@ -1,13 +1,15 @@
 // Layers left in the GGUF file (node/model/gguf-map.ts): the graph carries no weights, yet
 // onnxruntime, reading them from the file, computes bit for bit what the graph built from
 // loadModel's weights computes — in the thread, in a worker, and in the local graph (which
-// must still see Q8_0-exact values to run them as MatMulNBits).
+// must still see Q8_0-exact values to run them as MatMulNBits), and in the client's graphs.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import onnxProto from "onnx-proto";
+import * as ort from "onnxruntime-node";
+import { localEngineOf, openLocalEngine, type LocalEngine } from "../../../node/client/local.ts";
 import { mapGgufLayers } from "../../../node/model/gguf-map.ts";
 import { loadModel, type LoadedModel } from "../../../node/model/load.ts";
 import { buildShardGraph, denseSource } from "../../../node/model/onnx/layers.ts";
@@ -78,6 +80,23 @@ describe("layers left in the GGUF file", () => {
     const swarm = await mapGgufLayers(f32, 0, 1);
     assert.equal(local.linear(0, "w1").kind, "dense");
     assert.equal(swarm.linear(0, "w1").kind, "mapped");
+  });
+
+  it("a local engine opened on the file (weights left there) gives the logits of one over loaded weights", async () => {
+    const mapped = await openLocalEngine(STORIES_260K, { shards: 2 });
+    const loaded = await localEngineOf(await loadModel(STORIES_260K), { shards: 2 });
+    assert.equal(mapped.model.weights.embedding, undefined);
+    try {
+      const logits = async (e: LocalEngine) => {
+        const ids = [1, 403, 9, 77];
+        const x = await e.client.embedding.run(new ort.Tensor("int64", BigInt64Array.from(ids.map(BigInt)), [1, ids.length]));
+        const h = await e.session().step(Float32Array.from(x.data as Float32Array), ids.length);
+        return Float32Array.from((await e.client.head.run(new ort.Tensor("float32", h, [1, ids.length, e.model.config.dim]))).data as Float32Array);
+      };
+      assert.deepEqual(await logits(mapped), await logits(loaded));
+    } finally {
+      await Promise.all([mapped.close(), loaded.close()]);
+    }
   });
 
   it("layers outside the model are one clear error", async () => {
