@@ -1,16 +1,18 @@
 // Where load time goes (a script, not a test): the 48M synthetic model in F32, loaded as
-// `efed generate --local` loads it (one shard, f32 MatMul graphs, the client's embedding and
-// head), phase by phase: reading the file, converting it to float weights (loadModel, which
-// reads it again), building the shard graph (transposes and protobuf), creating the shard's
-// onnxruntime session, and the same two for the client graphs. Median of 3 runs. Writes
+// `efed generate --local` loads it (one shard, f32 Gemm graphs, the client's embedding and
+// head), phase by phase: reading the whole file (for comparison: a load no longer does),
+// reading the header, tokenizer and final norm, the layers' norms (every f32 matrix stays in
+// the file, gguf-map.ts), building the shard graph, creating the shard's onnxruntime session
+// (which reads and packs the matrices), and the same two for the client graphs. Median of 3
+// runs. Writes
 // bench/model.json "load".<label> (EFED_BENCH_LABEL, default "now"; EFED_BENCH_OUT names
 // another bench file, to record another checkout's figures beside these).
 //   npm run bench:load
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadModel } from "../node/model/load.ts";
-import { buildEmbeddingGraph, buildHeadGraph, buildShardGraph, denseSource } from "../node/model/onnx/layers.ts";
+import { mapGgufClient, mapGgufLayers } from "../node/model/gguf-map.ts";
+import { buildEmbeddingGraph, buildHeadGraph, buildShardGraph } from "../node/model/onnx/layers.ts";
 import { ClientGraph, ShardRunner } from "../node/model/onnx/runtime.ts";
 import { writeSynthModel } from "../node/model/synth.ts";
 
@@ -31,17 +33,18 @@ async function once(): Promise<Record<string, number>> {
   };
   readFileSync(file);
   lap("fileRead");
-  const m = await loadModel(file);
-  lap("loadModel");
-  const c = m.config;
-  const norms = (l: number) => ({ attnNorm: m.weights.layers[l]!.attnNorm, ffnNorm: m.weights.layers[l]!.ffnNorm });
-  const shard = buildShardGraph(c, { start: 0, end: c.nLayers, norms, linear: denseSource(m.weights) });
+  const m = await mapGgufClient(file); // header, tokenizer, final norm; the matrices stay in the file
+  lap("header");
+  const c = m.model.config;
+  const layers = await mapGgufLayers(file, 0, c.nLayers, { quantized: true }); // norms; matrices stay in the file
+  lap("mapLayers");
+  const shard = buildShardGraph(c, { start: 0, end: c.nLayers, norms: layers.norms, linear: layers.linear, quantized: true });
   lap("shardGraph");
-  const runner = await ShardRunner.create(c, 0, c.nLayers, shard, "cpu");
+  const runner = await ShardRunner.create(c, 0, c.nLayers, shard, "cpu", layers.externalDir);
   lap("shardSession");
-  const graphs = [buildEmbeddingGraph(c, m.weights.embedding!), buildHeadGraph(c, m.weights.outputNorm!, m.weights.output!)];
+  const graphs = [buildEmbeddingGraph(c, m.embedding), buildHeadGraph(c, m.outputNorm, m.output)];
   lap("clientGraphs");
-  const client = await Promise.all(graphs.map((g) => ClientGraph.create(g, "cpu")));
+  const client = await Promise.all(graphs.map((g) => ClientGraph.create(g, "cpu", m.externalDir)));
   lap("clientSessions");
   ms.total = Object.values(ms).reduce((a, b) => a + b, 0) - ms.fileRead; // a real load does not read twice
   await Promise.all([runner.release(), ...client.map((g) => g.release())]);
@@ -53,7 +56,7 @@ for (let i = 0; i < RUNS; i++) runs.push(await once());
 rmSync(dir, { recursive: true, force: true });
 const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const phasesMs = Object.fromEntries(Object.keys(runs[0]).map((k) => [k, Math.round(median(runs.map((r) => r[k])))]));
-const result = { note: `48M synthetic F32, one shard + embedding + head, --threads 1; median of ${RUNS} runs; total excludes the separate fileRead`, phasesMs };
+const result = { note: `48M synthetic F32, one shard + embedding + head, every matrix left in the file (gguf-map.ts), --threads 1; median of ${RUNS} runs; total excludes the separate fileRead`, phasesMs };
 const out = existsSync(OUT) ? JSON.parse(readFileSync(OUT, "utf8")) : {};
 out.load = { ...(out.load ?? {}), [LABEL]: result };
 writeFileSync(OUT, JSON.stringify(out, null, 2) + "\n");

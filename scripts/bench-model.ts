@@ -110,6 +110,11 @@ function serverMemory() {
     out[type] = JSON.parse(line.trim().split("\n").at(-1)!);
     log(`  server memory ${type}: ${JSON.stringify(out[type])}`);
   }
+  // what any server costs whatever its layers (libp2p, the worker thread, onnxruntime): a
+  // server of the 0.9 MB stories260K model; no ratio, it is not a 48M figure
+  const fixed = JSON.parse(execFileSync(process.execPath, ["--expose-gc", "scripts/server-rss.ts", STORIES_260K, "0", "5"], { encoding: "utf8" }).trim().split("\n").at(-1)!);
+  out.fixedCost = { model: "stories260K, layers 0-5", layerBytes: fixed.layerBytes, rssAdded: fixed.rssServing - fixed.rssBeforeLoad };
+  log(`  server memory, fixed cost: ${JSON.stringify(out.fixedCost)}`);
   rmSync(dir, { recursive: true, force: true });
   return out;
 }

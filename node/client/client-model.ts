@@ -2,16 +2,29 @@
 // server and the final norm and output head after the last, as onnxruntime sessions. One
 // place for `efed generate --local`, the network client and the verifier's auditor.
 import type { LoadedModel } from "../model/types.ts";
-import { buildEmbeddingGraph, buildHeadGraph } from "../model/onnx/layers.ts";
+import { buildEmbeddingGraph, buildHeadGraph, type ClientMatrix } from "../model/onnx/layers.ts";
 import { ClientGraph, type Device } from "../model/onnx/runtime.ts";
 import type { ClientModel } from "./generate.ts";
 
-/** Embedding and head sessions for `model` (which must hold its embedding, output norm and output). */
-export async function openClientModel(model: LoadedModel, device: Device = "cpu"): Promise<ClientModel> {
-  const c = model.config;
+/** The client's weights, in memory or left in the model file (then read from `externalDir`). */
+export interface ClientWeights {
+  readonly embedding: ClientMatrix;
+  readonly outputNorm: Float32Array;
+  readonly output: ClientMatrix;
+  readonly externalDir?: string;
+}
+
+/** The client's weights of a model loaded into memory. */
+export function clientWeightsOf(model: LoadedModel): ClientWeights {
   const w = model.weights;
   if (w.embedding === undefined || w.outputNorm === undefined || w.output === undefined) throw new Error("the model was loaded without the client's weights (embedding, output norm, output)");
-  const [embedding, head] = await Promise.all([ClientGraph.create(buildEmbeddingGraph(c, w.embedding), device), ClientGraph.create(buildHeadGraph(c, w.outputNorm, w.output), device)]);
+  return { embedding: w.embedding, outputNorm: w.outputNorm, output: w.output };
+}
+
+/** Embedding and head sessions for `model` (both made at once). */
+export async function openClientModel(model: LoadedModel, device: Device = "cpu", w: ClientWeights = clientWeightsOf(model)): Promise<ClientModel> {
+  const c = model.config;
+  const [embedding, head] = await Promise.all([ClientGraph.create(buildEmbeddingGraph(c, w.embedding), device, w.externalDir), ClientGraph.create(buildHeadGraph(c, w.outputNorm, w.output), device, w.externalDir)]);
   return { config: c, tokenizer: model.tokenizer, embedding, head };
 }
 

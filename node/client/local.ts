@@ -1,12 +1,13 @@
 // `efed generate --local`: the whole model in one process, split into k shards that run
 // through exactly the code a swarm runs, so shard boundaries are exercised.
-import { loadModel, type LoadedModel } from "../model/load.ts";
+import { isGguf, loadModel, type LoadedModel } from "../model/load.ts";
+import { mapGgufClient, mapGgufLayers, type MappedLayers } from "../model/gguf-map.ts";
 import { buildShardGraph, denseSource, type LinearSource } from "../model/onnx/layers.ts";
 import { ShardRunner, type Device, type KvCache } from "../model/onnx/runtime.ts";
+import { closeClientModel, clientWeightsOf, openClientModel, type ClientWeights } from "./client-model.ts";
 import { splitLayers } from "../model/partition.ts";
 import { compressLayers, type MatrixReport, type SvdSpec } from "../model/svd/compress.ts";
 import type { ClientModel, ShardChain } from "./generate.ts";
-import { closeClientModel, openClientModel } from "./client-model.ts";
 
 export interface LocalOptions {
   readonly shards?: number;
@@ -19,6 +20,7 @@ export interface LocalOptions {
 }
 
 export interface LocalEngine {
+  /** The model; opened from a GGUF file, its f32 matrices stay in the file (weights is empty). */
   readonly model: LoadedModel;
   readonly client: ClientModel;
   readonly runners: ShardRunner[];
@@ -29,13 +31,17 @@ export interface LocalEngine {
 }
 
 export async function openLocalEngine(file: string, o: LocalOptions = {}): Promise<LocalEngine> {
-  return localEngineOf(await loadModel(file), o);
+  if (o.svd !== undefined || !isGguf(file)) return localEngineOf(await loadModel(file), o);
+  // a GGUF file's f32 matrices stay in the file (gguf-map.ts): onnxruntime reads them
+  // itself; `model` then holds no weights
+  const client = await mapGgufClient(file);
+  const layers = await mapGgufLayers(file, 0, client.model.config.nLayers, { quantized: o.quantized ?? true });
+  return engineOf(client.model, layers, client, o);
 }
 
 /** A local engine over a model already in memory (a verifier reuses its reference copy). */
 export async function localEngineOf(model: LoadedModel, o: LocalOptions = {}): Promise<LocalEngine> {
   const c = model.config;
-  const device = o.device ?? "cpu";
   let source: LinearSource = denseSource(model.weights);
   let svdReport: MatrixReport[] | undefined;
   if (o.svd !== undefined) {
@@ -44,12 +50,19 @@ export async function localEngineOf(model: LoadedModel, o: LocalOptions = {}): P
     svdReport = compressed.report;
   }
   const norms = (l: number) => ({ attnNorm: model.weights.layers[l]!.attnNorm, ffnNorm: model.weights.layers[l]!.ffnNorm });
+  return engineOf(model, { norms, linear: source }, clientWeightsOf(model), o, svdReport);
+}
+
+async function engineOf(model: LoadedModel, layers: Pick<MappedLayers, "norms" | "linear"> & { externalDir?: string }, cw: ClientWeights, o: LocalOptions, svdReport?: MatrixReport[]): Promise<LocalEngine> {
+  const c = model.config;
+  const device = o.device ?? "cpu";
+  const { norms, linear } = layers;
   const runners = await Promise.all(
     splitLayers(c.nLayers, o.shards ?? 1).map(([start, end]) =>
-      ShardRunner.create(c, start, end, buildShardGraph(c, { start, end, norms, linear: source, quantized: o.quantized ?? true }), device),
+      ShardRunner.create(c, start, end, buildShardGraph(c, { start, end, norms, linear, quantized: o.quantized ?? true }), device, layers.externalDir),
     ),
   );
-  const client = await openClientModel(model, device);
+  const client = await openClientModel(model, device, cw);
   return {
     model,
     client,

@@ -13,6 +13,15 @@ export interface LoadOptions {
   readonly onBytes?: (bytes: number, total: number) => void;
 }
 
+/** Whether `file` is read as GGUF (anything but a directory or a .safetensors file). */
+export function isGguf(file: string): boolean {
+  try {
+    return !statSync(file).isDirectory() && !file.endsWith(".safetensors");
+  } catch {
+    return false; // loadModel says why it cannot be read
+  }
+}
+
 export async function loadModel(file: string, sel: WeightSelection = ALL, o: LoadOptions = {}): Promise<LoadedModel> {
   let isDir: boolean;
   try {

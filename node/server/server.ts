@@ -6,7 +6,8 @@ import type { TypedDataDomain } from "ethers";
 import { generateKeyPair } from "@libp2p/crypto/keys";
 import { LOCAL_DOMAIN, ReceiptSigner } from "../swarm/receipt.ts";
 import { faultTransform, type Fault } from "./faults.ts";
-import { loadModel } from "../model/load.ts";
+import { isGguf, loadModel } from "../model/load.ts";
+import { mapGgufLayers } from "../model/gguf-map.ts";
 import { buildShardGraph, denseSource, type LinearSource } from "../model/onnx/layers.ts";
 import { ShardRunner, type Device, type ShardCompute } from "../model/onnx/runtime.ts";
 import { WorkerShard } from "../model/onnx/worker-shard.ts";
@@ -54,11 +55,12 @@ export interface ServerOptions extends Omit<InferServiceOptions, "receipts"> {
   readonly workers?: number;
 }
 
-/** Builds the compute of layers [start, end) from their serialized graph. */
-function openShard(o: ServerOptions, c: LlamaConfig, start: number, end: number, model: Uint8Array): Promise<ShardCompute> {
+/** Builds the compute of layers [start, end) from their serialized graph (whose external
+ * weights, if any, are in `externalDir`). */
+function openShard(o: ServerOptions, c: LlamaConfig, start: number, end: number, model: Uint8Array, externalDir?: string): Promise<ShardCompute> {
   const workers = o.workers ?? 1;
-  if (workers === 0) return ShardRunner.create(c, start, end, model, o.device ?? "cpu");
-  return WorkerShard.create(c, start, end, model, o.device ?? "cpu", workers);
+  if (workers === 0) return ShardRunner.create(c, start, end, model, o.device ?? "cpu", externalDir);
+  return WorkerShard.create(c, start, end, model, o.device ?? "cpu", workers, externalDir);
 }
 
 export interface RunningServer {
@@ -87,12 +89,12 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     node = await createNode({ privateKey, listen: o.listen ?? ["/ip4/127.0.0.1/tcp/0"], announce: o.announce, relay: o.relay });
     const src = o.model !== undefined ? await fromFile(o, node) : await fromPeer(o, node);
     const { config: c, weights, fetched, build } = src;
-    let runner = await openShard(o, c, start, end, buildShardGraph(c, { start, end, norms: src.norms, linear: src.linear }));
+    let runner = await openShard(o, c, start, end, buildShardGraph(c, { start, end, norms: src.norms, linear: src.linear }), src.externalDir);
     const retired: ShardCompute[] = [];
     let transform = o.transform;
     if (o.fault !== undefined) {
       // skip-layer runs one layer less than it claims (with a single layer: none at all)
-      const short = o.fault.kind === "skip-layer" && end - start > 1 ? await ShardRunner.create(c, start, end - 1, buildShardGraph(c, { start, end: end - 1, norms: src.norms, linear: src.linear }), o.device ?? "cpu") : undefined;
+      const short = o.fault.kind === "skip-layer" && end - start > 1 ? await ShardRunner.create(c, start, end - 1, buildShardGraph(c, { start, end: end - 1, norms: src.norms, linear: src.linear }), o.device ?? "cpu", src.externalDir) : undefined;
       const inner = faultTransform(o.fault, Date.now(), short);
       transform = o.fault.kind === "skip-layer" && short === undefined ? async (_out, input) => Float32Array.from(input) : inner;
     }
@@ -138,6 +140,8 @@ interface ShardSource {
   readonly config: LlamaConfig;
   readonly norms: (l: number) => { attnNorm: Float32Array; ffnNorm: Float32Array };
   readonly linear: LinearSource;
+  /** Where the layers' mapped matrices are (gguf-map.ts). */
+  readonly externalDir?: string;
   readonly weights?: WeightsService;
   readonly fetched?: FetchedLayers;
   readonly build?: (a: number, b: number) => Promise<ShardCompute>;
@@ -147,6 +151,15 @@ async function fromFile(o: ServerOptions, node: EfedNode): Promise<ShardSource> 
   const [start, end] = o.layers;
   const whole = o.shareWeights === true || o.wholeModel === true;
   const p = o.progress?.(whole ? `loading ${o.model}` : `loading layers ${start}-${end} of ${o.model}`);
+  if (!whole && isGguf(o.model!)) {
+    // only its layers, left in the file: onnxruntime reads them while it packs them
+    const m = await step(p, async () => {
+      const m = await mapGgufLayers(o.model!, start, end);
+      p?.update(m.bytes, m.bytes);
+      return m;
+    });
+    return { config: m.config, norms: m.norms, linear: m.linear, externalDir: m.externalDir };
+  }
   const m = await step(p, () => loadModel(o.model!, whole ? {} : { layers: o.layers, client: false }, { onBytes: p?.update }));
   const c = m.config;
   if (end > c.nLayers) throw new Error(`layers ${start}-${end} are outside the model's ${c.nLayers} layers`);

@@ -11,16 +11,15 @@ export type Linear =
   | { readonly kind: "dense"; readonly w: Float32Array } // [out][in]
   | { readonly kind: "factored"; readonly a: Float32Array; readonly b: Float32Array; readonly rank: number }; // a [in][k], b [k][out]
 
-export type LinearSource = (layer: number, m: LayerMatrix) => Linear;
+/** A dense f32 matrix [out][in] left at byte `offset` of the file `location`, which
+ * onnxruntime reads itself (graph.ts `external`): the graph is the one "dense" gives with
+ * these values, without a JS copy (gguf-map.ts). */
+export type MappedLinear = { readonly kind: "mapped"; readonly location: string; readonly offset: number };
+
+export type LinearSource = (layer: number, m: LayerMatrix) => Linear | MappedLinear;
 
 export function denseSource(weights: LlamaWeights): LinearSource {
   return (l, m) => ({ kind: "dense", w: (weights.layers[l] as LayerWeights)[m] });
-}
-
-export function transpose(w: Float32Array, rows: number, cols: number): Float32Array {
-  const t = new Float32Array(rows * cols);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = w[r * cols + c];
-  return t;
 }
 
 function rmsnorm(g: GraphBuilder, x: string, weight: string, eps: number): string {
@@ -32,8 +31,16 @@ function rmsnorm(g: GraphBuilder, x: string, weight: string, eps: number): strin
 /** MatMulNBits' accuracy_level 4: activations in int8 blocks (see quant.ts for why). */
 const INT8_ACCURACY = 4;
 
-function linear(g: GraphBuilder, c: LlamaConfig, x: string, name: string, lin: Linear, m: LayerMatrix, quantize: boolean): string {
+/** x [1, S, in] times Wᵀ for w [out][in] as stored: Gemm with transB packs W as it is, so
+ * no transposed copy is made, and computes bit for bit what MatMul over Wᵀ computes. */
+function gemmT(g: GraphBuilder, x: string, w: string, rows: number, cols: number): string {
+  const y = g.op("Gemm", [g.op("Reshape", [x, g.i64([-1, cols])]), w], [attr.int("transB", 1)]);
+  return g.op("Reshape", [y, g.i64([1, -1, rows])]);
+}
+
+function linear(g: GraphBuilder, c: LlamaConfig, x: string, name: string, lin: Linear | MappedLinear, m: LayerMatrix, quantize: boolean): string {
   const [rows, cols] = matrixShape(c, m);
+  if (lin.kind === "mapped") return gemmT(g, x, g.external(name, [rows, cols], lin.location, lin.offset), rows, cols);
   if (lin.kind === "dense") {
     const q8 = quantize ? exactQ8_0(lin.w, rows, cols) : undefined;
     if (q8 !== undefined) {
@@ -42,7 +49,7 @@ function linear(g: GraphBuilder, c: LlamaConfig, x: string, name: string, lin: L
       const attrs = [attr.int("K", cols), attr.int("N", rows), attr.int("bits", 8), attr.int("block_size", Q8_BLOCK), attr.int("accuracy_level", INT8_ACCURACY)];
       return g.msOp("MatMulNBits", [x, b, s], attrs);
     }
-    return g.op("MatMul", [x, g.weight(name, transpose(lin.w, rows, cols), [cols, rows])]);
+    return gemmT(g, x, g.weight(name, lin.w, [rows, cols]), rows, cols);
   }
   const a = g.weight(`${name}.a`, lin.a, [cols, lin.rank]);
   const b = g.weight(`${name}.b`, lin.b, [lin.rank, rows]);
@@ -159,21 +166,26 @@ export function buildShardGraph(c: LlamaConfig, o: ShardGraphOptions): Uint8Arra
   return g.build();
 }
 
+/** A [vocab, dim] client matrix in memory or left in the model file (gguf-map.ts). */
+export type ClientMatrix = Float32Array | MappedLinear;
+
+const clientMatrix = (g: GraphBuilder, name: string, w: ClientMatrix, dims: number[]) =>
+  w instanceof Float32Array ? g.weight(name, w, dims) : g.external(name, dims, w.location, w.offset);
+
 /** Client: token ids [1, S] (int64) → embeddings [1, S, dim]. */
-export function buildEmbeddingGraph(c: LlamaConfig, embedding: Float32Array): Uint8Array {
+export function buildEmbeddingGraph(c: LlamaConfig, embedding: ClientMatrix): Uint8Array {
   const g = new GraphBuilder("efed_embedding");
   const tokens = g.input("tokens", [1, "seq"], "int64");
-  const table = g.weight("embedding", embedding, [c.vocabSize, c.dim]);
+  const table = clientMatrix(g, "embedding", embedding, [c.vocabSize, c.dim]);
   g.output(g.op("Gather", [table, tokens], [attr.int("axis", 0)]), "hidden", [1, "seq", c.dim]);
   return g.build();
 }
 
 /** Client: hidden [1, S, dim] → final norm → logits [1, S, vocab]. */
-export function buildHeadGraph(c: LlamaConfig, outputNorm: Float32Array, output: Float32Array): Uint8Array {
+export function buildHeadGraph(c: LlamaConfig, outputNorm: Float32Array, output: ClientMatrix): Uint8Array {
   const g = new GraphBuilder("efed_head");
   const x = g.input("hidden", [1, "seq", c.dim]);
   const h = rmsnorm(g, x, g.weight("output_norm", outputNorm, [c.dim]), c.normEps);
-  const w = g.weight("output", transpose(output, c.vocabSize, c.dim), [c.dim, c.vocabSize]);
-  g.output(g.op("MatMul", [h, w]), "logits", [1, "seq", c.vocabSize]);
+  g.output(gemmT(g, h, clientMatrix(g, "output", output, [c.vocabSize, c.dim]), c.vocabSize, c.dim), "logits", [1, "seq", c.vocabSize]);
   return g.build();
 }

@@ -42,8 +42,10 @@ function missingPrerequisite(device: Device): string | undefined {
 }
 
 /** Creates a session on `device`. An explicitly requested provider that does not work here
- * is an error, never a silent fallback; `auto` tries CUDA, then WebGPU, then CPU. */
-export async function createSession(model: Uint8Array, device: Device): Promise<{ session: ort.InferenceSession; device: Device }> {
+ * is an error, never a silent fallback; `auto` tries CUDA, then WebGPU, then CPU.
+ * `externalDir`: the folder of the files a graph's external initializers name (graph.ts
+ * `external`); onnxruntime reads them from there itself. */
+export async function createSession(model: Uint8Array, device: Device, externalDir?: string): Promise<{ session: ort.InferenceSession; device: Device }> {
   const order: Device[] = device === "auto" ? ["cuda", "webgpu", "cpu"] : [device];
   const failures: string[] = [];
   for (const d of order) {
@@ -59,6 +61,7 @@ export async function createSession(model: Uint8Array, device: Device): Promise<
         intraOpNumThreads: threads,
         interOpNumThreads: 1,
         logSeverityLevel: 3,
+        ...(externalDir === undefined ? {} : { extra: { session: { model_external_initializers_file_folder_path: externalDir } } }),
       });
       return { session, device: d };
     } catch (err) {
@@ -109,8 +112,8 @@ export class ShardRunner implements ShardCompute {
     this.device = device;
   }
 
-  static async create(c: LlamaConfig, start: number, end: number, model: Uint8Array, device: Device): Promise<ShardRunner> {
-    const s = await createSession(model, device);
+  static async create(c: LlamaConfig, start: number, end: number, model: Uint8Array, device: Device, externalDir?: string): Promise<ShardRunner> {
+    const s = await createSession(model, device, externalDir);
     return new ShardRunner(c, start, end, s.session, s.device);
   }
 
@@ -161,8 +164,8 @@ export class ClientGraph {
   private constructor(session: ort.InferenceSession) {
     this.session = session;
   }
-  static async create(model: Uint8Array, device: Device): Promise<ClientGraph> {
-    return new ClientGraph((await createSession(model, device)).session);
+  static async create(model: Uint8Array, device: Device, externalDir?: string): Promise<ClientGraph> {
+    return new ClientGraph((await createSession(model, device, externalDir)).session);
   }
   async run(input: ort.Tensor): Promise<ort.Tensor> {
     const name = this.session.inputNames[0];

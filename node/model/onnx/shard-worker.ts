@@ -14,6 +14,8 @@ export interface ShardWorkerInit {
   readonly model: Uint8Array;
   readonly device: Device;
   readonly threads: number;
+  /** The folder of the files the graph's external initializers name (runtime.ts). */
+  readonly externalDir?: string;
 }
 
 export type ShardWorkerRequest =
@@ -33,7 +35,10 @@ let runner: ShardRunner;
 
 try {
   setThreads(init.threads);
-  runner = await ShardRunner.create(init.config, init.start, init.end, init.model, init.device);
+  runner = await ShardRunner.create(init.config, init.start, init.end, init.model, init.device, init.externalDir);
+  // onnxruntime holds the weights now; workerData would keep the graph's bytes (the size of
+  // the weights, unless they are external) for the worker's life: free them at once
+  (init.model.buffer as ArrayBuffer & { transfer(length: number): ArrayBuffer }).transfer(0);
   port.postMessage({ op: "ready", device: runner.device } satisfies ShardWorkerReply);
 } catch (err) {
   port.postMessage({ op: "failed", message: (err as Error).message, name: (err as Error).name } satisfies ShardWorkerReply);

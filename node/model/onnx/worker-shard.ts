@@ -112,10 +112,11 @@ export class WorkerShard implements ShardCompute {
   }
 
   /** Starts `workers` threads on the serialized shard graph `model`. With one worker the
-   * graph's bytes are transferred to it (the caller's `model` is detached: no second copy). */
-  static async create(c: LlamaConfig, start: number, end: number, model: Uint8Array, device: Device, workers = 1): Promise<WorkerShard> {
+   * graph's bytes are transferred to it (the caller's `model` is detached: no second copy).
+   * `externalDir`: where the graph's external weights are (runtime.ts `createSession`). */
+  static async create(c: LlamaConfig, start: number, end: number, model: Uint8Array, device: Device, workers = 1, externalDir?: string): Promise<WorkerShard> {
     if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`workers must be a positive integer, got ${workers}`);
-    const started = await Promise.allSettled(Array.from({ length: workers }, (_, i) => startThread(c, start, end, i === workers - 1 ? model : copy(model), device)));
+    const started = await Promise.allSettled(Array.from({ length: workers }, (_, i) => startThread(c, start, end, i === workers - 1 ? model : copy(model), device, externalDir)));
     const ok = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
     const failed = started.find((s) => s.status === "rejected");
     if (failed !== undefined) {
@@ -149,10 +150,10 @@ export class WorkerShard implements ShardCompute {
   }
 }
 
-function startThread(c: LlamaConfig, start: number, end: number, model: Uint8Array, device: Device): Promise<{ thread: ShardThread; device: Device }> {
+function startThread(c: LlamaConfig, start: number, end: number, model: Uint8Array, device: Device, externalDir: string | undefined): Promise<{ thread: ShardThread; device: Device }> {
   // a view into a larger buffer would be cloned whole: hand over a buffer of its own
   const own = model.byteOffset === 0 && model.byteLength === model.buffer.byteLength ? model : copy(model);
-  const init: ShardWorkerInit = { config: c, start, end, model: own, device, threads: getThreads() };
+  const init: ShardWorkerInit = { config: c, start, end, model: own, device, threads: getThreads(), externalDir };
   let worker: Worker;
   try {
     worker = new Worker(ENTRY, { workerData: init, transferList: [own.buffer as ArrayBuffer] });

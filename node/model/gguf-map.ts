@@ -1,0 +1,97 @@
+// Layers of a GGUF file left in the file: each f32 matrix is named by its place in the file
+// (a "mapped" Linear) and onnxruntime reads it from there while it packs it, so a server's
+// weights never pass through JS, the serialized graph or onnxruntime's protobuf copy; their
+// only copy is onnxruntime's packed one (bench/model.json "serverMemory"). Matrices of other
+// types (F16, Q8_0) are read and converted as loadModel converts them; norms are read (tiny).
+import { closeSync, openSync, readSync } from "node:fs";
+import { basename, dirname } from "node:path";
+import { ModelFormatError } from "./errors.ts";
+import { byteSize, GGML_F32 } from "./dtypes.ts";
+import { ggufConfig, readGgufHeader, readTensor } from "./gguf.ts";
+import { exactQ8_0, Q8_BLOCK } from "./quant.ts";
+import type { ClientMatrix, LinearSource } from "./onnx/layers.ts";
+import { spmFromGguf } from "./tokenizer/spm.ts";
+import type { Tokenizer } from "./tokenizer/types.ts";
+import { LAYER_MATRICES, matrixShape, type LayerMatrix, type LlamaConfig, type LoadedModel } from "./types.ts";
+
+/** Each layer matrix's tensor name in GGUF files. */
+const TENSOR: Record<LayerMatrix, string> = { wq: "attn_q", wk: "attn_k", wv: "attn_v", wo: "attn_output", w1: "ffn_gate", w2: "ffn_down", w3: "ffn_up" };
+
+export interface MappedLayers {
+  readonly config: LlamaConfig;
+  readonly norms: (layer: number) => { attnNorm: Float32Array; ffnNorm: Float32Array };
+  readonly linear: LinearSource;
+  /** The folder the mapped matrices' file is named in (runtime.ts `externalDir`). */
+  readonly externalDir: string;
+  /** The bytes the layers take in the file. */
+  readonly bytes: number;
+}
+
+/** Layers [start, end) of `file`. With `quantized` (a graph that runs Q8_0-exact values as
+ * MatMulNBits, layers.ts), an f32 matrix whose first block is Q8_0-exact is read, so the
+ * graph builder can look at all its values; any other is mapped: exactQ8_0 stops at the
+ * first block that does not fit, so the graph is the one loadModel's weights give. */
+export async function mapGgufLayers(file: string, start: number, end: number, o: { quantized?: boolean } = {}): Promise<MappedLayers> {
+  const g = await readGgufHeader(file);
+  const c = ggufConfig(g);
+  if (!(Number.isInteger(start) && Number.isInteger(end) && 0 <= start && start < end && end <= c.nLayers)) {
+    throw new ModelFormatError(`${file}: layers ${start}-${end} are outside the model's ${c.nLayers} layers`);
+  }
+  const norms = new Map<number, { attnNorm: Float32Array; ffnNorm: Float32Array }>();
+  const linears = new Map<string, ReturnType<LinearSource>>();
+  let bytes = 0;
+  for (const t of g.tensors.values()) {
+    const l = /^blk\.(\d+)\./.exec(t.name);
+    if (l !== null && Number(l[1]) >= start && Number(l[1]) < end) bytes += byteSize(t.type, t.shape.reduce((a, b) => a * b, 1)) ?? 0;
+  }
+  for (let l = start; l < end; l++) {
+    norms.set(l, { attnNorm: readTensor(g, `blk.${l}.attn_norm.weight`, [c.dim]), ffnNorm: readTensor(g, `blk.${l}.ffn_norm.weight`, [c.dim]) });
+    for (const m of LAYER_MATRICES) {
+      const name = `blk.${l}.${TENSOR[m]}.weight`;
+      const [rows, cols] = matrixShape(c, m);
+      const t = g.tensors.get(name);
+      if (t !== undefined && t.type === GGML_F32 && !(o.quantized === true && firstBlockQ8(file, t.offset, cols))) {
+        // readTensor checks the shape of what it reads; a mapped matrix is checked here
+        if (t.shape.length !== 2 || t.shape[0] !== cols || t.shape[1] !== rows) {
+          throw new ModelFormatError(`${file}: tensor ${name} has shape [${t.shape}] but the config implies [${cols},${rows}]`);
+        }
+        linears.set(`${l}.${m}`, { kind: "mapped", location: basename(file), offset: t.offset });
+      } else linears.set(`${l}.${m}`, { kind: "dense", w: readTensor(g, name, [cols, rows]) });
+    }
+  }
+  return { config: c, norms: (l) => norms.get(l)!, linear: (l, m) => linears.get(`${l}.${m}`)!, externalDir: dirname(file), bytes };
+}
+
+/** Whether the first Q8_0 block of the f32 matrix at `offset` decodes exactly (quant.ts). */
+function firstBlockQ8(file: string, offset: number, cols: number): boolean {
+  if (cols % Q8_BLOCK !== 0) return false;
+  const bytes = new Uint8Array(4 * Q8_BLOCK);
+  const fd = openSync(file, "r");
+  try {
+    readSync(fd, bytes, 0, bytes.length, offset);
+  } finally {
+    closeSync(fd);
+  }
+  return exactQ8_0(new Float32Array(bytes.buffer), 1, Q8_BLOCK) !== undefined;
+}
+
+/** The client's part of `file` (embedding, final norm, output head) with its config and
+ * tokenizer, f32 matrices left in the file; `model.weights` holds no weights. */
+export async function mapGgufClient(file: string): Promise<{ model: LoadedModel; embedding: ClientMatrix; outputNorm: Float32Array; output: ClientMatrix; externalDir: string }> {
+  const g = await readGgufHeader(file);
+  const c = ggufConfig(g);
+  let tokenizer: Tokenizer;
+  try {
+    tokenizer = spmFromGguf(g.metadata, file);
+  } catch (err) {
+    throw new ModelFormatError((err as Error).message);
+  }
+  const matrix = (name: string): ClientMatrix => {
+    const t = g.tensors.get(name);
+    if (t === undefined || t.type !== GGML_F32 || t.shape.length !== 2 || t.shape[0] !== c.dim || t.shape[1] !== c.vocabSize) return readTensor(g, name, [c.dim, c.vocabSize]);
+    return { kind: "mapped", location: basename(file), offset: t.offset };
+  };
+  const embedding = matrix("token_embd.weight");
+  const model: LoadedModel = { file, format: "gguf", config: c, weights: { layers: new Array(c.nLayers).fill(undefined) }, tokenizer };
+  return { model, embedding, outputNorm: readTensor(g, "output_norm.weight", [c.dim]), output: g.tensors.has("output.weight") ? matrix("output.weight") : embedding, externalDir: dirname(file) };
+}

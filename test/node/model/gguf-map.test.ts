@@ -1,0 +1,105 @@
+// Layers left in the GGUF file (node/model/gguf-map.ts): the graph carries no weights, yet
+// onnxruntime, reading them from the file, computes bit for bit what the graph built from
+// loadModel's weights computes — in the thread, in a worker, and in the local graph (which
+// must still see Q8_0-exact values to run them as MatMulNBits), and in the client's graphs.
+import { describe, it, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import onnxProto from "onnx-proto";
+import * as ort from "onnxruntime-node";
+import { localEngineOf, openLocalEngine, type LocalEngine } from "../../../node/client/local.ts";
+import { mapGgufLayers } from "../../../node/model/gguf-map.ts";
+import { loadModel, type LoadedModel } from "../../../node/model/load.ts";
+import { buildShardGraph, denseSource } from "../../../node/model/onnx/layers.ts";
+import { ShardRunner, type ShardCompute } from "../../../node/model/onnx/runtime.ts";
+import { WorkerShard } from "../../../node/model/onnx/worker-shard.ts";
+import { writeModelGguf } from "../../../node/model/export.ts";
+import { byteVocab, writeSynthModel } from "../../../node/model/synth.ts";
+import { STORIES_260K } from "../../helpers/models.ts";
+
+const denseGraph = (m: LoadedModel, start: number, end: number, quantized = false) => {
+  const norms = (l: number) => ({ attnNorm: m.weights.layers[l]!.attnNorm, ffnNorm: m.weights.layers[l]!.ffnNorm });
+  return buildShardGraph(m.config, { start, end, norms, linear: denseSource(m.weights), quantized });
+};
+
+/** A prefill of 5 positions, then 4 single steps: every output. */
+async function run(s: ShardCompute): Promise<Float32Array[]> {
+  const cache = s.newCache();
+  const outs = [Float32Array.from(await s.step(cache, new Float32Array(5 * s.config.dim).map((_, i) => Math.sin(i * 0.37) * 0.5), 5))];
+  for (let i = 0; i < 4; i++) outs.push(Float32Array.from(await s.step(cache, outs.at(-1)!.slice(-s.config.dim), 1)));
+  cache.release?.();
+  return outs;
+}
+
+describe("layers left in the GGUF file", () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "efed-map-"));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("the graph holds no matrix, and computes what the graph of loaded weights computes, bit for bit", async () => {
+    const m = await loadModel(STORIES_260K);
+    const mapped = await mapGgufLayers(STORIES_260K, 1, 4);
+    const graph = buildShardGraph(m.config, { start: 1, end: 4, norms: mapped.norms, linear: mapped.linear });
+    const external = onnxProto.onnx.ModelProto.decode(graph).graph!.initializer!.filter((t) => t.dataLocation === onnxProto.onnx.TensorProto.DataLocation.EXTERNAL);
+    assert.equal(external.length, 7 * 3);
+    const dense = denseGraph(m, 1, 4);
+    assert.ok(graph.length < dense.length - 0.9 * mapped.bytes, `mapped graph ${graph.length} B, dense ${dense.length} B`);
+    const want = await ShardRunner.create(m.config, 1, 4, dense, "cpu");
+    const inThread = await ShardRunner.create(m.config, 1, 4, graph, "cpu", mapped.externalDir);
+    const worker = await WorkerShard.create(m.config, 1, 4, Uint8Array.from(graph), "cpu", 1, mapped.externalDir);
+    try {
+      const expected = await run(want);
+      assert.deepEqual(await run(inThread), expected);
+      assert.deepEqual(await run(worker), expected);
+    } finally {
+      await Promise.all([want.release(), inThread.release(), worker.release()]);
+    }
+  });
+
+  it("Q8_0 matrices are read, and the local graph is the one loadModel's weights give", async () => {
+    const file = join(dir, "q8.gguf");
+    writeSynthModel(file, { dim: 64, layers: 2, heads: 4, kvHeads: 2, ffn: 128, vocab: 300, seed: 5, type: "Q8_0" });
+    const m = await loadModel(file);
+    for (const quantized of [false, true]) {
+      const mapped = await mapGgufLayers(file, 0, 2, { quantized });
+      assert.deepEqual(buildShardGraph(m.config, { start: 0, end: 2, norms: mapped.norms, linear: mapped.linear, quantized }), denseGraph(m, 0, 2, quantized));
+    }
+  });
+
+  it("an f32 file of Q8_0-exact values is read for the local graph (MatMulNBits), mapped for the swarm's", async () => {
+    const q8 = join(dir, "q8.gguf");
+    const f32 = join(dir, "f32-of-q8.gguf");
+    writeSynthModel(q8, { dim: 64, layers: 1, heads: 4, kvHeads: 2, ffn: 128, vocab: 300, seed: 6, type: "Q8_0" });
+    const m = await loadModel(q8);
+    writeModelGguf(f32, m.config, m.weights, byteVocab(m.config.vocabSize), { type: "F32", version: 3 });
+    const local = await mapGgufLayers(f32, 0, 1, { quantized: true });
+    const swarm = await mapGgufLayers(f32, 0, 1);
+    assert.equal(local.linear(0, "w1").kind, "dense");
+    assert.equal(swarm.linear(0, "w1").kind, "mapped");
+  });
+
+  it("a local engine opened on the file (weights left there) gives the logits of one over loaded weights", async () => {
+    const mapped = await openLocalEngine(STORIES_260K, { shards: 2 });
+    const loaded = await localEngineOf(await loadModel(STORIES_260K), { shards: 2 });
+    assert.equal(mapped.model.weights.embedding, undefined);
+    try {
+      const logits = async (e: LocalEngine) => {
+        const ids = [1, 403, 9, 77];
+        const x = await e.client.embedding.run(new ort.Tensor("int64", BigInt64Array.from(ids.map(BigInt)), [1, ids.length]));
+        const h = await e.session().step(Float32Array.from(x.data as Float32Array), ids.length);
+        return Float32Array.from((await e.client.head.run(new ort.Tensor("float32", h, [1, ids.length, e.model.config.dim]))).data as Float32Array);
+      };
+      assert.deepEqual(await logits(mapped), await logits(loaded));
+    } finally {
+      await Promise.all([mapped.close(), loaded.close()]);
+    }
+  });
+
+  it("layers outside the model are one clear error", async () => {
+    await assert.rejects(mapGgufLayers(STORIES_260K, 3, 9), { name: "ModelFormatError", message: /layers 3-9 are outside the model's 5 layers/ });
+  });
+});
