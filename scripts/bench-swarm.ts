@@ -2,7 +2,8 @@
 // process of its own on loopback (scripts/swarm-server.ts: real libp2p TCP + Noise + Yamux,
 // real ONNX in a worker thread), against local single-process generation of the same model
 // in the same run, with where the added time per token goes. Writes bench/swarm.json.
-//   npm run bench:swarm          (EFED_BENCH_QUICK=1 for a smaller synthetic model)
+//   npm run bench:swarm          (EFED_BENCH_QUICK=1 for a smaller synthetic model;
+//                                 EFED_BENCH_BEFORE=<checkout> measures that code too)
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,13 +15,16 @@ import { writeSynthModel } from "../node/model/synth.ts";
 import { ShardRunner, type ShardCompute } from "../node/model/onnx/runtime.ts";
 import { WorkerShard } from "../node/model/onnx/worker-shard.ts";
 import { buildShardGraph, denseSource } from "../node/model/onnx/layers.ts";
-import { createNode } from "../node/p2p/host.ts";
+import { pathToFileURL } from "node:url";
+import { createNode, type EfedNode } from "../node/p2p/host.ts";
 import { spawnServers, type ServerProcess } from "./swarm-processes.ts";
 import { STORIES_260K } from "../test/helpers/models.ts";
 
 const QUICK = process.env.EFED_BENCH_QUICK === "1";
 /** Runs of each measurement; the fastest is kept (the VM's cores are shared and noisy). */
 const REPEATS = Number(process.env.EFED_BENCH_REPEATS ?? 3);
+/** Another checkout (an earlier commit, say) measured in the same run as "before". */
+const BEFORE = process.env.EFED_BENCH_BEFORE;
 const log = (s: string) => process.stderr.write(s + "\n");
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
@@ -98,21 +102,33 @@ async function workerHop(engine: LocalEngine) {
   return { eventLoopMsPerStep: round(hereMs, 3), workerMsPerStep: round(workerMs, 3), workerHopMs: round(workerMs - hereMs, 3) };
 }
 
-/** Local generation, then the swarm on `layout` (one process per server), each the fastest
- * of REPEATS runs, with or without coalesced socket writes in every process. */
-async function swarmRun(engine: LocalEngine, file: string, layout: [number, number][], tokens: number, coalesce: boolean, clients: Map<boolean, Awaited<ReturnType<typeof createNode>>>, local: () => ReturnType<typeof fastest>) {
+/** The client's networking from a checkout: this one, or EFED_BENCH_BEFORE's. */
+interface Side {
+  readonly root?: string;
+  readonly node: EfedNode;
+  readonly Session: typeof RemoteSession;
+}
+
+async function side(root?: string): Promise<Side> {
+  if (root === undefined) return { node: await createNode(), Session: RemoteSession };
+  const at = (f: string) => pathToFileURL(`${root}/${f}`).href;
+  const host = (await import(at("node/p2p/host.ts"))) as { createNode: typeof createNode };
+  const remote = (await import(at("node/client/remote.ts"))) as { RemoteSession: typeof RemoteSession };
+  return { root, node: await host.createNode(), Session: remote.RemoteSession };
+}
+
+/** Local generation, then the swarm on `layout` (one process per server, running the
+ * server code of `from`'s checkout), each the fastest of REPEATS runs. */
+async function swarmRun(engine: LocalEngine, file: string, layout: [number, number][], tokens: number, from: Side, local: () => ReturnType<typeof fastest>) {
   const c = engine.model.config;
   const k = layout.length;
-  if (coalesce) delete process.env.EFED_NO_COALESCE;
-  else process.env.EFED_NO_COALESCE = "1"; // read by createNode, here and in the children
   let servers: ServerProcess[] = [];
   try {
-    if (!clients.has(coalesce)) clients.set(coalesce, await createNode());
-    const client = clients.get(coalesce)!;
-    servers = await spawnServers(file, layout);
+    const client = from.node;
+    servers = await spawnServers(file, layout, from.root);
     const route = servers.map((s) => s.hop);
     const session = async () => {
-      const s = new RemoteSession(client, route, c.dim);
+      const s = new from.Session(client, route, c.dim);
       await s.open();
       return s;
     };
@@ -144,7 +160,6 @@ async function swarmRun(engine: LocalEngine, file: string, layout: [number, numb
       },
     };
   } finally {
-    delete process.env.EFED_NO_COALESCE;
     await Promise.all(servers.map((s) => s.stop()));
   }
 }
@@ -156,29 +171,28 @@ async function benchModel(file: string, tokens: number) {
   await generate(engine.client, engine.session(), { prompt: "", maxTokens: 4, stopAtEos: false }); // warm-up
   const rows = [];
   const locals: number[] = [];
-  const clients = new Map<boolean, Awaited<ReturnType<typeof createNode>>>();
+  const sides = [...(BEFORE === undefined ? [] : [await side(BEFORE)]), await side()];
   for (const k of [1, 2, 3, 4]) {
     if (k > c.nLayers) break;
     const layout = splitLayers(c.nLayers, k);
     const row: Record<string, unknown> = { servers: k, layout: layout.map(([a, b]) => `${a}-${b}`) };
-    // "before": libp2p's TCP writes as it makes them (EFED_NO_COALESCE=1 in every process)
-    for (const coalesce of [false, true]) {
-      const m = await swarmRun(engine, file, layout, tokens, coalesce, clients, local);
+    for (const from of sides) {
+      const m = await swarmRun(engine, file, layout, tokens, from, local);
       locals.push(m.localTokensPerSecond);
-      if (coalesce) Object.assign(row, m);
-      else row.before = { tokensPerSecond: m.tokensPerSecond, localTokensPerSecond: m.localTokensPerSecond, ratioToLocal: m.ratioToLocal, msPerToken: m.msPerToken, addedMsPerHop: m.addedMsPerHop };
+      if (from.root === undefined) Object.assign(row, m);
+      else row.before = { checkout: from.root, ...m };
     }
     rows.push(row);
     log(`  ${k} server(s): ${JSON.stringify(row)}`);
   }
-  for (const n of clients.values()) await n.stop();
+  for (const s of sides) await s.node.stop();
   const hop = await workerHop(engine);
   log(`  worker hand-off: ${JSON.stringify(hop)}`);
   await engine.close();
   return { localTokensPerSecond: round(Math.max(...locals), 1), tokens, repeats: REPEATS, workerHandOff: hop, swarm: rows };
 }
 
-const results: Record<string, unknown> = { note: "each server a process of its own on 127.0.0.1 (scripts/swarm-server.ts, shard in 1 worker thread), client in this process; local generation measured right before each swarm run; each row measured twice, `before` with libp2p TCP writes as libp2p makes them (EFED_NO_COALESCE=1), then with writes coalesced per tick (node/p2p/coalesce.ts); fastest of `repeats` runs; one machine, 2 shared cores" };
+const results: Record<string, unknown> = { note: "each server a process of its own on 127.0.0.1 (scripts/swarm-server.ts, shard in 1 worker thread), client in this process; local generation measured right before each swarm run; `before`: the same, client and servers running the checkout EFED_BENCH_BEFORE names; fastest of `repeats` runs; one machine, 2 shared cores" };
 log("stories260K…");
 results.stories260K = await benchModel(STORIES_260K, 128);
 const dir = mkdtempSync(join(tmpdir(), "efed-bench-swarm-"));

@@ -21,8 +21,8 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-function start(file: string, [a, b]: readonly [number, number]): Promise<ServerProcess> {
-  const child: ChildProcess = spawn(process.execPath, [...(process.env.EFED_BENCH_CHILD_ARGS?.split(" ").filter(Boolean) ?? []), ENTRY, file, String(a), String(b), ...(process.env.EFED_BENCH_WORKERS === undefined ? [] : [process.env.EFED_BENCH_WORKERS])], { stdio: ["pipe", "pipe", "inherit"] });
+function start(file: string, [a, b]: readonly [number, number], root?: string): Promise<ServerProcess> {
+  const child: ChildProcess = spawn(process.execPath, [...(process.env.EFED_BENCH_CHILD_ARGS?.split(" ").filter(Boolean) ?? []), ENTRY, file, String(a), String(b)], { stdio: ["pipe", "pipe", "inherit"], env: { ...process.env, ...(root === undefined ? {} : { EFED_BENCH_ROOT: root }) } });
   const lines = createInterface({ input: child.stdout! });
   const waiting: ((line: string) => void)[] = [];
   lines.on("line", (l) => waiting.shift()?.(l));
@@ -46,9 +46,10 @@ function start(file: string, [a, b]: readonly [number, number]): Promise<ServerP
   }));
 }
 
-/** Starts one server process per range and waits until every one serves. */
-export async function spawnServers(file: string, layout: readonly (readonly [number, number])[]): Promise<ServerProcess[]> {
-  const started = await Promise.allSettled(layout.map((r) => start(file, r)));
+/** Starts one server process per range and waits until every one serves; `root` is the
+ * checkout whose server code they run (this one by default). */
+export async function spawnServers(file: string, layout: readonly (readonly [number, number])[], root?: string): Promise<ServerProcess[]> {
+  const started = await Promise.allSettled(layout.map((r) => start(file, r, root)));
   const ok = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
   const failed = started.find((s) => s.status === "rejected");
   if (failed !== undefined) {

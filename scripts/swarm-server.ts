@@ -1,8 +1,13 @@
 // One server of the swarm benchmark (scripts/bench-swarm.ts) in a process of its own:
 //   node scripts/swarm-server.ts <model file> <start> <end> [workers]
 // Listens on 127.0.0.1, prints one JSON line (peer, addrs, layers) once serving, and when
-// its stdin ends prints its counters (service stats) as a second line and stops.
-import { startServer } from "../node/server/server.ts";
+// its stdin ends stops. "stats" on stdin prints its counters (service stats), "reset" zeroes them.
+import { pathToFileURL } from "node:url";
+import type { startServer as Start } from "../node/server/server.ts";
+
+// EFED_BENCH_ROOT: another checkout's server (the benchmark's "before"); this one's by default
+const root = process.env.EFED_BENCH_ROOT;
+const { startServer } = (await import(root === undefined ? "../node/server/server.ts" : pathToFileURL(`${root}/node/server/server.ts`).href)) as { startServer: typeof Start };
 
 const [file, a, b, w] = process.argv.slice(2);
 if (file === undefined || a === undefined || b === undefined) {

@@ -79,7 +79,6 @@ export async function createNode(o: NodeOptions = {}): Promise<EfedNode> {
 
 /** Every TCP connection of `node` sends one write per tick (coalesce.ts). */
 function coalescing<N extends EfedNode>(node: N): N {
-  if (process.env.EFED_NO_COALESCE === "1") return node; // the benchmark's "before"
   node.addEventListener("connection:open", (e) => {
     const s = socketOf(e.detail);
     if (s !== undefined) coalesceWrites(s);
