@@ -16,7 +16,7 @@ export interface LlamaRun {
 export interface BenchFiles {
   model: { vsLlamaCpp: { runs: Record<string, LlamaRun> }; serverMemory: Record<string, unknown> };
   swarm: {
-    synthetic: { localTokensPerSecond: number; swarm: { servers: number; tokensPerSecond: number; ratioToLocal: number }[] };
+    synthetic: { localTokensPerSecond: number; swarm: { servers: number; tokensPerSecond: number; ratioToLocal: number; localTokensPerSecond?: number }[] };
     sessions: { rows: { compute: string; workers: number; oneSessionStepsPerSecond: number; sessions16StepsPerSecond: number; sessions16VsOne: number }[] };
   };
 }
@@ -47,7 +47,7 @@ function vsLlama(runs: Record<string, LlamaRun>, what: "decode" | "prefill") {
 export function speedSummary(f: BenchFiles) {
   const runs = f.model.vsLlamaCpp.runs;
   const swarmVsLocal: Record<string, unknown> = {};
-  for (const s of f.swarm.synthetic.swarm) swarmVsLocal[String(s.servers)] = { ratio: s.ratioToLocal, swarmTokensPerSecond: s.tokensPerSecond, localTokensPerSecond: f.swarm.synthetic.localTokensPerSecond };
+  for (const s of f.swarm.synthetic.swarm) swarmVsLocal[String(s.servers)] = { ratio: s.ratioToLocal, swarmTokensPerSecond: s.tokensPerSecond, localTokensPerSecond: s.localTokensPerSecond ?? f.swarm.synthetic.localTokensPerSecond };
   const sessions = f.swarm.sessions.rows.reduce((a, b) => (b.sessions16VsOne > a.sessions16VsOne ? b : a));
   const memory: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(f.model.serverMemory)) {

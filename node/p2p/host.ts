@@ -15,6 +15,7 @@ import { circuitRelayServer, circuitRelayTransport } from "@libp2p/circuit-relay
 import { reachability, type ReachService } from "./reachability.ts";
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from "@libp2p/crypto/keys";
 import type { PrivateKey } from "@libp2p/interface";
+import { coalesceWrites, socketOf } from "./coalesce.ts";
 
 type EfedServices = { identify: Identify; ping: Ping; autoNAT?: unknown; dcutr: unknown; reach: ReachService };
 
@@ -73,13 +74,22 @@ function services(o: NodeOptions) {
 }
 
 export async function createNode(o: NodeOptions = {}): Promise<EfedNode> {
-  return createLibp2p({ ...(await base(o)), services: services(o) });
+  return coalescing(await createLibp2p({ ...(await base(o)), services: services(o) }));
+}
+
+/** Every TCP connection of `node` sends one write per tick (coalesce.ts). */
+function coalescing<N extends EfedNode>(node: N): N {
+  node.addEventListener("connection:open", (e) => {
+    const s = socketOf(e.detail);
+    if (s !== undefined) coalesceWrites(s);
+  });
+  return node;
 }
 
 /** A node that also speaks gossipsub (verifiers share attestations on it). */
 export async function createPubSubNode(o: NodeOptions = {}): Promise<PubSubNode> {
-  return createLibp2p({
+  return coalescing(await createLibp2p({
     ...(await base(o)),
     services: { ...services(o), pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false }) },
-  });
+  }));
 }

@@ -8,7 +8,7 @@
 // larger than the tolerance shows (unlike top-k, which ignores the entries outside it).
 // R projections of f32 are 4R bytes per position; R = 4 misses a lie of relative size ε
 // with probability P(|N(0,1)| < τ/ε)^4 per position (τ the tolerance): 1e-7 at ε = 50τ.
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, hash, randomBytes } from "node:crypto";
 
 export const PROJECTIONS = 4;
 
@@ -31,7 +31,9 @@ function rows(seed: string, dim: number): Float64Array {
   const out = new Float64Array(PROJECTIONS * dim);
   let filled = 0;
   for (let block = 0; filled < out.length; block++) {
-    const bits = createHash("sha256").update(seed).update(String(block)).digest();
+    // sha256(seed ‖ block) in one call: the bytes of createHash().update(seed).update(block),
+    // at about half the cost (a fresh seed needs PROJECTIONS × dim / 8 of these at every seal)
+    const bits = hash("sha256", seed + String(block), "buffer");
     for (let b = 0; b + 8 <= bits.length && filled < out.length; b += 8) {
       const u1 = (bits.readUInt32LE(b) + 1) / 4294967297; // (0, 1)
       const u2 = bits.readUInt32LE(b + 4) / 4294967296;
