@@ -17,6 +17,7 @@
 // the MatMuls they batch (README, "Many users per server").
 import * as ort from "onnxruntime-node";
 import { padRows, splitRows } from "./batch-cache.ts";
+import { GatherPolicy } from "./batch-gather.ts";
 import { cacheNames } from "./layers.ts";
 import { createSession, emptyCache, type BatchStats, type Device, type KvCache, type ShardCompute } from "./runtime.ts";
 import type { LlamaConfig } from "../types.ts";
@@ -31,6 +32,7 @@ interface Queued {
   readonly seq: number;
   readonly resolve: (out: Float32Array) => void;
   readonly reject: (err: Error) => void;
+  readonly at: number;
 }
 
 export class BatchRunner implements ShardCompute {
@@ -41,8 +43,16 @@ export class BatchRunner implements ShardCompute {
   readonly maxBatch: number;
   readonly batches: BatchStats = { steps: 0, batched: 0, largest: 0 };
   private readonly session: ort.InferenceSession;
+  private readonly shape: { kvHeads: number; headSize: number };
+  /** The last batched run's sessions, in row order, and its presents: their caches. */
+  private group?: { readonly rows: KvCache[]; readonly past: Map<string, ort.Tensor> };
   private queue: Queued[] = [];
   private busy = false;
+  private readonly gather = new GatherPolicy();
+  private readonly keys = new WeakMap<KvCache, number>();
+  private nextKey = 0;
+  /** Wakes a drain waiting for more steps (gather). */
+  private wake?: () => void;
 
   private constructor(c: LlamaConfig, start: number, end: number, session: ort.InferenceSession, device: Device, maxBatch: number) {
     this.config = c;
@@ -51,6 +61,7 @@ export class BatchRunner implements ShardCompute {
     this.session = session;
     this.device = device;
     this.maxBatch = maxBatch;
+    this.shape = { kvHeads: c.nKvHeads, headSize: c.headSize };
   }
 
   /** `model` is the batched graph of layers [start, end) (buildShardGraph with `batched`). */
@@ -68,7 +79,8 @@ export class BatchRunner implements ShardCompute {
     const c = this.config;
     if (hidden.length !== seq * c.dim) return Promise.reject(new Error(`hidden has ${hidden.length} values, expected ${seq}×${c.dim}`));
     return new Promise((resolve, reject) => {
-      this.queue.push({ cache, hidden, seq, resolve, reject });
+      this.queue.push({ cache, hidden, seq, resolve, reject, at: performance.now() });
+      this.wake?.();
       if (!this.busy) {
         this.busy = true;
         setImmediate(() => void this.drain());
@@ -84,6 +96,7 @@ export class BatchRunner implements ShardCompute {
    * first waiting step (a session's steps stay in order; the next waits for the next round). */
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
+      await this.gathered();
       const round: Queued[] = [];
       const later: Queued[] = [];
       const taken = new Set<KvCache>();
@@ -105,6 +118,29 @@ export class BatchRunner implements ShardCompute {
     this.busy = false;
   }
 
+  /** Waits, as the gather policy says, for the sessions that stepped lately to be queued. */
+  private async gathered(): Promise<void> {
+    for (;;) {
+      const queued = new Set(this.queue.filter((q) => q.seq === 1).map((q) => this.key(q.cache)));
+      const ms = this.gather.waitMs(queued, this.queue[0].at, performance.now());
+      if (ms <= 0) return;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => this.wake!(), ms);
+        this.wake = () => {
+          clearTimeout(t);
+          this.wake = undefined;
+          resolve();
+        };
+      });
+    }
+  }
+
+  private key(cache: KvCache): number {
+    let k = this.keys.get(cache);
+    if (k === undefined) this.keys.set(cache, (k = this.nextKey++));
+    return k;
+  }
+
   private async settle(rows: Queued[]): Promise<void> {
     const c = this.config;
     const ok = rows.filter((q) => {
@@ -113,8 +149,13 @@ export class BatchRunner implements ShardCompute {
       return false;
     });
     if (ok.length === 0) return;
+    const g = this.group;
+    // the last run's sessions again, in another order: take them in its order
+    if (g !== undefined && ok.length === g.rows.length && ok.length > 1 && ok.every((q) => g.rows.includes(q.cache))) ok.sort((a, b) => g.rows.indexOf(a.cache) - g.rows.indexOf(b.cache));
+    const t0 = performance.now();
     try {
       const outs = ok.length === 1 ? [await this.runOne(ok[0])] : await this.runRows(ok);
+      if (ok[0].seq === 1) this.gather.ran(ok.map((q) => this.key(q.cache)), performance.now(), performance.now() - t0);
       this.batches.steps += ok.length;
       if (ok.length > 1) this.batches.batched += ok.length;
       this.batches.largest = Math.max(this.batches.largest, ok.length);
@@ -127,6 +168,7 @@ export class BatchRunner implements ShardCompute {
   /** One session alone: its cache goes in as it is and the presents become its cache. */
   private async runOne(q: Queued): Promise<Float32Array> {
     const c = this.config;
+    if (this.group?.rows.includes(q.cache) === true) this.splitGroup();
     const feeds: Record<string, ort.Tensor> = {
       hidden: new ort.Tensor("float32", q.hidden, [1, q.seq, c.dim]),
       pos: new ort.Tensor("int64", BigInt64Array.of(BigInt(q.cache.length)), [1]),
@@ -147,10 +189,12 @@ export class BatchRunner implements ShardCompute {
     return (out.hidden_out as ort.Tensor).data as Float32Array;
   }
 
-  /** Decode steps of several sessions in one run: a row each. */
+  /** Decode steps of several sessions in one run: a row each. The same sessions as the last
+   * run's (the steady state of lockstep decoding) feed that run's presents straight back:
+   * each row's cache is still left-padded there, one position longer. Otherwise the last
+   * run's rows are split back to their sessions and these rows' caches padded anew. */
   private async runRows(rows: Queued[]): Promise<Float32Array[]> {
     const c = this.config;
-    const shape = { kvHeads: c.nKvHeads, headSize: c.headSize };
     const lens = rows.map((q) => q.cache.length);
     const hidden = new Float32Array(rows.length * c.dim);
     rows.forEach((q, b) => hidden.set(q.hidden, b * c.dim));
@@ -158,27 +202,49 @@ export class BatchRunner implements ShardCompute {
       hidden: new ort.Tensor("float32", hidden, [rows.length, 1, c.dim]),
       pos: new ort.Tensor("int64", BigInt64Array.from(lens, BigInt), [rows.length]),
     };
-    for (const name of rows[0].cache.tensors.keys()) {
-      const { data, past } = padRows(rows.map((q) => q.cache.tensors.get(name)!.data as Float32Array), lens, shape);
-      feeds[name] = new ort.Tensor("float32", data, [rows.length, c.nKvHeads, past, c.headSize]);
-    }
-    const out = await this.session.run(feeds);
-    const bytes = new Array<number>(rows.length).fill(0);
-    for (let l = this.start; l < this.end; l++) {
-      const n = cacheNames(l);
-      for (const [present, past] of [[n.presentK, n.pastK], [n.presentV, n.pastV]]) {
-        const t = out[present] as ort.Tensor;
-        splitRows(t.data as Float32Array, lens, t.dims[2], shape).forEach((row, b) => {
-          rows[b].cache.tensors.set(past, new ort.Tensor("float32", row, [1, c.nKvHeads, lens[b] + 1, c.headSize]));
-          bytes[b] += 4 * row.length;
-        });
+    const g = this.group;
+    if (g !== undefined && g.rows.length === rows.length && rows.every((q, b) => g.rows[b] === q.cache)) {
+      for (const [name, t] of g.past) feeds[name] = t;
+    } else {
+      if (g !== undefined) this.splitGroup(); // this run's presents replace the group
+      for (const name of rows[0].cache.tensors.keys()) {
+        const { data, past } = padRows(rows.map((q) => q.cache.tensors.get(name)!.data as Float32Array), lens, this.shape);
+        feeds[name] = new ort.Tensor("float32", data, [rows.length, c.nKvHeads, past, c.headSize]);
       }
     }
+    const out = await this.session.run(feeds);
+    const past = new Map<string, ort.Tensor>();
+    for (let l = this.start; l < this.end; l++) {
+      const n = cacheNames(l);
+      past.set(n.pastK, out[n.presentK] as ort.Tensor);
+      past.set(n.pastV, out[n.presentV] as ort.Tensor);
+    }
+    // the sessions' own tensors are stale until the group is split (tensorsOf, splitGroup)
+    this.group = { rows: rows.map((q) => q.cache), past };
+    const perPosition = 2 * (this.end - this.start) * c.nKvHeads * c.headSize * 4;
     const h = (out.hidden_out as ort.Tensor).data as Float32Array;
     return rows.map((q, b) => {
       q.cache.length += 1;
-      q.cache.bytes = bytes[b];
+      q.cache.bytes = perPosition * q.cache.length;
       return h.slice(b * c.dim, (b + 1) * c.dim);
     });
+  }
+
+  /** A session's cache tensors, split back from the last batched run if it was in it. */
+  tensorsOf(cache: KvCache): Map<string, ort.Tensor> {
+    if (this.group?.rows.includes(cache) === true) this.splitGroup();
+    return cache.tensors;
+  }
+
+  /** Splits the last batched run's presents back to its sessions' caches. */
+  private splitGroup(): void {
+    const g = this.group!;
+    this.group = undefined;
+    const lens = g.rows.map((cache) => cache.length - 1); // each grew by the run's one position
+    for (const [name, t] of g.past) {
+      splitRows(t.data as Float32Array, lens, t.dims[2], this.shape).forEach((row, b) => {
+        g.rows[b].tensors.set(name, new ort.Tensor("float32", row, [1, this.config.nKvHeads, lens[b] + 1, this.config.headSize]));
+      });
+    }
   }
 }

@@ -71,11 +71,11 @@ describe("BatchRunner", () => {
   });
 
   for (const name of ["stories260K", "synthF32"]) {
-    it(`${name}: rows of one run (pasts 0, 3 and 150) equal each session alone, caches too; a swapped row fails`, async () => {
+    it(`${name}: rows of batched runs (pasts 0, 3, 7 and 150; same, fewer, other sessions from run to run) equal each session alone, caches too; a swapped row fails`, async () => {
       const m = models[name];
       const c = m.config;
       const [alone, batch] = await pair(m);
-      const prompts = [0, 3, 150]; // past 0: the session's first step is in the batch
+      const prompts = [0, 3, 150, 7]; // past 0: the session's first step is in the batch
       const solo = prompts.map(() => alone.newCache());
       const together = prompts.map(() => batch.newCache());
       for (let i = 0; i < prompts.length; i++) {
@@ -84,21 +84,27 @@ describe("BatchRunner", () => {
         await alone.step(solo[i], x, prompts[i]);
         await batch.step(together[i], x, prompts[i]);
       }
-      for (let round = 0; round < 3; round++) {
-        const xs = prompts.map((_, i) => input(1, c.dim, 20 + 3 * round + i));
+      // the same sessions again (their presents fed straight back), fewer (split back and
+      // padded anew), others (the last run's split back first), one alone, then all
+      const rounds = [[0, 1, 2, 3], [0, 1, 2, 3], [2, 0, 3, 1], [0, 2], [1, 3], [1], [0, 1, 2, 3]];
+      const steps = prompts.map(() => 0);
+      rounds.forEach((r) => r.forEach((i) => steps[i]++));
+      for (const [round, members] of rounds.entries()) {
+        const xs = members.map((i) => input(1, c.dim, 20 + 3 * round + i));
         const want: Float32Array[] = [];
-        for (let i = 0; i < xs.length; i++) want.push(await alone.step(solo[i], xs[i], 1));
+        for (let j = 0; j < members.length; j++) want.push(await alone.step(solo[members[j]], xs[j], 1));
         const before = batch.batches.batched;
-        const got = await Promise.all(xs.map((x, i) => batch.step(together[i], x, 1)));
-        assert.equal(batch.batches.batched - before, prompts.length, "the three steps ran as one batch");
-        got.forEach((g, i) => assertClose(g, want[i], `round ${round}, session with past ${prompts[i]}`));
+        const got = await Promise.all(members.map((i, j) => batch.step(together[i], xs[j], 1)));
+        assert.equal(batch.batches.batched - before, members.length > 1 ? members.length : 0, `round ${round} ran as one batch`);
+        got.forEach((g, j) => assertClose(g, want[j], `round ${round}, session with past ${prompts[members[j]]}`));
         // a row handed to the wrong session fails: rows of different sessions are far apart
         for (let i = 0; i < got.length; i++) for (let j = 0; j < got.length; j++) if (i !== j) assert.equal(compareOutputs(got[i], want[j], AUDIT).pass, false, `row ${i} would pass for session ${j}`);
       }
       for (let i = 0; i < prompts.length; i++) {
-        assert.equal(together[i].length, prompts[i] + 3);
+        assert.equal(together[i].length, prompts[i] + steps[i]);
         assert.equal(together[i].bytes, solo[i].bytes);
-        for (const [k, t] of solo[i].tensors) assertClose(together[i].tensors.get(k)!.data as Float32Array, t.data as Float32Array, `cache ${k} of session ${i}`);
+        const split = batch.tensorsOf(together[i]);
+        for (const [k, t] of solo[i].tensors) assertClose(split.get(k)!.data as Float32Array, t.data as Float32Array, `cache ${k} of session ${i}`);
       }
     });
   }
