@@ -1,10 +1,12 @@
 // Many users per server (a script, not a test): one server holding every layer of the 48M
 // synthetic model, decode steps from 1 session and from 16 concurrent sessions, for each
-// way of computing the shard in the same run: on the event loop (as before), in one worker
-// thread, and in a pool of 2 workers (--threads 1 each). Client and server share this
-// process and the machine's cores (real libp2p TCP + Noise + Yamux on 127.0.0.1, real ONNX);
-// the client sends hidden states straight, so the figures are the server's (no embedding or
-// head). Writes the "sessions" section of bench/swarm.json.
+// way of computing the shard in the same run: with the decode steps of concurrent sessions
+// batched into one onnxruntime run (continuous batching, the default: in one worker thread,
+// on the event loop, in 2 workers), and, as the baseline, each step alone as before (on the
+// event loop, in one worker thread, in a pool of 2 workers; --threads 1 each). Client and
+// server share this process and the machine's cores (real libp2p TCP + Noise + Yamux on
+// 127.0.0.1, real ONNX); the client sends hidden states straight, so the figures are the
+// server's (no embedding or head). Writes the "sessions" section of bench/swarm.json.
 //   npm run bench:sessions       (EFED_BENCH_QUICK=1 for a smaller model and fewer steps)
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,6 +15,7 @@ import { RemoteSession } from "../node/client/remote.ts";
 import { writeSynthModel } from "../node/model/synth.ts";
 import { createNode, type EfedNode } from "../node/p2p/host.ts";
 import { startServer } from "../node/server/server.ts";
+import { DEFAULT_MAX_BATCH } from "../node/model/onnx/batch-runner.ts";
 import type { RouteHop } from "../node/swarm/types.ts";
 
 const QUICK = process.env.EFED_BENCH_QUICK === "1";
@@ -49,13 +52,25 @@ const { config: c, parameters } = writeSynthModel(file, { ...shape, seed: 1 });
 log(`synthetic ${JSON.stringify(shape)}, ${STEPS} decode steps per session…`);
 const client = await createNode();
 const rows = [];
-for (const [label, workers] of [["event loop", 0], ["1 worker", 1], ["2 workers", 2]] as const) {
-  const server = await startServer({ model: file, layers: [0, c.nLayers], workers });
+const setups = [
+  ["event loop", 0, 1],
+  ["1 worker", 1, 1],
+  ["2 workers", 2, 1],
+  ["1 worker, batched (default)", 1, DEFAULT_MAX_BATCH],
+  ["event loop, batched", 0, DEFAULT_MAX_BATCH],
+  ["2 workers, batched", 2, DEFAULT_MAX_BATCH],
+] as const;
+for (const [label, workers, maxBatch] of setups) {
+  const server = await startServer({ model: file, layers: [0, c.nLayers], workers, maxBatch });
   const route = [{ peer: server.node.peerId.toString(), addrs: server.addrs(), start: 0, end: c.nLayers }];
   await measure(client, route, c.dim, 2); // warm-up
   const one = await measure(client, route, c.dim, 1);
+  const before = { ...(server.runner.batches ?? { steps: 0, batched: 0 }) };
   const many = await measure(client, route, c.dim, CONCURRENT);
-  rows.push({ compute: label, workers, oneSessionStepsPerSecond: round(one, 1), sessions16StepsPerSecond: round(many, 1), sessions16VsOne: round(many / one, 3) });
+  const b = server.runner.batches;
+  // of the 16 sessions' steps, the share computed in one run with others, and rows per run
+  const batching = b === undefined ? undefined : { batchedShare: round((b.batched - before.batched) / (b.steps - before.steps), 3), largestBatch: b.largest };
+  rows.push({ compute: label, workers, maxBatch, oneSessionStepsPerSecond: round(one, 1), sessions16StepsPerSecond: round(many, 1), sessions16VsOne: round(many / one, 3), ...batching });
   log(`  ${JSON.stringify(rows.at(-1))}`);
   await server.stop(100);
 }
@@ -63,7 +78,7 @@ await client.stop();
 rmSync(dir, { recursive: true, force: true });
 const base = rows[0].oneSessionStepsPerSecond;
 const sessions = {
-  note: `one server, all ${c.nLayers} layers; ${CONCURRENT} concurrent sessions of ${STEPS} decode steps (8-position prompt each, sealed every ${SEAL_EVERY}); client in the same process; --threads 1; ratios from one run`,
+  note: `one server, all ${c.nLayers} layers; ${CONCURRENT} concurrent sessions of ${STEPS} decode steps (8-position prompt each, sealed every ${SEAL_EVERY}); client in the same process; --threads 1; ratios from one run; maxBatch 1 rows compute each step alone (the baseline, as before batching); batchedShare: of the 16 sessions' steps, those computed in one run with other sessions'`,
   shape,
   parameters,
   rows: rows.map((r) => ({ ...r, sessions16VsEventLoopOne: round(r.sessions16StepsPerSecond / base, 3) })),

@@ -51,6 +51,7 @@ interface ServerFlags {
   device: Device;
   maxSessions: number;
   workers: number;
+  maxBatch: number;
   log?: string;
   sessionTtl: number;
   fault?: Fault;
@@ -79,6 +80,7 @@ export function serverCommand(program: Command): void {
     .addOption(new Option("--device <device>", "execution provider").choices([...DEVICES]).default("cpu"))
     .addOption(threadsOption())
     .option("--workers <n>", "worker threads computing the layers, each with its own copy of them (sessions are spread over the workers)", parseIntIn(1, 64), 1)
+    .option("--max-batch <n>", "decode steps of concurrent sessions computed in one run, at most (1: each alone)", parseIntIn(1, 64), 16)
     .option("--max-sessions <n>", "inference sessions held at once", parseIntIn(1, 100000), 64)
     .option("--session-ttl <s>", "seconds an idle session's KV cache is kept", parseIntIn(1, 86400), 60)
     .option("--auto-cover", "load the whole model and take over uncovered layers when this server's own are covered by others (or adjoin them)")
@@ -139,6 +141,7 @@ Example:
           privateKey,
           limits: { maxSessions: o.maxSessions, ttlMs: o.sessionTtl * 1000 },
           workers: o.workers,
+          maxBatch: o.maxBatch,
           fault: o.fault,
           log,
           progress: byteProgress(progressLine),

@@ -8,8 +8,9 @@ import { LOCAL_DOMAIN, ReceiptSigner } from "../swarm/receipt.ts";
 import { faultTransform, type Fault } from "./faults.ts";
 import { isGguf, loadModel } from "../model/load.ts";
 import { mapGgufLayers } from "../model/gguf-map.ts";
-import { buildShardGraph, denseSource, type LinearSource } from "../model/onnx/layers.ts";
+import { buildShardGraph, denseSource, type LinearSource, type ShardGraphOptions } from "../model/onnx/layers.ts";
 import { ShardRunner, type Device, type ShardCompute } from "../model/onnx/runtime.ts";
+import { BatchRunner, DEFAULT_MAX_BATCH } from "../model/onnx/batch-runner.ts";
 import { WorkerShard } from "../model/onnx/worker-shard.ts";
 import { createNode, type EfedNode } from "../p2p/host.ts";
 import { InferService, type InferServiceOptions } from "./infer-service.ts";
@@ -53,14 +54,20 @@ export interface ServerOptions extends Omit<InferServiceOptions, "receipts"> {
   /** Worker threads computing the shard (each holds its own copy of the weights); 0 computes
    * on the event loop, as before (kept for the benchmark's comparison). 1 by default. */
   readonly workers?: number;
+  /** Decode steps of concurrent sessions computed in one run, at most (continuous batching,
+   * model/onnx/batch-runner.ts); 1 computes each step alone, as before. 16 by default. */
+  readonly maxBatch?: number;
 }
 
-/** Builds the compute of layers [start, end) from their serialized graph (whose external
- * weights, if any, are in `externalDir`). */
-function openShard(o: ServerOptions, c: LlamaConfig, start: number, end: number, model: Uint8Array, externalDir?: string): Promise<ShardCompute> {
+/** Builds the compute of layers [start, end): the batched graph unless `maxBatch` is 1
+ * (external weights, if any, are read from `externalDir`). */
+function openShard(o: ServerOptions, c: LlamaConfig, g: Omit<ShardGraphOptions, "batched">, externalDir?: string): Promise<ShardCompute> {
   const workers = o.workers ?? 1;
-  if (workers === 0) return ShardRunner.create(c, start, end, model, o.device ?? "cpu", externalDir);
-  return WorkerShard.create(c, start, end, model, o.device ?? "cpu", workers, externalDir);
+  const maxBatch = o.maxBatch ?? DEFAULT_MAX_BATCH;
+  const model = buildShardGraph(c, { ...g, batched: maxBatch > 1 });
+  const device = o.device ?? "cpu";
+  if (workers > 0) return WorkerShard.create(c, g.start, g.end, model, device, workers, maxBatch, externalDir);
+  return maxBatch > 1 ? BatchRunner.create(c, g.start, g.end, model, device, maxBatch, externalDir) : ShardRunner.create(c, g.start, g.end, model, device, externalDir);
 }
 
 export interface RunningServer {
@@ -89,7 +96,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     node = await createNode({ privateKey, listen: o.listen ?? ["/ip4/127.0.0.1/tcp/0"], announce: o.announce, relay: o.relay });
     const src = o.model !== undefined ? await fromFile(o, node) : await fromPeer(o, node);
     const { config: c, weights, fetched, build } = src;
-    let runner = await openShard(o, c, start, end, buildShardGraph(c, { start, end, norms: src.norms, linear: src.linear }), src.externalDir);
+    let runner = await openShard(o, c, { start, end, norms: src.norms, linear: src.linear }, src.externalDir);
     const retired: ShardCompute[] = [];
     let transform = o.transform;
     if (o.fault !== undefined) {
@@ -166,7 +173,7 @@ async function fromFile(o: ServerOptions, node: EfedNode): Promise<ShardSource> 
   const norms = (l: number) => ({ attnNorm: m.weights.layers[l]!.attnNorm, ffnNorm: m.weights.layers[l]!.ffnNorm });
   const linear = denseSource(m.weights);
   const weights = o.shareWeights ? new WeightsService({ node, model: m }) : undefined;
-  const build = whole ? (a: number, b: number) => openShard(o, c, a, b, buildShardGraph(c, { start: a, end: b, norms, linear })) : undefined;
+  const build = whole ? (a: number, b: number) => openShard(o, c, { start: a, end: b, norms, linear }) : undefined;
   return { config: c, norms, linear, weights, build };
 }
 

@@ -32,15 +32,16 @@ function rmsnorm(g: GraphBuilder, x: string, weight: string, eps: number): strin
 const INT8_ACCURACY = 4;
 
 /** x [1, S, in] times Wᵀ for w [out][in] as stored: Gemm with transB packs W as it is, so
- * no transposed copy is made, and computes bit for bit what MatMul over Wᵀ computes. */
-function gemmT(g: GraphBuilder, x: string, w: string, rows: number, cols: number): string {
+ * no transposed copy is made, and computes bit for bit what MatMul over Wᵀ computes. A
+ * batched graph gives `lead`, the [B, S] of x, to reshape back to (Gemm takes 2-D input). */
+function gemmT(g: GraphBuilder, x: string, w: string, rows: number, cols: number, lead?: string): string {
   const y = g.op("Gemm", [g.op("Reshape", [x, g.i64([-1, cols])]), w], [attr.int("transB", 1)]);
-  return g.op("Reshape", [y, g.i64([1, -1, rows])]);
+  return g.op("Reshape", [y, lead === undefined ? g.i64([1, -1, rows]) : g.op("Concat", [lead, g.i64([rows])], [attr.int("axis", 0)])]);
 }
 
-function linear(g: GraphBuilder, c: LlamaConfig, x: string, name: string, lin: Linear | MappedLinear, m: LayerMatrix, quantize: boolean): string {
+function linear(g: GraphBuilder, c: LlamaConfig, x: string, name: string, lin: Linear | MappedLinear, m: LayerMatrix, quantize: boolean, lead?: string): string {
   const [rows, cols] = matrixShape(c, m);
-  if (lin.kind === "mapped") return gemmT(g, x, g.external(name, [rows, cols], lin.location, lin.offset), rows, cols);
+  if (lin.kind === "mapped") return gemmT(g, x, g.external(name, [rows, cols], lin.location, lin.offset), rows, cols, lead);
   if (lin.kind === "dense") {
     const q8 = quantize ? exactQ8_0(lin.w, rows, cols) : undefined;
     if (q8 !== undefined) {
@@ -49,7 +50,7 @@ function linear(g: GraphBuilder, c: LlamaConfig, x: string, name: string, lin: L
       const attrs = [attr.int("K", cols), attr.int("N", rows), attr.int("bits", 8), attr.int("block_size", Q8_BLOCK), attr.int("accuracy_level", INT8_ACCURACY)];
       return g.msOp("MatMulNBits", [x, b, s], attrs);
     }
-    return gemmT(g, x, g.weight(name, lin.w, [rows, cols]), rows, cols);
+    return gemmT(g, x, g.weight(name, lin.w, [rows, cols]), rows, cols, lead);
   }
   const a = g.weight(`${name}.a`, lin.a, [cols, lin.rank]);
   const b = g.weight(`${name}.b`, lin.b, [lin.rank, rows]);
@@ -99,6 +100,10 @@ export interface ShardGraphOptions {
    * generation turns it on: a server's and a verifier's graphs must recompute each other
    * within the audits' tolerance, which int8 activations do not (quant.ts). */
   readonly quantized?: boolean;
+  /** Rows of several inference sessions in one run (a server's continuous batching,
+   * batch-runner.ts): `hidden` [B, S, dim], `pos` [B], caches [B, kvHeads, P, headSize] with
+   * each row's cache left-padded to the longest, P; default false (B = 1, `pos` a scalar). */
+  readonly batched?: boolean;
 }
 
 /** Names of a shard graph's cache inputs and outputs for layer l. */
@@ -109,34 +114,31 @@ export const cacheNames = (l: number) => ({ pastK: `past_k_${l}`, pastV: `past_v
  * the first of the S new tokens, which is also the cached length), and for each layer
  * `past_k_l`/`past_v_l` [1, kvHeads, P, headSize]. Outputs: `hidden_out` [1, S, dim] and
  * `present_k_l`/`present_v_l` [1, kvHeads, P + S, headSize].
+ *
+ * Batched (`o.batched`): B rows, `pos` [B] the cached length of each row, and caches
+ * [B, kvHeads, P, headSize] where row b's `pos[b]` positions sit at the end of its P
+ * (left padding). The mask hides the padding, whose scores (-1e9) underflow to exactly 0 in
+ * the softmax; the presents [B, kvHeads, P + S, headSize] hold row b's cache in their last
+ * `pos[b]` + S positions. With B = 1 and no padding it is the same computation as unbatched.
  */
 export function buildShardGraph(c: LlamaConfig, o: ShardGraphOptions): Uint8Array {
   const g = new GraphBuilder(`efed_layers_${o.start}_${o.end}`);
   const hs = c.headSize;
   const group = c.nHeads / c.nKvHeads;
-  let x = g.input("hidden", [1, "seq", c.dim]);
-  const pos = g.input("pos", [], "int64");
-
-  // positions of the new tokens, their rotary tables, and the causal mask [S, P + S]
-  const seq = g.op("Gather", [g.op("Shape", [x]), g.i64([1], [])], [attr.int("axis", 0)]);
-  const total = g.op("Add", [pos, seq]);
-  const one = g.i64([1], []);
-  const positions = g.op("Range", [pos, total, one]);
-  const [cosTable, sinTable] = ropeTables(c);
-  const cos = g.op("Gather", [g.weight("rope_cos", cosTable, [c.contextLength, hs / 2]), positions], [attr.int("axis", 0)]);
-  const sin = g.op("Gather", [g.weight("rope_sin", sinTable, [c.contextLength, hs / 2]), positions], [attr.int("axis", 0)]);
-  const cols = g.op("Unsqueeze", [g.op("Range", [g.i64([0], []), total, one]), g.i64([0])]);
-  const rows = g.op("Unsqueeze", [positions, g.i64([1])]);
-  const mask = g.op("Where", [g.op("LessOrEqual", [cols, rows]), g.f32([0], []), g.f32([-1e9], [])]);
+  const batch = o.batched === true ? "batch" : 1;
+  let x = g.input("hidden", [batch, "seq", c.dim]);
+  const { cos, sin, mask } = o.batched === true ? batchedPrelude(g, c, x, cacheNames(o.start).pastK) : prelude(g, c, x);
   const scale = g.f32([1 / Math.sqrt(hs)], []);
   const qz = o.quantized ?? false;
-  const lin = (v: string, l: number, m: LayerMatrix) => linear(g, c, v, `l${l}.${m}`, o.linear(l, m), m, qz);
+  // every linear's input has the hidden input's [B, S]: read once for the batched reshapes
+  const lead = o.batched === true ? g.op("Slice", [g.op("Shape", [x]), g.i64([0]), g.i64([2])]) : undefined;
+  const lin = (v: string, l: number, m: LayerMatrix) => linear(g, c, v, `l${l}.${m}`, o.linear(l, m), m, qz, lead);
 
   for (let l = o.start; l < o.end; l++) {
     const n = o.norms(l);
     const names = cacheNames(l);
-    const pastK = g.input(names.pastK, [1, c.nKvHeads, "past", hs]);
-    const pastV = g.input(names.pastV, [1, c.nKvHeads, "past", hs]);
+    const pastK = g.input(names.pastK, [batch, c.nKvHeads, "past", hs]);
+    const pastV = g.input(names.pastV, [batch, c.nKvHeads, "past", hs]);
     // attention: norm → q, k, v → rotary → scores over the cache → output + residual
     const h = rmsnorm(g, x, g.weight(`l${l}.attn_norm`, n.attnNorm, [c.dim]), c.normEps);
     const heads = (v: string, count: number) => g.op("Transpose", [g.op("Reshape", [v, g.i64([0, 0, count, hs])])], [attr.ints("perm", [0, 2, 1, 3])]);
@@ -145,15 +147,15 @@ export function buildShardGraph(c: LlamaConfig, o: ShardGraphOptions): Uint8Arra
     const v = heads(lin(h, l, "wv"), c.nKvHeads);
     const kAll = g.op("Concat", [pastK, k], [attr.int("axis", 2)]);
     const vAll = g.op("Concat", [pastV, v], [attr.int("axis", 2)]);
-    g.output(kAll, names.presentK, [1, c.nKvHeads, "total", hs]);
-    g.output(vAll, names.presentV, [1, c.nKvHeads, "total", hs]);
-    // grouped-query attention by broadcasting: q [1, kvH, group, S, hs] against k, v [1, kvH, 1, T, hs]
-    const q5 = g.op("Reshape", [q, g.i64([1, c.nKvHeads, group, -1, hs])]);
+    g.output(kAll, names.presentK, [batch, c.nKvHeads, "total", hs]);
+    g.output(vAll, names.presentV, [batch, c.nKvHeads, "total", hs]);
+    // grouped-query attention by broadcasting: q [B, kvH, group, S, hs] against k, v [B, kvH, 1, T, hs]
+    const q5 = g.op("Reshape", [q, g.i64([0, c.nKvHeads, group, -1, hs])]);
     const k5 = g.op("Unsqueeze", [kAll, g.i64([2])]);
     const v5 = g.op("Unsqueeze", [vAll, g.i64([2])]);
     const scores = g.op("Add", [g.op("Mul", [g.op("MatMul", [q5, g.op("Transpose", [k5], [attr.ints("perm", [0, 1, 2, 4, 3])])]), scale]), mask]);
     const att = g.op("MatMul", [g.op("Softmax", [scores], [attr.int("axis", -1)]), v5]);
-    const merged = g.op("Reshape", [g.op("Transpose", [g.op("Reshape", [att, g.i64([1, c.nHeads, -1, hs])])], [attr.ints("perm", [0, 2, 1, 3])]), g.i64([0, 0, c.nHeads * hs])]);
+    const merged = g.op("Reshape", [g.op("Transpose", [g.op("Reshape", [att, g.i64([0, c.nHeads, -1, hs])])], [attr.ints("perm", [0, 2, 1, 3])]), g.i64([0, 0, c.nHeads * hs])]);
     x = g.op("Add", [x, lin(merged, l, "wo")]);
     // feed-forward: norm → SwiGLU → residual
     const h2 = rmsnorm(g, x, g.weight(`l${l}.ffn_norm`, n.ffnNorm, [c.dim]), c.normEps);
@@ -162,7 +164,7 @@ export function buildShardGraph(c: LlamaConfig, o: ShardGraphOptions): Uint8Arra
     const act = g.op("Mul", [g.op("Mul", [gate, g.op("Sigmoid", [gate])]), up]);
     x = g.op("Add", [x, lin(act, l, "w2")]);
   }
-  g.output(x, "hidden_out", [1, "seq", c.dim]);
+  g.output(x, "hidden_out", [batch, "seq", c.dim]);
   return g.build();
 }
 
@@ -171,6 +173,55 @@ export type ClientMatrix = Float32Array | MappedLinear;
 
 const clientMatrix = (g: GraphBuilder, name: string, w: ClientMatrix, dims: number[]) =>
   w instanceof Float32Array ? g.weight(name, w, dims) : g.external(name, dims, w.location, w.offset);
+
+interface Prelude {
+  readonly cos: string;
+  readonly sin: string;
+  readonly mask: string;
+}
+
+const gatherRows = (g: GraphBuilder, table: string, positions: string) => g.op("Gather", [table, positions], [attr.int("axis", 0)]);
+
+/** One sequence: `pos` a scalar; positions of the new tokens, their rotary tables
+ * [S, headSize/2], and the causal mask [S, P + S]. */
+function prelude(g: GraphBuilder, c: LlamaConfig, x: string): Prelude {
+  const pos = g.input("pos", [], "int64");
+  const seq = g.op("Gather", [g.op("Shape", [x]), g.i64([1], [])], [attr.int("axis", 0)]);
+  const total = g.op("Add", [pos, seq]);
+  const one = g.i64([1], []);
+  const positions = g.op("Range", [pos, total, one]);
+  const [cosTable, sinTable] = ropeTables(c);
+  const cos = gatherRows(g, g.weight("rope_cos", cosTable, [c.contextLength, c.headSize / 2]), positions);
+  const sin = gatherRows(g, g.weight("rope_sin", sinTable, [c.contextLength, c.headSize / 2]), positions);
+  const cols = g.op("Unsqueeze", [g.op("Range", [g.i64([0], []), total, one]), g.i64([0])]);
+  const rows = g.op("Unsqueeze", [positions, g.i64([1])]);
+  const mask = g.op("Where", [g.op("LessOrEqual", [cols, rows]), g.f32([0], []), g.f32([-1e9], [])]);
+  return { cos, sin, mask };
+}
+
+/** B rows: `pos` [B]; rotary tables [B, 1, S, headSize/2] and the mask [B, 1, 1, S, P + S].
+ * Column j of row b holds position j - P + pos[b]: it is seen by new token s when that is
+ * ≥ 0 (not padding) and ≤ pos[b] + s (causal), i.e. P - pos[b] ≤ j ≤ P + s. */
+function batchedPrelude(g: GraphBuilder, c: LlamaConfig, x: string, firstPast: string): Prelude {
+  const pos = g.input("pos", ["batch"], "int64");
+  const dim = (v: string, i: number) => g.op("Gather", [g.op("Shape", [v]), g.i64([i], [])], [attr.int("axis", 0)]);
+  const seq = dim(x, 1);
+  const past = dim(firstPast, 2);
+  const zero = g.i64([0], []);
+  const one = g.i64([1], []);
+  const steps = g.op("Range", [zero, seq, one]); // [S]
+  const positions = g.op("Add", [g.op("Unsqueeze", [pos, g.i64([1])]), g.op("Unsqueeze", [steps, g.i64([0])])]); // [B, S]
+  const [cosTable, sinTable] = ropeTables(c);
+  const heads = (t: string) => g.op("Unsqueeze", [t, g.i64([1])]);
+  const cos = heads(gatherRows(g, g.weight("rope_cos", cosTable, [c.contextLength, c.headSize / 2]), positions));
+  const sin = heads(gatherRows(g, g.weight("rope_sin", sinTable, [c.contextLength, c.headSize / 2]), positions));
+  const cols = g.op("Range", [zero, g.op("Add", [past, seq]), one]); // [T]
+  const lo = g.op("Reshape", [g.op("Sub", [past, pos]), g.i64([-1, 1, 1])]); // [B, 1, 1]
+  const hi = g.op("Reshape", [g.op("Add", [past, steps]), g.i64([1, -1, 1])]); // [1, S, 1]
+  const seen = g.op("And", [g.op("GreaterOrEqual", [cols, lo]), g.op("LessOrEqual", [cols, hi])]); // [B, S, T]
+  const mask = g.op("Unsqueeze", [g.op("Where", [seen, g.f32([0], []), g.f32([-1e9], [])]), g.i64([1, 2])]);
+  return { cos, sin, mask };
+}
 
 /** Client: token ids [1, S] (int64) → embeddings [1, S, dim]. */
 export function buildEmbeddingGraph(c: LlamaConfig, embedding: ClientMatrix): Uint8Array {

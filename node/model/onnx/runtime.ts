@@ -85,16 +85,41 @@ export interface KvCache extends ShardCache {
   tensors: Map<string, ort.Tensor>;
 }
 
-/** A shard's computation, in this thread (ShardRunner) or in worker threads (WorkerShard). */
+/** How a batching shard has run its steps (batch-runner.ts). */
+export interface BatchStats {
+  /** Steps computed. */
+  steps: number;
+  /** Of those, steps computed in one run with other sessions' steps. */
+  batched: number;
+  /** The most rows of one run. */
+  largest: number;
+}
+
+/** A shard's computation, in this thread (ShardRunner, BatchRunner) or in worker threads
+ * (WorkerShard). */
 export interface ShardCompute {
   readonly config: LlamaConfig;
   readonly start: number;
   readonly end: number;
   readonly device: Device;
+  /** Where steps are batched: how. */
+  readonly batches?: BatchStats;
   newCache(): ShardCache;
   /** Runs `seq` new positions ([seq × dim] floats) through the shard, extending `cache`. */
   step(cache: ShardCache, hidden: Float32Array, seq: number): Promise<Float32Array>;
   release(): Promise<void>;
+}
+
+/** A cache with no positions yet: [1, kvHeads, 0, headSize] for every layer. */
+export function emptyCache(c: LlamaConfig, start: number, end: number): KvCache {
+  const tensors = new Map<string, ort.Tensor>();
+  const empty = () => new ort.Tensor("float32", new Float32Array(0), [1, c.nKvHeads, 0, c.headSize]);
+  for (let l = start; l < end; l++) {
+    const n = cacheNames(l);
+    tensors.set(n.pastK, empty());
+    tensors.set(n.pastV, empty());
+  }
+  return { length: 0, tensors, bytes: 0 };
 }
 
 export class ShardRunner implements ShardCompute {
@@ -118,14 +143,7 @@ export class ShardRunner implements ShardCompute {
   }
 
   newCache(): KvCache {
-    const tensors = new Map<string, ort.Tensor>();
-    const empty = () => new ort.Tensor("float32", new Float32Array(0), [1, this.config.nKvHeads, 0, this.config.headSize]);
-    for (let l = this.start; l < this.end; l++) {
-      const n = cacheNames(l);
-      tensors.set(n.pastK, empty());
-      tensors.set(n.pastV, empty());
-    }
-    return { length: 0, tensors, bytes: 0 };
+    return emptyCache(this.config, this.start, this.end);
   }
 
   /** Runs `seq` new positions ([seq × dim] floats) through the shard, extending `cache`. */

@@ -3,7 +3,8 @@
 // `run` is synchronous (it blocks its thread for the whole forward pass), so it runs here and
 // the server's event loop stays free for libp2p, pings and other sessions' frames.
 import { parentPort, workerData } from "node:worker_threads";
-import { setThreads, ShardRunner, type Device, type KvCache } from "./runtime.ts";
+import { setThreads, ShardRunner, type BatchStats, type Device, type KvCache } from "./runtime.ts";
+import { BatchRunner } from "./batch-runner.ts";
 import type { LlamaConfig } from "../types.ts";
 
 /** What the parent passes at start: the graph's bytes arrive transferred, not copied. */
@@ -16,6 +17,9 @@ export interface ShardWorkerInit {
   readonly threads: number;
   /** The folder of the files the graph's external initializers name (runtime.ts). */
   readonly externalDir?: string;
+  /** Decode steps batched into one run, at most; 1: each alone (`model` is then the
+   * unbatched graph, otherwise the batched one). */
+  readonly maxBatch: number;
 }
 
 export type ShardWorkerRequest =
@@ -25,17 +29,18 @@ export type ShardWorkerRequest =
 export type ShardWorkerReply =
   | { readonly op: "ready"; readonly device: Device }
   | { readonly op: "failed"; readonly message: string; readonly name: string }
-  | { readonly op: "done"; readonly id: number; readonly out: Float32Array; readonly length: number; readonly bytes: number }
+  | { readonly op: "done"; readonly id: number; readonly out: Float32Array; readonly length: number; readonly bytes: number; readonly batches?: BatchStats }
   | { readonly op: "error"; readonly id: number; readonly message: string };
 
 const port = parentPort!;
 const init = workerData as ShardWorkerInit;
 const caches = new Map<number, KvCache>();
-let runner: ShardRunner;
+let runner: ShardRunner | BatchRunner;
 
 try {
   setThreads(init.threads);
-  runner = await ShardRunner.create(init.config, init.start, init.end, init.model, init.device, init.externalDir);
+  const { config: c, start, end, model, device, externalDir } = init;
+  runner = init.maxBatch > 1 ? await BatchRunner.create(c, start, end, model, device, init.maxBatch, externalDir) : await ShardRunner.create(c, start, end, model, device, externalDir);
   // onnxruntime holds the weights now; workerData would keep the graph's bytes (the size of
   // the weights, unless they are external) for the worker's life: free them at once
   (init.model.buffer as ArrayBuffer & { transfer(length: number): ArrayBuffer }).transfer(0);
@@ -58,7 +63,7 @@ async function step(m: Extract<ShardWorkerRequest, { op: "step" }>): Promise<voi
     let cache = caches.get(m.cache);
     if (cache === undefined) caches.set(m.cache, (cache = runner.newCache()));
     const out = await runner.step(cache, m.hidden, m.seq);
-    const reply: ShardWorkerReply = { op: "done", id: m.id, out, length: cache.length, bytes: cache.bytes };
+    const reply: ShardWorkerReply = { op: "done", id: m.id, out, length: cache.length, bytes: cache.bytes, batches: runner instanceof BatchRunner ? runner.batches : undefined };
     // onnxruntime's output buffer is handed over, not cloned, where it can be detached
     try {
       port.postMessage(reply, [out.buffer as ArrayBuffer]);

@@ -6,10 +6,11 @@
 // With more than one worker, each holds its own onnxruntime session (its own copy of the
 // weights: onnxruntime-node cannot share initializers across sessions) and each inference
 // session is placed on the worker with the fewest; concurrent sessions then compute in
-// parallel. One worker by default: one copy of the weights.
+// parallel. One worker by default: one copy of the weights. With `maxBatch` > 1 each worker
+// batches the decode steps of its sessions that wait at the same moment (batch-runner.ts).
 import { Worker } from "node:worker_threads";
 import { DeviceUnavailableError } from "../errors.ts";
-import { getThreads, type Device, type ShardCache, type ShardCompute } from "./runtime.ts";
+import { getThreads, type BatchStats, type Device, type ShardCache, type ShardCompute } from "./runtime.ts";
 import type { ShardWorkerInit, ShardWorkerReply } from "./shard-worker.ts";
 import type { LlamaConfig } from "../types.ts";
 
@@ -27,6 +28,8 @@ class ShardThread {
   readonly pending = new Map<number, Pending>();
   /** Inference sessions placed here. */
   sessions = 0;
+  /** The worker's batching so far, as of its last reply. */
+  batches?: BatchStats;
   private dead?: Error;
 
   constructor(worker: Worker) {
@@ -56,6 +59,7 @@ class ShardThread {
     if (m.op === "error") return p.reject(new Error(m.message));
     p.cache.length = m.length;
     p.cache.bytes = m.bytes;
+    if (m.batches !== undefined) this.batches = m.batches;
     p.resolve(m.out);
   }
 
@@ -111,12 +115,14 @@ export class WorkerShard implements ShardCompute {
     this.threads = threads;
   }
 
-  /** Starts `workers` threads on the serialized shard graph `model`. With one worker the
-   * graph's bytes are transferred to it (the caller's `model` is detached: no second copy).
-   * `externalDir`: where the graph's external weights are (runtime.ts `createSession`). */
-  static async create(c: LlamaConfig, start: number, end: number, model: Uint8Array, device: Device, workers = 1, externalDir?: string): Promise<WorkerShard> {
+  /** Starts `workers` threads on the serialized shard graph `model` (the batched graph where
+   * `maxBatch` > 1). With one worker the graph's bytes are transferred to it (the caller's
+   * `model` is detached: no second copy). `externalDir`: where the graph's external weights
+   * are (runtime.ts `createSession`). */
+  static async create(c: LlamaConfig, start: number, end: number, model: Uint8Array, device: Device, workers = 1, maxBatch = 1, externalDir?: string): Promise<WorkerShard> {
     if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`workers must be a positive integer, got ${workers}`);
-    const started = await Promise.allSettled(Array.from({ length: workers }, (_, i) => startThread(c, start, end, i === workers - 1 ? model : copy(model), device, externalDir)));
+    if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new RangeError(`maxBatch must be a positive integer, got ${maxBatch}`);
+    const started = await Promise.allSettled(Array.from({ length: workers }, (_, i) => startThread(c, start, end, i === workers - 1 ? model : copy(model), device, maxBatch, externalDir)));
     const ok = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
     const failed = started.find((s) => s.status === "rejected");
     if (failed !== undefined) {
@@ -128,6 +134,13 @@ export class WorkerShard implements ShardCompute {
 
   get workers(): number {
     return this.threads.length;
+  }
+
+  /** The workers' batching, summed (undefined where steps are not batched). */
+  get batches(): BatchStats | undefined {
+    const all = this.threads.flatMap((t) => (t.batches === undefined ? [] : [t.batches]));
+    if (all.length === 0) return undefined;
+    return { steps: sum(all.map((b) => b.steps)), batched: sum(all.map((b) => b.batched)), largest: Math.max(...all.map((b) => b.largest)) };
   }
 
   newCache(): ShardCache {
@@ -150,10 +163,10 @@ export class WorkerShard implements ShardCompute {
   }
 }
 
-function startThread(c: LlamaConfig, start: number, end: number, model: Uint8Array, device: Device, externalDir: string | undefined): Promise<{ thread: ShardThread; device: Device }> {
+function startThread(c: LlamaConfig, start: number, end: number, model: Uint8Array, device: Device, maxBatch: number, externalDir: string | undefined): Promise<{ thread: ShardThread; device: Device }> {
   // a view into a larger buffer would be cloned whole: hand over a buffer of its own
   const own = model.byteOffset === 0 && model.byteLength === model.buffer.byteLength ? model : copy(model);
-  const init: ShardWorkerInit = { config: c, start, end, model: own, device, threads: getThreads(), externalDir };
+  const init: ShardWorkerInit = { config: c, start, end, model: own, device, threads: getThreads(), maxBatch, externalDir };
   let worker: Worker;
   try {
     worker = new Worker(ENTRY, { workerData: init, transferList: [own.buffer as ArrayBuffer] });
@@ -173,6 +186,8 @@ function startThread(c: LlamaConfig, start: number, end: number, model: Uint8Arr
     });
   });
 }
+
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
 /** A copy with a buffer of its own (a Node Buffer's `slice` would share the original's). */
 function copy(b: Uint8Array): Uint8Array {

@@ -50,7 +50,7 @@ describe("layers left in the GGUF file", () => {
     assert.ok(graph.length < dense.length - 0.9 * mapped.bytes, `mapped graph ${graph.length} B, dense ${dense.length} B`);
     const want = await ShardRunner.create(m.config, 1, 4, dense, "cpu");
     const inThread = await ShardRunner.create(m.config, 1, 4, graph, "cpu", mapped.externalDir);
-    const worker = await WorkerShard.create(m.config, 1, 4, Uint8Array.from(graph), "cpu", 1, mapped.externalDir);
+    const worker = await WorkerShard.create(m.config, 1, 4, Uint8Array.from(graph), "cpu", 1, 1, mapped.externalDir);
     try {
       const expected = await run(want);
       assert.deepEqual(await run(inThread), expected);

@@ -1,0 +1,40 @@
+// When a batching shard (batch-runner.ts) starts its next run. The sessions' next steps come
+// back one by one after a run (each result travels to its client and a new step back), so
+// the first to return would start the next run nearly alone and the rest would wait a whole
+// run for theirs: runs alternate small and large (measured on the 48M model under load: runs
+// of 3 and 13 rows, each costing about as much as one of 16), halving throughput; and the
+// same sessions run after run let the runner feed a run's caches straight into the next
+// (batch-runner.ts). Waiting for only half of them measured no better (4.0× against 4.4×
+// for 16 sessions over one, bench:sessions, same run). So a run
+// waits for the sessions that stepped lately to be queued again, never longer than the last
+// run took (running the stragglers apart would cost them that much anyway). A session alone,
+// or all of them back, runs at once; one that stops stepping is forgotten after a few runs.
+// Pure: the runner gives it the time.
+
+export class GatherPolicy {
+  /** When each session's last decode step was computed (by a key of the runner's). */
+  private readonly last = new Map<number, number>();
+  private runMs = 0;
+
+  /** Records a run of decode steps of these sessions, ending at `now`, that took `ms`. */
+  ran(keys: readonly number[], now: number, ms: number): void {
+    for (const k of keys) this.last.set(k, now);
+    this.runMs = ms;
+  }
+
+  /** How much longer to wait, from `now`, before running with these sessions queued: 0 to
+   * run now. `since` is when the first of them was queued. */
+  waitMs(queued: ReadonlySet<number>, since: number, now: number): number {
+    const recent = 3 * this.runMs + 20; // a session stepping in lockstep is back within this
+    let active = 0;
+    let back = 0;
+    for (const [k, t] of this.last) {
+      if (now - t > recent) this.last.delete(k);
+      else {
+        active++;
+        if (queued.has(k)) back++;
+      }
+    }
+    return back < active ? Math.max(0, since + this.runMs - now) : 0;
+  }
+}

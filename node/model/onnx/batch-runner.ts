@@ -1,0 +1,251 @@
+// Continuous batching: a shard that computes the decode steps of concurrent inference
+// sessions together. Steps queue; whenever the runner comes free, the single-position steps
+// (decode) waiting at that moment go into ONE onnxruntime run of the batched graph (layers.ts,
+// `batched`), a row each: per-row positions, caches left-padded to the longest past
+// (batch-cache.ts) under a per-row mask, and the present caches split back per session.
+// Steps of several positions (prefill) and a lone decode step run as a batch of one with no
+// padding — the same computation as the unbatched graph, bit for bit (batch-runner.test.ts).
+//
+// Why padded caches and not com.microsoft GroupQueryAttention with per-row `seqlens_k` over
+// caches in preallocated buffers: the rows of a run change every step (whichever sessions
+// are waiting), while GQA's shared past/present buffer gives every row a fixed slot of the
+// whole context, so either every open session's slot is computed every step or the caches
+// are gathered into a batch anyway; slots for the 64 sessions a server admits would also hold
+// 64 × context of cache from the start. Padding keeps each session's cache its own (freed
+// with it, bounded by what it used) and keeps the audited graph unchanged for single rows;
+// its copies (in and out, a few MB a run for 16 sessions of the 48M model: ~8 of a run's
+// ~37 ms measured here) are paid only when the rows change, since the same sessions' next
+// run takes the last run's presents as they are. (GroupQueryAttention itself was not tried.)
+import * as ort from "onnxruntime-node";
+import { padRows, splitRows } from "./batch-cache.ts";
+import { GatherPolicy } from "./batch-gather.ts";
+import { cacheNames } from "./layers.ts";
+import { createSession, emptyCache, type BatchStats, type Device, type KvCache, type ShardCompute } from "./runtime.ts";
+import type { LlamaConfig } from "../types.ts";
+
+/** Decode steps computed in one run, at most: 16 sessions' steps cost about twice one step
+ * on the 48M model (issue 10); more rows buy little and lengthen every row's wait. */
+export const DEFAULT_MAX_BATCH = 16;
+
+interface Queued {
+  readonly cache: KvCache;
+  readonly hidden: Float32Array;
+  readonly seq: number;
+  readonly resolve: (out: Float32Array) => void;
+  readonly reject: (err: Error) => void;
+  readonly at: number;
+}
+
+export class BatchRunner implements ShardCompute {
+  readonly config: LlamaConfig;
+  readonly start: number;
+  readonly end: number;
+  readonly device: Device;
+  readonly maxBatch: number;
+  readonly batches: BatchStats = { steps: 0, batched: 0, largest: 0 };
+  private readonly session: ort.InferenceSession;
+  private readonly shape: { kvHeads: number; headSize: number };
+  /** The last batched run's sessions, in row order, and its presents: their caches. */
+  private group?: { readonly rows: KvCache[]; readonly past: Map<string, ort.Tensor> };
+  private queue: Queued[] = [];
+  private busy = false;
+  private readonly gather = new GatherPolicy();
+  private readonly keys = new WeakMap<KvCache, number>();
+  private nextKey = 0;
+  /** Wakes a drain waiting for more steps (gather). */
+  private wake?: () => void;
+
+  private constructor(c: LlamaConfig, start: number, end: number, session: ort.InferenceSession, device: Device, maxBatch: number) {
+    this.config = c;
+    this.start = start;
+    this.end = end;
+    this.session = session;
+    this.device = device;
+    this.maxBatch = maxBatch;
+    this.shape = { kvHeads: c.nKvHeads, headSize: c.headSize };
+  }
+
+  /** `model` is the batched graph of layers [start, end) (buildShardGraph with `batched`). */
+  static async create(c: LlamaConfig, start: number, end: number, model: Uint8Array, device: Device, maxBatch = DEFAULT_MAX_BATCH, externalDir?: string): Promise<BatchRunner> {
+    if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new RangeError(`maxBatch must be a positive integer, got ${maxBatch}`);
+    const s = await createSession(model, device, externalDir);
+    return new BatchRunner(c, start, end, s.session, s.device, maxBatch);
+  }
+
+  newCache(): KvCache {
+    return emptyCache(this.config, this.start, this.end);
+  }
+
+  step(cache: KvCache, hidden: Float32Array, seq: number): Promise<Float32Array> {
+    const c = this.config;
+    if (hidden.length !== seq * c.dim) return Promise.reject(new Error(`hidden has ${hidden.length} values, expected ${seq}×${c.dim}`));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ cache, hidden, seq, resolve, reject, at: performance.now() });
+      this.wake?.();
+      if (!this.busy) {
+        this.busy = true;
+        setImmediate(() => void this.drain());
+      }
+    });
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+
+  /** Runs what is queued, round after round, until nothing is. A round takes each cache's
+   * first waiting step (a session's steps stay in order; the next waits for the next round). */
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      await this.gathered();
+      const round: Queued[] = [];
+      const later: Queued[] = [];
+      const taken = new Set<KvCache>();
+      for (const q of this.queue) {
+        if (taken.has(q.cache)) {
+          later.push(q);
+          continue;
+        }
+        taken.add(q.cache);
+        round.push(q);
+      }
+      this.queue = later;
+      const decode = round.filter((q) => q.seq === 1);
+      for (const q of round) if (q.seq !== 1) await this.settle([q]);
+      for (let i = 0; i < decode.length; i += this.maxBatch) await this.settle(decode.slice(i, i + this.maxBatch));
+      // steps that arrived during this round's runs are taken by the next round
+      if (this.queue.length > 0) await new Promise((r) => setImmediate(r));
+    }
+    this.busy = false;
+  }
+
+  /** Waits, as the gather policy says, for the sessions that stepped lately to be queued. */
+  private async gathered(): Promise<void> {
+    for (;;) {
+      const queued = new Set(this.queue.filter((q) => q.seq === 1).map((q) => this.key(q.cache)));
+      const ms = this.gather.waitMs(queued, this.queue[0].at, performance.now());
+      if (ms <= 0) return;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => this.wake!(), ms);
+        this.wake = () => {
+          clearTimeout(t);
+          this.wake = undefined;
+          resolve();
+        };
+      });
+    }
+  }
+
+  private key(cache: KvCache): number {
+    let k = this.keys.get(cache);
+    if (k === undefined) this.keys.set(cache, (k = this.nextKey++));
+    return k;
+  }
+
+  private async settle(rows: Queued[]): Promise<void> {
+    const c = this.config;
+    const ok = rows.filter((q) => {
+      if (q.cache.length + q.seq <= c.contextLength) return true;
+      q.reject(new Error(`context full: ${q.cache.length} + ${q.seq} > ${c.contextLength}`));
+      return false;
+    });
+    if (ok.length === 0) return;
+    const g = this.group;
+    // the last run's sessions again, in another order: take them in its order
+    if (g !== undefined && ok.length === g.rows.length && ok.length > 1 && ok.every((q) => g.rows.includes(q.cache))) ok.sort((a, b) => g.rows.indexOf(a.cache) - g.rows.indexOf(b.cache));
+    const t0 = performance.now();
+    try {
+      const outs = ok.length === 1 ? [await this.runOne(ok[0])] : await this.runRows(ok);
+      if (ok[0].seq === 1) this.gather.ran(ok.map((q) => this.key(q.cache)), performance.now(), performance.now() - t0);
+      this.batches.steps += ok.length;
+      if (ok.length > 1) this.batches.batched += ok.length;
+      this.batches.largest = Math.max(this.batches.largest, ok.length);
+      ok.forEach((q, i) => q.resolve(outs[i]));
+    } catch (err) {
+      for (const q of ok) q.reject(err as Error);
+    }
+  }
+
+  /** One session alone: its cache goes in as it is and the presents become its cache. */
+  private async runOne(q: Queued): Promise<Float32Array> {
+    const c = this.config;
+    if (this.group?.rows.includes(q.cache) === true) this.splitGroup();
+    const feeds: Record<string, ort.Tensor> = {
+      hidden: new ort.Tensor("float32", q.hidden, [1, q.seq, c.dim]),
+      pos: new ort.Tensor("int64", BigInt64Array.of(BigInt(q.cache.length)), [1]),
+    };
+    for (const [k, v] of q.cache.tensors) feeds[k] = v;
+    const out = await this.session.run(feeds);
+    let bytes = 0;
+    for (let l = this.start; l < this.end; l++) {
+      const n = cacheNames(l);
+      for (const [present, past] of [[n.presentK, n.pastK], [n.presentV, n.pastV]]) {
+        const t = out[present] as ort.Tensor;
+        q.cache.tensors.set(past, t);
+        bytes += 4 * t.size;
+      }
+    }
+    q.cache.length += q.seq;
+    q.cache.bytes = bytes;
+    return (out.hidden_out as ort.Tensor).data as Float32Array;
+  }
+
+  /** Decode steps of several sessions in one run: a row each. The same sessions as the last
+   * run's (the steady state of lockstep decoding) feed that run's presents straight back:
+   * each row's cache is still left-padded there, one position longer. Otherwise the last
+   * run's rows are split back to their sessions and these rows' caches padded anew. */
+  private async runRows(rows: Queued[]): Promise<Float32Array[]> {
+    const c = this.config;
+    const lens = rows.map((q) => q.cache.length);
+    const hidden = new Float32Array(rows.length * c.dim);
+    rows.forEach((q, b) => hidden.set(q.hidden, b * c.dim));
+    const feeds: Record<string, ort.Tensor> = {
+      hidden: new ort.Tensor("float32", hidden, [rows.length, 1, c.dim]),
+      pos: new ort.Tensor("int64", BigInt64Array.from(lens, BigInt), [rows.length]),
+    };
+    const g = this.group;
+    if (g !== undefined && g.rows.length === rows.length && rows.every((q, b) => g.rows[b] === q.cache)) {
+      for (const [name, t] of g.past) feeds[name] = t;
+    } else {
+      if (g !== undefined) this.splitGroup(); // this run's presents replace the group
+      for (const name of rows[0].cache.tensors.keys()) {
+        const { data, past } = padRows(rows.map((q) => q.cache.tensors.get(name)!.data as Float32Array), lens, this.shape);
+        feeds[name] = new ort.Tensor("float32", data, [rows.length, c.nKvHeads, past, c.headSize]);
+      }
+    }
+    const out = await this.session.run(feeds);
+    const past = new Map<string, ort.Tensor>();
+    for (let l = this.start; l < this.end; l++) {
+      const n = cacheNames(l);
+      past.set(n.pastK, out[n.presentK] as ort.Tensor);
+      past.set(n.pastV, out[n.presentV] as ort.Tensor);
+    }
+    // the sessions' own tensors are stale until the group is split (tensorsOf, splitGroup)
+    this.group = { rows: rows.map((q) => q.cache), past };
+    const perPosition = 2 * (this.end - this.start) * c.nKvHeads * c.headSize * 4;
+    const h = (out.hidden_out as ort.Tensor).data as Float32Array;
+    return rows.map((q, b) => {
+      q.cache.length += 1;
+      q.cache.bytes = perPosition * q.cache.length;
+      return h.slice(b * c.dim, (b + 1) * c.dim);
+    });
+  }
+
+  /** A session's cache tensors, split back from the last batched run if it was in it. */
+  tensorsOf(cache: KvCache): Map<string, ort.Tensor> {
+    if (this.group?.rows.includes(cache) === true) this.splitGroup();
+    return cache.tensors;
+  }
+
+  /** Splits the last batched run's presents back to its sessions' caches. */
+  private splitGroup(): void {
+    const g = this.group!;
+    this.group = undefined;
+    const lens = g.rows.map((cache) => cache.length - 1); // each grew by the run's one position
+    for (const [name, t] of g.past) {
+      splitRows(t.data as Float32Array, lens, t.dims[2], this.shape).forEach((row, b) => {
+        g.rows[b].tensors.set(name, new ort.Tensor("float32", row, [1, this.config.nKvHeads, lens[b] + 1, this.config.headSize]));
+      });
+    }
+  }
+}

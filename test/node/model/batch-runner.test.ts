@@ -1,0 +1,158 @@
+// Continuous batching (batch-runner.ts): a batch of one is the unbatched graph bit for bit;
+// the rows of one batched run — sessions with pasts 0, short and long — are what each
+// session computes alone, within the audits' tolerance, and so are the caches split back;
+// rows can never pass for another session's (a swap fails); the padding helpers put each
+// row exactly where it belongs.
+import { describe, it, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadModel, type LoadedModel } from "../../../node/model/load.ts";
+import { buildShardGraph, denseSource } from "../../../node/model/onnx/layers.ts";
+import { ShardRunner, type KvCache } from "../../../node/model/onnx/runtime.ts";
+import { BatchRunner } from "../../../node/model/onnx/batch-runner.ts";
+import { padRows, splitRows } from "../../../node/model/onnx/batch-cache.ts";
+import { writeSynthModel } from "../../../node/model/synth.ts";
+import { compareOutputs } from "../../../node/verifier/tolerance.ts";
+import { STORIES_260K } from "../../helpers/models.ts";
+
+/** The audits' bound (node/verifier/tolerance.ts, cpu/cpu): 1e-4 relative. */
+const AUDIT = { maxRelativeError: 1e-4, maxCosineDistance: 1e-8 };
+
+function graph(m: LoadedModel, batched: boolean): Uint8Array {
+  const norms = (l: number) => ({ attnNorm: m.weights.layers[l]!.attnNorm, ffnNorm: m.weights.layers[l]!.ffnNorm });
+  return buildShardGraph(m.config, { start: 0, end: m.config.nLayers, norms, linear: denseSource(m.weights), batched });
+}
+
+function input(n: number, dim: number, seed: number): Float32Array {
+  return new Float32Array(n * dim).map((_, i) => Math.sin(i * 0.37 + seed * 1.7) * 0.5);
+}
+
+function assertClose(got: Float32Array, want: Float32Array, what: string): void {
+  const r = compareOutputs(got, want, AUDIT);
+  assert.ok(r.pass, `${what}: relative error ${r.relativeError}, cosine distance ${r.cosineDistance}`);
+}
+
+describe("BatchRunner", () => {
+  const models: Record<string, LoadedModel> = {};
+  let dir: string;
+  const open: { release(): Promise<void> }[] = [];
+  before(async () => {
+    models.stories260K = await loadModel(STORIES_260K);
+    dir = mkdtempSync(join(tmpdir(), "efed-batch-"));
+    writeSynthModel(join(dir, "synth.gguf"), { dim: 256, layers: 4, heads: 8, kvHeads: 4, ffn: 704, vocab: 512, seed: 3 });
+    models.synthF32 = await loadModel(join(dir, "synth.gguf"));
+  });
+  after(async () => {
+    for (const s of open) await s.release();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function pair(m: LoadedModel): Promise<[ShardRunner, BatchRunner]> {
+    const c = m.config;
+    const alone = await ShardRunner.create(c, 0, c.nLayers, graph(m, false), "cpu");
+    const batch = await BatchRunner.create(c, 0, c.nLayers, graph(m, true), "cpu");
+    open.push(alone, batch);
+    return [alone, batch];
+  }
+
+  it("a batch of one (prefill, or a lone decode step) is the unbatched graph, bit for bit", async () => {
+    const m = models.stories260K;
+    const [alone, batch] = await pair(m);
+    const [ca, cb] = [alone.newCache(), batch.newCache()];
+    for (const [n, seed] of [[7, 1], [1, 2], [1, 3], [3, 4], [1, 5]]) {
+      const x = input(n, m.config.dim, seed);
+      assert.deepEqual(await batch.step(cb, x, n), await alone.step(ca, x, n));
+      assert.deepEqual([cb.length, cb.bytes], [ca.length, ca.bytes]);
+    }
+    for (const [k, t] of ca.tensors) assert.deepEqual(cb.tensors.get(k)!.data, t.data, k);
+    assert.equal(batch.batches.batched, 0);
+  });
+
+  for (const name of ["stories260K", "synthF32"]) {
+    it(`${name}: rows of batched runs (pasts 0, 3, 7 and 150; same, fewer, other sessions from run to run) equal each session alone, caches too; a swapped row fails`, async () => {
+      const m = models[name];
+      const c = m.config;
+      const [alone, batch] = await pair(m);
+      const prompts = [0, 3, 150, 7]; // past 0: the session's first step is in the batch
+      const solo = prompts.map(() => alone.newCache());
+      const together = prompts.map(() => batch.newCache());
+      for (let i = 0; i < prompts.length; i++) {
+        if (prompts[i] === 0) continue;
+        const x = input(prompts[i], c.dim, 10 + i);
+        await alone.step(solo[i], x, prompts[i]);
+        await batch.step(together[i], x, prompts[i]);
+      }
+      // the same sessions again (their presents fed straight back), fewer (split back and
+      // padded anew), others (the last run's split back first), one alone, then all
+      const rounds = [[0, 1, 2, 3], [0, 1, 2, 3], [2, 0, 3, 1], [0, 2], [1, 3], [1], [0, 1, 2, 3]];
+      const steps = prompts.map(() => 0);
+      rounds.forEach((r) => r.forEach((i) => steps[i]++));
+      for (const [round, members] of rounds.entries()) {
+        const xs = members.map((i) => input(1, c.dim, 20 + 3 * round + i));
+        const want: Float32Array[] = [];
+        for (let j = 0; j < members.length; j++) want.push(await alone.step(solo[members[j]], xs[j], 1));
+        const before = batch.batches.batched;
+        const got = await Promise.all(members.map((i, j) => batch.step(together[i], xs[j], 1)));
+        assert.equal(batch.batches.batched - before, members.length > 1 ? members.length : 0, `round ${round} ran as one batch`);
+        got.forEach((g, j) => assertClose(g, want[j], `round ${round}, session with past ${prompts[members[j]]}`));
+        // a row handed to the wrong session fails: rows of different sessions are far apart
+        for (let i = 0; i < got.length; i++) for (let j = 0; j < got.length; j++) if (i !== j) assert.equal(compareOutputs(got[i], want[j], AUDIT).pass, false, `row ${i} would pass for session ${j}`);
+      }
+      for (let i = 0; i < prompts.length; i++) {
+        assert.equal(together[i].length, prompts[i] + steps[i]);
+        assert.equal(together[i].bytes, solo[i].bytes);
+        const split = batch.tensorsOf(together[i]);
+        for (const [k, t] of solo[i].tensors) assertClose(split.get(k)!.data as Float32Array, t.data as Float32Array, `cache ${k} of session ${i}`);
+      }
+    });
+  }
+
+  it("takes a session's steps in order, one per run, and says why a full context is refused", async () => {
+    const m = models.stories260K;
+    const c = m.config;
+    const [alone, batch] = await pair(m);
+    const [ca, cb] = [alone.newCache(), batch.newCache()];
+    const xs = [1, 2, 3].map((s) => input(1, c.dim, s));
+    const got = await Promise.all(xs.map((x) => batch.step(cb, x, 1)));
+    for (let i = 0; i < xs.length; i++) assert.deepEqual(got[i], await alone.step(ca, xs[i], 1));
+    const full: KvCache = batch.newCache();
+    full.length = c.contextLength;
+    await assert.rejects(batch.step(full, xs[0], 1), /context full/);
+  });
+});
+
+describe("padRows / splitRows", () => {
+  const shape = { kvHeads: 2, headSize: 3 };
+  /** A row whose every value says (session, head, position, i). */
+  const row = (b: number, len: number) => Float32Array.from({ length: 2 * len * 3 }, (_, k) => 1000 * (b + 1) + 100 * Math.floor(k / (len * 3)) + k % (len * 3));
+
+  it("left-pads each row with zeros to the longest and splits the presents back to the right session", () => {
+    const lens = [0, 2, 1];
+    const rows = lens.map((len, b) => row(b, len));
+    const { data, past } = padRows(rows, lens, shape);
+    assert.equal(past, 2);
+    assert.equal(data.length, 3 * 2 * 2 * 3);
+    // row 1 fills its slots; row 2 has one padded (zero) position before each head's data
+    assert.deepEqual([...data.subarray(12, 24)], [...rows[1]]);
+    assert.deepEqual([...data.subarray(24, 30)], [0, 0, 0, ...rows[2].subarray(0, 3)]);
+    assert.deepEqual([...data.subarray(0, 12)], new Array(12).fill(0));
+    // a run appends one position (value -b) to every row of every head
+    const total = past + 1;
+    const present = new Float32Array(3 * 2 * total * 3);
+    for (let b = 0; b < 3; b++) {
+      for (let h = 0; h < 2; h++) {
+        present.set(data.subarray((b * 2 + h) * past * 3, (b * 2 + h + 1) * past * 3), (b * 2 + h) * total * 3);
+        present.fill(-(b + 1), ((b * 2 + h) * total + past) * 3, ((b * 2 + h) * total + total) * 3);
+      }
+    }
+    const split = splitRows(present, lens, total, shape);
+    lens.forEach((len, b) => {
+      const want: number[] = [];
+      for (let h = 0; h < 2; h++) want.push(...rows[b].subarray(h * len * 3, (h + 1) * len * 3), -(b + 1), -(b + 1), -(b + 1));
+      assert.deepEqual([...split[b]], want, `session ${b}`);
+    });
+    assert.throws(() => padRows([row(0, 2)], [3], shape), /expected 2×3×3/);
+  });
+});
