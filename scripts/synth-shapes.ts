@@ -2,14 +2,9 @@
 // never downloaded). One place, so the model benchmark and its llama.cpp comparison measure
 // the same models.
 
-export interface SynthShape {
-  readonly dim: number;
-  readonly layers: number;
-  readonly heads: number;
-  readonly kvHeads: number;
-  readonly ffn: number;
-  readonly vocab: number;
-}
+import type { SynthOptions } from "../node/model/synth.ts";
+
+export type SynthShape = Pick<SynthOptions, "dim" | "layers" | "heads" | "kvHeads" | "ffn" | "vocab">;
 
 /** 48,177,664 parameters: the model most benchmarks run. */
 export const SHAPE_48M: SynthShape = { dim: 512, layers: 8, heads: 8, kvHeads: 4, ffn: 1408, vocab: 24000 };
