@@ -5,7 +5,7 @@ import { fetchLayers } from "../server/weights-fetch.ts";
 import { WeightsService } from "../server/weights-service.ts";
 import { createNode } from "../p2p/host.ts";
 import type { LoadedModel } from "../model/types.ts";
-import { buildShardGraph, type Linear } from "../model/onnx/layers.ts";
+import type { Linear } from "../model/onnx/layers.ts";
 import { ShardRunner } from "../model/onnx/runtime.ts";
 import { rankForRatio } from "../model/svd/rank.ts";
 import { normal } from "../model/random.ts";
@@ -99,7 +99,7 @@ export async function timeLayers(c: LlamaConfig, ratios: readonly number[], t: n
           linears.set(name, { kind: "factored", a: fill(n * k), b: fill(k * m), rank: k });
         }
       }
-      runners.push(await ShardRunner.create(c, 0, 1, buildShardGraph(c, { start: 0, end: 1, norms, linear: (_l, m) => linears.get(m)! }), "cpu"));
+      runners.push(await ShardRunner.open(c, { start: 0, end: 1, norms, linear: (_l, m) => linears.get(m)! }, "cpu"));
     }
     const x = fill(t * c.dim);
     const prefill = variants.map(() => Infinity);

@@ -2,7 +2,7 @@
 // through exactly the code a swarm runs, so shard boundaries are exercised.
 import { isGguf, loadModel, type LoadedModel } from "../model/load.ts";
 import { mapGgufClient, mapGgufLayers, type MappedLayers } from "../model/gguf-map.ts";
-import { buildShardGraph, denseSource, type LinearSource } from "../model/onnx/layers.ts";
+import { denseSource, type LinearSource } from "../model/onnx/layers.ts";
 import { ShardRunner, type Device, type KvCache } from "../model/onnx/runtime.ts";
 import { closeClientModel, clientWeightsOf, openClientModel, type ClientWeights } from "./client-model.ts";
 import { splitLayers } from "../model/partition.ts";
@@ -59,7 +59,7 @@ async function engineOf(model: LoadedModel, layers: Pick<MappedLayers, "norms" |
   const { norms, linear } = layers;
   const runners = await Promise.all(
     splitLayers(c.nLayers, o.shards ?? 1).map(([start, end]) =>
-      ShardRunner.create(c, start, end, buildShardGraph(c, { start, end, norms, linear, quantized: o.quantized ?? true }), device, layers.externalDir),
+      ShardRunner.open(c, { start, end, norms, linear, quantized: o.quantized ?? true }, device, layers.externalDir),
     ),
   );
   const client = await openClientModel(model, device, cw);

@@ -101,7 +101,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     let transform = o.transform;
     if (o.fault !== undefined) {
       // skip-layer runs one layer less than it claims (with a single layer: none at all)
-      const short = o.fault.kind === "skip-layer" && end - start > 1 ? await ShardRunner.create(c, start, end - 1, buildShardGraph(c, { start, end: end - 1, norms: src.norms, linear: src.linear }), o.device ?? "cpu", src.externalDir) : undefined;
+      const short = o.fault.kind === "skip-layer" && end - start > 1 ? await ShardRunner.open(c, { start, end: end - 1, norms: src.norms, linear: src.linear }, o.device ?? "cpu", src.externalDir) : undefined;
       const inner = faultTransform(o.fault, Date.now(), short);
       transform = o.fault.kind === "skip-layer" && short === undefined ? async (_out, input) => Float32Array.from(input) : inner;
     }

@@ -8,7 +8,7 @@
 import * as ort from "onnxruntime-node";
 import type { TypedDataDomain } from "ethers";
 import type { LoadedModel } from "../model/types.ts";
-import { buildEmbeddingGraph, buildShardGraph, denseSource } from "../model/onnx/layers.ts";
+import { buildEmbeddingGraph, denseSource } from "../model/onnx/layers.ts";
 import { ClientGraph, ShardRunner, type Device } from "../model/onnx/runtime.ts";
 import { checkCommitment, tensorDigest, windowSeed } from "../swarm/commitment.ts";
 import { verifyReceipt, ZERO, receiptHash } from "../swarm/receipt.ts";
@@ -81,7 +81,7 @@ export class Rechecker {
       const c = this.model.config;
       const w = this.model.weights;
       const norms = (l: number) => ({ attnNorm: w.layers[l]!.attnNorm, ffnNorm: w.layers[l]!.ffnNorm });
-      r = ShardRunner.create(c, start, end, buildShardGraph(c, { start, end, norms, linear: denseSource(w) }), this.device);
+      r = ShardRunner.open(c, { start, end, norms, linear: denseSource(w) }, this.device);
       this.runners.set(key, r);
     }
     return r;

@@ -3,7 +3,7 @@
 import { existsSync } from "node:fs";
 import * as ort from "onnxruntime-node";
 import { DeviceUnavailableError } from "../errors.ts";
-import { cacheNames } from "./layers.ts";
+import { buildShardGraph, cacheNames, type ShardGraphOptions } from "./layers.ts";
 import type { LlamaConfig } from "../types.ts";
 
 // onnxruntime logs failures to stderr itself; we report them as one clear error instead.
@@ -135,6 +135,11 @@ export class ShardRunner implements ShardCompute {
     this.end = end;
     this.session = session;
     this.device = device;
+  }
+
+  /** Layers [o.start, o.end) as buildShardGraph makes them, opened: the usual way to get one. */
+  static open(c: LlamaConfig, o: ShardGraphOptions, device: Device, externalDir?: string): Promise<ShardRunner> {
+    return ShardRunner.create(c, o.start, o.end, buildShardGraph(c, o), device, externalDir);
   }
 
   static async create(c: LlamaConfig, start: number, end: number, model: Uint8Array, device: Device, externalDir?: string): Promise<ShardRunner> {
