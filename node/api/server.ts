@@ -138,6 +138,8 @@ export class ApiServer {
     } catch (err) {
       if (signal.aborted) return void res.destroy();
       const e = apiErrorOf(err);
+      // the status line went out as 200: the operator's only sign of a failed stream is here
+      this.o.log?.(`api: a streamed generation failed: ${(e as Error).message}`);
       if (e instanceof ApiError) send(e.body());
       res.end();
     }

@@ -95,7 +95,10 @@ describe("the dashboard in a browser, end to end", () => {
       if (await page.$("#chat-log .assistant[data-done=true]")) break;
       await new Promise((r) => setTimeout(r, 30));
     }
-    const text = (await page.textContent("#chat-log .assistant[data-done=true]")) ?? "";
+    // not done: say what the page shows (an error from the API turns the bubble into "msg error")
+    const done = await page.$("#chat-log .assistant[data-done=true]");
+    if (done === null) assert.fail(`the chat did not finish in 60 s; the page shows: ${await page.innerHTML("#chat-log").catch((e: Error) => e.message)}`);
+    const text = (await done.textContent()) ?? "";
     assert.ok(text.length > 100 && goldenText().startsWith("Once upon a time" + text), text);
     assert.ok([...lengths].filter((n) => n > 0 && n < text.length).length >= 1, "the answer appeared all at once, not streamed");
   });
