@@ -52,6 +52,9 @@ export interface NodeOptions {
 export type PubSubNode = Libp2p<EfedServices & { pubsub: ReturnType<ReturnType<typeof gossipsub>> }>;
 
 /** What every eFedLLM node runs: TCP, Noise, Yamux, with its key and listen addresses. */
+/** Inbound connections a host may open a second (libp2p's default: 5). */
+export const INBOUND_PER_HOST_PER_SECOND = 64;
+
 async function base(o: NodeOptions) {
   return {
     // a fresh identity when none is given (clients: one per session, as audits do)
@@ -60,7 +63,11 @@ async function base(o: NodeOptions) {
     transports: [tcp(), circuitRelayTransport()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    connectionManager: { maxConnections: 256 },
+    // libp2p refuses a host's inbound connections past 5 a second by default; audits and
+    // probes come from a fresh identity (a new connection) each time, and a one-machine swarm
+    // or clients behind one NAT are one host: a refused ping read as a live server that "did
+    // not answer" (test/node/p2p/inbound-rate.test.ts). Still bounded, per host and pending.
+    connectionManager: { maxConnections: 256, inboundConnectionThreshold: INBOUND_PER_HOST_PER_SECOND, maxIncomingPendingConnections: 64 },
   };
 }
 
