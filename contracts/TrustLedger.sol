@@ -6,6 +6,7 @@ import {LedgerParams} from "./ledger/LedgerParams.sol";
 import {Bonding} from "./ledger/Bonding.sol";
 import {Staking} from "./ledger/Staking.sol";
 import {LedgerPart} from "./ledger/LedgerPart.sol";
+import {AttestedSettlement} from "./ledger/AttestedSettlement.sol";
 
 /// @title TrustLedger
 /// @notice Registry, trust scores, settlement and slashing for eFedLLM (paper §3), composed of
@@ -20,7 +21,7 @@ import {LedgerPart} from "./ledger/LedgerPart.sol";
 /// delegates (DELEGATECALL: their code on this contract's storage, events and EIP-712 domain)
 /// registration, the directory views and parameter governance to {TrustLedgerRegistry}, and
 /// evidence, penalties, roles and the committee view to {TrustLedgerCourt}. Its ABI is the whole ledger's.
-contract TrustLedger is Staking {
+contract TrustLedger is Staking, AttestedSettlement {
     /// @notice The code registration, the directory views and parameter governance run.
     address public immutable registry;
     /// @notice The code evidence, penalties, roles and the committee view run.

@@ -26,7 +26,7 @@ abstract contract EpochSettlement is Rewards {
 
     uint256 private constant SETTLED_BYTES = 35; // one server in the EpochSettled event
     uint256 private constant DATA_MASK = (1 << 192) - 1;
-    uint256 private constant REVEALED_MASK = DATA_MASK - 3;
+    uint256 internal constant REVEALED_MASK = DATA_MASK - 3;
     uint256 private constant FEE_PAID = 2;
     uint256 private constant LEFT_OUT = 2; // on a commitment: settled without it, it can no longer reveal
     bytes32 private constant REPORT_COMMITMENT_TYPEHASH = keccak256("ReportCommitment(uint64 epoch,bytes32 commitment)");
@@ -146,30 +146,51 @@ abstract contract EpochSettlement is Rewards {
         Batch memory b = _openBatch(epoch, verifiers, results, salts, block.timestamp >= opens + epochLength / 2);
         _book(b.fees, 0); // before the epoch's budget is reserved from what is left
         uint256 n = servers.length;
-        // room for n records and the last one's 32-byte store of its tail
-        bytes memory settled = new bytes(n * SETTLED_BYTES + 32);
+        bytes memory settled = _records(n);
         uint256 count;
         address previous;
         for (uint256 i = 0; i < n; ++i) {
             address server = servers[i];
             if (server <= previous) revert TrustLedgerUnsorted(previous, server);
             previous = server;
-            (uint256 head, uint256 tail) = _settleServer(b, server);
-            if (head == 0) continue; // skipped
-            assembly ("memory-safe") {
-                let at := add(add(settled, 0x20), mul(count, 35)) // SETTLED_BYTES
-                mstore(at, head) // server ‖ accBps ‖ trust: 30 bytes
-                mstore(add(at, 30), tail) // tokens ‖ active: 5 bytes (the rest is overwritten or cut)
+            uint256 slotA = _settleable(epoch, server);
+            if (slotA == 0) continue;
+            (uint256 acc, uint256 tokens, uint256 reported) = b.walk.median(server);
+            if (3 * reported < 2 * b.committee || reported == 0) {
+                emit SettlementSkipped(epoch, server, 3);
+                continue;
             }
-            ++count;
+            (uint256 head, uint256 tail) = _score(b, server, slotA, acc, tokens);
+            _record(settled, count++, head, tail);
         }
+        _close(b, settled, count);
+    }
+
+    /// @dev Room for `n` {EpochSettled} records and the last one's 32-byte store of its tail.
+    function _records(uint256 n) internal pure returns (bytes memory) {
+        return new bytes(n * SETTLED_BYTES + 32);
+    }
+
+    /// @dev Writes record `count` of an {EpochSettled} event: `head` (server ‖ accBps ‖ trust,
+    /// 30 bytes) and `tail` (tokens ‖ active, 5 bytes), left-aligned.
+    function _record(bytes memory settled, uint256 count, uint256 head, uint256 tail) internal pure {
+        assembly ("memory-safe") {
+            let at := add(add(settled, 0x20), mul(count, 35)) // SETTLED_BYTES
+            mstore(at, head)
+            mstore(add(at, 30), tail) // the rest is overwritten by the next record or cut
+        }
+    }
+
+    /// @dev Emits the batch's {EpochSettled} with its `count` records, books its points and the
+    /// rewards it credited, and funds the epoch's budget once it has points.
+    function _close(Batch memory b, bytes memory settled, uint256 count) internal {
         assembly ("memory-safe") {
             mstore(settled, mul(count, 35))
         }
-        emit EpochSettled(epoch, settled);
+        emit EpochSettled(b.epoch, settled);
         if (b.points != 0) {
-            _books[epoch].points += uint128(b.points); // Σ over servers of < 2^46 each
-            _fundEpoch(epoch, _paramsRef(epoch).rewardPerEpoch);
+            _books[b.epoch].points += uint128(b.points); // Σ over servers of < 2^46 each
+            _fundEpoch(b.epoch, _paramsRef(b.epoch).rewardPerEpoch);
         }
         _book(0, b.credited);
     }
@@ -209,6 +230,13 @@ abstract contract EpochSettlement is Rewards {
             previous = v;
             _count(b, i, v, results[i], salts[i]);
         }
+        _checkCommittee(b);
+    }
+
+    /// @dev Checks that the batch named the whole committee of its epoch and reads the epoch's
+    /// parameters into it.
+    function _checkCommittee(Batch memory b) internal view {
+        uint64 epoch = b.epoch;
         uint256 total = committeeStake(epoch);
         if (b.committee != total) revert TrustLedgerReportsIncomplete(epoch, b.committee, total);
         Params storage p = _paramsRef(epoch);
@@ -248,19 +276,22 @@ abstract contract EpochSettlement is Rewards {
             offset := r.offset
         }
         b.walk.add(i, stake, offset, r.length);
-        if (stored & FEE_PAID != 0) return;
-        if (r.length == 0) _setReport(epoch, v, stored | FEE_PAID); // an empty report earns no fee
-        else b.fees += _creditReportFee(epoch, v, stored, b.fees);
+        _counted(b, v, stored, r.length == 0);
     }
 
-    /// @dev Settles `server` from the batch's reports; returns its `EpochSettled` record as
-    /// `head` (server ‖ accBps ‖ trust, left-aligned) and `tail` (tokens ‖ active,
-    /// left-aligned), or head 0 when it is skipped.
-    function _settleServer(Batch memory b, address server) private returns (uint256 head, uint256 tail) {
+    /// @dev `v`'s revealed report (slot value `stored`) counts in the batch: its fee is credited
+    /// the first time (an `empty` report earns none), which also writes a report revealed now.
+    function _counted(Batch memory b, address v, uint256 stored, bool empty) internal {
+        if (stored & FEE_PAID != 0) return;
+        if (empty) _setReport(b.epoch, v, stored | FEE_PAID);
+        else b.fees += _creditReportFee(b.epoch, v, stored, b.fees);
+    }
+
+    /// @dev Slot A of `server`'s record when it can be settled for `epoch` (registered before
+    /// it, settleable then and not settled yet for it), else 0 after {SettlementSkipped}.
+    function _settleable(uint64 epoch, address server) internal returns (uint256 slotA) {
         ServerRecord storage s = _servers[server];
-        uint64 epoch = b.epoch;
         // slot A of the record, read once and written once (see {_packSlotA} for its layout)
-        uint256 slotA;
         assembly ("memory-safe") {
             slotA := sload(s.slot)
         }
@@ -271,30 +302,55 @@ abstract contract EpochSettlement is Rewards {
                 || (status != ServerStatus.Active && epoch >= s.activeUntil)
         ) {
             emit SettlementSkipped(epoch, server, 1);
-            return (0, 0);
+            return 0;
         }
         if (uint32(slotA >> 40) > epoch) {
             emit SettlementSkipped(epoch, server, 2);
-            return (0, 0);
+            return 0;
         }
-        (uint256 acc, uint256 tokens, uint256 reported) = b.walk.median(server);
-        if (3 * reported < 2 * b.committee || reported == 0) {
-            emit SettlementSkipped(epoch, server, 3);
-            return (0, 0);
-        }
-        if (tokens > b.maxTokens) tokens = b.maxTokens;
-        uint64 score;
-        if (b.sizeNeutral) {
-            score = uint64(acc * 1e14); // Eq. 3 with w_i = max(l)/l_i is acc exactly (TrustMath.t.sol)
-        } else {
-            (uint16 start, uint16 end) = rangeAt(server, epoch);
-            uint256 layers = end - start;
-            score = TrustMath.trustScore(acc, layers, b.maxLayers > layers ? b.maxLayers : layers, TrustMath.ONE);
-        }
-        bool active = score >= b.theta;
+    }
 
-        // the previous settled epoch is final by now (≤ epoch − 1, and this is epoch + 2)
-        uint256 rewards = slotA >> 160;
+    /// @dev Settles `server` (slot A `slotA`, from {_settleable}) with the committee's medians
+    /// `acc` (≤ 10^4) and `tokens`; returns its `EpochSettled` record as `head` (server ‖ accBps ‖
+    /// trust, left-aligned) and `tail` (tokens ‖ active, left-aligned).
+    function _score(Batch memory b, address server, uint256 slotA, uint256 acc, uint256 tokens)
+        internal
+        returns (uint256 head, uint256 tail)
+    {
+        if (tokens > b.maxTokens) tokens = b.maxTokens;
+        uint64 score = _trust(b, server, acc);
+        bool active = score >= b.theta;
+        uint256 points;
+        unchecked {
+            points = active ? (uint256(score) / 1e14) * tokens : 0; // ≤ 10^4 · 2^32 < 2^56
+            b.points += points; // < 2^56 per server
+        }
+        ServerRecord storage s = _servers[server];
+        uint256 written = _packSlotA(slotA, score / TRUST_UNIT, b.epoch + 1, points, _rewardsOf(b, slotA));
+        assembly ("memory-safe") {
+            sstore(s.slot, written)
+        }
+        if (!active && ServerStatus(uint8(slotA)) == ServerStatus.Active) {
+            _retire(server, s, ServerStatus.Deactivated);
+            emit ServerDeactivated(server, b.epoch, score);
+        }
+        // acc ≤ 10^4 (ReportWalk), tokens ≤ maxTokens (uint32)
+        head = (uint256(uint160(server)) << 96) | (acc << 80) | (uint256(score) << 16);
+        tail = (tokens << 224) | (uint256(active ? 1 : 0) << 216);
+    }
+
+    /// @dev S_i (Eq. 3) of `server` with accuracy `acc` (basis points) for the batch's epoch.
+    function _trust(Batch memory b, address server, uint256 acc) private view returns (uint64) {
+        if (b.sizeNeutral) return uint64(acc * 1e14); // Eq. 3 with w_i = max(l)/l_i is acc exactly (TrustMath.t.sol)
+        (uint16 start, uint16 end) = rangeAt(server, b.epoch);
+        uint256 layers = end - start;
+        return TrustMath.trustScore(acc, layers, b.maxLayers > layers ? b.maxLayers : layers, TrustMath.ONE);
+    }
+
+    /// @dev The server's rewards (slot A `slotA`) with its share of the epoch it was last
+    /// settled for added: that epoch is final by now (≤ epoch − 1, and this is epoch + 2).
+    function _rewardsOf(Batch memory b, uint256 slotA) private view returns (uint256 rewards) {
+        rewards = slotA >> 160;
         uint256 pending = uint56(slotA >> 104);
         if (pending != 0) {
             EpochBook storage prev = _books[uint32(slotA >> 40) - 1];
@@ -302,22 +358,6 @@ abstract contract EpochSettlement is Rewards {
             rewards += reward; // Σ of budget shares, each ≤ REWARD_CAP (checked below)
             b.credited += reward;
         }
-        uint256 points;
-        unchecked {
-            points = active ? (uint256(score) / 1e14) * tokens : 0; // ≤ 10^4 · 2^32 < 2^56
-            b.points += points; // < 2^56 per server
-        }
-        slotA = _packSlotA(slotA, score / TRUST_UNIT, epoch + 1, points, rewards);
-        assembly ("memory-safe") {
-            sstore(s.slot, slotA)
-        }
-        if (!active && status == ServerStatus.Active) {
-            _retire(server, s, ServerStatus.Deactivated);
-            emit ServerDeactivated(server, epoch, score);
-        }
-        // acc ≤ 10^4 (ReportWalk), tokens ≤ maxTokens (uint32)
-        head = (uint256(uint160(server)) << 96) | (acc << 80) | (uint256(score) << 16);
-        tail = (tokens << 224) | (uint256(active ? 1 : 0) << 216);
     }
 
     /// @dev Slot A of a {ServerRecord} after a settlement: fields from the low bits up, as
@@ -374,7 +414,7 @@ abstract contract EpochSettlement is Rewards {
         _checkWindow(epoch, opens, opens + epochLength / 2);
     }
 
-    function _report(uint64 epoch, address verifier) private view returns (uint256 data) {
+    function _report(uint64 epoch, address verifier) internal view returns (uint256 data) {
         uint256 word = _reports[verifier][epoch % 4];
         return word >> 192 == uint256(epoch) + 1 ? word & DATA_MASK : 0;
     }
@@ -383,7 +423,7 @@ abstract contract EpochSettlement is Rewards {
         _reports[verifier][epoch % 4] = ((uint256(epoch) + 1) << 192) | data;
     }
 
-    function _checkWindow(uint64 epoch, uint256 opens, uint256 closes) private view {
+    function _checkWindow(uint64 epoch, uint256 opens, uint256 closes) internal view {
         if (block.timestamp < opens || block.timestamp >= closes) {
             revert TrustLedgerOutsideWindow(epoch, block.timestamp, opens, closes);
         }

@@ -60,3 +60,12 @@ export const REPORT_COMMITMENT_TYPES: Record<string, TypedDataField[]> = {
     { name: "commitment", type: "bytes32" },
   ],
 };
+
+/** What each committee member signs for `settleAttested` (AttestedSettlement.sol). */
+export const SETTLEMENT_ATTESTATION_TYPES: Record<string, TypedDataField[]> = {
+  SettlementAttestation: [
+    { name: "epoch", type: "uint64" },
+    { name: "medians", type: "bytes32" },
+    { name: "reports", type: "bytes32" },
+  ],
+};

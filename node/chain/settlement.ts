@@ -33,7 +33,7 @@ export class ReportsMissingError extends Error {
   }
 }
 
-const byAddress = (a: string, b: string) => {
+export const byAddress = (a: string, b: string) => {
   const x = BigInt(a);
   const y = BigInt(b);
   return x < y ? -1 : x > y ? 1 : 0;
@@ -72,7 +72,7 @@ export function reportCommitment(epoch: bigint | number, verifier: string, resul
   return keccak256(AbiCoder.defaultAbiCoder().encode(["uint64", "address", "bytes32", "bytes32"], [epoch, verifier, keccak256(results), salt]));
 }
 
-async function sent(tx: Promise<{ wait(): Promise<TransactionReceipt | null> }>): Promise<TransactionReceipt> {
+export async function sent(tx: Promise<{ wait(): Promise<TransactionReceipt | null> }>): Promise<TransactionReceipt> {
   return (await (await tx).wait())!; // wait() is null only for unmined transactions with 0 confirmations
 }
 
@@ -161,6 +161,8 @@ export interface Reveal {
  * nothing, while a committed report is missing in the first half. */
 export async function settleEpoch(ledger: Contract, epoch: bigint | number, opts: { fromBlock?: number; reveals?: ReadonlyMap<string, Reveal> } = {}) {
   const from = opts.fromBlock ?? (await reportsFromBlock(ledger, epoch));
+  // an attested settlement settled every server ≥ 2/3 of the committee reported: the rest can only be skipped
+  if (await settledByAttestation(ledger, epoch, from)) return undefined;
   const onChain = new Map((await readRevealed(ledger, epoch, from)).map((r) => [r.verifier, r.results]));
   const members = (await readCommittee(ledger, epoch)).members.map((m) => getAddress(m.address)).sort(byAddress);
   const given = await usableReveals(ledger, epoch, opts.reveals ?? new Map(), from);
@@ -171,9 +173,11 @@ export async function settleEpoch(ledger: Contract, epoch: bigint | number, opts
   const salts: string[] = [];
   for (const m of members) {
     const own = onChain.get(m);
-    const offChain = states.get(m) === ReportStatus.committed ? given.get(m) : undefined; // only a committed report can be revealed
+    // a committed report is revealed by its text and salt; one an attested settlement revealed
+    // by its hash alone is given its text (the ledger checks the hash), salt unused
+    const offChain = given.get(m);
     results.push(own ?? offChain?.results ?? "0x");
-    salts.push(own === undefined ? (offChain?.salt ?? ZeroHash) : ZeroHash);
+    salts.push(own === undefined && states.get(m) === ReportStatus.committed ? (offChain?.salt ?? ZeroHash) : ZeroHash);
   }
   const mentioned = new Set<string>();
   for (const r of results) for (const e of decodeResults(r)) mentioned.add(e.server);
@@ -181,6 +185,17 @@ export async function settleEpoch(ledger: Contract, epoch: bigint | number, opts
   for (const s of [...mentioned].sort(byAddress)) if (!(await ledger.settled(epoch, s))) servers.push(s);
   if (servers.length === 0) return undefined;
   return sent(ledger.settleEpoch(epoch, servers, members, results, salts));
+}
+
+/** Whether a `settleAttested` transaction settled `epoch` (read from its `EpochSettled` events). */
+export async function settledByAttestation(ledger: Contract, epoch: bigint | number, fromBlock?: number): Promise<boolean> {
+  const from = fromBlock ?? (await reportsFromBlock(ledger, epoch));
+  const txs = new Set((await queryChunked(ledger, ledger.filters.EpochSettled(epoch), from)).map((l) => l.transactionHash));
+  for (const hash of txs) {
+    const tx = await ledger.runner!.provider!.getTransaction(hash);
+    if (tx && ledger.interface.parseTransaction({ data: tx.data })?.name === "settleAttested") return true;
+  }
+  return false;
 }
 
 /** Whether the latest block is in the second half of epoch+2, where a settlement may leave
@@ -192,7 +207,7 @@ async function mayLeaveOut(ledger: Contract, epoch: bigint | number): Promise<bo
 
 /** The reveals among `reveals` that open their verifier's latest commitment on `epoch` and
  * are well formed: one that does not would make the whole settlement revert. */
-async function usableReveals(ledger: Contract, epoch: bigint | number, reveals: ReadonlyMap<string, Reveal>, fromBlock: number) {
+export async function usableReveals(ledger: Contract, epoch: bigint | number, reveals: ReadonlyMap<string, Reveal>, fromBlock: number) {
   const out = new Map<string, Reveal>();
   if (reveals.size === 0) return out;
   const commitments = new Map<string, string>();
@@ -217,8 +232,9 @@ async function usableReveals(ledger: Contract, epoch: bigint | number, reveals: 
 export async function penalizeUnrevealed(ledger: Contract, epoch: bigint | number, fromBlock?: number) {
   const from = fromBlock ?? (await reportsFromBlock(ledger, epoch));
   const committed = await queryChunked(ledger, ledger.filters.ReportCommitted(epoch), from);
-  const revealed = new Set((await readRevealed(ledger, epoch, from)).map((r) => r.verifier));
-  const missing = [...new Set(committed.map((l) => getAddress((l as unknown as { args: { verifier: string } }).args.verifier)))].filter((v) => !revealed.has(v));
+  // the chain's own state: an attested settlement reveals reports by their hash, with no text to read back
+  const states = await reportStates(ledger, epoch, [...new Set(committed.map((l) => getAddress((l as unknown as { args: { verifier: string } }).args.verifier)))]);
+  const missing = [...states].filter(([, state]) => state === ReportStatus.committed).map(([v]) => v);
   if (missing.length === 0) return undefined;
   return sent(ledger.penalizeUnrevealed(epoch, missing));
 }

@@ -13,6 +13,7 @@ import { EVIDENCE_TYPES } from "../chain/domain.ts";
 import { peerSignerOf } from "../chain/peer-binding.ts";
 import { explainReverts } from "../chain/revert.ts";
 import * as settlement from "../chain/settlement.ts";
+import * as attested from "../chain/attested.ts";
 import { settledOf } from "../chain/settled.ts";
 import { chainSignature, receiptHash } from "../swarm/receipt.ts";
 import { accusedReceipt, recordHash, type EvidenceRecord } from "./evidence.ts";
@@ -129,7 +130,28 @@ export class LedgerPort implements SettlementPort {
   async settle(epoch: number, reveals: ReadonlyMap<string, settlement.Reveal>, late: boolean): Promise<number> {
     if (late) await this.explain(() => settlement.penalizeUnrevealed(this.ledger, epoch)).catch(() => {}); // someone else may have
     const rc = (await this.explain(() => settlement.settleEpoch(this.ledger, epoch, { reveals }))) as { logs: never[] } | undefined;
-    if (rc === undefined) return (await settlement.readRevealed(this.ledger, epoch)).some((r) => r.results !== "0x") ? -1 : 0;
+    if (rc === undefined) {
+      // nothing sent: everything is settled already (by the reports, or by signed medians, which leave no text on chain), or nothing is revealed yet
+      if (await settlement.settledByAttestation(this.ledger, epoch)) return -1;
+      return (await settlement.readRevealed(this.ledger, epoch)).some((r) => r.results !== "0x") ? -1 : 0;
+    }
+    return settledOf(rc.logs.map((l) => this.ledger.interface.parseLog(l)).filter((e) => e !== null)).length;
+  }
+
+  async prepareAttestation(epoch: number, reveals: ReadonlyMap<string, settlement.Reveal>): Promise<attested.Attestation | undefined> {
+    return attested.prepareAttestation(this.ledger, epoch, reveals);
+  }
+
+  async signAttestation(epoch: number, d: attested.AttestationDigest): Promise<string> {
+    return attested.signAttestation(this.signer, this.domain, epoch, d);
+  }
+
+  checkAttestation(epoch: number, d: attested.AttestationDigest, verifier: string, sig: string): boolean {
+    return attested.checkAttestation(this.domain, epoch, d, verifier, sig);
+  }
+
+  async settleAttested(epoch: number, a: attested.Attestation, sigs: ReadonlyMap<string, string>): Promise<number> {
+    const rc = await this.explain(() => attested.settleAttested(this.ledger, a, sigs));
     return settledOf(rc.logs.map((l) => this.ledger.interface.parseLog(l)).filter((e) => e !== null)).length;
   }
 

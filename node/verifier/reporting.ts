@@ -10,6 +10,7 @@ import { reportCommitment, ReportsMissingError } from "../chain/settlement.ts";
 import type { ResultEntry } from "./port.ts";
 import { aggregatorFor } from "./plan.ts";
 import { ReportStatus } from "../chain/enums.ts";
+import type { EpochAttestations } from "./attesting.ts";
 
 /** A signed commitment or a report as it travels on the committee's gossip topic. */
 export type ReportGossip =
@@ -55,8 +56,13 @@ export interface ReportingOptions {
   readonly aggregateAt?: number;
   /** When anyone else settles (reports not revealed may then be left out). */
   readonly fallbackAt?: number;
+  /** How long past `aggregateAt` the aggregator waits for the committee's signed medians
+   * before it carries the reports instead, as a fraction of epoch e+2. */
+  readonly attestWait?: number;
   readonly say: (line: string) => void;
   readonly publish: (g: ReportGossip) => Promise<void>;
+  /** The committee's signed medians (attesting.ts): the cheap settlement, tried first. */
+  readonly attestations?: EpochAttestations;
 }
 
 interface Own {
@@ -86,6 +92,8 @@ export class EpochReports {
   private readonly retryAt = new Map<number, number>();
   /** Epochs whose settlement waits for a committed member's reveal (said once). */
   private readonly waitingFor = new Set<number>();
+  /** Epochs settled (at the head) or given up on by the attested path: not tried again. */
+  private readonly attestDone = new Set<number>();
   /** Epochs seen settled at the head, with the head then (settled for good once confirmed). */
   private readonly settledAt = new Map<number, number>();
   readonly stats = { commits: 0, batches: 0, reveals: 0, onChainReveals: 0, settlements: 0 };
@@ -116,8 +124,10 @@ export class EpochReports {
       }
     }
     if (own === "none") {
-      // the aggregator batches the others' commitments all the same
+      // the aggregator batches the others' commitments all the same, and a member signs the
+      // medians all the same: its stake counts toward the 2/3
       if (into >= 0.2 && into < 0.5 && !this.batched.has(epoch) && (await this.isAggregator(epoch))) await this.submitBatch(epoch);
+      if (into >= 0.55) await this.attest(epoch);
       return;
     }
     if (into < 0.5) {
@@ -137,13 +147,43 @@ export class EpochReports {
       }
     } else if (into >= 0.55 && !this.settled.has(epoch)) {
       await this.gossipReveal(epoch, own);
+      await this.attest(epoch);
     }
+  }
+
+  private async attest(epoch: number): Promise<void> {
+    if (!this.settled.has(epoch)) await this.o.attestations?.attest(epoch, this.reveals.get(epoch) ?? new Map());
+  }
+
+  /** The aggregator's first try, in the first half of e+2: the committee's signed medians.
+   * True while it waits for them (or has settled with them); false to carry the reports. */
+  private async settleAttested(epoch: number, into: number): Promise<boolean> {
+    const attestations = this.o.attestations;
+    if (attestations === undefined || this.attestDone.has(epoch) || into >= 0.5) return false;
+    let n: number | undefined;
+    try {
+      n = await attestations.settle(epoch);
+    } catch (err) {
+      this.attestDone.add(epoch);
+      this.o.say(`settlement: the committee's signed medians for epoch ${epoch} were refused (${err instanceof Error ? err.message : String(err)}): carrying the reports instead`);
+      return false;
+    }
+    if (n === undefined) {
+      if (into < (this.o.aggregateAt ?? 0.1) + (this.o.attestWait ?? 0.15)) return true;
+      this.attestDone.add(epoch);
+      this.o.say(`settlement: too few signed medians for epoch ${epoch} by ${Math.round(100 * into)}% of the epoch: carrying the reports instead`);
+      return false;
+    }
+    this.attestDone.add(epoch); // later looks (until it is confirmed) go through settleEpoch, which sees it
+    await this.settledNow(epoch, n, undefined, true, "signed medians");
+    return true;
   }
 
   /** Duties for `epoch` while the chain is in epoch+2: settle, or reveal on chain if nobody has. */
   async settle(epoch: number, into: number): Promise<void> {
     const own = this.own.get(epoch);
     if (own !== undefined && own !== "none" && !this.settled.has(epoch)) await this.gossipReveal(epoch, own);
+    if (into < 0.5) await this.attest(epoch); // reveals that came late
     // the chain says whether a settlement carried our report: ask it, not our own bookkeeping
     if (own !== undefined && own !== "none" && !own.revealedOnChain && into >= 0.25 && into < 0.5) {
       // done when the confirmed block has it revealed, or never had it committed and the head
@@ -159,6 +199,7 @@ export class EpochReports {
     if (this.settled.has(epoch) || Date.now() < (this.retryAt.get(epoch) ?? 0)) return;
     const mine = await this.isAggregator(epoch);
     if (into < (mine ? (this.o.aggregateAt ?? 0.1) : (this.o.fallbackAt ?? 0.6))) return;
+    if (mine && (await this.settleAttested(epoch, into))) return;
     this.retryAt.set(epoch, Date.now() + RETRY_MS); // a failure (a report still missing) is tried again
     const seenAt = this.settledAt.get(epoch);
     // reports left unrevealed are struck once, not on every look at a settlement being confirmed
@@ -173,14 +214,18 @@ export class EpochReports {
       return;
     }
     if (n === 0) return; // no report to settle with yet (none revealed, none usable): try again
-    // settled now (n > 0), or nothing left to settle (n < 0), at the head: final once the head
-    // of then is confirmed and the chain still says so (a reorg that dropped it: settled again)
+    await this.settledNow(epoch, n, seenAt, mine, "the reports");
+  }
+
+  /** Settled now (n > 0), or nothing left to settle (n < 0), at the head: final once the head
+   * of then is confirmed and the chain still says so (a reorg that dropped it: settled again). */
+  private async settledNow(epoch: number, n: number, seenAt: number | undefined, mine: boolean, how: string): Promise<void> {
     const b = await this.port.blocks?.();
     if (n > 0 || seenAt === undefined) this.settledAt.set(epoch, b?.head ?? 0);
     if (b === undefined || b.confirmed >= this.settledAt.get(epoch)!) this.settled.add(epoch);
     if (n > 0) {
       this.stats.settlements++;
-      this.o.say(`settled epoch ${epoch} for ${n} server(s)${seenAt !== undefined ? " again (a reorg dropped the settlement)" : mine ? "" : " (after the aggregator's deadline)"}`);
+      this.o.say(`settled epoch ${epoch} for ${n} server(s) from ${how}${seenAt !== undefined ? " again (a reorg dropped the settlement)" : mine ? "" : " (after the aggregator's deadline)"}`);
     }
   }
 
@@ -194,6 +239,8 @@ export class EpochReports {
     }
     this.settled.clear();
     this.settledAt.clear();
+    this.attestDone.clear();
+    this.o.attestations?.reorged();
     this.batched.clear();
     this.retryAt.clear();
   }
@@ -227,7 +274,8 @@ export class EpochReports {
   /** Forgets epochs older than `oldest`. */
   prune(oldest: number): void {
     for (const m of [this.own, this.commitments, this.reveals] as Map<number, unknown>[]) for (const e of m.keys()) if (e < oldest) m.delete(e);
-    for (const s of [this.batched, this.settled, this.waitingFor]) for (const e of s) if (e < oldest) s.delete(e);
+    for (const s of [this.batched, this.settled, this.waitingFor, this.attestDone]) for (const e of s) if (e < oldest) s.delete(e);
+    this.o.attestations?.prune(oldest);
     for (const m of [this.retryAt, this.settledAt]) for (const e of m.keys()) if (e < oldest) m.delete(e);
   }
 

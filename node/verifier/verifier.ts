@@ -13,6 +13,7 @@ import { EvidenceDuty, type EvidenceGossip } from "./evidence-duty.ts";
 import { auditTimes, epochSeed, planAudit, seededRandom } from "./plan.ts";
 import type { SettlementPort } from "./port.ts";
 import { EpochReports, type ReportGossip } from "./reporting.ts";
+import { canAttest, EpochAttestations, type AttestationGossip } from "./attesting.ts";
 import type { Rechecker, RecheckResult } from "./recheck.ts";
 import { EpochTallies } from "./tally.ts";
 import { withUnreachable } from "./liveness.ts";
@@ -40,7 +41,7 @@ export interface VerifierOptions {
 
 export const verifierTopic = (chainId: bigint, ledger: string) => `/efed/verifiers/2/${chainId}/${ledger.toLowerCase()}`;
 
-type Gossip = EvidenceGossip | ReportGossip;
+type Gossip = EvidenceGossip | ReportGossip | AttestationGossip;
 
 export class VerifierDaemon {
   private readonly node: PubSubNode;
@@ -54,6 +55,7 @@ export class VerifierDaemon {
   private readonly evidence: EvidenceDuty;
   private readonly plans = new Map<number, { at: number[]; pool: number[][]; rand: () => number }>();
   private readonly reports: EpochReports;
+  private readonly attestations?: EpochAttestations;
   private reorgsSeen = 0;
   private readonly prober?: Prober;
   private timing = { genesis: 0, epochLength: 1 };
@@ -76,7 +78,8 @@ export class VerifierDaemon {
     this.topic = verifierTopic(BigInt(c.domain.chainId!), String(c.domain.verifyingContract));
     if (c.probe !== undefined) this.prober = new Prober({ probe: c.probe, timing: () => ({ now: this.now, ...this.timing }) }, { rounds: o.probesPerEpoch, secret: o.secret, say: (l) => this.say(l) });
     this.evidence = new EvidenceDuty({ port: c.port, rechecker: c.rechecker, domain: c.domain, say: (l) => this.say(l), publish: (g) => this.publish(g), stats: this.stats });
-    this.reports = new EpochReports(c.port, { aggregateAt: o.aggregateAt, fallbackAt: o.fallbackAt, say: (l) => this.say(l), publish: (g) => this.publish(g) });
+    const attestations = canAttest(c.port) ? (this.attestations = new EpochAttestations(c.port, (g) => this.publish(g))) : undefined;
+    this.reports = new EpochReports(c.port, { aggregateAt: o.aggregateAt, fallbackAt: o.fallbackAt, say: (l) => this.say(l), publish: (g) => this.publish(g), attestations });
   }
 
   /** Report duties done so far (commitments, batches, reveals, settlements). */
@@ -249,6 +252,7 @@ export class VerifierDaemon {
   private onGossip(g: Gossip): void {
     if (g.kind === "commitment" || g.kind === "reveal") this.reports.onGossip(g);
     else if (g.kind === "evidence" || g.kind === "cosign") this.evidence.onGossip(g);
+    else if (g.kind === "attestation") this.attestations?.onGossip(g);
   }
 
   /** This verifier's report on `epoch`: what its audits found, the servers that answered
