@@ -109,14 +109,73 @@ abstract contract AttestedSettlement is EpochSettlement {
             address server = address(uint160(entry >> 96));
             if (server <= previous) revert TrustLedgerUnsorted(previous, server);
             previous = server;
-            uint256 slotA = _settleable(b.epoch, server);
-            if (slotA == 0) continue;
-            uint256 acc = uint16(entry >> 80);
-            if (acc > ReportWalk.BPS) acc = ReportWalk.BPS; // as the walk counts it
-            (uint256 head, uint256 tail) = _score(b, server, slotA, acc, uint32(entry >> 48));
+            (uint256 head, uint256 tail) = _settleActive(b, entry);
+            if (head == 0) {
+                uint256 slotA = _settleable(b.epoch, server);
+                if (slotA == 0) continue;
+                uint256 acc = uint16(entry >> 80);
+                if (acc > ReportWalk.BPS) acc = ReportWalk.BPS; // as the walk counts it
+                (head, tail) = _score(b, server, slotA, acc, uint32(entry >> 48));
+            }
             _record(settled, k++, head, tail);
         }
         _close(b, settled, k);
+    }
+
+    /// @dev The usual case of {_settleable} then {_score} in one pass, for `entry` (a median):
+    /// an active server, registered before the epoch, not settled for it yet, that stays active,
+    /// with size-neutral weights and an epoch below 2^32 − 1. Returns its record, or head 0 when
+    /// it is not that case (nothing written), for the general path to settle or skip it. Same
+    /// layouts and arithmetic as {_score}, {_rewardsOf} and {_packSlotA}; about a third of a
+    /// server's settlement gas is saved (TrustLedger.attested.test.ts holds the two equal).
+    function _settleActive(Batch memory b, uint256 entry) private returns (uint256 head, uint256 tail) {
+        if (!b.sizeNeutral) return (0, 0);
+        uint256 epoch = b.epoch;
+        uint256 theta = b.theta;
+        uint256 maxTokens = b.maxTokens;
+        uint256 points;
+        uint256 credited;
+        assembly ("memory-safe") {
+            let server := shr(96, entry)
+            mstore(0, server)
+            mstore(0x20, _servers.slot)
+            let slot := keccak256(0, 0x40)
+            let slotA := sload(slot)
+            let last := and(shr(40, slotA), 0xffffffff) // last settled epoch + 1
+            let acc := and(shr(80, entry), 0xffff)
+            if gt(acc, 10000) { acc := 10000 } // BPS
+            let score := mul(acc, 100000000000000) // S_i = acc · 1e14 (size-neutral Eq. 3)
+            // status Active (1), sinceEpoch ≤ epoch, last ≤ epoch, S_i ≥ θ, epoch + 1 fits 32 bits
+            if and(
+                and(eq(and(slotA, 0xff), 1), iszero(gt(and(shr(72, slotA), 0xffffffff), epoch))),
+                and(and(iszero(gt(last, epoch)), iszero(lt(score, theta))), lt(epoch, 0xffffffff))
+            ) {
+                let tokens := and(shr(48, entry), 0xffffffff)
+                if gt(tokens, maxTokens) { tokens := maxTokens }
+                let rewards := shr(160, slotA)
+                let pending := and(shr(104, slotA), 0xffffffffffffff)
+                if pending {
+                    // the book of epoch last − 1 (points: low 128 bits, budget: next 120; points ≥ pending)
+                    mstore(0, sub(last, 1))
+                    mstore(0x20, _books.slot)
+                    let book := sload(keccak256(0, 0x40))
+                    credited := div(mul(and(shr(128, book), 0xffffffffffffffffffffffffffffff), pending), and(book, 0xffffffffffffffffffffffffffffffff))
+                    rewards := add(rewards, credited)
+                }
+                if lt(rewards, shl(96, 1)) { // else the general path reverts as SafeCast does
+                    points := mul(acc, tokens) // (S_i / 1e14) · tokens < 2^46
+                    let trust := div(score, 1000000000) // TRUST_UNIT
+                    sstore(slot, or(or(or(1, shl(8, trust)), shl(40, add(epoch, 1))), or(and(slotA, shl(72, 0xffffffff)), or(shl(104, points), shl(160, rewards)))))
+                    head := or(or(shl(96, server), shl(80, acc)), shl(16, score))
+                    tail := or(shl(224, tokens), shl(216, 1))
+                }
+            }
+        }
+        if (head == 0) return (0, 0);
+        unchecked {
+            b.points += points; // < 2^56 per server
+            b.credited += credited; // budget shares
+        }
     }
 
     /// @dev Counts member `v`'s report by its hash: a commitment not yet revealed is opened

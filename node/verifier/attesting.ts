@@ -82,11 +82,12 @@ export class EpochAttestations {
   }
 
   /** Settles `epoch` with our attestation once signatures on it reach 2/3 of the committee
-   * stake; resolves to the servers settled, or undefined while it cannot (no attestation of
-   * ours yet, or too few signatures). A revert is thrown to the caller. */
-  async settle(epoch: number): Promise<number | undefined> {
+   * stake; resolves to the servers settled, "none" while we have no attestation (a committed
+   * report not at hand, or nothing to settle), "short" while signatures fall short. A revert
+   * is thrown to the caller. */
+  async settle(epoch: number): Promise<number | "none" | "short"> {
     const own = this.own.get(epoch);
-    if (own === undefined) return undefined;
+    if (own === undefined) return "none";
     const committee = await this.port.committee(epoch);
     const sigs = new Map<string, string>();
     let stake = 0n;
@@ -96,7 +97,7 @@ export class EpochAttestations {
       sigs.set(v, vote.sig);
       stake += s;
     }
-    if (3n * stake < 2n * own.a.committeeStake) return undefined;
+    if (3n * stake < 2n * own.a.committeeStake) return "short";
     const n = await this.port.settleAttested(epoch, own.a, leastSigners(own.a, sigs));
     this.stats.settlements++;
     return n;

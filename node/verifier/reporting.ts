@@ -159,8 +159,9 @@ export class EpochReports {
    * True while it waits for them (or has settled with them); false to carry the reports. */
   private async settleAttested(epoch: number, into: number): Promise<boolean> {
     const attestations = this.o.attestations;
-    if (attestations === undefined || this.attestDone.has(epoch) || into >= 0.5) return false;
-    let n: number | undefined;
+    // not near the middle of e+2, where the ledger stops taking it (block times are not ours)
+    if (attestations === undefined || this.attestDone.has(epoch) || into >= 0.45) return false;
+    let n: number | "none" | "short";
     try {
       n = await attestations.settle(epoch);
     } catch (err) {
@@ -168,10 +169,11 @@ export class EpochReports {
       this.o.say(`settlement: the committee's signed medians for epoch ${epoch} were refused (${err instanceof Error ? err.message : String(err)}): carrying the reports instead`);
       return false;
     }
-    if (n === undefined) {
+    if (typeof n !== "number") {
       if (into < (this.o.aggregateAt ?? 0.1) + (this.o.attestWait ?? 0.15)) return true;
       this.attestDone.add(epoch);
-      this.o.say(`settlement: too few signed medians for epoch ${epoch} by ${Math.round(100 * into)}% of the epoch: carrying the reports instead`);
+      // "none": a report is missing (the reports' path says so) or there is nothing to settle
+      if (n === "short") this.o.say(`settlement: too few signed medians for epoch ${epoch} by ${Math.round(100 * into)}% of the epoch: carrying the reports instead`);
       return false;
     }
     this.attestDone.add(epoch); // later looks (until it is confirmed) go through settleEpoch, which sees it

@@ -62,29 +62,37 @@ describe("TrustLedger settleAttested: the committee's signed medians", () => {
     undefined,
   ];
 
-  it("settles exactly as settleEpoch would from the same reports: records, trust, fees and report states", async () => {
-    const { texts, salts, reveals } = await commitAll(1, rows());
-    await goToSettle(w, 1);
-    const snapshot = await helpers.takeSnapshot();
-    const rc1 = await (await as(w, w.outsider).settleEpoch(1, servers, members, texts.map((t) => t ?? "0x"), salts)).wait();
-    const viaReports = settledOf(parseLogs(w, rc1));
-    const state = async () => ({
-      servers: await Promise.all(servers.map(async (s) => { const v = await w.ledger.getServer(s); return [v.trust, v.status, v.lastSettledEpoch]; })),
-      verifiers: await Promise.all(members.map(async (m) => [(await w.ledger.getVerifier(m)).pendingRewards, await w.ledger.reportState(1, m)])),
+  it("settles exactly as settleEpoch would from the same reports: records, trust, rewards, fees and report states, over epochs", async () => {
+    const state = async (epoch: number) => ({
+      servers: await Promise.all(servers.map(async (s) => { const v = await w.ledger.getServer(s); return [v.trust, v.status, v.lastSettledEpoch, v.pendingRewards]; })),
+      verifiers: await Promise.all(members.map(async (m) => [(await w.ledger.getVerifier(m)).pendingRewards, await w.ledger.reportState(epoch, m)])),
       pool: await w.ledger.rewardPool(),
     });
-    const before = await state();
-    await snapshot.restore();
-    const a = (await prepareAttestation(as(w, w.outsider), 1, reveals))!;
-    assert.equal(a.medians.length, 2 + 2 * 26 * 2, "servers[2] is reported by 50 of 250: not in the medians");
-    const rc2 = await settleAttested(as(w, w.outsider), a, await sign(a, [0, 1, 2, 4]));
-    assert.deepEqual(settledOf(parseLogs(w, rc2)), viaReports);
-    assert.deepEqual(viaReports.map((s) => s.accBps), [9_000, 2_500]); // the lower stake-weighted medians
-    assert.deepEqual(await state(), before);
-    // a second attested settlement settles nothing twice, and the node's settleEpoch knows it
-    const again = await settleAttested(as(w, w.outsider), a, await sign(a, [0, 1, 2, 4]));
-    assert.deepEqual(settledOf(parseLogs(w, again)), []);
-    assert.equal(await settleEpoch(as(w, w.outsider), 1, { reveals }), undefined);
+    // epoch 1: a server staying active (the fast path), one deactivated and one under 2/3 (the
+    // general path); epoch 2: the active one is credited its epoch-1 reward (the fast path's book read)
+    for (const epoch of [1, 2]) {
+      const { texts, salts, reveals } = await commitAll(epoch, epoch === 1 ? rows() : rows().map((r) => r?.filter((e) => e.server === servers[0])));
+      await goToSettle(w, epoch);
+      const snapshot = await helpers.takeSnapshot();
+      const rc1 = await (await as(w, w.outsider).settleEpoch(epoch, servers, members, texts.map((t) => t ?? "0x"), salts)).wait();
+      const viaReports = settledOf(parseLogs(w, rc1));
+      const before = await state(epoch);
+      await snapshot.restore();
+      const a = (await prepareAttestation(as(w, w.outsider), epoch, reveals))!;
+      if (epoch === 1) assert.equal(a.medians.length, 2 + 2 * 26 * 2, "servers[2] is reported by 50 of 250: not in the medians");
+      const rc2 = await settleAttested(as(w, w.outsider), a, await sign(a, [0, 1, 2, 4]));
+      assert.deepEqual(settledOf(parseLogs(w, rc2)), viaReports);
+      assert.deepEqual(viaReports.map((s) => [s.accBps, s.active]), epoch === 1 ? [[9_000, true], [2_500, false]] : [[9_000, true]]); // lower stake-weighted medians
+      assert.deepEqual(await state(epoch), before);
+      if (epoch === 2) assert.ok((await w.ledger.getServer(servers[0])).pendingRewards > 0n);
+      // a second attested settlement settles nothing twice, and the node's settleEpoch knows it
+      const again = await settleAttested(as(w, w.outsider), a, await sign(a, [0, 1, 2, 4]));
+      assert.deepEqual(settledOf(parseLogs(w, again)), []);
+      assert.equal(await settleEpoch(as(w, w.outsider), epoch, { reveals }), undefined);
+    }
+    await goTo(w, 5);
+    const claimed = await w.ledger.getServer(servers[0]);
+    assert.ok(claimed.pendingRewards > 0n);
   });
 
   it("attack: a colluding third signs false medians; under 2/3 of the stake is refused, and a signature must be its member's", async () => {
