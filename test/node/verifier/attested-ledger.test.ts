@@ -34,7 +34,12 @@ describe("attested settlement through LedgerPort", () => {
     );
     /** Delivers what was gossiped to every member (as gossipsub would). */
     const deliver = () => {
-      for (const g of bus.splice(0)) for (const m of members) (g.kind === "attestation" ? m.attestations.onGossip(g) : m.r.onGossip(g));
+      for (const g of bus.splice(0)) {
+        for (const m of members) {
+          if (g.kind === "attestation") m.attestations.onGossip(g);
+          else m.r.onGossip(g);
+        }
+      }
     };
     const aggregator = members.find((m) => m.address === aggregatorFor(1, members.map((x) => x.address)))!;
     const at = async (epoch: number, into: number, duty: (m: (typeof members)[number]) => Promise<void>) => {
