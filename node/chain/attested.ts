@@ -7,7 +7,8 @@ import type { Contract, Signer, TransactionReceipt, TypedDataDomain } from "ethe
 import { SETTLEMENT_ATTESTATION_TYPES } from "./domain.ts";
 import { ReportStatus } from "./enums.ts";
 import { reportsFromBlock } from "./block-search.ts";
-import { byAddress, decodeResults, readCommittee, reportStates, sent, usableReveals, type Reveal } from "./settlement.ts";
+import { decodeResults, readCommittee, reportStates, usableReveals, type Reveal } from "./settlement.ts";
+import { byAddress, sent } from "./tx.ts";
 
 const BPS = 10_000;
 

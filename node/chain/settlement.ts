@@ -1,10 +1,10 @@
 // Node-side helpers for the ledger's settlement: packed per-epoch reports, commit-reveal,
 // settlement from the revealed reports, evidence and refutation signatures, the committee,
 // and which window of which epoch the chain is in (see docs/settlement.md).
-import { AbiCoder, getAddress, hexlify, keccak256, randomBytes, SigningKey, verifyTypedData, ZeroHash } from "ethers";
-import type { Contract, Signer, TransactionReceipt, TypedDataDomain } from "ethers";
-import { EVIDENCE_TYPES, REFUTATION_TYPES, REPORT_COMMITMENT_TYPES, type Receipt } from "./domain.ts";
-import { receiptSigningHash } from "../swarm/receipt.ts";
+import { AbiCoder, getAddress, hexlify, keccak256, randomBytes, verifyTypedData, ZeroHash } from "ethers";
+import type { Contract, Signer, TypedDataDomain } from "ethers";
+import { REPORT_COMMITMENT_TYPES } from "./domain.ts";
+import { byAddress, sent } from "./tx.ts";
 import { ReportStatus } from "./enums.ts";
 import { queryChunked, reportsFromBlock } from "./block-search.ts";
 
@@ -33,11 +33,6 @@ export class ReportsMissingError extends Error {
   }
 }
 
-export const byAddress = (a: string, b: string) => {
-  const x = BigInt(a);
-  const y = BigInt(b);
-  return x < y ? -1 : x > y ? 1 : 0;
-};
 
 /** Packs entries as `server (20) ‖ accBps (2) ‖ tokens (4)`, sorted by server address. */
 export function encodeResults(entries: readonly ResultEntry[]): string {
@@ -72,9 +67,6 @@ export function reportCommitment(epoch: bigint | number, verifier: string, resul
   return keccak256(AbiCoder.defaultAbiCoder().encode(["uint64", "address", "bytes32", "bytes32"], [epoch, verifier, keccak256(results), salt]));
 }
 
-export async function sent(tx: Promise<{ wait(): Promise<TransactionReceipt | null> }>): Promise<TransactionReceipt> {
-  return (await (await tx).wait())!; // wait() is null only for unmined transactions with 0 confirmations
-}
 
 /** Commits the ledger's signer's report on `epoch` by its own transaction; returns the salt. */
 export async function commitReport(ledger: Contract, epoch: bigint | number, results: string): Promise<string> {
@@ -239,54 +231,10 @@ export async function penalizeUnrevealed(ledger: Contract, epoch: bigint | numbe
   return sent(ledger.penalizeUnrevealed(epoch, missing));
 }
 
-export interface CommitteeSignature {
-  signer: string;
-  signature: string;
-}
-
-// The struct hash (`receiptHash` in Evidence) and what a peer key signs (sha256 of the
-// EIP-712 digest) are the servers' own, from node/swarm/receipt.ts.
+export { byAddress, sent } from "./tx.ts";
+// evidence, refutation and receipt signatures and their transactions: evidence-calls.ts
+export { executeSlash, refuteSlash, signEvidence, signReceipt, signRefutation, submitEvidence, type CommitteeSignature } from "./evidence-calls.ts";
 export { receiptHash, receiptSigningHash } from "../swarm/receipt.ts";
-
-/** A server's 65-byte receipt signature, made with its peer key (servers sign with
- * OpenSSL and the ledger-facing form is recovered by `chainSignature`; tests sign here). */
-export function signReceipt(peerPrivateKey: Uint8Array, domain: TypedDataDomain, r: Receipt): string {
-  return new SigningKey(hexlify(peerPrivateKey)).sign(receiptSigningHash(domain, r)).serialized;
-}
-
-export async function signEvidence(
-  signer: Signer,
-  domain: TypedDataDomain,
-  ev: { server: string; receiptHash: string; recordHash: string },
-): Promise<CommitteeSignature> {
-  return { signer: await signer.getAddress(), signature: await signer.signTypedData(domain, EVIDENCE_TYPES, { ...ev }) };
-}
-
-export async function signRefutation(signer: Signer, domain: TypedDataDomain, slashId: string): Promise<CommitteeSignature> {
-  return { signer: await signer.getAddress(), signature: await signer.signTypedData(domain, REFUTATION_TYPES, { slashId }) };
-}
-
-function sortedSigs(sigs: readonly CommitteeSignature[]): [string[], string[]] {
-  const s = [...sigs].sort((a, b) => byAddress(a.signer, b.signer));
-  return [s.map((x) => x.signer), s.map((x) => x.signature)];
-}
-
-/** Submits evidence; resolves to the slash id. */
-export async function submitEvidence(ledger: Contract, receipt: Receipt, receiptSig: string, recordHash: string, sigs: readonly CommitteeSignature[]): Promise<string> {
-  const [signers, signatures] = sortedSigs(sigs);
-  const rc = await sent(ledger.submitEvidence(receipt, receiptSig, recordHash, signers, signatures));
-  const ev = rc.logs.map((l) => ledger.interface.parseLog(l)).find((e) => e?.name === "EvidenceSubmitted");
-  return ev!.args.slashId as string;
-}
-
-export async function refuteSlash(ledger: Contract, slashId: string, sigs: readonly CommitteeSignature[]) {
-  const [signers, signatures] = sortedSigs(sigs);
-  return sent(ledger.refuteSlash(slashId, signers, signatures));
-}
-
-export async function executeSlash(ledger: Contract, slashId: string) {
-  return sent(ledger.executeSlash(slashId));
-}
 
 /** The committee of `epoch`: members with their stake, and the total committee stake. */
 export async function readCommittee(ledger: Contract, epoch: bigint | number): Promise<{ members: { address: string; stake: bigint }[]; total: bigint }> {
