@@ -52,7 +52,8 @@ abstract contract AttestedSettlement is EpochSettlement {
         b.epoch = epoch;
         uint256 signed = _countMembers(b, _digest(epoch, medians, members), members);
         _checkCommittee(b);
-        if (3 * signed < 2 * b.committee) revert TrustLedgerInsufficientSignatures(signed, b.committee);
+        // an epoch without a committee has nobody to sign: nothing is settled from no signatures
+        if (3 * signed < 2 * b.committee || signed == 0) revert TrustLedgerInsufficientSignatures(signed, b.committee);
         _book(b.fees, 0); // before the epoch's budget is reserved from what is left
         _settleMedians(b, medians);
     }

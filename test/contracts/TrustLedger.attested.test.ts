@@ -160,6 +160,16 @@ describe("TrustLedger settleAttested: the committee's signed medians", () => {
     await expectRevert(settleAttested(as(w, w.outsider), a2, await sign(a2, [0, 1, 2, 3, 4])), w.ledger.interface, "TrustLedgerOutsideWindow");
   });
 
+  it("attack: nobody settles an epoch without a committee (no stake to sign: zero signatures are not 2/3 of zero)", async () => {
+    const empty = await deployWorld(ethers, helpers);
+    await registerServer(empty, 0, 0, 5);
+    const server = await empty.servers[0].getAddress();
+    await goTo(empty, 3);
+    const medians = "0x" + server.slice(2).toLowerCase() + "0000" + "000003e8";
+    await expectRevert(as(empty, empty.outsider).settleAttested(1, medians, []), empty.ledger.interface, "TrustLedgerInsufficientSignatures", [0n, 0n]);
+    assert.equal((await empty.ledger.getServer(server)).lastSettledEpoch, 2n ** 64n - 1n); // never settled
+  });
+
   it("a report revealed on chain counts by its hash; one an attested settlement revealed is not struck and earns its fee once", async () => {
     const { texts, salts, reveals } = await commitAll(1, rows());
     await goTo(w, 2, EPOCH / 2);
