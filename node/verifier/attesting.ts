@@ -45,14 +45,14 @@ interface Own {
 const MAX_EPOCHS_HELD = 8;
 const MAX_MEMBERS = 512; // per epoch, far beyond any committee: gossip is open to anyone
 const REGOSSIP_MS = 2_000;
-const RETRY_MS = 1_000; // a look at the chain and the reports while one is still missing
 
 export class EpochAttestations {
   private readonly port: AttestingPort;
   private readonly publish: (g: AttestationGossip) => Promise<void>;
   private readonly own = new Map<number, Own>();
   private readonly votes = new Map<number, Map<string, { d: AttestationDigest; sig: string }>>();
-  private readonly triedAt = new Map<number, number>();
+  /** How many reports were at hand at the last look at each epoch. */
+  private readonly triedWith = new Map<number, number>();
   readonly stats = { attested: 0, settlements: 0 };
 
   constructor(port: AttestingPort, publish: (g: AttestationGossip) => Promise<void>) {
@@ -65,8 +65,10 @@ export class EpochAttestations {
   async attest(epoch: number, reveals: ReadonlyMap<string, Reveal>): Promise<void> {
     let own = this.own.get(epoch);
     if (own === undefined) {
-      if (Date.now() < (this.triedAt.get(epoch) ?? 0)) return;
-      this.triedAt.set(epoch, Date.now() + RETRY_MS);
+      // looked at again only when a report arrived: the committed set is final by then (the
+      // commit window closed), and each look costs a dozen reads of the chain
+      if (this.triedWith.get(epoch) === reveals.size) return;
+      this.triedWith.set(epoch, reveals.size);
       if (!(await this.port.committee(epoch)).members.has(this.port.address)) return;
       const a = await this.port.prepareAttestation(epoch, reveals);
       if (a === undefined) return;
@@ -117,11 +119,11 @@ export class EpochAttestations {
   /** A deep reorg: the chain's commitments may differ, so attestations are made again. */
   reorged(): void {
     this.own.clear();
-    this.triedAt.clear();
+    this.triedWith.clear();
   }
 
   prune(oldest: number): void {
-    for (const m of [this.own, this.votes, this.triedAt] as Map<number, unknown>[]) for (const e of m.keys()) if (e < oldest) m.delete(e);
+    for (const m of [this.own, this.votes, this.triedWith] as Map<number, unknown>[]) for (const e of m.keys()) if (e < oldest) m.delete(e);
   }
 
   private hold(epoch: number): Map<string, { d: AttestationDigest; sig: string }> {

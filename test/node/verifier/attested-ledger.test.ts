@@ -50,7 +50,6 @@ describe("attested settlement through LedgerPort", () => {
     await at(2, 0.05, (m) => m.r.report(1, 0.05, m.results)); // commitments gossiped
     await at(2, 0.25, (m) => m.r.report(1, 0.25, m.results)); // the aggregator's batch
     await at(2, 0.6, (m) => m.r.report(1, 0.6, m.results)); // reveals gossiped (the first attests with its own only: too early)
-    await new Promise((r) => setTimeout(r, 1_050));
     await at(2, 0.7, (m) => m.r.report(1, 0.7, m.results)); // every report at hand: signed medians gossiped
     for (const m of members) assert.equal(m.attestations.stats.attested, 1, `${m.address} did not attest`);
     await at(3, 0.1, (m) => m.r.settle(1, 0.1));
