@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { Contract, JsonRpcProvider } from "ethers";
 import { loadAbi } from "../../node/chain/ledger.ts";
 import { readSettled } from "../../node/chain/settled.ts";
-import { decodeResults, readRevealed } from "../../node/chain/settlement.ts";
+import { decodeResults, readRevealed, settledByAttestation } from "../../node/chain/settlement.ts";
 import { efed, efedBackground, type Background } from "../helpers/processes.ts";
 import { goldenText, STORIES_260K } from "../helpers/models.ts";
 
@@ -179,6 +179,10 @@ describe("audits, evidence and settlement, end to end", () => {
       assert.equal((await events("EvidenceSubmitted", null, a)).length, 0, "evidence against an honest server");
     }
     for (const v of ["v1", "v2", "v3", "liar"]) assert.equal((await events("VerifierStruck", addressOf(wallet[v]))).length, 0, `${v} was struck`);
+    // the usual path: the committee signed the medians (the liar too: it computes them from every report)
+    const epochs = [...new Set((await settledOf(head)).map((x) => x.epoch))];
+    const attested = (await Promise.all(epochs.map((e) => settledByAttestation(ledger, e)))).filter(Boolean).length;
+    assert.ok(attested >= 1, `none of epochs ${epochs.join(", ")} was settled from the committee's signed medians`);
   });
 
   it("rewards are paid out by `efed claim`", async () => {
