@@ -17,6 +17,9 @@ export interface LocalOptions {
    * verifiers keep float graphs, because int8 activations do not recompute within the
    * audits' tolerance (quant.ts). */
   readonly quantized?: boolean;
+  /** Run the layers as the fused graph where it runs (fused-layers.ts; default true): local
+   * only, for the same reason. */
+  readonly fused?: boolean;
 }
 
 export interface LocalEngine {
@@ -59,7 +62,7 @@ async function engineOf(model: LoadedModel, layers: Pick<MappedLayers, "norms" |
   const { norms, linear } = layers;
   const runners = await Promise.all(
     splitLayers(c.nLayers, o.shards ?? 1).map(([start, end]) =>
-      ShardRunner.open(c, { start, end, norms, linear, quantized: o.quantized ?? true }, device, layers.externalDir),
+      ShardRunner.open(c, { start, end, norms, linear, quantized: o.quantized ?? true, fused: o.fused ?? true }, device, layers.externalDir),
     ),
   );
   const client = await openClientModel(model, device, cw);

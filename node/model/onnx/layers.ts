@@ -39,9 +39,16 @@ function gemmT(g: GraphBuilder, x: string, w: string, rows: number, cols: number
   return g.op("Reshape", [y, lead === undefined ? g.i64([1, -1, rows]) : g.op("Concat", [lead, g.i64([rows])], [attr.int("axis", 0)])]);
 }
 
-function linear(g: GraphBuilder, c: LlamaConfig, x: string, name: string, lin: Linear | MappedLinear, m: LayerMatrix, quantize: boolean, lead?: string): string {
+/** x [1, S, in] times Wᵀ in one node: onnxruntime's FusedMatMul with transB packs W as
+ * stored, like Gemm, and takes x as it is, so the two Reshapes around a Gemm go (the fused
+ * graph, fused-layers.ts). */
+const fusedMatMulT = (g: GraphBuilder, x: string, w: string) => g.msOp("FusedMatMul", [x, w], [attr.int("transB", 1)]);
+
+/** A linear layer of the shard graph; `fused`: as FusedMatMul (fused-layers.ts). */
+export function linear(g: GraphBuilder, c: LlamaConfig, x: string, name: string, lin: Linear | MappedLinear, m: LayerMatrix, quantize: boolean, lead?: string, fused = false): string {
   const [rows, cols] = matrixShape(c, m);
-  if (lin.kind === "mapped") return gemmT(g, x, g.external(name, [rows, cols], lin.location, lin.offset), rows, cols, lead);
+  const dense = (w: string) => (fused ? fusedMatMulT(g, x, w) : gemmT(g, x, w, rows, cols, lead));
+  if (lin.kind === "mapped") return dense(g.external(name, [rows, cols], lin.location, lin.offset));
   if (lin.kind === "dense") {
     const q8 = quantize ? exactQ8_0(lin.w, rows, cols) : undefined;
     if (q8 !== undefined) {
@@ -50,7 +57,7 @@ function linear(g: GraphBuilder, c: LlamaConfig, x: string, name: string, lin: L
       const attrs = [attr.int("K", cols), attr.int("N", rows), attr.int("bits", 8), attr.int("block_size", Q8_BLOCK), attr.int("accuracy_level", INT8_ACCURACY)];
       return g.msOp("MatMulNBits", [x, b, s], attrs);
     }
-    return gemmT(g, x, g.weight(name, lin.w, [rows, cols]), rows, cols, lead);
+    return dense(g.weight(name, lin.w, [rows, cols]));
   }
   const a = g.weight(`${name}.a`, lin.a, [cols, lin.rank]);
   const b = g.weight(`${name}.b`, lin.b, [lin.rank, rows]);
@@ -58,7 +65,7 @@ function linear(g: GraphBuilder, c: LlamaConfig, x: string, name: string, lin: L
 }
 
 /** cos/sin tables [contextLength, headSize/2] for every position. */
-function ropeTables(c: LlamaConfig): [Float32Array, Float32Array] {
+export function ropeTables(c: LlamaConfig): [Float32Array, Float32Array] {
   const half = c.headSize / 2;
   const cos = new Float32Array(c.contextLength * half);
   const sin = new Float32Array(c.contextLength * half);
@@ -104,6 +111,9 @@ export interface ShardGraphOptions {
    * batch-runner.ts): `hidden` [B, S, dim], `pos` [B], caches [B, kvHeads, P, headSize] with
    * each row's cache left-padded to the longest, P; default false (B = 1, `pos` a scalar). */
   readonly batched?: boolean;
+  /** Open the fused graph (fused-layers.ts) instead, where it runs; default false. Only
+   * local generation turns it on (ShardRunner.open): servers and verifiers keep this graph. */
+  readonly fused?: boolean;
 }
 
 /** Names of a shard graph's cache inputs and outputs for layer l. */

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import onnxProto from "onnx-proto";
 import { toFloat32, toQ8_0, GGML_Q8_0 } from "../../../node/model/dtypes.ts";
 import { loadModel } from "../../../node/model/load.ts";
+import { buildFusedShardGraph } from "../../../node/model/onnx/fused-layers.ts";
 import { buildShardGraph, denseSource } from "../../../node/model/onnx/layers.ts";
 import { ShardRunner } from "../../../node/model/onnx/runtime.ts";
 import { exactQ8_0 } from "../../../node/model/quant.ts";
@@ -50,10 +51,10 @@ describe("Q8_0 weights in the graph", () => {
     assert.equal(swarm.filter((t) => t === "MatMulNBits").length, 0);
   });
 
-  it("matches the float64 reference with int8 activations, prefill and single steps", async () => {
+  for (const [graph, build] of [["plain", buildShardGraph], ["fused", buildFusedShardGraph]] as const) it(`matches the float64 reference with int8 activations, prefill and single steps (${graph} graph)`, async () => {
     const c = m.config;
     const norms = (l: number) => ({ attnNorm: m.weights.layers[l]!.attnNorm, ffnNorm: m.weights.layers[l]!.ffnNorm });
-    const shards = await Promise.all([0, 1, 2].map((l) => ShardRunner.create(c, l, l + 1, buildShardGraph(c, { start: l, end: l + 1, norms, linear: denseSource(m.weights), quantized: true }), "cpu")));
+    const shards = await Promise.all([0, 1, 2].map((l) => ShardRunner.create(c, l, l + 1, build(c, { start: l, end: l + 1, norms, linear: denseSource(m.weights), quantized: true }), "cpu")));
     const caches = shards.map((s) => s.newCache());
     const ref = new ReferenceModel(c, m.weights);
     const errs: number[] = [];
