@@ -13,7 +13,7 @@ export interface LocalOptions {
   readonly shards?: number;
   readonly device?: Device;
   readonly svd?: SvdSpec;
-  /** Run Q8_0 weights as int8 MatMulNBits (default true). Only here: a swarm's servers and
+  /** Run Q8_0 weights (layers and output head) as int8 MatMulNBits (default true). Only here: a swarm's servers and
    * verifiers keep float graphs, because int8 activations do not recompute within the
    * audits' tolerance (quant.ts). */
   readonly quantized?: boolean;
@@ -65,7 +65,7 @@ async function engineOf(model: LoadedModel, layers: Pick<MappedLayers, "norms" |
       ShardRunner.open(c, { start, end, norms, linear, quantized: o.quantized ?? true, fused: o.fused ?? true }, device, layers.externalDir),
     ),
   );
-  const client = await openClientModel(model, device, cw);
+  const client = await openClientModel(model, device, cw, { quantized: o.quantized ?? true });
   return {
     model,
     client,
