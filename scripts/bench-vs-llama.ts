@@ -1,8 +1,8 @@
 // Decode and prefill against llama.cpp on the same GGUF files, at 1 and 2 threads, in the
 // same run (bench-model.ts writes the result into bench/model.json, "vsLlamaCpp"), for the
-// 48M synthetic model and a 300M one. For 48M Q8_0, our engine is measured twice: weights
-// expanded to f32 (the graph servers and verifiers run) and kept as int8 MatMulNBits
-// (`generate --local`).
+// 48M synthetic model and a 300M one. Our engine runs as `generate --local` does: the fused
+// graph (fused-layers.ts), Q8_0 weights as int8 MatMulNBits. For 48M Q8_0 it is measured a
+// second time with the graph servers and verifiers run: plain, weights expanded to f32.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,10 +16,11 @@ import { SHAPE_300M, SHAPE_48M, SHAPE_QUICK, type SynthShape } from "./synth-sha
 
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
-async function ourRun(file: string, o: { threads: number; decode: number; prefill: number[]; quantized: boolean }) {
+async function ourRun(file: string, o: { threads: number; decode: number; prefill: number[] } & Graph) {
   setThreads(o.threads);
   const t0 = performance.now();
-  const engine = await openLocalEngine(file, { quantized: o.quantized });
+  const engine = await openLocalEngine(file, { quantized: o.quantized, fused: o.fused });
+  const fused = engine.runners.every((r) => r.fused);
   const loadSeconds = (performance.now() - t0) / 1000;
   try {
     const bos = engine.model.tokenizer.bos;
@@ -37,28 +38,41 @@ async function ourRun(file: string, o: { threads: number; decode: number; prefil
     const p = performance.now();
     await prefill(o.prefill);
     const prefillTokensPerSecond = o.prefill.length / ((performance.now() - p) / 1000);
-    return { decodeTokensPerSecond, prefillTokensPerSecond, tokens: r.tokens, loadSeconds };
+    return { decodeTokensPerSecond, prefillTokensPerSecond, tokens: r.tokens, loadSeconds, fused };
   } finally {
     await engine.close();
   }
+}
+
+/** A graph our engine runs: Q8_0 weights as int8 or f32, fused operators or plain. */
+export interface Graph {
+  readonly quantized: boolean;
+  readonly fused: boolean;
 }
 
 /** A model the comparison builds, and the graphs our engine runs it as per weight type. */
 interface Compared {
   readonly label?: string; // absent: named by its parameter count
   readonly shape: SynthShape;
-  readonly graphs: { readonly F32: boolean[]; readonly Q8_0: boolean[] }; // quantized: false, true
+  readonly graphs: { readonly F32: Graph[]; readonly Q8_0: Graph[] };
 }
 
-/** The 300M model runs only the graph the project runs for each type (f32 for F32, int8 for
- * Q8_0); it takes minutes, so EFED_BENCH_300M=0 skips it (a quick run skips it unless =1). */
+/** `generate --local`'s graph; servers' and verifiers' is { quantized: false, fused: false }. */
+const LOCAL = { F32: { quantized: false, fused: true }, Q8_0: { quantized: true, fused: true } } as const;
+
+/** The 300M model runs only the graph `generate --local` runs for each type (fused; f32 for
+ * F32, int8 for Q8_0); it takes minutes, so EFED_BENCH_300M=0 skips it (a quick run skips it
+ * unless =1). */
 export function comparedModels(quick: boolean, switch300M: string | undefined): Compared[] {
   const with300M = switch300M ?? (quick ? "0" : "1");
   if (with300M !== "0" && with300M !== "1") throw new Error(`EFED_BENCH_300M must be 0 or 1, got ${with300M}`);
-  const models: Compared[] = [{ shape: quick ? SHAPE_QUICK : SHAPE_48M, graphs: { F32: [false], Q8_0: [false, true] } }];
-  if (with300M === "1") models.push({ label: "300M", shape: SHAPE_300M, graphs: { F32: [false], Q8_0: [true] } });
+  const models: Compared[] = [{ shape: quick ? SHAPE_QUICK : SHAPE_48M, graphs: { F32: [LOCAL.F32], Q8_0: [{ quantized: false, fused: false }, LOCAL.Q8_0] } }];
+  if (with300M === "1") models.push({ label: "300M", shape: SHAPE_300M, graphs: { F32: [LOCAL.F32], Q8_0: [LOCAL.Q8_0] } });
   return models;
 }
+
+/** How a run's graph is named in bench/model.json (speed-summary.ts looks runs up by it). */
+export const graphLabel = (quantized: boolean, fused: boolean) => `${quantized ? "int8 MatMulNBits" : "f32 MatMul"}${fused ? " fused" : ""}`;
 
 export async function vsLlamaCpp(quick: boolean, log: (s: string) => void) {
   const dir = mkdtempSync(join(tmpdir(), "efed-vs-llama-"));
@@ -78,11 +92,11 @@ export async function vsLlamaCpp(quick: boolean, log: (s: string) => void) {
         log(`  ${label}-${type}: written in ${round((performance.now() - t0) / 1000, 1)} s`);
         for (const threads of [1, 2]) {
           const peer = await llamaCppRun(file, { threads, decode, prefill, bos: 1 });
-          for (const quantized of m.graphs[type]) {
-            const ours = await ourRun(file, { threads, decode, prefill, quantized });
+          for (const graph of m.graphs[type]) {
+            const ours = await ourRun(file, { threads, decode, prefill, ...graph });
             const agree = ours.tokens.findIndex((t, i) => t !== peer.tokens[i]);
             const row = {
-              graph: quantized ? "int8 MatMulNBits" : "f32 MatMul",
+              graph: graphLabel(graph.quantized, ours.fused),
               ours: { decodeTokensPerSecond: round(ours.decodeTokensPerSecond, 1), prefillTokensPerSecond: round(ours.prefillTokensPerSecond, 1), loadSeconds: round(ours.loadSeconds) },
               llamaCpp: { decodeTokensPerSecond: round(peer.decodeTokensPerSecond, 1), prefillTokensPerSecond: round(peer.prefillTokensPerSecond, 1), loadSeconds: round(peer.loadSeconds) },
               decodeVsLlamaCpp: round(ours.decodeTokensPerSecond / peer.decodeTokensPerSecond),
