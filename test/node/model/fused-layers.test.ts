@@ -87,6 +87,15 @@ describe("fused shard graph", () => {
     await Promise.all([fused.release(), plain.release()]);
   });
 
+  it("is opened only when asked (servers and verifiers, which do not ask, keep the plain graph)", async () => {
+    const { c, w } = model("pairs");
+    const plain = await ShardRunner.open(c, options(c, w, 0, 1), "cpu");
+    const fused = await ShardRunner.open(c, { ...options(c, w, 0, 1), fused: true }, "cpu");
+    assert.equal(plain.fused, false);
+    assert.equal(fused.fused, true);
+    await Promise.all([plain.release(), fused.release()]);
+  });
+
   it("is used only where onnxruntime's CPU GroupQueryAttention runs the head size, and never batched", () => {
     assert.equal(fusedGraphRuns(synthConfig(SHAPE), "cpu"), true);
     assert.equal(fusedGraphRuns(synthConfig({ ...SHAPE, heads: 16, kvHeads: 4 }), "cpu"), false); // head size 8 (stories260K's)
