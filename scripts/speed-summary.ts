@@ -22,8 +22,9 @@ export interface BenchFiles {
 }
 
 const MODELS = ["48M-F32", "48M-Q8_0", "300M-F32", "300M-Q8_0"];
-/** The graph the project builds for each weight type (node/model/quant.ts). */
-const GRAPH: Record<string, string> = { F32: "f32 MatMul", Q8_0: "int8 MatMulNBits" };
+/** The graph `generate --local` builds for each weight type (node/model/quant.ts,
+ * node/model/onnx/fused-layers.ts), as bench-vs-llama.ts names it. */
+const GRAPH: Record<string, string> = { F32: "f32 MatMul fused", Q8_0: "int8 MatMulNBits fused" };
 const NOT_RUN = "not measured: the last llama.cpp comparison left this model out (EFED_BENCH_300M=0 skips 300M)";
 
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;

@@ -21,10 +21,11 @@ export function clientWeightsOf(model: LoadedModel): ClientWeights {
   return { embedding: w.embedding, outputNorm: w.outputNorm, output: w.output };
 }
 
-/** Embedding and head sessions for `model` (both made at once). */
-export async function openClientModel(model: LoadedModel, device: Device = "cpu", w: ClientWeights = clientWeightsOf(model)): Promise<ClientModel> {
+/** Embedding and head sessions for `model` (both made at once). `quantized`: a Q8_0-exact
+ * output matrix runs as int8 (layers.ts buildHeadGraph; `generate --local` only). */
+export async function openClientModel(model: LoadedModel, device: Device = "cpu", w: ClientWeights = clientWeightsOf(model), o: { quantized?: boolean } = {}): Promise<ClientModel> {
   const c = model.config;
-  const [embedding, head] = await Promise.all([ClientGraph.create(buildEmbeddingGraph(c, w.embedding), device, w.externalDir), ClientGraph.create(buildHeadGraph(c, w.outputNorm, w.output), device, w.externalDir)]);
+  const [embedding, head] = await Promise.all([ClientGraph.create(buildEmbeddingGraph(c, w.embedding), device, w.externalDir), ClientGraph.create(buildHeadGraph(c, w.outputNorm, w.output, o), device, w.externalDir)]);
   return { config: c, tokenizer: model.tokenizer, embedding, head };
 }
 

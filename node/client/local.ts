@@ -13,10 +13,13 @@ export interface LocalOptions {
   readonly shards?: number;
   readonly device?: Device;
   readonly svd?: SvdSpec;
-  /** Run Q8_0 weights as int8 MatMulNBits (default true). Only here: a swarm's servers and
+  /** Run Q8_0 weights (layers and output head) as int8 MatMulNBits (default true). Only here: a swarm's servers and
    * verifiers keep float graphs, because int8 activations do not recompute within the
    * audits' tolerance (quant.ts). */
   readonly quantized?: boolean;
+  /** Run the layers as the fused graph where it runs (fused-layers.ts; default true): local
+   * only, for the same reason. */
+  readonly fused?: boolean;
 }
 
 export interface LocalEngine {
@@ -59,10 +62,10 @@ async function engineOf(model: LoadedModel, layers: Pick<MappedLayers, "norms" |
   const { norms, linear } = layers;
   const runners = await Promise.all(
     splitLayers(c.nLayers, o.shards ?? 1).map(([start, end]) =>
-      ShardRunner.open(c, { start, end, norms, linear, quantized: o.quantized ?? true }, device, layers.externalDir),
+      ShardRunner.open(c, { start, end, norms, linear, quantized: o.quantized ?? true, fused: o.fused ?? true }, device, layers.externalDir),
     ),
   );
-  const client = await openClientModel(model, device, cw);
+  const client = await openClientModel(model, device, cw, { quantized: o.quantized ?? true });
   return {
     model,
     client,

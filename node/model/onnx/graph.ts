@@ -61,6 +61,12 @@ export class GraphBuilder {
     this.outputs.push(valueInfo(name, FLOAT, dims));
   }
 
+  /** Declares `name`, written by a node of its own (`named`), a graph output: no Identity
+   * copies it (a KV cache's present is the whole cache). */
+  declareOutput(name: string, dims: Dim[], type: "float32" | "int64" = "float32"): void {
+    this.outputs.push(valueInfo(name, type === "float32" ? FLOAT : INT64, dims));
+  }
+
   /** A float initializer. */
   weight(name: string, data: Float32Array, dims: number[]): string {
     const raw = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
@@ -120,6 +126,13 @@ export class GraphBuilder {
     const id = this.counter++;
     const output = Array.from({ length: n }, (_, i) => `${opType.toLowerCase()}_${id}${n > 1 ? `_${i}` : ""}`);
     this.nodes.push({ opType, domain, input, output, name: `${opType}_${id}`, attribute: attributes });
+    if (domain === MS_DOMAIN) this.usesMs = true;
+    return output;
+  }
+
+  /** Adds a node whose outputs the caller names ("" leaves an optional output out). */
+  named(opType: string, input: string[], output: string[], attributes: IAttr[] = [], domain = ""): string[] {
+    this.nodes.push({ opType, domain, input, output, name: `${opType}_${this.counter++}`, attribute: attributes });
     if (domain === MS_DOMAIN) this.usesMs = true;
     return output;
   }

@@ -4,7 +4,7 @@
 import { attr, GraphBuilder } from "./graph.ts";
 import type { LayerMatrix, LayerWeights, LlamaConfig, LlamaWeights } from "../types.ts";
 import { matrixShape } from "../types.ts";
-import { exactQ8_0, Q8_BLOCK } from "../quant.ts";
+import { exactQ8_0, Q8_BLOCK, type Q8Matrix } from "../quant.ts";
 
 /** A linear layer y = x Wᵀ, given dense or as SVD factors (y = (x A) B). */
 export type Linear =
@@ -39,18 +39,28 @@ function gemmT(g: GraphBuilder, x: string, w: string, rows: number, cols: number
   return g.op("Reshape", [y, lead === undefined ? g.i64([1, -1, rows]) : g.op("Concat", [lead, g.i64([rows])], [attr.int("axis", 0)])]);
 }
 
-function linear(g: GraphBuilder, c: LlamaConfig, x: string, name: string, lin: Linear | MappedLinear, m: LayerMatrix, quantize: boolean, lead?: string): string {
+/** x [.., in] times Wᵀ for the Q8_0 form of W [out][in] as int8 MatMulNBits (quant.ts). */
+function int8MatMul(g: GraphBuilder, x: string, name: string, q8: Q8Matrix): string {
+  const b = g.bytes(`${name}.q8`, q8.q, [q8.rows, q8.cols / Q8_BLOCK, Q8_BLOCK]);
+  const s = g.weight(`${name}.scales`, q8.scales, [q8.scales.length]);
+  const attrs = [attr.int("K", q8.cols), attr.int("N", q8.rows), attr.int("bits", 8), attr.int("block_size", Q8_BLOCK), attr.int("accuracy_level", INT8_ACCURACY)];
+  return g.msOp("MatMulNBits", [x, b, s], attrs);
+}
+
+/** x [1, S, in] times Wᵀ in one node: onnxruntime's FusedMatMul with transB packs W as
+ * stored, like Gemm, and takes x as it is, so the two Reshapes around a Gemm go (the fused
+ * graph, fused-layers.ts). */
+const fusedMatMulT = (g: GraphBuilder, x: string, w: string) => g.msOp("FusedMatMul", [x, w], [attr.int("transB", 1)]);
+
+/** A linear layer of the shard graph; `fused`: as FusedMatMul (fused-layers.ts). */
+export function linear(g: GraphBuilder, c: LlamaConfig, x: string, name: string, lin: Linear | MappedLinear, m: LayerMatrix, quantize: boolean, lead?: string, fused = false): string {
   const [rows, cols] = matrixShape(c, m);
-  if (lin.kind === "mapped") return gemmT(g, x, g.external(name, [rows, cols], lin.location, lin.offset), rows, cols, lead);
+  const dense = (w: string) => (fused ? fusedMatMulT(g, x, w) : gemmT(g, x, w, rows, cols, lead));
+  if (lin.kind === "mapped") return dense(g.external(name, [rows, cols], lin.location, lin.offset));
   if (lin.kind === "dense") {
     const q8 = quantize ? exactQ8_0(lin.w, rows, cols) : undefined;
-    if (q8 !== undefined) {
-      const b = g.bytes(`${name}.q8`, q8.q, [rows, cols / Q8_BLOCK, Q8_BLOCK]);
-      const s = g.weight(`${name}.scales`, q8.scales, [q8.scales.length]);
-      const attrs = [attr.int("K", cols), attr.int("N", rows), attr.int("bits", 8), attr.int("block_size", Q8_BLOCK), attr.int("accuracy_level", INT8_ACCURACY)];
-      return g.msOp("MatMulNBits", [x, b, s], attrs);
-    }
-    return gemmT(g, x, g.weight(name, lin.w, [rows, cols]), rows, cols, lead);
+    if (q8 !== undefined) return int8MatMul(g, x, name, q8);
+    return dense(g.weight(name, lin.w, [rows, cols]));
   }
   const a = g.weight(`${name}.a`, lin.a, [cols, lin.rank]);
   const b = g.weight(`${name}.b`, lin.b, [lin.rank, rows]);
@@ -58,7 +68,7 @@ function linear(g: GraphBuilder, c: LlamaConfig, x: string, name: string, lin: L
 }
 
 /** cos/sin tables [contextLength, headSize/2] for every position. */
-function ropeTables(c: LlamaConfig): [Float32Array, Float32Array] {
+export function ropeTables(c: LlamaConfig): [Float32Array, Float32Array] {
   const half = c.headSize / 2;
   const cos = new Float32Array(c.contextLength * half);
   const sin = new Float32Array(c.contextLength * half);
@@ -104,6 +114,9 @@ export interface ShardGraphOptions {
    * batch-runner.ts): `hidden` [B, S, dim], `pos` [B], caches [B, kvHeads, P, headSize] with
    * each row's cache left-padded to the longest, P; default false (B = 1, `pos` a scalar). */
   readonly batched?: boolean;
+  /** Open the fused graph (fused-layers.ts) instead, where it runs; default false. Only
+   * local generation turns it on (ShardRunner.open): servers and verifiers keep this graph. */
+  readonly fused?: boolean;
 }
 
 /** Names of a shard graph's cache inputs and outputs for layer l. */
@@ -232,11 +245,15 @@ export function buildEmbeddingGraph(c: LlamaConfig, embedding: ClientMatrix): Ui
   return g.build();
 }
 
-/** Client: hidden [1, S, dim] → final norm → logits [1, S, vocab]. */
-export function buildHeadGraph(c: LlamaConfig, outputNorm: Float32Array, output: ClientMatrix): Uint8Array {
+/** Client: hidden [1, S, dim] → final norm → logits [1, S, vocab]. `quantized`: a
+ * Q8_0-exact output matrix runs as int8 MatMulNBits, as the layers do (local generation
+ * only: a Q8_0 model's head is a quarter of the bytes a decode step reads, as f32). */
+export function buildHeadGraph(c: LlamaConfig, outputNorm: Float32Array, output: ClientMatrix, o: { quantized?: boolean } = {}): Uint8Array {
   const g = new GraphBuilder("efed_head");
   const x = g.input("hidden", [1, "seq", c.dim]);
   const h = rmsnorm(g, x, g.weight("output_norm", outputNorm, [c.dim]), c.normEps);
-  g.output(gemmT(g, h, clientMatrix(g, "output", output, [c.vocabSize, c.dim]), c.vocabSize, c.dim), "logits", [1, "seq", c.vocabSize]);
+  const q8 = o.quantized === true && output instanceof Float32Array ? exactQ8_0(output, c.vocabSize, c.dim) : undefined;
+  const logits = q8 !== undefined ? int8MatMul(g, h, "output", q8) : gemmT(g, h, clientMatrix(g, "output", output, [c.vocabSize, c.dim]), c.vocabSize, c.dim);
+  g.output(logits, "logits", [1, "seq", c.vocabSize]);
   return g.build();
 }

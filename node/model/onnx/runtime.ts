@@ -4,6 +4,7 @@ import { existsSync } from "node:fs";
 import * as ort from "onnxruntime-node";
 import { DeviceUnavailableError } from "../errors.ts";
 import { buildShardGraph, cacheNames, type ShardGraphOptions } from "./layers.ts";
+import { buildFusedShardGraph, fusedGraphRuns } from "./fused-layers.ts";
 import type { LlamaConfig } from "../types.ts";
 
 // onnxruntime logs failures to stderr itself; we report them as one clear error instead.
@@ -127,24 +128,30 @@ export class ShardRunner implements ShardCompute {
   readonly start: number;
   readonly end: number;
   readonly device: Device;
+  /** Whether it runs the fused graph (fused-layers.ts). */
+  readonly fused: boolean;
   private readonly session: ort.InferenceSession;
 
-  private constructor(c: LlamaConfig, start: number, end: number, session: ort.InferenceSession, device: Device) {
+  private constructor(c: LlamaConfig, start: number, end: number, session: ort.InferenceSession, device: Device, fused: boolean) {
     this.config = c;
     this.start = start;
     this.end = end;
     this.session = session;
     this.device = device;
+    this.fused = fused;
   }
 
-  /** Layers [o.start, o.end) as buildShardGraph makes them, opened: the usual way to get one. */
+  /** Layers [o.start, o.end) as buildShardGraph makes them (or buildFusedShardGraph, with
+   * `o.fused` where it runs), opened: the usual way to get one. */
   static open(c: LlamaConfig, o: ShardGraphOptions, device: Device, externalDir?: string): Promise<ShardRunner> {
-    return ShardRunner.create(c, o.start, o.end, buildShardGraph(c, o), device, externalDir);
+    const fused = o.fused === true && fusedGraphRuns(c, device);
+    return ShardRunner.create(c, o.start, o.end, fused ? buildFusedShardGraph(c, o) : buildShardGraph(c, o), device, externalDir, fused);
   }
 
-  static async create(c: LlamaConfig, start: number, end: number, model: Uint8Array, device: Device, externalDir?: string): Promise<ShardRunner> {
+  /** `fused`: `model` is the fused graph (only said, for whoever reports what ran). */
+  static async create(c: LlamaConfig, start: number, end: number, model: Uint8Array, device: Device, externalDir?: string, fused = false): Promise<ShardRunner> {
     const s = await createSession(model, device, externalDir);
-    return new ShardRunner(c, start, end, s.session, s.device);
+    return new ShardRunner(c, start, end, s.session, s.device, fused);
   }
 
   newCache(): KvCache {

@@ -11,10 +11,12 @@ import { join } from "node:path";
 import onnxProto from "onnx-proto";
 import { toFloat32, toQ8_0, GGML_Q8_0 } from "../../../node/model/dtypes.ts";
 import { loadModel } from "../../../node/model/load.ts";
-import { buildShardGraph, denseSource } from "../../../node/model/onnx/layers.ts";
-import { ShardRunner } from "../../../node/model/onnx/runtime.ts";
-import { exactQ8_0 } from "../../../node/model/quant.ts";
-import { ReferenceModel } from "../../../node/model/reference.ts";
+import { buildFusedShardGraph } from "../../../node/model/onnx/fused-layers.ts";
+import * as ort from "onnxruntime-node";
+import { buildHeadGraph, buildShardGraph, denseSource } from "../../../node/model/onnx/layers.ts";
+import { ClientGraph, ShardRunner } from "../../../node/model/onnx/runtime.ts";
+import { exactQ8_0, quantizeActivations } from "../../../node/model/quant.ts";
+import { matmul, ReferenceModel, rmsnorm } from "../../../node/model/reference.ts";
 import { writeSynthModel } from "../../../node/model/synth.ts";
 import { normal } from "../../../node/model/random.ts";
 import type { LoadedModel } from "../../../node/model/types.ts";
@@ -50,10 +52,10 @@ describe("Q8_0 weights in the graph", () => {
     assert.equal(swarm.filter((t) => t === "MatMulNBits").length, 0);
   });
 
-  it("matches the float64 reference with int8 activations, prefill and single steps", async () => {
+  for (const [graph, build] of [["plain", buildShardGraph], ["fused", buildFusedShardGraph]] as const) it(`matches the float64 reference with int8 activations, prefill and single steps (${graph} graph)`, async () => {
     const c = m.config;
     const norms = (l: number) => ({ attnNorm: m.weights.layers[l]!.attnNorm, ffnNorm: m.weights.layers[l]!.ffnNorm });
-    const shards = await Promise.all([0, 1, 2].map((l) => ShardRunner.create(c, l, l + 1, buildShardGraph(c, { start: l, end: l + 1, norms, linear: denseSource(m.weights), quantized: true }), "cpu")));
+    const shards = await Promise.all([0, 1, 2].map((l) => ShardRunner.create(c, l, l + 1, build(c, { start: l, end: l + 1, norms, linear: denseSource(m.weights), quantized: true }), "cpu")));
     const caches = shards.map((s) => s.newCache());
     const ref = new ReferenceModel(c, m.weights);
     const errs: number[] = [];
@@ -78,5 +80,29 @@ describe("Q8_0 weights in the graph", () => {
     const close = errs.filter((e) => e < 1e-5).length;
     assert.ok(close >= 0.9 * errs.length, `only ${close} of ${errs.length} layer-positions within 1e-5: ${errs.map((e) => e.toExponential(1))}`);
     assert.ok(Math.max(...errs) < 1e-2, `largest relative error ${Math.max(...errs)}`);
+  });
+
+  it("the local head runs a Q8_0 output matrix as int8 MatMulNBits and matches the reference with int8 activations", async () => {
+    const c = m.config;
+    const w = m.weights;
+    const local = buildHeadGraph(c, w.outputNorm!, w.output!, { quantized: true });
+    assert.deepEqual(opTypes(local).filter((t) => t === "MatMulNBits").length, 1);
+    assert.equal(opTypes(buildHeadGraph(c, w.outputNorm!, w.output!)).filter((t) => t === "MatMulNBits").length, 0); // the swarm client's head
+    const head = await ClientGraph.create(local, "cpu");
+    const errs: number[] = [];
+    const plain: number[] = [];
+    const rand = normal(11);
+    for (let i = 0; i < 4; i++) {
+      // a hidden state, not an embedding row (a scaled Q8_0 row is exact in int8 already)
+      const x = Float64Array.from({ length: c.dim }, () => Math.fround(rand()));
+      const logits = (await head.run(new ort.Tensor("float32", Float32Array.from(x), [1, 1, c.dim]))).data as Float32Array;
+      const normed = rmsnorm(x, w.outputNorm!, c.normEps);
+      errs.push(relErr(logits, matmul(w.output!, quantizeActivations(normed), c.vocabSize)));
+      plain.push(relErr(logits, matmul(w.output!, normed, c.vocabSize)));
+    }
+    await head.release();
+    assert.ok(Math.max(...errs) < 1e-5, `relative errors ${errs}`);
+    // the int8 path is taken: against float activations the logits are off by far more
+    assert.ok(Math.min(...plain) > 1e-4, `relative errors against float activations ${plain}`);
   });
 });
