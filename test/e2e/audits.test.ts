@@ -79,6 +79,12 @@ describe("low-rate liars and handed-in sessions, end to end", () => {
 
   it("a user routed through a cheater finds out from the receipts its verifier re-checked", async () => {
     await procs.find((p) => p.child.spawnargs.includes(wallet.rare))!.stop(); // routes skip it: it does not answer
+    // the committee's own audits (which look like users' sessions) catch this liar too, and
+    // their evidence takes it off routes at the start of the next epoch: start it as an epoch
+    // begins, so the user's session is routed through it before that (CI's machine once lost
+    // this race: "no active servers cover layers 2-4")
+    const e = await epochNow();
+    while ((await epochNow()) === e) await new Promise((r) => setTimeout(r, 200));
     await bg(["server", "--wallet", wallet.steps, "--model", STORIES_260K, "--layers", "2-4", "--fault", "lie-when:steps"]);
     const r = await run(["generate", "--model", STORIES_260K, "--prompt", "Once upon a time", "--max-tokens", "24", "--audit-share", "1"]);
     assert.equal(r.code, 0, r.stderr);
