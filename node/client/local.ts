@@ -2,6 +2,7 @@
 // through exactly the code a swarm runs, so shard boundaries are exercised.
 import { isGguf, loadModel, type LoadedModel } from "../model/load.ts";
 import { mapGgufClient, mapGgufLayers, type MappedLayers } from "../model/gguf-map.ts";
+import { readGgufHeader } from "../model/gguf.ts";
 import { denseSource, type LinearSource } from "../model/onnx/layers.ts";
 import { ShardRunner, type Device, type KvCache } from "../model/onnx/runtime.ts";
 import { closeClientModel, clientWeightsOf, openClientModel, type ClientWeights } from "./client-model.ts";
@@ -13,9 +14,10 @@ export interface LocalOptions {
   readonly shards?: number;
   readonly device?: Device;
   readonly svd?: SvdSpec;
-  /** Run Q8_0 weights (layers and output head) as int8 MatMulNBits (default true). Only here: a swarm's servers and
-   * verifiers keep float graphs, because int8 activations do not recompute within the
-   * audits' tolerance (quant.ts). */
+  /** Run Q8_0 weights (layers and output head) as int8 MatMulNBits and gather a Q8_0
+   * embedding's rows as int8 (default true), each taken from the file as stored. Only here:
+   * a swarm's servers and verifiers keep float graphs, because int8 activations do not
+   * recompute within the audits' tolerance (quant.ts). */
   readonly quantized?: boolean;
   /** Run the layers as the fused graph where it runs (fused-layers.ts; default true): local
    * only, for the same reason. */
@@ -37,8 +39,10 @@ export async function openLocalEngine(file: string, o: LocalOptions = {}): Promi
   if (o.svd !== undefined || !isGguf(file)) return localEngineOf(await loadModel(file), o);
   // a GGUF file's f32 matrices stay in the file (gguf-map.ts): onnxruntime reads them
   // itself; `model` then holds no weights
-  const client = await mapGgufClient(file);
-  const layers = await mapGgufLayers(file, 0, client.model.config.nLayers, { quantized: o.quantized ?? true });
+  const header = await readGgufHeader(file); // parsed once for both
+  const quantized = o.quantized ?? true;
+  const client = await mapGgufClient(file, { quantized, header });
+  const layers = await mapGgufLayers(file, 0, client.model.config.nLayers, { quantized, header });
   return engineOf(client.model, layers, client, o);
 }
 

@@ -6,10 +6,10 @@
 import { closeSync, openSync, readSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import { ModelFormatError } from "./errors.ts";
-import { byteSize, GGML_F32 } from "./dtypes.ts";
-import { ggufConfig, readGgufHeader, readTensor } from "./gguf.ts";
-import { exactQ8_0, Q8_BLOCK } from "./quant.ts";
-import type { ClientMatrix, LinearSource } from "./onnx/layers.ts";
+import { byteSize, GGML_F32, GGML_Q8_0, toFloat32 } from "./dtypes.ts";
+import { ggufConfig, readGgufHeader, readTensor, readTensorBytes, type GgufFile } from "./gguf.ts";
+import { exactQ8_0, Q8_BLOCK, q8FromBlocks } from "./quant.ts";
+import type { ClientMatrix, Linear, LinearSource, Q8Linear } from "./onnx/layers.ts";
 import { spmFromGguf } from "./tokenizer/spm.ts";
 import type { Tokenizer } from "./tokenizer/types.ts";
 import { LAYER_MATRICES, matrixShape, type LayerMatrix, type LlamaConfig, type LoadedModel } from "./types.ts";
@@ -30,9 +30,11 @@ export interface MappedLayers {
 /** Layers [start, end) of `file`. With `quantized` (a graph that runs Q8_0-exact values as
  * MatMulNBits, layers.ts), an f32 matrix whose first block is Q8_0-exact is read, so the
  * graph builder can look at all its values; any other is mapped: exactQ8_0 stops at the
- * first block that does not fit, so the graph is the one loadModel's weights give. */
-export async function mapGgufLayers(file: string, start: number, end: number, o: { quantized?: boolean } = {}): Promise<MappedLayers> {
-  const g = await readGgufHeader(file);
+ * first block that does not fit, so the graph is the one loadModel's weights give. A Q8_0
+ * matrix comes as stored (quant.ts q8FromBlocks) for `quantized`, decoded otherwise.
+ * `header`: the file's, when the caller has parsed it already. */
+export async function mapGgufLayers(file: string, start: number, end: number, o: { quantized?: boolean; header?: GgufFile } = {}): Promise<MappedLayers> {
+  const g = o.header ?? (await readGgufHeader(file));
   const c = ggufConfig(g);
   if (!(Number.isInteger(start) && Number.isInteger(end) && 0 <= start && start < end && end <= c.nLayers)) {
     throw new ModelFormatError(`${file}: layers ${start}-${end} are outside the model's ${c.nLayers} layers`);
@@ -56,10 +58,19 @@ export async function mapGgufLayers(file: string, start: number, end: number, o:
           throw new ModelFormatError(`${file}: tensor ${name} has shape [${t.shape}] but the config implies [${cols},${rows}]`);
         }
         linears.set(`${l}.${m}`, { kind: "mapped", location: basename(file), offset: t.offset });
-      } else linears.set(`${l}.${m}`, { kind: "dense", w: readTensor(g, name, [cols, rows]) });
+      } else linears.set(`${l}.${m}`, readLinear(g, name, rows, cols, o.quantized === true));
     }
   }
   return { config: c, norms: (l) => norms.get(l)!, linear: (l, m) => linears.get(`${l}.${m}`)!, externalDir: dirname(file), bytes };
+}
+
+/** A matrix read from the file: a Q8_0 one for a `quantized` graph in MatMulNBits' form
+ * straight from its blocks (quant.ts q8FromBlocks), anything else decoded to f32. */
+function readLinear(g: GgufFile, name: string, rows: number, cols: number, quantized: boolean): Linear | Q8Linear {
+  const { type, bytes, n } = readTensorBytes(g, name, [cols, rows]);
+  const q8 = quantized && type === GGML_Q8_0 ? q8FromBlocks(bytes, rows, cols) : undefined;
+  if (q8 !== undefined) return { kind: "q8", q8 };
+  return { kind: "dense", w: type === GGML_F32 ? new Float32Array(bytes.buffer, 0, n) : toFloat32(type, bytes, n) };
 }
 
 /** Whether the first Q8_0 block of the f32 matrix at `offset` decodes exactly (quant.ts). */
@@ -76,9 +87,11 @@ function firstBlockQ8(file: string, offset: number, cols: number): boolean {
 }
 
 /** The client's part of `file` (embedding, final norm, output head) with its config and
- * tokenizer, f32 matrices left in the file; `model.weights` holds no weights. */
-export async function mapGgufClient(file: string): Promise<{ model: LoadedModel; embedding: ClientMatrix; outputNorm: Float32Array; output: ClientMatrix; externalDir: string }> {
-  const g = await readGgufHeader(file);
+ * tokenizer, f32 matrices left in the file; `model.weights` holds no weights. `quantized`:
+ * Q8_0 embedding and output matrices come as stored, for graphs that keep them int8
+ * (layers.ts). `header`: the file's, when the caller has parsed it already. */
+export async function mapGgufClient(file: string, o: { quantized?: boolean; header?: GgufFile } = {}): Promise<{ model: LoadedModel; embedding: ClientMatrix; outputNorm: Float32Array; output: ClientMatrix; externalDir: string }> {
+  const g = o.header ?? (await readGgufHeader(file));
   const c = ggufConfig(g);
   let tokenizer: Tokenizer;
   try {
@@ -91,7 +104,15 @@ export async function mapGgufClient(file: string): Promise<{ model: LoadedModel;
     if (t === undefined || t.type !== GGML_F32 || t.shape.length !== 2 || t.shape[0] !== c.dim || t.shape[1] !== c.vocabSize) return readTensor(g, name, [c.dim, c.vocabSize]);
     return { kind: "mapped", location: basename(file), offset: t.offset };
   };
-  const embedding = matrix("token_embd.weight");
+  // quantized graphs take Q8_0 matrices as they are stored: the head runs its output matrix
+  // as int8 and the embedding gathers int8 rows (layers.ts)
+  const q8 = (name: string): Q8Linear | undefined => {
+    if (o.quantized !== true || g.tensors.get(name)?.type !== GGML_Q8_0) return undefined;
+    const read = readLinear(g, name, c.vocabSize, c.dim, true);
+    return read.kind === "q8" ? read : undefined;
+  };
+  const embedding = q8("token_embd.weight") ?? matrix("token_embd.weight");
+  const output = g.tensors.has("output.weight") ? (q8("output.weight") ?? matrix("output.weight")) : embedding;
   const model: LoadedModel = { file, format: "gguf", config: c, weights: { layers: new Array(c.nLayers).fill(undefined) }, tokenizer };
-  return { model, embedding, outputNorm: readTensor(g, "output_norm.weight", [c.dim]), output: g.tensors.has("output.weight") ? matrix("output.weight") : embedding, externalDir: dirname(file) };
+  return { model, embedding, outputNorm: readTensor(g, "output_norm.weight", [c.dim]), output, externalDir: dirname(file) };
 }

@@ -100,6 +100,13 @@ export function ggufConfig(g: GgufFile): LlamaConfig {
 
 /** Reads one tensor as f32, checking its shape (ggml order). */
 export function readTensor(g: GgufFile, name: string, shape: number[], fd?: number): Float32Array {
+  const { type, bytes, n } = readTensorBytes(g, name, shape, fd);
+  // f32 is used in place: the buffer is ours alone, so no second copy at load
+  return type === GGML_F32 ? new Float32Array(bytes.buffer, 0, n) : toFloat32(type, bytes, n);
+}
+
+/** Reads one tensor's bytes as stored, with its type, checking its shape (ggml order). */
+export function readTensorBytes(g: GgufFile, name: string, shape: number[], fd?: number): { type: number; bytes: Uint8Array; n: number } {
   const t = g.tensors.get(name);
   if (t === undefined) throw new ModelFormatError(`${g.file}: missing tensor ${name}`);
   if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
@@ -118,8 +125,7 @@ export function readTensor(g: GgufFile, name: string, shape: number[], fd?: numb
     const buf = new Uint8Array(bytes);
     const got = readSync(handle, buf, 0, bytes, t.offset);
     if (got !== bytes) throw new ModelFormatError(`${g.file}: tensor ${name} is truncated`);
-    // f32 is used in place: the buffer is ours alone, so no second copy at load
-    return t.type === GGML_F32 ? new Float32Array(buf.buffer, 0, n) : toFloat32(t.type, buf, n);
+    return { type: t.type, bytes: buf, n };
   } finally {
     if (own) closeSync(handle);
   }

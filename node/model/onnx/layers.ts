@@ -4,7 +4,7 @@
 import { attr, GraphBuilder } from "./graph.ts";
 import type { LayerMatrix, LayerWeights, LlamaConfig, LlamaWeights } from "../types.ts";
 import { matrixShape } from "../types.ts";
-import { exactQ8_0, Q8_BLOCK, type Q8Matrix } from "../quant.ts";
+import { exactQ8_0, Q8_BLOCK, q8Values, type Q8Matrix } from "../quant.ts";
 
 /** A linear layer y = x Wᵀ, given dense or as SVD factors (y = (x A) B). */
 export type Linear =
@@ -16,7 +16,11 @@ export type Linear =
  * these values, without a JS copy (gguf-map.ts). */
 export type MappedLinear = { readonly kind: "mapped"; readonly location: string; readonly offset: number };
 
-export type LinearSource = (layer: number, m: LayerMatrix) => Linear | MappedLinear;
+/** A GGUF Q8_0 matrix [out][in] in MatMulNBits' form (quant.ts q8FromBlocks), for a graph
+ * that runs Q8_0 weights as int8 (`quantized`); any other graph gets its decoded values. */
+export type Q8Linear = { readonly kind: "q8"; readonly q8: Q8Matrix };
+
+export type LinearSource = (layer: number, m: LayerMatrix) => Linear | MappedLinear | Q8Linear;
 
 export function denseSource(weights: LlamaWeights): LinearSource {
   return (l, m) => ({ kind: "dense", w: (weights.layers[l] as LayerWeights)[m] });
@@ -53,10 +57,11 @@ function int8MatMul(g: GraphBuilder, x: string, name: string, q8: Q8Matrix): str
 const fusedMatMulT = (g: GraphBuilder, x: string, w: string) => g.msOp("FusedMatMul", [x, w], [attr.int("transB", 1)]);
 
 /** A linear layer of the shard graph; `fused`: as FusedMatMul (fused-layers.ts). */
-export function linear(g: GraphBuilder, c: LlamaConfig, x: string, name: string, lin: Linear | MappedLinear, m: LayerMatrix, quantize: boolean, lead?: string, fused = false): string {
+export function linear(g: GraphBuilder, c: LlamaConfig, x: string, name: string, lin: Linear | MappedLinear | Q8Linear, m: LayerMatrix, quantize: boolean, lead?: string, fused = false): string {
   const [rows, cols] = matrixShape(c, m);
   const dense = (w: string) => (fused ? fusedMatMulT(g, x, w) : gemmT(g, x, w, rows, cols, lead));
   if (lin.kind === "mapped") return dense(g.external(name, [rows, cols], lin.location, lin.offset));
+  if (lin.kind === "q8") return quantize ? int8MatMul(g, x, name, lin.q8) : dense(g.weight(name, q8Values(lin.q8), [rows, cols]));
   if (lin.kind === "dense") {
     const q8 = quantize ? exactQ8_0(lin.w, rows, cols) : undefined;
     if (q8 !== undefined) return int8MatMul(g, x, name, q8);
@@ -181,11 +186,14 @@ export function buildShardGraph(c: LlamaConfig, o: ShardGraphOptions): Uint8Arra
   return g.build();
 }
 
-/** A [vocab, dim] client matrix in memory or left in the model file (gguf-map.ts). */
-export type ClientMatrix = Float32Array | MappedLinear;
+/** A [vocab, dim] client matrix in memory or left in the model file (gguf-map.ts), or a
+ * Q8_0 output matrix for a `quantized` head. */
+export type ClientMatrix = Float32Array | MappedLinear | Q8Linear;
 
-const clientMatrix = (g: GraphBuilder, name: string, w: ClientMatrix, dims: number[]) =>
-  w instanceof Float32Array ? g.weight(name, w, dims) : g.external(name, dims, w.location, w.offset);
+function clientMatrix(g: GraphBuilder, name: string, w: ClientMatrix, dims: number[]): string {
+  if (w instanceof Float32Array) return g.weight(name, w, dims);
+  return w.kind === "q8" ? g.weight(name, q8Values(w.q8), dims) : g.external(name, dims, w.location, w.offset);
+}
 
 interface Prelude {
   readonly cos: string;
@@ -240,6 +248,16 @@ function batchedPrelude(g: GraphBuilder, c: LlamaConfig, x: string, firstPast: s
 export function buildEmbeddingGraph(c: LlamaConfig, embedding: ClientMatrix): Uint8Array {
   const g = new GraphBuilder("efed_embedding");
   const tokens = g.input("tokens", [1, "seq"], "int64");
+  if (!(embedding instanceof Float32Array) && embedding.kind === "q8") {
+    // a Q8_0 table stays int8: com.microsoft GatherBlockQuantized decodes only the rows
+    // looked up, to exactly the f32 values the blocks decode to (quant.test.ts)
+    const q8 = embedding.q8;
+    const table = g.bytes("embedding.q8", q8.q, [c.vocabSize, c.dim]);
+    const scales = g.weight("embedding.scales", q8.scales, [c.vocabSize, c.dim / Q8_BLOCK]);
+    const attrs = [attr.int("gather_axis", 0), attr.int("quantize_axis", 1), attr.int("block_size", Q8_BLOCK), attr.int("bits", 8)];
+    g.output(g.msOp("GatherBlockQuantized", [table, tokens, scales], attrs), "hidden", [1, "seq", c.dim]);
+    return g.build();
+  }
   const table = clientMatrix(g, "embedding", embedding, [c.vocabSize, c.dim]);
   g.output(g.op("Gather", [table, tokens], [attr.int("axis", 0)]), "hidden", [1, "seq", c.dim]);
   return g.build();
@@ -252,7 +270,7 @@ export function buildHeadGraph(c: LlamaConfig, outputNorm: Float32Array, output:
   const g = new GraphBuilder("efed_head");
   const x = g.input("hidden", [1, "seq", c.dim]);
   const h = rmsnorm(g, x, g.weight("output_norm", outputNorm, [c.dim]), c.normEps);
-  const q8 = o.quantized === true && output instanceof Float32Array ? exactQ8_0(output, c.vocabSize, c.dim) : undefined;
+  const q8 = o.quantized !== true ? undefined : output instanceof Float32Array ? exactQ8_0(output, c.vocabSize, c.dim) : output.kind === "q8" ? output.q8 : undefined;
   const logits = q8 !== undefined ? int8MatMul(g, h, "output", q8) : gemmT(g, h, clientMatrix(g, "output", output, [c.vocabSize, c.dim]), c.vocabSize, c.dim);
   g.output(logits, "logits", [1, "seq", c.vocabSize]);
   return g.build();

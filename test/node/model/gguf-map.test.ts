@@ -82,9 +82,11 @@ describe("layers left in the GGUF file", () => {
     assert.equal(swarm.linear(0, "w1").kind, "mapped");
   });
 
-  it("a local engine opened on the file (weights left there) gives the logits of one over loaded weights", async () => {
-    const mapped = await openLocalEngine(STORIES_260K, { shards: 2 });
-    const loaded = await localEngineOf(await loadModel(STORIES_260K), { shards: 2 });
+  for (const q8 of [false, true]) it(`a local engine opened on the file (weights left there) gives the logits of one over loaded weights${q8 ? " (Q8_0: matrices, embedding and head taken as stored)" : ""}`, async () => {
+    const file = q8 ? join(dir, "engine-q8.gguf") : STORIES_260K;
+    if (q8) writeSynthModel(file, { dim: 64, layers: 2, heads: 4, kvHeads: 2, ffn: 128, vocab: 512, seed: 9, type: "Q8_0" });
+    const mapped = await openLocalEngine(file, { shards: 2 });
+    const loaded = await localEngineOf(await loadModel(file), { shards: 2 });
     assert.equal(mapped.model.weights.embedding, undefined);
     try {
       const logits = async (e: LocalEngine) => {

@@ -13,9 +13,9 @@ import { toFloat32, toQ8_0, GGML_Q8_0 } from "../../../node/model/dtypes.ts";
 import { loadModel } from "../../../node/model/load.ts";
 import { buildFusedShardGraph } from "../../../node/model/onnx/fused-layers.ts";
 import * as ort from "onnxruntime-node";
-import { buildHeadGraph, buildShardGraph, denseSource } from "../../../node/model/onnx/layers.ts";
+import { buildEmbeddingGraph, buildHeadGraph, buildShardGraph, denseSource } from "../../../node/model/onnx/layers.ts";
 import { ClientGraph, ShardRunner } from "../../../node/model/onnx/runtime.ts";
-import { exactQ8_0, quantizeActivations } from "../../../node/model/quant.ts";
+import { exactQ8_0, q8FromBlocks, q8Values, quantizeActivations } from "../../../node/model/quant.ts";
 import { matmul, ReferenceModel, rmsnorm } from "../../../node/model/reference.ts";
 import { writeSynthModel } from "../../../node/model/synth.ts";
 import { normal } from "../../../node/model/random.ts";
@@ -41,6 +41,40 @@ describe("Q8_0 weights in the graph", () => {
     assert.deepEqual(Float32Array.from(q.q, (u, i) => Math.fround((u - 128) * q.scales[i >> 5])), decoded);
     assert.equal(exactQ8_0(w, 4, 64), undefined); // plain floats
     assert.equal(exactQ8_0(decoded.subarray(0, 4 * 48), 4, 48), undefined); // rows not whole blocks
+  });
+
+  it("takes a GGUF Q8_0 tensor's blocks as stored: exactQ8_0's matrix for llama.cpp's blocks, the decoded values for any", () => {
+    const rand = normal(8);
+    const w = Float32Array.from({ length: 6 * 64 }, () => rand() * 0.05);
+    w.fill(0, 64, 96); // a zero block
+    const blocks = toQ8_0(w);
+    const decoded = toFloat32(GGML_Q8_0, blocks, w.length);
+    assert.deepEqual(q8FromBlocks(blocks, 6, 64), exactQ8_0(decoded, 6, 64));
+    // blocks llama.cpp would not write — a negative scale, a -128, no |q| of 127 — are taken
+    // as they decode (exactQ8_0 would refuse or rescale them)
+    const odd = Uint8Array.from(blocks);
+    const view = new DataView(odd.buffer);
+    view.setUint16(0, view.getUint16(0, true) | 0x8000, true);
+    view.setInt8(34 + 2 + 5, -128);
+    for (let j = 0; j < 32; j++) view.setInt8(2 * 34 + 2 + j, view.getInt8(2 * 34 + 2 + j) >> 1);
+    const oddDecoded = toFloat32(GGML_Q8_0, odd, w.length);
+    assert.equal(exactQ8_0(oddDecoded, 6, 64), undefined);
+    assert.deepEqual(q8Values(q8FromBlocks(odd, 6, 64)!), oddDecoded);
+    assert.equal(q8FromBlocks(odd.subarray(0, 5 * 34), 6, 64), undefined); // too few blocks
+  });
+
+  it("a Q8_0 embedding gathered as int8 (GatherBlockQuantized) gives exactly the rows of the decoded table", async () => {
+    const c = m.config;
+    const table = toQ8_0(m.weights.embedding!); // loadModel's embedding is the file's Q8_0 blocks, decoded
+    const q8 = q8FromBlocks(table, c.vocabSize, c.dim)!;
+    const int8 = buildEmbeddingGraph(c, { kind: "q8", q8 });
+    assert.ok(opTypes(int8).includes("GatherBlockQuantized") && !opTypes(int8).includes("Gather"), String(opTypes(int8)));
+    const [a, b] = await Promise.all([ClientGraph.create(int8, "cpu"), ClientGraph.create(buildEmbeddingGraph(c, m.weights.embedding!), "cpu")]);
+    const ids = new ort.Tensor("int64", BigInt64Array.from([0, 1, 17, 150, c.vocabSize - 1].map(BigInt)), [1, 5]);
+    const got = (await a.run(ids)).data as Float32Array;
+    assert.deepEqual(got, (await b.run(ids)).data as Float32Array);
+    assert.ok(got.some((v) => v !== 0));
+    await Promise.all([a.release(), b.release()]);
   });
 
   it("the local graph runs every matrix as int8 MatMulNBits; the swarm's graph stays float", () => {
