@@ -42,6 +42,22 @@ function missingPrerequisite(device: Device): string | undefined {
   return dirs.some((d) => d !== "" && existsSync(`${d}/libvulkan.so.1`)) ? undefined : "WebGPU needs the Vulkan loader (libvulkan.so.1), which is not installed";
 }
 
+/** The options every session is created with: `threads` intra-op threads that do not spin. */
+export function sessionOptions(device: Device, externalDir?: string): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: [device],
+    graphOptimizationLevel: "all",
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    logSeverityLevel: 3,
+    // onnxruntime's pool threads spin between ops by default; on a machine with no idle
+    // core the spinning threads take the cores from the ones with work: at 2 threads on
+    // 2 cores, decode ran at half the speed of 1 thread, and at 1.3-2× it without
+    // spinning (bench/model.json "vsLlamaCpp", threads=2)
+    extra: { session: { intra_op: { allow_spinning: "0" }, ...(externalDir === undefined ? {} : { model_external_initializers_file_folder_path: externalDir }) } },
+  };
+}
+
 /** Creates a session on `device`. An explicitly requested provider that does not work here
  * is an error, never a silent fallback; `auto` tries CUDA, then WebGPU, then CPU.
  * `externalDir`: the folder of the files a graph's external initializers name (graph.ts
@@ -56,14 +72,7 @@ export async function createSession(model: Uint8Array, device: Device, externalD
       continue;
     }
     try {
-      const session = await ort.InferenceSession.create(model, {
-        executionProviders: [d],
-        graphOptimizationLevel: "all",
-        intraOpNumThreads: threads,
-        interOpNumThreads: 1,
-        logSeverityLevel: 3,
-        ...(externalDir === undefined ? {} : { extra: { session: { model_external_initializers_file_folder_path: externalDir } } }),
-      });
+      const session = await ort.InferenceSession.create(model, sessionOptions(d, externalDir));
       return { session, device: d };
     } catch (err) {
       failures.push(`${d}: ${((err as Error).message ?? String(err)).split("\n")[0]}`);
