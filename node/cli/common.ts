@@ -77,14 +77,14 @@ export function parsePeerMultiaddr(value: string): string {
 
 /** `--threads <n>` for every command that computes; cli.ts hands the value to onnxruntime
  * (runtime.ts setThreads) before the command runs. */
-export function threadsOption(): Option {
+export function threadsOption(byDefault = DEFAULT_THREADS): Option {
   return new Option("--threads <n>", "CPU threads per onnxruntime session (intra-op)")
     .argParser((v: string) => {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 1 || n > 1024) throw new InvalidArgumentError("must be an integer from 1 to 1024");
       return n;
     })
-    .default(DEFAULT_THREADS);
+    .default(byDefault);
 }
 
 /** Errors we raise on purpose carry a user-facing message: print it on one line. */

@@ -2,7 +2,7 @@
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { generate } from "../client/generate.ts";
 import { openLocalEngine } from "../client/local.ts";
-import { DEVICES, type Device } from "../model/onnx/runtime.ts";
+import { DEVICES, GENERATE_THREADS, type Device } from "../model/onnx/runtime.ts";
 import { openSwarmClient } from "../client/swarm.ts";
 import { isRelayed } from "../p2p/reachability.ts";
 import { CONFIRMATIONS_HELP, DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, parseMultiaddr, parseUrl, threadsOption } from "./common.ts";
@@ -61,7 +61,7 @@ export function generateCommand(program: Command): void {
     .option("--seed <n>", "random seed for sampling", parseIntIn(0, Number.MAX_SAFE_INTEGER))
     .option("--shards <k>", "split the layers into k shards (exercises shard boundaries)", parseIntIn(1, 4096), 1)
     .addOption(new Option("--device <device>", "execution provider").choices([...DEVICES]).default("cpu"))
-    .addOption(threadsOption())
+    .addOption(threadsOption(GENERATE_THREADS))
     .option("--svd-energy <e>", "run SVD-compressed weights keeping energy e (Eq. 12)", parseFloatIn(0, 1, true))
     .option("--svd-ratio <r>", "run SVD-compressed weights at compression ratio r (Eq. 15)", parseFloatIn(0, 1, true))
     .option("--stats", "print tokens/s and shard layout to stderr at the end")

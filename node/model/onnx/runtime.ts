@@ -1,6 +1,7 @@
 // onnxruntime-node sessions on the chosen device, and a shard runner that keeps one KV
 // cache per inference session.
 import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import * as ort from "onnxruntime-node";
 import { DeviceUnavailableError } from "../errors.ts";
 import { buildShardGraph, cacheNames, type ShardGraphOptions } from "./layers.ts";
@@ -14,10 +15,14 @@ export const DEVICES = ["cpu", "webgpu", "cuda", "auto"] as const;
 export type Device = (typeof DEVICES)[number];
 
 /** Threads each onnxruntime session computes with (intra-op; inter-op stays 1, as graphs run
- * sequentially). One by default: on the 2-core VMs we measure on, two threads decode no
- * faster and prefill slower than one (bench/model.json, "threads"), and a server or a
- * verifier shares its cores with libp2p and the chain client. */
+ * sequentially). One by default for servers and verifiers: they share their cores with
+ * libp2p, the chain client and (a server) many sessions at once. */
 export const DEFAULT_THREADS = 1;
+
+/** `efed generate`'s default: every core. One user's decode and prefill have the machine;
+ * with pool threads that sleep instead of spinning, two threads on this 2-core VM decode
+ * 1.3-1.5× and prefill 1.7-1.9× as fast as one (bench/model.json "vsLlamaCpp"). */
+export const GENERATE_THREADS = availableParallelism();
 
 // The CPU budget belongs to the process, not to one session: a command sets it once
 // (`--threads`) and every session it opens — shards, embedding, head, a verifier's
