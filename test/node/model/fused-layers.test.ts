@@ -17,6 +17,7 @@ import { generate } from "../../../node/client/generate.ts";
 import { openLocalEngine } from "../../../node/client/local.ts";
 import type { LlamaConfig, LlamaWeights } from "../../../node/model/types.ts";
 import { relErr } from "../../helpers/numeric.ts";
+import { checkLayers } from "../../helpers/layer-check.ts";
 
 // head size 32 (GroupQueryAttention on CPU wants a multiple of 16), 2:1 grouped-query
 const SHAPE = { dim: 128, layers: 3, heads: 4, kvHeads: 2, ffn: 256, vocab: 300, seed: 3 };
@@ -42,23 +43,7 @@ describe("fused shard graph", () => {
       const shards = await Promise.all([0, 1, 2].map((l) => ShardRunner.create(c, l, l + 1, buildFusedShardGraph(c, options(c, w, l, l + 1)), "cpu")));
       const caches = shards.map((s) => s.newCache());
       const ref = new ReferenceModel(c, w);
-      const steps = [[1, 70, 200, 33, 9], [101], [7], [250, 12]];
-      let pos = 0;
-      let worst = 0;
-      for (const ids of steps) {
-        let h = Float32Array.from(ids.flatMap((t) => [...ref.embed(t)]));
-        const refIn = ids.map((t) => ref.embed(t));
-        for (let l = 0; l < c.nLayers; l++) {
-          h = Float32Array.from(await shards[l].step(caches[l], h, ids.length));
-          for (let i = 0; i < ids.length; i++) {
-            refIn[i] = ref.layers(refIn[i], pos + i, l, l + 1);
-            const err = relErr(h.subarray(i * c.dim, (i + 1) * c.dim), refIn[i]);
-            worst = Math.max(worst, err);
-            assert.ok(err < 1e-4, `layer ${l}, position ${pos + i}: relative error ${err}`);
-          }
-        }
-        pos += ids.length;
-      }
+      const { worst, positions: pos } = await checkLayers(c, ref, shards, caches, [[1, 70, 200, 33, 9], [101], [7], [250, 12]]);
       assert.ok(worst > 0);
       assert.equal(caches[0].length, pos);
       assert.equal(caches[0].bytes, 2 * 4 * pos * c.nKvHeads * c.headSize);

@@ -18,6 +18,7 @@ import { ReferenceModel } from "../../../node/model/reference.ts";
 import type { SpmTokenizer } from "../../../node/model/tokenizer/spm.ts";
 import { goldenText, STORIES_260K } from "../../helpers/models.ts";
 import { relErr } from "../../helpers/numeric.ts";
+import { checkLayers } from "../../helpers/layer-check.ts";
 
 
 async function greedy(file: string, opts: Parameters<typeof openLocalEngine>[1], tokens: number): Promise<string> {
@@ -49,23 +50,7 @@ describe("ONNX shards", () => {
     const ref = new ReferenceModel(c, m.weights);
     const prompt = m.tokenizer.encode("Once upon a time, Tom");
     // reference hidden states per position and layer
-    let worst = 0;
-    const steps: number[][] = [prompt, [403], [407], [261]];
-    let pos = 0;
-    for (const ids of steps) {
-      let h = Float32Array.from(ids.flatMap((t) => [...ref.embed(t)]));
-      const refIn = ids.map((t) => ref.embed(t));
-      for (let l = 0; l < c.nLayers; l++) {
-        h = Float32Array.from(await shards[l].step(caches[l], h, ids.length));
-        for (let i = 0; i < ids.length; i++) {
-          refIn[i] = ref.layers(refIn[i], pos + i, l, l + 1);
-          const err = relErr(h.subarray(i * c.dim, (i + 1) * c.dim), refIn[i]);
-          worst = Math.max(worst, err);
-          assert.ok(err < 1e-4, `layer ${l}, position ${pos + i}: relative error ${err}`);
-        }
-      }
-      pos += ids.length;
-    }
+    const { worst } = await checkLayers(c, ref, shards, caches, [prompt, [403], [407], [261]]);
     assert.ok(worst > 0);
     await Promise.all(shards.map((s) => s.release()));
   });
