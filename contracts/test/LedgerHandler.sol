@@ -6,13 +6,15 @@ import {TrustLedger} from "../TrustLedger.sol";
 import {ITrustLedger} from "../interfaces/ITrustLedger.sol";
 import {Vm} from "./Vm.sol";
 import {LedgerFixture} from "./LedgerFixture.sol";
+import {ReportWalkHarness} from "./ReportWalkHarness.sol";
+import {AttestedSettlement} from "../ledger/AttestedSettlement.sol";
 
 /// @notice Drives the ledger through random sequences of register / stake / commit / reveal /
 /// settle / penalize / claim / unbond / withdraw / time, for the invariant tests. User actions
 /// the ledger may refuse go through try/catch; the report and settlement path (commit and
 /// reveal by committee members in their windows, settlement from every revealed report,
-/// penalties after the reveal window) is called directly, so that with failOnRevert any revert
-/// on it fails the run.
+/// penalties after the reveal window, the committee's signed medians) is called directly, so
+/// that with failOnRevert any revert on it fails the run.
 contract LedgerHandler {
     Vm internal constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
     uint256 internal constant N = 4;
@@ -29,6 +31,8 @@ contract LedgerHandler {
     uint256 public totalClaimed;
     uint256 public totalFunded;
     uint256 public settlements;
+    uint256 public attested;
+    ReportWalkHarness internal immutable walk = new ReportWalkHarness();
 
     constructor(EfedToken token_, TrustLedger ledger_) {
         token = token_;
@@ -151,6 +155,10 @@ contract LedgerHandler {
     /// @dev A committee member of the previous epoch commits a report on every server, with
     /// accuracies honest, borderline or failing and tokens up to 2^32 − 1.
     function commit(uint8 who, uint16 accSeed, uint32 tokens) external {
+        _commit(who, accSeed, tokens);
+    }
+
+    function _commit(uint8 who, uint16 accSeed, uint32 tokens) internal {
         uint64 current = ledger.currentEpoch();
         if (current == 0 || !_inFirstHalf()) return;
         uint64 epoch = current - 1;
@@ -213,6 +221,51 @@ contract LedgerHandler {
         ++settlements;
     }
 
+    /// @dev The committee's cheap settlement, end to end: every member commits a report on
+    /// epoch current − 1 (in the next commit window if this one has closed), time moves one
+    /// epoch on, and the members in `mask` sign the medians computed from every committed
+    /// report as the committee computes them (node/chain/attested.ts); with ≥ 2/3 of the
+    /// stake signed, {settleAttested} applies them. (Random sequences alone seldom line up a
+    /// whole committee's commits and a call in the first half of e+2.)
+    function attest(uint8 mask, uint16 accSeed, uint32 tokens) external {
+        if (ledger.currentEpoch() == 0) return;
+        uint256 length = ledger.epochLength();
+        if (!_inFirstHalf()) vm.warp(ledger.genesis() + uint256(ledger.currentEpoch() + 1) * length);
+        for (uint8 i = 0; i < N; ++i) _commit(i, accSeed, tokens);
+        vm.warp(block.timestamp + length);
+        uint64 epoch = ledger.currentEpoch() - 2;
+        (bytes[] memory reports, uint256[] memory stakes, uint256 committee) = _committed(epoch);
+        bytes memory medians = _medians(reports, stakes, committee);
+        if (medians.length == 0) return; // nothing reaches 2/3: the committee would not sign
+        AttestedSettlement.Attestation[] memory members = new AttestedSettlement.Attestation[](_members(epoch));
+        bytes32[] memory hashes = new bytes32[](members.length);
+        uint256 n;
+        for (uint256 i = 0; i < N; ++i) {
+            if (ledger.verifierStakeAt(verifiers[i], epoch) == 0) continue;
+            bool committed = _state[epoch][i] == 1 || _state[epoch][i] == 2;
+            hashes[n] = committed ? keccak256(_results[epoch][i]) : bytes32(0);
+            members[n] = AttestedSettlement.Attestation(verifiers[i], hashes[n], committed ? _salts[epoch][i] : bytes32(0), "");
+            ++n;
+        }
+        bytes32 digest = _attestationDigest(epoch, medians, hashes);
+        uint256 signed;
+        n = 0;
+        for (uint256 i = 0; i < N; ++i) {
+            uint256 stake = ledger.verifierStakeAt(verifiers[i], epoch);
+            if (stake == 0) continue;
+            if (mask & (1 << i) != 0) {
+                (uint8 v, bytes32 r, bytes32 s) = vm.sign(_key(verifiers[i]), digest);
+                members[n].sig = abi.encodePacked(r, s, v);
+                signed += stake;
+            }
+            ++n;
+        }
+        if (signed == 0 || 3 * signed < 2 * committee) return; // refused (TrustLedger.attested.test.ts)
+        ledger.settleAttested(epoch, medians, members);
+        for (uint256 i = 0; i < N; ++i) if (_state[epoch][i] == 1) _state[epoch][i] = 2; // opened by it
+        ++attested;
+    }
+
     function penalize(uint8 back) external {
         uint64 current = ledger.currentEpoch();
         if (current < 2) return;
@@ -229,6 +282,50 @@ contract LedgerHandler {
     }
 
     // --- helpers --------------------------------------------------------------------------
+
+    /// @dev Every committed report of `epoch` with its member's stake, and the committee stake.
+    function _committed(uint64 epoch) internal view returns (bytes[] memory reports, uint256[] memory stakes, uint256 committee) {
+        uint256 k;
+        for (uint256 i = 0; i < N; ++i) if (_state[epoch][i] == 1 || _state[epoch][i] == 2) ++k;
+        reports = new bytes[](k);
+        stakes = new uint256[](k);
+        k = 0;
+        for (uint256 i = 0; i < N; ++i) {
+            uint256 stake = ledger.verifierStakeAt(verifiers[i], epoch);
+            committee += stake;
+            if (stake == 0 || !(_state[epoch][i] == 1 || _state[epoch][i] == 2)) continue;
+            (reports[k], stakes[k]) = (_results[epoch][i], stake);
+            ++k;
+        }
+    }
+
+    /// @dev `server ‖ accBps ‖ tokens` for each server reported by ≥ 2/3 of `committee`.
+    function _medians(bytes[] memory reports, uint256[] memory stakes, uint256 committee) internal view returns (bytes memory medians) {
+        for (uint256 s = 0; s < N; ++s) {
+            (uint256 acc, uint256 tokens, uint256 reported) = walk.medianOf(reports, stakes, servers[s]);
+            if (reported == 0 || 3 * reported < 2 * committee) continue;
+            medians = abi.encodePacked(medians, servers[s], uint16(acc), uint32(tokens));
+        }
+    }
+
+    function _members(uint64 epoch) internal view returns (uint256 n) {
+        for (uint256 i = 0; i < N; ++i) if (ledger.verifierStakeAt(verifiers[i], epoch) != 0) ++n;
+    }
+
+    /// @dev The EIP-712 digest of AttestedSettlement, from the ledger's ERC-5267 domain.
+    function _attestationDigest(uint64 epoch, bytes memory medians, bytes32[] memory hashes) internal view returns (bytes32) {
+        (, string memory name, string memory version, uint256 chainId, address verifying,,) = ledger.eip712Domain();
+        bytes32 domain = keccak256(
+            abi.encode(keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"), keccak256(bytes(name)), keccak256(bytes(version)), chainId, verifying)
+        );
+        bytes32 typed = keccak256(abi.encode(keccak256("SettlementAttestation(uint64 epoch,bytes32 medians,bytes32 reports)"), epoch, keccak256(medians), keccak256(abi.encodePacked(hashes))));
+        return keccak256(abi.encodePacked("\x19\x01", domain, typed));
+    }
+
+    function _key(address verifier) internal pure returns (uint256) {
+        for (uint256 k = 0xa11ce; k < 0xa11ce + N; ++k) if (vm.addr(k) == verifier) return k;
+        revert("not a verifier");
+    }
 
     function _inFirstHalf() internal view returns (bool) {
         return (block.timestamp - ledger.genesis()) % ledger.epochLength() < ledger.epochLength() / 2;

@@ -39,9 +39,19 @@ contract TrustLedgerInvariantTest is CheatCodes {
         assertEq(handler.settlements(), 1, "settled");
         assertTrue(ledger.settled(1, handler.servers(0)), "server 0 settled for epoch 1");
         assertEq(ledger.getServer(handler.servers(0)).trust, 1e18, "S_0 = 1");
+        // epoch 2's reports, committed now (epoch 3) and settled from the committee's signed
+        // medians an epoch later
+        handler.attest(0x07, 9_000, 500); // 3 of 4 equal stakes sign: ≥ 2/3
+        assertEq(ledger.currentEpoch(), 4, "in epoch 4");
+        assertEq(handler.attested(), 1, "settled from signed medians");
+        assertTrue(ledger.settled(2, handler.servers(0)), "server 0 settled for epoch 2");
+        assertTrue(ledger.getServer(handler.servers(0)).trust < 1e18, "its signed median (0.9) applied");
+        uint256 treasury = token.balanceOf(TREASURY);
         handler.equivocate(0, 7);
         assertTrue(ledger.getServer(handler.servers(0)).status == ITrustLedger.ServerStatus.Slashed, "slashed");
-        assertEq(token.balanceOf(TREASURY), 50e18, "half the stake to the treasury");
+        assertEq(ledger.getServer(handler.servers(0)).stake, 50e18, "half the stake slashed");
+        // the half, and the rewards of its two settled epochs, forfeited
+        assertTrue(token.balanceOf(TREASURY) - treasury > 50e18, "slash and rewards to the treasury");
     }
 
     /// @dev Only the handler is fuzzed.
