@@ -19,6 +19,13 @@ export type Device = (typeof DEVICES)[number];
  * verifier shares its cores with libp2p and the chain client. */
 export const DEFAULT_THREADS = 1;
 
+/** Threads a server's batched runs (several sessions' rows, batch-runner.ts) compute with, in
+ * an onnxruntime session of their own beside the one-row session. Two by default: a run of 16
+ * decode rows of the 48M model took 36 ms on one thread and 28 on two here, and while a
+ * batch computes, the event loop it serves (the sessions are all waiting for it) is idle;
+ * a lone step keeps `threads` (bench/swarm.json "sessions"). */
+export const DEFAULT_BATCH_THREADS = 2;
+
 // The CPU budget belongs to the process, not to one session: a command sets it once
 // (`--threads`) and every session it opens — shards, embedding, head, a verifier's
 // re-check copies — uses it, without threading the count through every constructor.
@@ -42,11 +49,19 @@ function missingPrerequisite(device: Device): string | undefined {
   return dirs.some((d) => d !== "" && existsSync(`${d}/libvulkan.so.1`)) ? undefined : "WebGPU needs the Vulkan loader (libvulkan.so.1), which is not installed";
 }
 
+/** A session's own thread count instead of the process's; `spin: false`: its pool's threads
+ * sleep as soon as a run's work is handed out instead of spinning for more (onnxruntime's
+ * default), leaving the core to the event loop between runs. */
+export interface SessionThreads {
+  readonly threads: number;
+  readonly spin?: boolean;
+}
+
 /** Creates a session on `device`. An explicitly requested provider that does not work here
  * is an error, never a silent fallback; `auto` tries CUDA, then WebGPU, then CPU.
  * `externalDir`: the folder of the files a graph's external initializers name (graph.ts
  * `external`); onnxruntime reads them from there itself. */
-export async function createSession(model: Uint8Array, device: Device, externalDir?: string): Promise<{ session: ort.InferenceSession; device: Device }> {
+export async function createSession(model: Uint8Array, device: Device, externalDir?: string, own?: SessionThreads): Promise<{ session: ort.InferenceSession; device: Device }> {
   const order: Device[] = device === "auto" ? ["cuda", "webgpu", "cpu"] : [device];
   const failures: string[] = [];
   for (const d of order) {
@@ -59,10 +74,10 @@ export async function createSession(model: Uint8Array, device: Device, externalD
       const session = await ort.InferenceSession.create(model, {
         executionProviders: [d],
         graphOptimizationLevel: "all",
-        intraOpNumThreads: threads,
+        intraOpNumThreads: own?.threads ?? threads,
         interOpNumThreads: 1,
         logSeverityLevel: 3,
-        ...(externalDir === undefined ? {} : { extra: { session: { model_external_initializers_file_folder_path: externalDir } } }),
+        extra: { session: { ...(externalDir === undefined ? {} : { model_external_initializers_file_folder_path: externalDir }), ...(own?.spin === false ? { "intra_op.allow_spinning": "0" } : {}) } },
       });
       return { session, device: d };
     } catch (err) {
@@ -105,6 +120,8 @@ export interface ShardCompute {
   readonly device: Device;
   /** Where steps are batched: how. */
   readonly batches?: BatchStats;
+  /** Where steps are batched: the threads a run of several rows computes with. */
+  readonly batchThreads?: number;
   newCache(): ShardCache;
   /** Runs `seq` new positions ([seq × dim] floats) through the shard, extending `cache`. */
   step(cache: ShardCache, hidden: Float32Array, seq: number): Promise<Float32Array>;
