@@ -50,12 +50,16 @@ export class BatchRunner implements ShardCompute {
   readonly device: Device;
   readonly maxBatch: number;
   readonly batches: BatchStats = { steps: 0, batched: 0, largest: 0 };
-  /** Threads a run of several rows computes with. */
-  readonly batchThreads: number;
   /** Runs a step alone (the process's threads). */
   private readonly session: ort.InferenceSession;
-  /** Runs several rows; the same session where the thread counts agree. */
-  private readonly wide: ort.InferenceSession;
+  /** Runs several rows with `batchThreads` threads, once open; until then, and where the
+   * thread counts agree, `session` does. */
+  private wide?: ort.InferenceSession;
+  /** What opens `wide` at the first run of several rows: a server that never batches never
+   * holds the second copy of the weights it costs (for a graph whose weights are in the
+   * model file, the bytes kept until then are a few kB). */
+  private widen?: { readonly model: Uint8Array; readonly externalDir?: string };
+  private threadsForRows: number;
   private readonly shape: { kvHeads: number; headSize: number };
   /** The last batched run's sessions, in row order, and its presents: their caches. */
   private group?: { readonly rows: KvCache[]; readonly past: Map<string, ort.Tensor>; readonly grew: number };
@@ -67,13 +71,12 @@ export class BatchRunner implements ShardCompute {
   /** Wakes a drain waiting for more steps (gather). */
   private wake?: () => void;
 
-  private constructor(c: LlamaConfig, start: number, end: number, session: ort.InferenceSession, wide: { session: ort.InferenceSession; threads: number }, device: Device, maxBatch: number) {
+  private constructor(c: LlamaConfig, start: number, end: number, session: ort.InferenceSession, batchThreads: number, device: Device, maxBatch: number) {
     this.config = c;
     this.start = start;
     this.end = end;
     this.session = session;
-    this.wide = wide.session;
-    this.batchThreads = wide.threads;
+    this.threadsForRows = batchThreads;
     this.device = device;
     this.maxBatch = maxBatch;
     this.shape = { kvHeads: c.nKvHeads, headSize: c.headSize };
@@ -81,15 +84,43 @@ export class BatchRunner implements ShardCompute {
 
   /** `model` is the batched graph of layers [start, end) (buildShardGraph with `batched`).
    * `batchThreads`: what runs of several rows compute with on the CPU, in a second session
-   * (a second copy of the layers' weights) where it differs from the process's threads. */
+   * (a second copy of the layers' weights, opened at the first such run) where it differs
+   * from the process's threads. */
   static async create(c: LlamaConfig, start: number, end: number, model: Uint8Array, device: Device, maxBatch = DEFAULT_MAX_BATCH, externalDir?: string, batchThreads = DEFAULT_BATCH_THREADS): Promise<BatchRunner> {
     if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new RangeError(`maxBatch must be a positive integer, got ${maxBatch}`);
     if (!Number.isInteger(batchThreads) || batchThreads < 1) throw new RangeError(`batchThreads must be a positive integer, got ${batchThreads}`);
     const s = await createSession(model, device, externalDir);
     // a batch of one never uses it; other providers than the CPU's have no threads to set
     const own = maxBatch > 1 && s.device === "cpu" && batchThreads !== getThreads();
-    const wide = own ? { session: (await createSession(model, "cpu", externalDir, { threads: batchThreads, spin: false })).session, threads: batchThreads } : { session: s.session, threads: getThreads() };
-    return new BatchRunner(c, start, end, s.session, wide, s.device, maxBatch);
+    const r = new BatchRunner(c, start, end, s.session, own ? batchThreads : getThreads(), s.device, maxBatch);
+    // a copy: the caller may free its bytes once this returns (shard-worker.ts does)
+    if (own) r.widen = { model: new Uint8Array(model), externalDir };
+    return r;
+  }
+
+  /** Threads a run of several rows computes with. */
+  get batchThreads(): number {
+    return this.threadsForRows;
+  }
+
+  /** Whether runs of several rows have their own session open (after the first such run). */
+  get batchSessionOpen(): boolean {
+    return this.wide !== undefined;
+  }
+
+  /** The session of a run of several rows; the first such run opens it (onnxruntime-node
+   * opens a session on the calling thread: that run waits for it, once). */
+  private async forRows(): Promise<ort.InferenceSession> {
+    const w = this.widen;
+    if (w !== undefined) {
+      this.widen = undefined;
+      try {
+        this.wide = (await createSession(w.model, "cpu", w.externalDir, { threads: this.threadsForRows, spin: false })).session;
+      } catch {
+        this.threadsForRows = getThreads(); // no second copy here: the one session runs them
+      }
+    }
+    return this.wide ?? this.session;
   }
 
   newCache(): KvCache {
@@ -111,7 +142,7 @@ export class BatchRunner implements ShardCompute {
 
   async release(): Promise<void> {
     await this.session.release();
-    if (this.wide !== this.session) await this.wide.release();
+    await this.wide?.release();
   }
 
   /** Runs what is queued, round after round, until nothing is. A round takes each cache's
@@ -240,7 +271,7 @@ export class BatchRunner implements ShardCompute {
         feeds[name] = new ort.Tensor("float32", data, [rows.length, c.nKvHeads, past, c.headSize]);
       }
     }
-    const out = await this.wide.run(feeds);
+    const out = await (await this.forRows()).run(feeds);
     const past = new Map<string, ort.Tensor>();
     for (let l = this.start; l < this.end; l++) {
       const n = cacheNames(l);

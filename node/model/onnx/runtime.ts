@@ -20,10 +20,11 @@ export type Device = (typeof DEVICES)[number];
 export const DEFAULT_THREADS = 1;
 
 /** Threads a server's batched runs (several sessions' rows, batch-runner.ts) compute with, in
- * an onnxruntime session of their own beside the one-row session. Two by default: a run of 16
- * decode rows of the 48M model took 36 ms on one thread and 28 on two here, and while a
- * batch computes, the event loop it serves (the sessions are all waiting for it) is idle;
- * a lone step keeps `threads` (bench/swarm.json "sessions"). */
+ * an onnxruntime session of their own beside the one-row session (a second copy of the
+ * layers' weights, opened at the first batched run). Two by default: a run of 16 decode rows
+ * of the 48M model took 36 ms on one thread and 28 on two here, and while a batch computes,
+ * the event loop it serves (its sessions are all waiting for it) is idle; a lone step keeps
+ * `threads` (bench/swarm.json "sessions"). */
 export const DEFAULT_BATCH_THREADS = 2;
 
 // The CPU budget belongs to the process, not to one session: a command sets it once

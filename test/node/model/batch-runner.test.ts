@@ -146,7 +146,7 @@ describe("BatchRunner", () => {
     assert.deepEqual(l1, l2);
   });
 
-  it("runs several rows on a session of `batchThreads` threads of its own; where that is the process's count, on the one session", async () => {
+  it("runs several rows on a session of `batchThreads` threads of its own, opened at the first such run; where that is the process's count, on the one session", async () => {
     const m = models.stories260K;
     const c = m.config;
     const [, two] = await pair(m);
@@ -156,11 +156,16 @@ describe("BatchRunner", () => {
     const one = await BatchRunner.create(c, 0, c.nLayers, graph(m, true), "cpu", 16, undefined, 1);
     open.push(one);
     assert.equal(one.batchThreads, 1);
+    // the second session (a second copy of the weights) opens at the first run of several rows
+    await two.step(two.newCache(), input(1, c.dim, 79), 1);
+    assert.equal(two.batchSessionOpen, false, "a step alone opens no second session");
     // the same rows on either: equal within the audits' bound
     const xs = [0, 1, 2].map((i) => input(3, c.dim, 80 + i));
     const [a, b] = await Promise.all([two, one].map((r) => Promise.all(xs.map((x) => r.step(r.newCache(), x, 3)))));
     a.forEach((row, i) => assertClose(row, b[i], `row ${i}`));
-    assert.equal(one.batches.largest, 3);
+    assert.deepEqual([two.batches.largest, one.batches.largest], [3, 3]);
+    assert.equal(two.batchSessionOpen, true, "its first batched run opened it");
+    assert.equal(one.batchSessionOpen, false, "batchThreads = --threads: one session runs everything");
     await assert.rejects(BatchRunner.create(c, 0, c.nLayers, graph(m, true), "cpu", 16, undefined, 0), /batchThreads must be a positive integer, got 0/);
   });
 
