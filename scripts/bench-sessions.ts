@@ -72,7 +72,7 @@ for (const [label, workers, maxBatch, batchThreads] of setups) {
   const counted = { steps: 0, batched: 0 }; // the 16 sessions' steps only
   for (let r = 0; r < RUNS; r++) {
     ones.push(await measure(client, route, c.dim, 1));
-    const b0 = server.runner.batches ?? counted;
+    const b0 = { ...(server.runner.batches ?? counted) }; // on the event loop it is the live object
     manys.push(await measure(client, route, c.dim, CONCURRENT));
     const b1 = server.runner.batches ?? counted;
     counted.steps += b1.steps - b0.steps;
