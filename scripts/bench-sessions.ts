@@ -22,8 +22,10 @@ const QUICK = process.env.EFED_BENCH_QUICK === "1";
 const STEPS = QUICK ? 8 : 32; // decode steps per session
 const CONCURRENT = 16;
 const SEAL_EVERY = 16;
+const RUNS = QUICK ? 1 : 3; // each figure is the median of this many runs, 1 and 16 sessions in turns
 const log = (s: string) => process.stderr.write(s + "\n");
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** One session: a short prompt, then `STEPS` single-position steps, sealed as a client does. */
 async function oneSession(client: EfedNode, route: RouteHop[], dim: number, seed: number): Promise<number> {
@@ -57,20 +59,30 @@ const setups = [
   ["1 worker", 1, 1],
   ["2 workers", 2, 1],
   ["1 worker, batched (default)", 1, DEFAULT_MAX_BATCH],
+  ["1 worker, batched, --batch-threads 2 (a second copy of the layers)", 1, DEFAULT_MAX_BATCH, 2],
   ["event loop, batched", 0, DEFAULT_MAX_BATCH],
   ["2 workers, batched", 2, DEFAULT_MAX_BATCH],
 ] as const;
-for (const [label, workers, maxBatch] of setups) {
-  const server = await startServer({ model: file, layers: [0, c.nLayers], workers, maxBatch });
+for (const [label, workers, maxBatch, batchThreads] of setups) {
+  const server = await startServer({ model: file, layers: [0, c.nLayers], workers, maxBatch, batchThreads });
   const route = [{ peer: server.node.peerId.toString(), addrs: server.addrs(), start: 0, end: c.nLayers }];
   await measure(client, route, c.dim, 2); // warm-up
-  const one = await measure(client, route, c.dim, 1);
-  const before = { ...(server.runner.batches ?? { steps: 0, batched: 0 }) };
-  const many = await measure(client, route, c.dim, CONCURRENT);
-  const b = server.runner.batches;
+  const ones: number[] = [];
+  const manys: number[] = [];
+  const counted = { steps: 0, batched: 0 }; // the 16 sessions' steps only
+  for (let r = 0; r < RUNS; r++) {
+    ones.push(await measure(client, route, c.dim, 1));
+    const b0 = { ...(server.runner.batches ?? counted) }; // on the event loop it is the live object
+    manys.push(await measure(client, route, c.dim, CONCURRENT));
+    const b1 = server.runner.batches ?? counted;
+    counted.steps += b1.steps - b0.steps;
+    counted.batched += b1.batched - b0.batched;
+  }
+  const [one, many] = [median(ones), median(manys)];
+  const b = server.runner.batches === undefined ? undefined : { ...counted, largest: server.runner.batches.largest };
   // of the 16 sessions' steps, the share computed in one run with others, and rows per run
-  const batching = b === undefined ? undefined : { batchedShare: round((b.batched - before.batched) / (b.steps - before.steps), 3), largestBatch: b.largest };
-  rows.push({ compute: label, workers, maxBatch, oneSessionStepsPerSecond: round(one, 1), sessions16StepsPerSecond: round(many, 1), sessions16VsOne: round(many / one, 3), ...batching });
+  const batching = b === undefined ? undefined : { batchedShare: round(b.batched / b.steps, 3), largestBatch: b.largest };
+  rows.push({ compute: label, workers, maxBatch, batchThreads: server.runner.batchThreads, oneSessionStepsPerSecond: round(one, 1), sessions16StepsPerSecond: round(many, 1), sessions16VsOne: round(many / one, 3), ...batching, runs: { one: ones.map((x) => round(x, 1)), sessions16: manys.map((x) => round(x, 1)) } });
   log(`  ${JSON.stringify(rows.at(-1))}`);
   await server.stop(100);
 }
@@ -78,7 +90,7 @@ await client.stop();
 rmSync(dir, { recursive: true, force: true });
 const base = rows[0].oneSessionStepsPerSecond;
 const sessions = {
-  note: `one server, all ${c.nLayers} layers; ${CONCURRENT} concurrent sessions of ${STEPS} decode steps (8-position prompt each, sealed every ${SEAL_EVERY}); client in the same process; --threads 1; ratios from one run; maxBatch 1 rows compute each step alone (the baseline, as before batching); batchedShare: of the 16 sessions' steps, those computed in one run with other sessions'`,
+  note: `one server, all ${c.nLayers} layers; ${CONCURRENT} concurrent sessions of ${STEPS} decode steps (8-position prompt each, sealed every ${SEAL_EVERY}); client in the same process; --threads 1 (batched runs of several rows: --batch-threads 2, the default); figures are medians of ${RUNS} runs, 1 and 16 sessions in turns (runs: each run's); maxBatch 1 rows compute each step alone (the baseline, as before batching); batchedShare: of the 16 sessions' steps, those computed in one run with other sessions'`,
   shape,
   parameters,
   rows: rows.map((r) => ({ ...r, sessions16VsEventLoopOne: round(r.sessions16StepsPerSecond / base, 3) })),

@@ -5,7 +5,7 @@ import { readCandidates, readVerifiers, registerOrUpdate } from "../chain/regist
 import { becomeReachable, watchAddrs } from "../server/reachable.ts";
 import { ledgerAddrs } from "../p2p/reachability.ts";
 import { modelHash } from "../model/manifest.ts";
-import { DEVICES, type Device } from "../model/onnx/runtime.ts";
+import { DEFAULT_BATCH_THREADS, DEVICES, type Device } from "../model/onnx/runtime.ts";
 import { loadOrCreateKey } from "../p2p/host.ts";
 import { peerIdToBytes } from "../p2p/peer-id.ts";
 import { measureThroughput, startServer } from "../server/server.ts";
@@ -52,6 +52,7 @@ interface ServerFlags {
   maxSessions: number;
   workers: number;
   maxBatch: number;
+  batchThreads: number;
   log?: string;
   sessionTtl: number;
   fault?: Fault;
@@ -80,7 +81,8 @@ export function serverCommand(program: Command): void {
     .addOption(new Option("--device <device>", "execution provider").choices([...DEVICES]).default("cpu"))
     .addOption(threadsOption())
     .option("--workers <n>", "worker threads computing the layers, each with its own copy of them (sessions are spread over the workers)", parseIntIn(1, 64), 1)
-    .option("--max-batch <n>", "decode steps of concurrent sessions computed in one run, at most (1: each alone)", parseIntIn(1, 64), 16)
+    .option("--max-batch <n>", "steps of concurrent sessions computed in one run, at most (1: each alone)", parseIntIn(1, 64), 16)
+    .option("--batch-threads <n>", "CPU threads a run of several sessions' steps computes with (a second copy of the layers where it differs from --threads)", parseIntIn(1, 1024), DEFAULT_BATCH_THREADS)
     .option("--max-sessions <n>", "inference sessions held at once", parseIntIn(1, 100000), 64)
     .option("--session-ttl <s>", "seconds an idle session's KV cache is kept", parseIntIn(1, 86400), 60)
     .option("--auto-cover", "load the whole model and take over uncovered layers when this server's own are covered by others (or adjoin them)")
@@ -142,6 +144,7 @@ Example:
           limits: { maxSessions: o.maxSessions, ttlMs: o.sessionTtl * 1000 },
           workers: o.workers,
           maxBatch: o.maxBatch,
+          batchThreads: o.batchThreads,
           fault: o.fault,
           log,
           progress: byteProgress(progressLine),

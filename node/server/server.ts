@@ -9,7 +9,7 @@ import { faultTransform, type Fault } from "./faults.ts";
 import { isGguf, loadModel } from "../model/load.ts";
 import { mapGgufLayers } from "../model/gguf-map.ts";
 import { buildShardGraph, denseSource, type LinearSource, type ShardGraphOptions } from "../model/onnx/layers.ts";
-import { ShardRunner, type Device, type ShardCompute } from "../model/onnx/runtime.ts";
+import { DEFAULT_BATCH_THREADS, ShardRunner, type Device, type ShardCompute } from "../model/onnx/runtime.ts";
 import { BatchRunner, DEFAULT_MAX_BATCH } from "../model/onnx/batch-runner.ts";
 import { WorkerShard } from "../model/onnx/worker-shard.ts";
 import { createNode, type EfedNode } from "../p2p/host.ts";
@@ -57,6 +57,10 @@ export interface ServerOptions extends Omit<InferServiceOptions, "receipts"> {
   /** Decode steps of concurrent sessions computed in one run, at most (continuous batching,
    * model/onnx/batch-runner.ts); 1 computes each step alone, as before. 16 by default. */
   readonly maxBatch?: number;
+  /** CPU threads a batched run of several sessions' rows computes with (a second onnxruntime
+   * session, a second copy of the layers, where it differs from `--threads`); 2 by default
+   * (model/onnx/runtime.ts DEFAULT_BATCH_THREADS). */
+  readonly batchThreads?: number;
 }
 
 /** Builds the compute of layers [start, end): the batched graph unless `maxBatch` is 1
@@ -66,8 +70,9 @@ function openShard(o: ServerOptions, c: LlamaConfig, g: Omit<ShardGraphOptions, 
   const maxBatch = o.maxBatch ?? DEFAULT_MAX_BATCH;
   const model = buildShardGraph(c, { ...g, batched: maxBatch > 1 });
   const device = o.device ?? "cpu";
-  if (workers > 0) return WorkerShard.create(c, g.start, g.end, model, device, workers, maxBatch, externalDir);
-  return maxBatch > 1 ? BatchRunner.create(c, g.start, g.end, model, device, maxBatch, externalDir) : ShardRunner.create(c, g.start, g.end, model, device, externalDir);
+  const batchThreads = o.batchThreads ?? DEFAULT_BATCH_THREADS;
+  if (workers > 0) return WorkerShard.create(c, g.start, g.end, model, device, workers, maxBatch, externalDir, batchThreads);
+  return maxBatch > 1 ? BatchRunner.create(c, g.start, g.end, model, device, maxBatch, externalDir, batchThreads) : ShardRunner.create(c, g.start, g.end, model, device, externalDir);
 }
 
 export interface RunningServer {

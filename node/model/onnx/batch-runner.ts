@@ -1,10 +1,12 @@
-// Continuous batching: a shard that computes the decode steps of concurrent inference
-// sessions together. Steps queue; whenever the runner comes free, the single-position steps
-// (decode) waiting at that moment go into ONE onnxruntime run of the batched graph (layers.ts,
-// `batched`), a row each: per-row positions, caches left-padded to the longest past
-// (batch-cache.ts) under a per-row mask, and the present caches split back per session.
-// Steps of several positions (prefill) and a lone decode step run as a batch of one with no
-// padding — the same computation as the unbatched graph, bit for bit (batch-runner.test.ts).
+// Continuous batching: a shard that computes the steps of concurrent inference sessions
+// together. Steps queue; whenever the runner comes free, the steps waiting at that moment
+// that add as many positions (decode steps: one; prompts of one length) go into ONE
+// onnxruntime run of the batched graph (layers.ts, `batched`), a row each: per-row positions,
+// caches left-padded to the longest past (batch-cache.ts) under a per-row mask, and the
+// present caches split back per session. A step alone runs as a batch of one with no padding
+// — the same computation as the unbatched graph, bit for bit (batch-runner.test.ts), on a
+// session of the process's threads; runs of several rows have a session of their own with
+// more threads (runtime.ts DEFAULT_BATCH_THREADS).
 //
 // Why padded caches and not com.microsoft GroupQueryAttention with per-row `seqlens_k` over
 // caches in preallocated buffers: the rows of a run change every step (whichever sessions
@@ -20,12 +22,17 @@ import * as ort from "onnxruntime-node";
 import { padRows, splitRows } from "./batch-cache.ts";
 import { GatherPolicy } from "./batch-gather.ts";
 import { cacheNames } from "./layers.ts";
-import { createSession, emptyCache, type BatchStats, type Device, type KvCache, type ShardCompute } from "./runtime.ts";
+import { createSession, DEFAULT_BATCH_THREADS, emptyCache, getThreads, type BatchStats, type Device, type KvCache, type ShardCompute } from "./runtime.ts";
 import type { LlamaConfig } from "../types.ts";
 
 /** Decode steps computed in one run, at most: 16 sessions' steps cost about twice one step
  * on the 48M model (issue 10); more rows buy little and lengthen every row's wait. */
 export const DEFAULT_MAX_BATCH = 16;
+
+/** Positions (rows × positions per row) of one run of several prompts, at most: 16 prompts of
+ * 8 positions batch (computed alone, 16 such prompts took 265–348 ms of the worker here;
+ * batched, 82–109 ms in 2 runs), a prompt of 256 positions or more runs alone. */
+export const MAX_BATCH_POSITIONS = 256;
 
 interface Queued {
   readonly cache: KvCache;
@@ -43,10 +50,19 @@ export class BatchRunner implements ShardCompute {
   readonly device: Device;
   readonly maxBatch: number;
   readonly batches: BatchStats = { steps: 0, batched: 0, largest: 0 };
+  /** Runs a step alone (the process's threads). */
   private readonly session: ort.InferenceSession;
+  /** Runs several rows with `batchThreads` threads, once open; until then, and where the
+   * thread counts agree, `session` does. */
+  private wide?: ort.InferenceSession;
+  /** What opens `wide` at the first run of several rows: a server that never batches never
+   * holds the second copy of the weights it costs (for a graph whose weights are in the
+   * model file, the bytes kept until then are a few kB). */
+  private widen?: { readonly model: Uint8Array; readonly externalDir?: string };
+  private threadsForRows: number;
   private readonly shape: { kvHeads: number; headSize: number };
   /** The last batched run's sessions, in row order, and its presents: their caches. */
-  private group?: { readonly rows: KvCache[]; readonly past: Map<string, ort.Tensor> };
+  private group?: { readonly rows: KvCache[]; readonly past: Map<string, ort.Tensor>; readonly grew: number };
   private queue: Queued[] = [];
   private busy = false;
   private readonly gather = new GatherPolicy();
@@ -55,21 +71,56 @@ export class BatchRunner implements ShardCompute {
   /** Wakes a drain waiting for more steps (gather). */
   private wake?: () => void;
 
-  private constructor(c: LlamaConfig, start: number, end: number, session: ort.InferenceSession, device: Device, maxBatch: number) {
+  private constructor(c: LlamaConfig, start: number, end: number, session: ort.InferenceSession, batchThreads: number, device: Device, maxBatch: number) {
     this.config = c;
     this.start = start;
     this.end = end;
     this.session = session;
+    this.threadsForRows = batchThreads;
     this.device = device;
     this.maxBatch = maxBatch;
     this.shape = { kvHeads: c.nKvHeads, headSize: c.headSize };
   }
 
-  /** `model` is the batched graph of layers [start, end) (buildShardGraph with `batched`). */
-  static async create(c: LlamaConfig, start: number, end: number, model: Uint8Array, device: Device, maxBatch = DEFAULT_MAX_BATCH, externalDir?: string): Promise<BatchRunner> {
+  /** `model` is the batched graph of layers [start, end) (buildShardGraph with `batched`).
+   * `batchThreads`: what runs of several rows compute with on the CPU, in a second session
+   * (a second copy of the layers' weights, opened at the first such run) where it differs
+   * from the process's threads. */
+  static async create(c: LlamaConfig, start: number, end: number, model: Uint8Array, device: Device, maxBatch = DEFAULT_MAX_BATCH, externalDir?: string, batchThreads = DEFAULT_BATCH_THREADS): Promise<BatchRunner> {
     if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new RangeError(`maxBatch must be a positive integer, got ${maxBatch}`);
+    if (!Number.isInteger(batchThreads) || batchThreads < 1) throw new RangeError(`batchThreads must be a positive integer, got ${batchThreads}`);
     const s = await createSession(model, device, externalDir);
-    return new BatchRunner(c, start, end, s.session, s.device, maxBatch);
+    // a batch of one never uses it; other providers than the CPU's have no threads to set
+    const own = maxBatch > 1 && s.device === "cpu" && batchThreads !== getThreads();
+    const r = new BatchRunner(c, start, end, s.session, own ? batchThreads : getThreads(), s.device, maxBatch);
+    // a copy: the caller may free its bytes once this returns (shard-worker.ts does)
+    if (own) r.widen = { model: new Uint8Array(model), externalDir };
+    return r;
+  }
+
+  /** Threads a run of several rows computes with. */
+  get batchThreads(): number {
+    return this.threadsForRows;
+  }
+
+  /** Whether runs of several rows have their own session open (after the first such run). */
+  get batchSessionOpen(): boolean {
+    return this.wide !== undefined;
+  }
+
+  /** The session of a run of several rows; the first such run opens it (onnxruntime-node
+   * opens a session on the calling thread: that run waits for it, once). */
+  private async forRows(): Promise<ort.InferenceSession> {
+    const w = this.widen;
+    if (w !== undefined) {
+      this.widen = undefined;
+      try {
+        this.wide = (await createSession(w.model, "cpu", w.externalDir, { threads: this.threadsForRows })).session;
+      } catch {
+        this.threadsForRows = getThreads(); // no second copy here: the one session runs them
+      }
+    }
+    return this.wide ?? this.session;
   }
 
   newCache(): KvCache {
@@ -91,6 +142,7 @@ export class BatchRunner implements ShardCompute {
 
   async release(): Promise<void> {
     await this.session.release();
+    await this.wide?.release();
   }
 
   /** Runs what is queued, round after round, until nothing is. A round takes each cache's
@@ -110,9 +162,13 @@ export class BatchRunner implements ShardCompute {
         round.push(q);
       }
       this.queue = later;
-      const decode = round.filter((q) => q.seq === 1);
-      for (const q of round) if (q.seq !== 1) await this.settle([q]);
-      for (let i = 0; i < decode.length; i += this.maxBatch) await this.settle(decode.slice(i, i + this.maxBatch));
+      // steps of one length run together: prompts first (as they came), then decode steps
+      const byLength = new Map<number, Queued[]>();
+      for (const q of round) byLength.set(q.seq, [...(byLength.get(q.seq) ?? []), q]);
+      for (const [seq, same] of [...byLength].sort(([a], [b]) => (a === 1 ? 1 : 0) - (b === 1 ? 1 : 0))) {
+        const rows = Math.max(1, Math.min(this.maxBatch, Math.floor(MAX_BATCH_POSITIONS / seq)));
+        for (let i = 0; i < same.length; i += rows) await this.settle(same.slice(i, i + rows));
+      }
       // steps that arrived during this round's runs are taken by the next round
       if (this.queue.length > 0) await new Promise((r) => setImmediate(r));
     }
@@ -190,17 +246,19 @@ export class BatchRunner implements ShardCompute {
     return (out.hidden_out as ort.Tensor).data as Float32Array;
   }
 
-  /** Decode steps of several sessions in one run: a row each. The same sessions as the last
-   * run's (the steady state of lockstep decoding) feed that run's presents straight back:
-   * each row's cache is still left-padded there, one position longer. Otherwise the last
-   * run's rows are split back to their sessions and these rows' caches padded anew. */
+  /** Steps of several sessions, each of the same positions, in one run: a row each. The same
+   * sessions as the last run's (the steady state of lockstep decoding) feed that run's
+   * presents straight back: each row's cache is still left-padded there, only longer.
+   * Otherwise the last run's rows are split back to their sessions and these rows' caches
+   * padded anew. */
   private async runRows(rows: Queued[]): Promise<Float32Array[]> {
     const c = this.config;
+    const seq = rows[0].seq;
     const lens = rows.map((q) => q.cache.length);
-    const hidden = new Float32Array(rows.length * c.dim);
-    rows.forEach((q, b) => hidden.set(q.hidden, b * c.dim));
+    const hidden = new Float32Array(rows.length * seq * c.dim);
+    rows.forEach((q, b) => hidden.set(q.hidden, b * seq * c.dim));
     const feeds: Record<string, ort.Tensor> = {
-      hidden: new ort.Tensor("float32", hidden, [rows.length, 1, c.dim]),
+      hidden: new ort.Tensor("float32", hidden, [rows.length, seq, c.dim]),
       pos: new ort.Tensor("int64", BigInt64Array.from(lens, BigInt), [rows.length]),
     };
     const g = this.group;
@@ -213,7 +271,7 @@ export class BatchRunner implements ShardCompute {
         feeds[name] = new ort.Tensor("float32", data, [rows.length, c.nKvHeads, past, c.headSize]);
       }
     }
-    const out = await this.session.run(feeds);
+    const out = await (await this.forRows()).run(feeds);
     const past = new Map<string, ort.Tensor>();
     for (let l = this.start; l < this.end; l++) {
       const n = cacheNames(l);
@@ -221,13 +279,13 @@ export class BatchRunner implements ShardCompute {
       past.set(n.pastV, out[n.presentV] as ort.Tensor);
     }
     // the sessions' own tensors are stale until the group is split (tensorsOf, splitGroup)
-    this.group = { rows: rows.map((q) => q.cache), past };
+    this.group = { rows: rows.map((q) => q.cache), past, grew: seq };
     const perPosition = 2 * (this.end - this.start) * c.nKvHeads * c.headSize * 4;
     const h = (out.hidden_out as ort.Tensor).data as Float32Array;
     return rows.map((q, b) => {
-      q.cache.length += 1;
+      q.cache.length += seq;
       q.cache.bytes = perPosition * q.cache.length;
-      return h.slice(b * c.dim, (b + 1) * c.dim);
+      return h.slice(b * seq * c.dim, (b + 1) * seq * c.dim);
     });
   }
 
@@ -241,10 +299,10 @@ export class BatchRunner implements ShardCompute {
   private splitGroup(): void {
     const g = this.group!;
     this.group = undefined;
-    const lens = g.rows.map((cache) => cache.length - 1); // each grew by the run's one position
+    const lens = g.rows.map((cache) => cache.length - g.grew); // each grew by the run's positions
     for (const [name, t] of g.past) {
       splitRows(t.data as Float32Array, lens, t.dims[2], this.shape).forEach((row, b) => {
-        g.rows[b].tensors.set(name, new ort.Tensor("float32", row, [1, this.config.nKvHeads, lens[b] + 1, this.config.headSize]));
+        g.rows[b].tensors.set(name, new ort.Tensor("float32", row, [1, this.config.nKvHeads, lens[b] + g.grew, this.config.headSize]));
       });
     }
   }

@@ -24,6 +24,14 @@ export const DEFAULT_THREADS = 1;
  * 1.3-1.5× and prefill 1.7-1.9× as fast as one (bench/model.json "vsLlamaCpp"). */
 export const GENERATE_THREADS = availableParallelism();
 
+/** Threads a server's batched runs (several sessions' rows, batch-runner.ts) compute with.
+ * Where it differs from `threads`, those runs get an onnxruntime session of their own (a
+ * second copy of the layers' weights, opened at the first batched run). One by default: with
+ * pool threads that do not spin, 16 sessions over one measured 5.87× with one thread and
+ * 5.89× with two in the same run (bench/swarm.json "sessions"), not worth the second copy;
+ * `--batch-threads 2` on a server with memory and idle cores to spare. */
+export const DEFAULT_BATCH_THREADS = 1;
+
 // The CPU budget belongs to the process, not to one session: a command sets it once
 // (`--threads`) and every session it opens — shards, embedding, head, a verifier's
 // re-check copies — uses it, without threading the count through every constructor.
@@ -47,18 +55,23 @@ function missingPrerequisite(device: Device): string | undefined {
   return dirs.some((d) => d !== "" && existsSync(`${d}/libvulkan.so.1`)) ? undefined : "WebGPU needs the Vulkan loader (libvulkan.so.1), which is not installed";
 }
 
-/** The options every session is created with: `threads` intra-op threads that do not spin. */
-export function sessionOptions(device: Device, externalDir?: string): ort.InferenceSession.SessionOptions {
+/** A session's own thread count instead of the process's (batch-runner.ts). */
+export interface SessionThreads {
+  readonly threads: number;
+}
+
+/** The options every session is created with: `n` intra-op threads that do not spin. */
+export function sessionOptions(device: Device, externalDir?: string, n = threads): ort.InferenceSession.SessionOptions {
   return {
     executionProviders: [device],
     graphOptimizationLevel: "all",
-    intraOpNumThreads: threads,
+    intraOpNumThreads: n,
     interOpNumThreads: 1,
     logSeverityLevel: 3,
     // onnxruntime's pool threads spin between ops by default; on a machine with no idle
     // core the spinning threads take the cores from the ones with work: at 2 threads on
-    // 2 cores, decode ran at half the speed of 1 thread, and at 1.3-2× it without
-    // spinning (bench/model.json "vsLlamaCpp", threads=2)
+    // 2 cores, decode ran slower than on 1 thread, and at 1.3-1.5× it without spinning
+    // (bench/model.json "vsLlamaCpp", threads=2)
     extra: { session: { intra_op: { allow_spinning: "0" }, ...(externalDir === undefined ? {} : { model_external_initializers_file_folder_path: externalDir }) } },
   };
 }
@@ -67,7 +80,7 @@ export function sessionOptions(device: Device, externalDir?: string): ort.Infere
  * is an error, never a silent fallback; `auto` tries CUDA, then WebGPU, then CPU.
  * `externalDir`: the folder of the files a graph's external initializers name (graph.ts
  * `external`); onnxruntime reads them from there itself. */
-export async function createSession(model: Uint8Array, device: Device, externalDir?: string): Promise<{ session: ort.InferenceSession; device: Device }> {
+export async function createSession(model: Uint8Array, device: Device, externalDir?: string, own?: SessionThreads): Promise<{ session: ort.InferenceSession; device: Device }> {
   const order: Device[] = device === "auto" ? ["cuda", "webgpu", "cpu"] : [device];
   const failures: string[] = [];
   for (const d of order) {
@@ -77,7 +90,7 @@ export async function createSession(model: Uint8Array, device: Device, externalD
       continue;
     }
     try {
-      const session = await ort.InferenceSession.create(model, sessionOptions(d, externalDir));
+      const session = await ort.InferenceSession.create(model, sessionOptions(d, externalDir, own?.threads));
       return { session, device: d };
     } catch (err) {
       failures.push(`${d}: ${((err as Error).message ?? String(err)).split("\n")[0]}`);
@@ -119,6 +132,8 @@ export interface ShardCompute {
   readonly device: Device;
   /** Where steps are batched: how. */
   readonly batches?: BatchStats;
+  /** Where steps are batched: the threads a run of several rows computes with. */
+  readonly batchThreads?: number;
   newCache(): ShardCache;
   /** Runs `seq` new positions ([seq × dim] floats) through the shard, extending `cache`. */
   step(cache: ShardCache, hidden: Float32Array, seq: number): Promise<Float32Array>;

@@ -20,6 +20,8 @@ export interface ShardWorkerInit {
   /** Decode steps batched into one run, at most; 1: each alone (`model` is then the
    * unbatched graph, otherwise the batched one). */
   readonly maxBatch: number;
+  /** Threads a batched run of several rows computes with (batch-runner.ts). */
+  readonly batchThreads: number;
 }
 
 export type ShardWorkerRequest =
@@ -27,7 +29,7 @@ export type ShardWorkerRequest =
   | { readonly op: "free"; readonly cache: number };
 
 export type ShardWorkerReply =
-  | { readonly op: "ready"; readonly device: Device }
+  | { readonly op: "ready"; readonly device: Device; readonly batchThreads?: number }
   | { readonly op: "failed"; readonly message: string; readonly name: string }
   | { readonly op: "done"; readonly id: number; readonly out: Float32Array; readonly length: number; readonly bytes: number; readonly batches?: BatchStats }
   | { readonly op: "error"; readonly id: number; readonly message: string };
@@ -40,11 +42,11 @@ let runner: ShardRunner | BatchRunner;
 try {
   setThreads(init.threads);
   const { config: c, start, end, model, device, externalDir } = init;
-  runner = init.maxBatch > 1 ? await BatchRunner.create(c, start, end, model, device, init.maxBatch, externalDir) : await ShardRunner.create(c, start, end, model, device, externalDir);
+  runner = init.maxBatch > 1 ? await BatchRunner.create(c, start, end, model, device, init.maxBatch, externalDir, init.batchThreads) : await ShardRunner.create(c, start, end, model, device, externalDir);
   // onnxruntime holds the weights now; workerData would keep the graph's bytes (the size of
   // the weights, unless they are external) for the worker's life: free them at once
   (init.model.buffer as ArrayBuffer & { transfer(length: number): ArrayBuffer }).transfer(0);
-  port.postMessage({ op: "ready", device: runner.device } satisfies ShardWorkerReply);
+  port.postMessage({ op: "ready", device: runner.device, batchThreads: runner instanceof BatchRunner ? runner.batchThreads : undefined } satisfies ShardWorkerReply);
 } catch (err) {
   port.postMessage({ op: "failed", message: (err as Error).message, name: (err as Error).name } satisfies ShardWorkerReply);
   process.exit(0);

@@ -10,7 +10,7 @@
 // batches the decode steps of its sessions that wait at the same moment (batch-runner.ts).
 import { Worker } from "node:worker_threads";
 import { DeviceUnavailableError } from "../errors.ts";
-import { getThreads, type BatchStats, type Device, type ShardCache, type ShardCompute } from "./runtime.ts";
+import { DEFAULT_BATCH_THREADS, getThreads, type BatchStats, type Device, type ShardCache, type ShardCompute } from "./runtime.ts";
 import type { ShardWorkerInit, ShardWorkerReply } from "./shard-worker.ts";
 import type { LlamaConfig } from "../types.ts";
 
@@ -104,10 +104,12 @@ export class WorkerShard implements ShardCompute {
   readonly start: number;
   readonly end: number;
   readonly device: Device;
+  readonly batchThreads?: number;
   private readonly threads: ShardThread[];
   private ids = 0;
 
-  private constructor(c: LlamaConfig, start: number, end: number, device: Device, threads: ShardThread[]) {
+  private constructor(c: LlamaConfig, start: number, end: number, device: Device, threads: ShardThread[], batchThreads: number | undefined) {
+    this.batchThreads = batchThreads;
     this.config = c;
     this.start = start;
     this.end = end;
@@ -119,17 +121,17 @@ export class WorkerShard implements ShardCompute {
    * `maxBatch` > 1). With one worker the graph's bytes are transferred to it (the caller's
    * `model` is detached: no second copy). `externalDir`: where the graph's external weights
    * are (runtime.ts `createSession`). */
-  static async create(c: LlamaConfig, start: number, end: number, model: Uint8Array, device: Device, workers = 1, maxBatch = 1, externalDir?: string): Promise<WorkerShard> {
+  static async create(c: LlamaConfig, start: number, end: number, model: Uint8Array, device: Device, workers = 1, maxBatch = 1, externalDir?: string, batchThreads = DEFAULT_BATCH_THREADS): Promise<WorkerShard> {
     if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`workers must be a positive integer, got ${workers}`);
     if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new RangeError(`maxBatch must be a positive integer, got ${maxBatch}`);
-    const started = await Promise.allSettled(Array.from({ length: workers }, (_, i) => startThread(c, start, end, i === workers - 1 ? model : copy(model), device, maxBatch, externalDir)));
+    const started = await Promise.allSettled(Array.from({ length: workers }, (_, i) => startThread(c, start, end, i === workers - 1 ? model : copy(model), device, maxBatch, externalDir, batchThreads)));
     const ok = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
     const failed = started.find((s) => s.status === "rejected");
     if (failed !== undefined) {
       await Promise.all(ok.map((t) => t.thread.worker.terminate()));
       throw failed.reason;
     }
-    return new WorkerShard(c, start, end, ok[0].device, ok.map((t) => t.thread));
+    return new WorkerShard(c, start, end, ok[0].device, ok.map((t) => t.thread), ok[0].batchThreads);
   }
 
   get workers(): number {
@@ -163,10 +165,10 @@ export class WorkerShard implements ShardCompute {
   }
 }
 
-function startThread(c: LlamaConfig, start: number, end: number, model: Uint8Array, device: Device, maxBatch: number, externalDir: string | undefined): Promise<{ thread: ShardThread; device: Device }> {
+function startThread(c: LlamaConfig, start: number, end: number, model: Uint8Array, device: Device, maxBatch: number, externalDir: string | undefined, batchThreads: number): Promise<{ thread: ShardThread; device: Device; batchThreads?: number }> {
   // a view into a larger buffer would be cloned whole: hand over a buffer of its own
   const own = model.byteOffset === 0 && model.byteLength === model.buffer.byteLength ? model : copy(model);
-  const init: ShardWorkerInit = { config: c, start, end, model: own, device, threads: getThreads(), maxBatch, externalDir };
+  const init: ShardWorkerInit = { config: c, start, end, model: own, device, threads: getThreads(), maxBatch, batchThreads, externalDir };
   let worker: Worker;
   try {
     worker = new Worker(ENTRY, { workerData: init, transferList: [own.buffer as ArrayBuffer] });
@@ -178,7 +180,7 @@ function startThread(c: LlamaConfig, start: number, end: number, model: Uint8Arr
     worker.once("error", early);
     worker.once("message", (m: ShardWorkerReply) => {
       worker.off("error", early);
-      if (m.op === "ready") resolve({ thread: new ShardThread(worker), device: m.device });
+      if (m.op === "ready") resolve({ thread: new ShardThread(worker), device: m.device, batchThreads: m.batchThreads });
       else if (m.op === "failed") {
         void worker.terminate();
         reject(m.name === "DeviceUnavailableError" ? new DeviceUnavailableError(m.message) : new Error(m.message));

@@ -10,8 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadModel, type LoadedModel } from "../../../node/model/load.ts";
 import { buildShardGraph, denseSource } from "../../../node/model/onnx/layers.ts";
-import { ShardRunner, type KvCache } from "../../../node/model/onnx/runtime.ts";
-import { BatchRunner } from "../../../node/model/onnx/batch-runner.ts";
+import { DEFAULT_BATCH_THREADS, getThreads, ShardRunner, type KvCache } from "../../../node/model/onnx/runtime.ts";
+import { BatchRunner, MAX_BATCH_POSITIONS } from "../../../node/model/onnx/batch-runner.ts";
 import { padRows, splitRows } from "../../../node/model/onnx/batch-cache.ts";
 import { writeSynthModel } from "../../../node/model/synth.ts";
 import { compareOutputs } from "../../../node/verifier/tolerance.ts";
@@ -108,6 +108,67 @@ describe("BatchRunner", () => {
       }
     });
   }
+
+  it("prompts of one length from concurrent sessions run as one batch and their caches split back; other lengths, and long prompts, run alone", async () => {
+    const m = models.synthF32;
+    const c = m.config;
+    const [alone, batch] = await pair(m);
+    const solo = [0, 1, 2, 3].map(() => alone.newCache());
+    const together = [0, 1, 2, 3].map(() => batch.newCache());
+    const xs = [0, 1, 2].map((i) => input(5, c.dim, 40 + i));
+    const want: Float32Array[] = [];
+    for (let i = 0; i < 3; i++) want.push(await alone.step(solo[i], xs[i], 5));
+    const got = await Promise.all([0, 1, 2].map((i) => batch.step(together[i], xs[i], 5)));
+    assert.deepEqual([batch.batches.batched, batch.batches.largest], [3, 3], "the three prompts ran as one batch");
+    got.forEach((g, i) => assertClose(g, want[i], `prompt ${i}`));
+    // prompts of other lengths: each alone, bit for bit (session 0's is split back first)
+    const odd = [input(4, c.dim, 50), input(6, c.dim, 51)];
+    const oddGot = await Promise.all([batch.step(together[0], odd[0], 4), batch.step(together[3], odd[1], 6)]);
+    assert.equal(batch.batches.batched, 3, "prompts of different lengths ran alone");
+    assert.deepEqual(oddGot[1], await alone.step(solo[3], odd[1], 6));
+    assertClose(oddGot[0], await alone.step(solo[0], odd[0], 4), "session 0 after its batched prompt");
+    // decode steps of sessions 1 and 2, whose caches are still the batched prompt's presents
+    const dx = [1, 2].map((i) => input(1, c.dim, 60 + i));
+    const dGot = await Promise.all([1, 2].map((i, j) => batch.step(together[i], dx[j], 1)));
+    for (const [j, i] of [1, 2].entries()) assertClose(dGot[j], await alone.step(solo[i], dx[j], 1), `decode step of session ${i}`);
+    for (let i = 0; i < 4; i++) {
+      assert.equal(together[i].length, solo[i].length);
+      const split = batch.tensorsOf(together[i]);
+      for (const [k, t] of solo[i].tensors) assertClose(split.get(k)!.data as Float32Array, t.data as Float32Array, `cache ${k} of session ${i}`);
+    }
+    // two prompts of more than MAX_BATCH_POSITIONS / 2 positions each: one run each
+    const long = MAX_BATCH_POSITIONS / 2 + 1;
+    const [la, lb] = [batch.newCache(), batch.newCache()];
+    const before = batch.batches.batched;
+    const lx = input(long, c.dim, 70);
+    const [l1, l2] = await Promise.all([batch.step(la, lx, long), batch.step(lb, lx, long)]);
+    assert.equal(batch.batches.batched, before, "long prompts ran alone");
+    assert.deepEqual(l1, l2);
+  });
+
+  it("runs several rows on a session of `batchThreads` threads of its own, opened at the first such run; where that is the process's count, on the one session", async () => {
+    const m = models.stories260K;
+    const c = m.config;
+    assert.equal(getThreads(), 1);
+    const two = await BatchRunner.create(c, 0, c.nLayers, graph(m, true), "cpu", 16, undefined, 2);
+    const one = await BatchRunner.create(c, 0, c.nLayers, graph(m, true), "cpu", 16); // the default
+    open.push(two, one);
+    assert.equal(two.batchThreads, 2);
+    // by default one copy of the weights: batched runs take the process's threads
+    assert.equal(DEFAULT_BATCH_THREADS, 1);
+    assert.equal(one.batchThreads, 1);
+    // the second session (a second copy of the weights) opens at the first run of several rows
+    await two.step(two.newCache(), input(1, c.dim, 79), 1);
+    assert.equal(two.batchSessionOpen, false, "a step alone opens no second session");
+    // the same rows on either: equal within the audits' bound
+    const xs = [0, 1, 2].map((i) => input(3, c.dim, 80 + i));
+    const [a, b] = await Promise.all([two, one].map((r) => Promise.all(xs.map((x) => r.step(r.newCache(), x, 3)))));
+    a.forEach((row, i) => assertClose(row, b[i], `row ${i}`));
+    assert.deepEqual([two.batches.largest, one.batches.largest], [3, 3]);
+    assert.equal(two.batchSessionOpen, true, "its first batched run opened it");
+    assert.equal(one.batchSessionOpen, false, "batchThreads = --threads: one session runs everything");
+    await assert.rejects(BatchRunner.create(c, 0, c.nLayers, graph(m, true), "cpu", 16, undefined, 0), /batchThreads must be a positive integer, got 0/);
+  });
 
   it("takes a session's steps in order, one per run, and says why a full context is refused", async () => {
     const m = models.stories260K;

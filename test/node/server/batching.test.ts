@@ -14,6 +14,7 @@ import { RemoteSession } from "../../../node/client/remote.ts";
 import { writeSynthModel } from "../../../node/model/synth.ts";
 import { createNode, type EfedNode } from "../../../node/p2p/host.ts";
 import { startServer, type RunningServer } from "../../../node/server/server.ts";
+import { DEFAULT_BATCH_THREADS } from "../../../node/model/onnx/runtime.ts";
 import { goldenText, STORIES_260K } from "../../helpers/models.ts";
 
 describe("continuous batching on a server", () => {
@@ -69,6 +70,9 @@ describe("continuous batching on a server", () => {
       const batched = await startServer({ model: file, layers: [0, c.nLayers] });
       servers.push(batched);
       assert.equal(alone.runner.batches, undefined, "maxBatch 1 computes every step alone");
+      // the default server's batched runs take DEFAULT_BATCH_THREADS (1: one copy of the layers)
+      assert.equal(batched.runner.batchThreads, DEFAULT_BATCH_THREADS);
+      assert.equal(alone.runner.batchThreads, undefined);
       const want: number[][] = [];
       for (const p of k.prompts) want.push(await run(alone, engine, p, k.tokens));
       const got = await Promise.all(k.prompts.map((p) => run(batched, engine, p, k.tokens)));
