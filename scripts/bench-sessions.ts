@@ -16,6 +16,7 @@ import { writeSynthModel } from "../node/model/synth.ts";
 import { createNode, type EfedNode } from "../node/p2p/host.ts";
 import { startServer } from "../node/server/server.ts";
 import { DEFAULT_MAX_BATCH } from "../node/model/onnx/batch-runner.ts";
+import { DEFAULT_BATCH_THREADS } from "../node/model/onnx/runtime.ts";
 import type { RouteHop } from "../node/swarm/types.ts";
 
 const QUICK = process.env.EFED_BENCH_QUICK === "1";
@@ -90,7 +91,7 @@ await client.stop();
 rmSync(dir, { recursive: true, force: true });
 const base = rows[0].oneSessionStepsPerSecond;
 const sessions = {
-  note: `one server, all ${c.nLayers} layers; ${CONCURRENT} concurrent sessions of ${STEPS} decode steps (8-position prompt each, sealed every ${SEAL_EVERY}); client in the same process; --threads 1 (batched runs of several rows: --batch-threads 2, the default); figures are medians of ${RUNS} runs, 1 and 16 sessions in turns (runs: each run's); maxBatch 1 rows compute each step alone (the baseline, as before batching); batchedShare: of the 16 sessions' steps, those computed in one run with other sessions'`,
+  note: `one server, all ${c.nLayers} layers; ${CONCURRENT} concurrent sessions of ${STEPS} decode steps (8-position prompt each, sealed every ${SEAL_EVERY}); client in the same process; --threads 1 and --batch-threads ${DEFAULT_BATCH_THREADS} (the defaults) unless a row says otherwise; figures are medians of ${RUNS} runs, 1 and 16 sessions in turns (runs: each run's); maxBatch 1 rows compute each step alone (the baseline, as before batching); batchedShare: of the 16 sessions' steps, those computed in one run with other sessions'`,
   shape,
   parameters,
   rows: rows.map((r) => ({ ...r, sessions16VsEventLoopOne: round(r.sessions16StepsPerSecond / base, 3) })),

@@ -26,10 +26,10 @@ export const GENERATE_THREADS = availableParallelism();
 
 /** Threads a server's batched runs (several sessions' rows, batch-runner.ts) compute with.
  * Where it differs from `threads`, those runs get an onnxruntime session of their own (a
- * second copy of the layers' weights, opened at the first batched run). One by default: with
- * pool threads that do not spin, 16 sessions over one measured 5.87× with one thread and
- * 5.89× with two in the same run (bench/swarm.json "sessions"), not worth the second copy;
- * `--batch-threads 2` on a server with memory and idle cores to spare. */
+ * second copy of the layers' weights, opened at the first batched run). One by default, so a
+ * server holds one copy: two threads raised 16 sessions' throughput by a fifth (5.96× one
+ * session against 5.45×, bench/swarm.json "sessions"), for a server with memory and idle
+ * cores to spare (`--batch-threads 2`). */
 export const DEFAULT_BATCH_THREADS = 1;
 
 // The CPU budget belongs to the process, not to one session: a command sets it once
