@@ -2,7 +2,9 @@
 // (a "mapped" Linear) and onnxruntime reads it from there while it packs it, so a server's
 // weights never pass through JS, the serialized graph or onnxruntime's protobuf copy; their
 // only copy is onnxruntime's packed one (bench/model.json "serverMemory"). Matrices of other
-// types (F16, Q8_0) are read and converted as loadModel converts them; norms are read (tiny).
+// types (F16, Q8_0) are read and converted as loadModel converts them, except that a graph
+// that keeps Q8_0 as int8 (local generation) takes Q8_0 blocks as stored (quant.ts
+// q8FromBlocks); norms are read (tiny).
 import { closeSync, openSync, readSync } from "node:fs";
 import { basename, dirname } from "node:path";
 import { ModelFormatError } from "./errors.ts";
