@@ -21,7 +21,7 @@ export const DEFAULT_THREADS = 1;
 
 /** `efed generate`'s default: every core. One user's decode and prefill have the machine;
  * with pool threads that sleep instead of spinning, two threads on this 2-core VM decode
- * 1.3-1.5× and prefill 1.7-1.9× as fast as one (bench/model.json "vsLlamaCpp"). */
+ * 1.2-1.5× and prefill 1.6-1.9× as fast as one (bench/model.json "vsLlamaCpp"). */
 export const GENERATE_THREADS = availableParallelism();
 
 /** Threads a server's batched runs (several sessions' rows, batch-runner.ts) compute with.
@@ -70,7 +70,7 @@ export function sessionOptions(device: Device, externalDir?: string, n = threads
     logSeverityLevel: 3,
     // onnxruntime's pool threads spin between ops by default; on a machine with no idle
     // core the spinning threads take the cores from the ones with work: at 2 threads on
-    // 2 cores, decode ran slower than on 1 thread, and at 1.3-1.5× it without spinning
+    // 2 cores, decode ran slower than on 1 thread, and at 1.2-1.5× it without spinning
     // (bench/model.json "vsLlamaCpp", threads=2)
     extra: { session: { intra_op: { allow_spinning: "0" }, ...(externalDir === undefined ? {} : { model_external_initializers_file_folder_path: externalDir }) } },
   };
