@@ -109,6 +109,13 @@ function serverMemory() {
     const line = execFileSync(process.execPath, ["--expose-gc", "scripts/server-rss.ts", file, "0", String(shape.layers)], { encoding: "utf8" });
     out[type] = JSON.parse(line.trim().split("\n").at(-1)!);
     log(`  server memory ${type}: ${JSON.stringify(out[type])}`);
+    if (type === "F32") {
+      // the same server with `--batch-threads 2`: its batches open a second copy of the layers
+      const wide = execFileSync(process.execPath, ["--expose-gc", "scripts/server-rss.ts", file, "0", String(shape.layers), "2"], { encoding: "utf8" });
+      const w = JSON.parse(wide.trim().split("\n").at(-1)!);
+      (out.F32 as Record<string, unknown>).batchThreads2 = { batchThreads: w.batchThreads, largestBatch: w.largestBatch, rssAfterBatch: w.rssAfterBatch, rssAfterBatchOverLayerBytes: w.rssAfterBatchOverLayerBytes };
+      log(`  server memory F32, --batch-threads 2: ${JSON.stringify(w)}`);
+    }
   }
   // what any server costs whatever its layers (libp2p, the worker thread, onnxruntime): a
   // server of the 0.9 MB stories260K model; no ratio, it is not a 48M figure

@@ -16,7 +16,7 @@ import { writeSynthModel } from "../node/model/synth.ts";
 import { createNode, type EfedNode } from "../node/p2p/host.ts";
 import { startServer } from "../node/server/server.ts";
 import { DEFAULT_MAX_BATCH } from "../node/model/onnx/batch-runner.ts";
-import { DEFAULT_BATCH_THREADS } from "../node/model/onnx/runtime.ts";
+import { DEFAULT_BATCH_THREADS, DEFAULT_THREADS, setThreads, type BatchStats } from "../node/model/onnx/runtime.ts";
 import type { RouteHop } from "../node/swarm/types.ts";
 
 const QUICK = process.env.EFED_BENCH_QUICK === "1";
@@ -63,27 +63,37 @@ const setups = [
   ["1 worker, batched, --batch-threads 2 (a second copy of the layers)", 1, DEFAULT_MAX_BATCH, 2],
   ["event loop, batched", 0, DEFAULT_MAX_BATCH],
   ["2 workers, batched", 2, DEFAULT_MAX_BATCH],
+  ["1 worker, batched, --threads 2 (one copy; a lone step on 2 threads too)", 1, DEFAULT_MAX_BATCH, 2, 2],
 ] as const;
-for (const [label, workers, maxBatch, batchThreads] of setups) {
+const zero: BatchStats = { steps: 0, batched: 0, largest: 0, decodeRuns: 0, decodeRows: 0, decodeMs: 0 };
+for (const [label, workers, maxBatch, batchThreads, threads] of setups as readonly (readonly [string, number, number, number?, number?])[]) {
+  setThreads(threads ?? DEFAULT_THREADS); // what `--threads` sets; the server's sessions take it at start
   const server = await startServer({ model: file, layers: [0, c.nLayers], workers, maxBatch, batchThreads });
+  setThreads(DEFAULT_THREADS);
   const route = [{ peer: server.node.peerId.toString(), addrs: server.addrs(), start: 0, end: c.nLayers }];
   await measure(client, route, c.dim, 2); // warm-up
   const ones: number[] = [];
   const manys: number[] = [];
-  const counted = { steps: 0, batched: 0 }; // the 16 sessions' steps only
+  const counted = { ...zero }; // the 16 sessions' steps only
+  let wallMs = 0; // the 16 sessions' runs, end to end
   for (let r = 0; r < RUNS; r++) {
     ones.push(await measure(client, route, c.dim, 1));
-    const b0 = { ...(server.runner.batches ?? counted) }; // on the event loop it is the live object
+    const b0 = { ...(server.runner.batches ?? zero) }; // on the event loop it is the live object
+    const t = performance.now();
     manys.push(await measure(client, route, c.dim, CONCURRENT));
-    const b1 = server.runner.batches ?? counted;
-    counted.steps += b1.steps - b0.steps;
-    counted.batched += b1.batched - b0.batched;
+    wallMs += performance.now() - t;
+    const b1 = server.runner.batches ?? zero;
+    for (const k of ["steps", "batched", "decodeRuns", "decodeRows", "decodeMs"] as const) counted[k] += b1[k] - b0[k];
   }
   const [one, many] = [median(ones), median(manys)];
   const b = server.runner.batches === undefined ? undefined : { ...counted, largest: server.runner.batches.largest };
   // of the 16 sessions' steps, the share computed in one run with others, and rows per run
-  const batching = b === undefined ? undefined : { batchedShare: round(b.batched / b.steps, 3), largestBatch: b.largest };
-  rows.push({ compute: label, workers, maxBatch, batchThreads: server.runner.batchThreads, oneSessionStepsPerSecond: round(one, 1), sessions16StepsPerSecond: round(many, 1), sessions16VsOne: round(many / one, 3), ...batching, runs: { one: ones.map((x) => round(x, 1)), sessions16: manys.map((x) => round(x, 1)) } });
+  // and where a round of lockstep decoding goes: the runs of several sessions' decode steps
+  // (rows each, ms each on the runner's clock) and the share of the wall time they filled
+  // (the rest: prompts, seals, and each step's way to its client and back)
+  const rounds = b === undefined || b.decodeRuns === 0 ? undefined : { decodeRuns: b.decodeRuns, rowsPerRun: round(b.decodeRows / b.decodeRuns, 1), msPerRun: round(b.decodeMs / b.decodeRuns, 2), runShareOfWall: round(b.decodeMs / wallMs, 3) };
+  const batching = b === undefined ? undefined : { batchedShare: round(b.batched / b.steps, 3), largestBatch: b.largest, ...rounds };
+  rows.push({ compute: label, workers, maxBatch, threads: threads ?? DEFAULT_THREADS, batchThreads: server.runner.batchThreads, oneSessionStepsPerSecond: round(one, 1), sessions16StepsPerSecond: round(many, 1), sessions16VsOne: round(many / one, 3), ...batching, runs: { one: ones.map((x) => round(x, 1)), sessions16: manys.map((x) => round(x, 1)) } });
   log(`  ${JSON.stringify(rows.at(-1))}`);
   await server.stop(100);
 }
@@ -91,7 +101,7 @@ await client.stop();
 rmSync(dir, { recursive: true, force: true });
 const base = rows[0].oneSessionStepsPerSecond;
 const sessions = {
-  note: `one server, all ${c.nLayers} layers; ${CONCURRENT} concurrent sessions of ${STEPS} decode steps (8-position prompt each, sealed every ${SEAL_EVERY}); client in the same process; --threads 1 and --batch-threads ${DEFAULT_BATCH_THREADS} (the defaults) unless a row says otherwise; figures are medians of ${RUNS} runs, 1 and 16 sessions in turns (runs: each run's); maxBatch 1 rows compute each step alone (the baseline, as before batching); batchedShare: of the 16 sessions' steps, those computed in one run with other sessions'`,
+  note: `one server, all ${c.nLayers} layers; ${CONCURRENT} concurrent sessions of ${STEPS} decode steps (8-position prompt each, sealed every ${SEAL_EVERY}); client in the same process; --threads 1 and --batch-threads ${DEFAULT_BATCH_THREADS} (the defaults) unless a row says otherwise; figures are medians of ${RUNS} runs, 1 and 16 sessions in turns (runs: each run's); maxBatch 1 rows compute each step alone (the baseline, as before batching); batchedShare: of the 16 sessions' steps, those computed in one run with other sessions'; decodeRuns, rowsPerRun, msPerRun: the 16 sessions' runs of several decode steps (all runs together), runShareOfWall: their time over the 16 sessions' wall time`,
   shape,
   parameters,
   rows: rows.map((r) => ({ ...r, sessions16VsEventLoopOne: round(r.sessions16StepsPerSecond / base, 3) })),

@@ -58,7 +58,7 @@ export interface ServerOptions extends Omit<InferServiceOptions, "receipts"> {
    * model/onnx/batch-runner.ts); 1 computes each step alone, as before. 16 by default. */
   readonly maxBatch?: number;
   /** CPU threads a batched run of several sessions' rows computes with (a second onnxruntime
-   * session, a second copy of the layers, where it differs from `--threads`); 2 by default
+   * session, a second copy of the layers, where it differs from `--threads`); 1 by default
    * (model/onnx/runtime.ts DEFAULT_BATCH_THREADS). */
   readonly batchThreads?: number;
 }

@@ -9,7 +9,8 @@
 // waits for the sessions that stepped lately to be queued again, never longer than the last
 // run took (running the stragglers apart would cost them that much anyway). A session alone,
 // or all of them back, runs at once; one that stops stepping is forgotten after a few runs.
-// Pure: the runner gives it the time.
+// Pure: the runner gives it the time. Also here: which queued steps a round runs together.
+import type { BatchStats } from "./runtime.ts";
 
 export class GatherPolicy {
   /** When each session's last decode step was computed (by a key of the runner's). */
@@ -36,5 +37,46 @@ export class GatherPolicy {
       }
     }
     return back < active ? Math.max(0, since + this.runMs - now) : 0;
+  }
+}
+
+/** A queued step as a round sees it: whose cache, and how many positions. */
+interface Step {
+  readonly cache: object;
+  readonly seq: number;
+}
+
+/** The runs of one round: each cache's first waiting step (a session's steps stay in order;
+ * its next waits for the next round), grouped by positions — prompts first, as they came,
+ * then decode steps — at most `maxBatch` rows and `maxPositions` positions a run (a longer
+ * prompt runs alone). `later`: the steps left for the next round. */
+export function formRound<Q extends Step>(queue: readonly Q[], maxBatch: number, maxPositions: number): { runs: Q[][]; later: Q[] } {
+  const taken = new Set<object>();
+  const later: Q[] = [];
+  const byLength = new Map<number, Q[]>();
+  for (const q of queue) {
+    if (taken.has(q.cache)) later.push(q);
+    else {
+      taken.add(q.cache);
+      byLength.set(q.seq, [...(byLength.get(q.seq) ?? []), q]);
+    }
+  }
+  const runs: Q[][] = [];
+  for (const [seq, same] of [...byLength].sort(([a], [b]) => (a === 1 ? 1 : 0) - (b === 1 ? 1 : 0))) {
+    const rows = Math.max(1, Math.min(maxBatch, Math.floor(maxPositions / seq)));
+    for (let i = 0; i < same.length; i += rows) runs.push(same.slice(i, i + rows));
+  }
+  return { runs, later };
+}
+
+/** Adds a run of `rows` steps of `seq` positions that took `ms` to the runner's counters. */
+export function count(b: BatchStats, rows: number, seq: number, ms: number): void {
+  b.steps += rows;
+  if (rows > 1) b.batched += rows;
+  b.largest = Math.max(b.largest, rows);
+  if (rows > 1 && seq === 1) {
+    b.decodeRuns++;
+    b.decodeRows += rows;
+    b.decodeMs += ms;
   }
 }

@@ -20,7 +20,7 @@
 // run takes the last run's presents as they are. (GroupQueryAttention itself was not tried.)
 import * as ort from "onnxruntime-node";
 import { padRows, splitRows } from "./batch-cache.ts";
-import { GatherPolicy } from "./batch-gather.ts";
+import { count, formRound, GatherPolicy } from "./batch-gather.ts";
 import { cacheNames } from "./layers.ts";
 import { createSession, DEFAULT_BATCH_THREADS, emptyCache, getThreads, type BatchStats, type Device, type KvCache, type ShardCompute } from "./runtime.ts";
 import type { LlamaConfig } from "../types.ts";
@@ -49,7 +49,7 @@ export class BatchRunner implements ShardCompute {
   readonly end: number;
   readonly device: Device;
   readonly maxBatch: number;
-  readonly batches: BatchStats = { steps: 0, batched: 0, largest: 0 };
+  readonly batches: BatchStats = { steps: 0, batched: 0, largest: 0, decodeRuns: 0, decodeRows: 0, decodeMs: 0 };
   /** Runs a step alone (the process's threads). */
   private readonly session: ort.InferenceSession;
   /** Runs several rows with `batchThreads` threads, once open; until then, and where the
@@ -150,25 +150,9 @@ export class BatchRunner implements ShardCompute {
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
       await this.gathered();
-      const round: Queued[] = [];
-      const later: Queued[] = [];
-      const taken = new Set<KvCache>();
-      for (const q of this.queue) {
-        if (taken.has(q.cache)) {
-          later.push(q);
-          continue;
-        }
-        taken.add(q.cache);
-        round.push(q);
-      }
+      const { runs, later } = formRound(this.queue, this.maxBatch, MAX_BATCH_POSITIONS);
       this.queue = later;
-      // steps of one length run together: prompts first (as they came), then decode steps
-      const byLength = new Map<number, Queued[]>();
-      for (const q of round) byLength.set(q.seq, [...(byLength.get(q.seq) ?? []), q]);
-      for (const [seq, same] of [...byLength].sort(([a], [b]) => (a === 1 ? 1 : 0) - (b === 1 ? 1 : 0))) {
-        const rows = Math.max(1, Math.min(this.maxBatch, Math.floor(MAX_BATCH_POSITIONS / seq)));
-        for (let i = 0; i < same.length; i += rows) await this.settle(same.slice(i, i + rows));
-      }
+      for (const rows of runs) await this.settle(rows);
       // steps that arrived during this round's runs are taken by the next round
       if (this.queue.length > 0) await new Promise((r) => setImmediate(r));
     }
@@ -212,10 +196,9 @@ export class BatchRunner implements ShardCompute {
     const t0 = performance.now();
     try {
       const outs = ok.length === 1 ? [await this.runOne(ok[0])] : await this.runRows(ok);
-      if (ok[0].seq === 1) this.gather.ran(ok.map((q) => this.key(q.cache)), performance.now(), performance.now() - t0);
-      this.batches.steps += ok.length;
-      if (ok.length > 1) this.batches.batched += ok.length;
-      this.batches.largest = Math.max(this.batches.largest, ok.length);
+      const ms = performance.now() - t0;
+      if (ok[0].seq === 1) this.gather.ran(ok.map((q) => this.key(q.cache)), performance.now(), ms);
+      count(this.batches, ok.length, ok[0].seq, ms);
       ok.forEach((q, i) => q.resolve(outs[i]));
     } catch (err) {
       for (const q of ok) q.reject(err as Error);

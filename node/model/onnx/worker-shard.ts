@@ -142,7 +142,8 @@ export class WorkerShard implements ShardCompute {
   get batches(): BatchStats | undefined {
     const all = this.threads.flatMap((t) => (t.batches === undefined ? [] : [t.batches]));
     if (all.length === 0) return undefined;
-    return { steps: sum(all.map((b) => b.steps)), batched: sum(all.map((b) => b.batched)), largest: Math.max(...all.map((b) => b.largest)) };
+    const total = (k: Exclude<keyof BatchStats, "largest">) => sum(all.map((b) => b[k]));
+    return { steps: total("steps"), batched: total("batched"), largest: Math.max(...all.map((b) => b.largest)), decodeRuns: total("decodeRuns"), decodeRows: total("decodeRows"), decodeMs: total("decodeMs") };
   }
 
   newCache(): ShardCache {

@@ -93,9 +93,13 @@ describe("BatchRunner", () => {
         const xs = members.map((i) => input(1, c.dim, 20 + 3 * round + i));
         const want: Float32Array[] = [];
         for (let j = 0; j < members.length; j++) want.push(await alone.step(solo[members[j]], xs[j], 1));
-        const before = batch.batches.batched;
+        const before = { ...batch.batches };
         const got = await Promise.all(members.map((i, j) => batch.step(together[i], xs[j], 1)));
-        assert.equal(batch.batches.batched - before, members.length > 1 ? members.length : 0, `round ${round} ran as one batch`);
+        assert.equal(batch.batches.batched - before.batched, members.length > 1 ? members.length : 0, `round ${round} ran as one batch`);
+        // a run of several decode steps is counted, with its rows and its time
+        const several = members.length > 1 ? 1 : 0;
+        assert.deepEqual([batch.batches.decodeRuns - before.decodeRuns, batch.batches.decodeRows - before.decodeRows], [several, several * members.length], `round ${round} counted`);
+        assert.equal(batch.batches.decodeMs > before.decodeMs, several === 1, `round ${round}'s time counted`);
         got.forEach((g, j) => assertClose(g, want[j], `round ${round}, session with past ${prompts[members[j]]}`));
         // a row handed to the wrong session fails: rows of different sessions are far apart
         for (let i = 0; i < got.length; i++) for (let j = 0; j < got.length; j++) if (i !== j) assert.equal(compareOutputs(got[i], want[j], AUDIT).pass, false, `row ${i} would pass for session ${j}`);
@@ -120,6 +124,7 @@ describe("BatchRunner", () => {
     for (let i = 0; i < 3; i++) want.push(await alone.step(solo[i], xs[i], 5));
     const got = await Promise.all([0, 1, 2].map((i) => batch.step(together[i], xs[i], 5)));
     assert.deepEqual([batch.batches.batched, batch.batches.largest], [3, 3], "the three prompts ran as one batch");
+    assert.equal(batch.batches.decodeRuns, 0, "a run of prompts is not a decode run");
     got.forEach((g, i) => assertClose(g, want[i], `prompt ${i}`));
     // prompts of other lengths: each alone, bit for bit (session 0's is split back first)
     const odd = [input(4, c.dim, 50), input(6, c.dim, 51)];
