@@ -1,13 +1,15 @@
 // Audit benchmark (a script, not a test). Servers run in this process on loopback; sessions
 // are real /efed/infer/3 client sessions with receipts; the verifier re-checks them as its
 // daemon does (Rechecker). Writes bench/audits.json:
-//   • honest error of the commitment check (calibrates the cpu/cpu tolerance), over ≥ 50 epochs
+//   • honest error of the commitment check (calibrates the cpu/cpu tolerance), over ≥ 50 epochs,
+//     and over sessions run 4 at a time, whose steps every server batches (continuous batching)
 //   • crude faults and subtle cheaters: caught per audited session
 //   • detection probability by lie rate and audit rate: measured (audit draws over real
 //     sessions) against the arithmetic 1 − (1 − p·a)^S
 //   • verifier compute ÷ served compute; receipt bytes per token per hop; receipt time per step
-//   npm run bench:audits
-import { mkdirSync, writeFileSync } from "node:fs";
+//   npm run bench:audits        (EFED_BENCH_ONLY=batched: only the batched sessions' error,
+//                                kept with the other figures of bench/audits.json)
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { generateKeyPair } from "@libp2p/crypto/keys";
 import { createNode } from "../node/p2p/host.ts";
 import { loadModel } from "../node/model/load.ts";
@@ -50,8 +52,44 @@ async function session(middle: RunningServer): Promise<{ record: SessionRecord; 
   return { record: chain.records[0], tokens };
 }
 
+// --- honest sessions run together: rows of one onnxruntime run on every server ------------
+/** Sessions `together` at a time through `middle`, each re-checked as an audit re-checks it:
+ * a row of a batched run equals its session alone only within the last bits (batched MatMuls
+ * sum in another order), so the honest error of batched sessions is measured apart. */
+async function honestBatched(middle: RunningServer, rounds: number, together: number) {
+  const servers = [head, middle, tail];
+  const counts = (s: RunningServer) => s.runner.batches ?? { steps: 0, batched: 0 }; // none before a first step
+  const before = servers.map((s) => ({ ...counts(s) }));
+  let max = 0;
+  let failures = 0;
+  for (let r = 0; r < rounds; r++) {
+    const ss = await Promise.all(Array.from({ length: together }, () => session(middle)));
+    for (const s of ss) {
+      const v = await rechecker.recheck(s.record, s.tokens, LOCAL_DOMAIN);
+      if (v.failure !== undefined || v.discarded !== undefined || !v.hops.every((h) => h.windows > 0)) failures++;
+      max = Math.max(max, v.maxError);
+    }
+  }
+  // of the sessions' steps, the share each server computed in runs with other sessions' steps
+  const batchedShare = servers.map((s, i) => +((counts(s).batched - before[i].batched) / (counts(s).steps - before[i].steps)).toFixed(3));
+  log(`honest, ${together} sessions at a time: ${rounds * together} audited sessions, ${failures} false failures, max error ${max}, batched share by hop ${batchedShare}`);
+  return { rounds, sessionsAtOnce: together, sessions: rounds * together, falseFailures: failures, maxCommitmentError: max, batchedShareByHop: batchedShare };
+}
+
 // --- honest sessions: the commitment error, receipts' size, compute ratio --------------
 const honest = await startServer({ model: STORIES_260K, layers: [2, 4] });
+const BATCHED_ROUNDS = 20;
+const AT_ONCE = 4;
+if (process.env.EFED_BENCH_ONLY === "batched") {
+  const kept = JSON.parse(readFileSync("bench/audits.json", "utf8")) as Record<string, unknown>;
+  kept.honestBatched = await honestBatched(honest, BATCHED_ROUNDS, AT_ONCE);
+  writeFileSync("bench/audits.json", JSON.stringify(kept, null, 2) + "\n");
+  for (const s of [head, tail, honest]) await s.stop(0);
+  await client.stop();
+  await engine.close();
+  await rechecker.close();
+  process.exit(0);
+}
 const HONEST_EPOCHS = 50;
 const AUDITS_PER_EPOCH = 1;
 let maxError = 0;
@@ -82,6 +120,7 @@ for (let e = 0; e < HONEST_EPOCHS; e++) {
   }
 }
 const servedMs = [head, honest, tail].reduce((a, s) => a + s.service.stats.computeMs, 0) - servedBefore;
+const batched = await honestBatched(honest, BATCHED_ROUNDS, AT_ONCE);
 const hops = 3;
 log(`honest: ${HONEST_EPOCHS * AUDITS_PER_EPOCH} audited sessions, ${falseFailures} false failures, max error ${maxError}`);
 
@@ -170,6 +209,7 @@ const out = {
   model: "stories260K (dim 64, 5 layers), 3 hops",
   tolerance: COMMITMENT_TOLERANCE,
   honest: { epochs: HONEST_EPOCHS, auditsPerEpoch: AUDITS_PER_EPOCH, falseFailures, maxCommitmentError: maxError },
+  honestBatched: batched,
   caught,
   receiptBytesPerTokenPerHop: +receiptBytesPerTokenPerHop.toFixed(1),
   receiptBytesPerTokenPerHopWithForwarding: +receiptBytesPerTokenPerHopWithForwarding.toFixed(1),

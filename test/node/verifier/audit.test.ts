@@ -73,6 +73,33 @@ describe("audits", () => {
     assert.equal(r.hops[0].positions, a.records[0].steps.reduce((x, s) => x + s.n, 0));
   });
 
+  it("finds honest servers within a fifth of the tolerance when sessions run together and every server batches their steps", async () => {
+    // rows of a batched run equal each session alone only within the last bits: an honest,
+    // busy server must still pass (bench:audits "honestBatched" measures the error over 80)
+    const batched = () => [servers.head, servers.middle, servers.tail].reduce((x, s) => x + (s.runner.batches?.batched ?? 0), 0);
+    const before = batched();
+    const checkers = [0, 1, 2, 3].map(() => new Rechecker(model));
+    const auditors = checkers.map((rc) => new Auditor({ model, routes: through(servers.middle), domain: LOCAL_DOMAIN, rechecker: rc }));
+    try {
+      const outcomes = await Promise.all(auditors.map((au, i) => {
+        const rand = seededRandom(`together ${i}`);
+        return au.audit(planAudit(pool, model.tokenizer.bos, model.config.contextLength, rand), rand);
+      }));
+      assert.ok(batched() - before >= 4, `steps of the sessions shared runs (${batched() - before} batched steps)`);
+      for (const a of outcomes) {
+        assert.equal(a.error, undefined);
+        const r = a.results[0];
+        assert.equal(r.failure, undefined);
+        assert.equal(r.discarded, undefined);
+        assert.ok(r.maxError > 0 && r.maxError < toleranceFor("cpu/cpu") / 5, `honest error ${r.maxError}`);
+        assert.ok(r.hops.every((h) => h.windows > 0), `windows checked: ${r.hops.map((h) => h.windows)}`);
+      }
+    } finally {
+      for (const au of auditors) await au.close();
+      for (const rc of checkers) await rc.close();
+    }
+  });
+
   for (const f of CHEATS) {
     it(`catches ${f} at its hop`, async () => {
       // lie-when:caller lies to callers it has seen: its hop's caller is the head server
