@@ -9,6 +9,7 @@ import { faultTransform, type Fault } from "./faults.ts";
 import { isGguf, loadModel } from "../model/load.ts";
 import { mapGgufLayers } from "../model/gguf-map.ts";
 import { buildShardGraph, denseSource, type LinearSource, type ShardGraphOptions } from "../model/onnx/layers.ts";
+import { buildFusedShardGraph, fusedGraphRuns } from "../model/onnx/fused-layers.ts";
 import { DEFAULT_BATCH_THREADS, ShardRunner, type Device, type ShardCompute } from "../model/onnx/runtime.ts";
 import { BatchRunner, DEFAULT_MAX_BATCH } from "../model/onnx/batch-runner.ts";
 import { WorkerShard } from "../model/onnx/worker-shard.ts";
@@ -63,16 +64,20 @@ export interface ServerOptions extends Omit<InferServiceOptions, "receipts"> {
   readonly batchThreads?: number;
 }
 
-/** Builds the compute of layers [start, end): the batched graph unless `maxBatch` is 1
- * (external weights, if any, are read from `externalDir`). */
+/** Builds the compute of layers [start, end): the batched graph unless `maxBatch` is 1,
+ * with fused operators where they run (fused-layers.ts: CPU, head size a multiple of 16;
+ * batched, its rows are exactly each session alone), else plain (layers.ts). External
+ * weights, if any, are read from `externalDir`. */
 function openShard(o: ServerOptions, c: LlamaConfig, g: Omit<ShardGraphOptions, "batched">, externalDir?: string): Promise<ShardCompute> {
   const workers = o.workers ?? 1;
   const maxBatch = o.maxBatch ?? DEFAULT_MAX_BATCH;
-  const model = buildShardGraph(c, { ...g, batched: maxBatch > 1 });
   const device = o.device ?? "cpu";
+  const fused = fusedGraphRuns(c, device);
+  const model = (fused ? buildFusedShardGraph : buildShardGraph)(c, { ...g, batched: maxBatch > 1 });
+  const padding = fused ? "right" : "left";
   const batchThreads = o.batchThreads ?? DEFAULT_BATCH_THREADS;
-  if (workers > 0) return WorkerShard.create(c, g.start, g.end, model, device, workers, maxBatch, externalDir, batchThreads);
-  return maxBatch > 1 ? BatchRunner.create(c, g.start, g.end, model, device, maxBatch, externalDir, batchThreads) : ShardRunner.create(c, g.start, g.end, model, device, externalDir);
+  if (workers > 0) return WorkerShard.create(c, g.start, g.end, model, device, workers, maxBatch, externalDir, batchThreads, padding);
+  return maxBatch > 1 ? BatchRunner.create(c, g.start, g.end, model, device, maxBatch, externalDir, batchThreads, padding) : ShardRunner.create(c, g.start, g.end, model, device, externalDir, fused);
 }
 
 export interface RunningServer {

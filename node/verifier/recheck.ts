@@ -63,7 +63,8 @@ export class Rechecker {
     this.pair = o.pair ?? "cpu/cpu";
   }
 
-  /** The same graph a server builds for [start, end), so honest results match bit for bit. */
+  /** The graph a server builds for [start, end): fused where it runs, else plain (server.ts
+   * openShard), so an honest server's results differ from it only by the order of sums. */
   private runner(start: number, end: number): Promise<ShardRunner> {
     const key = `${start}-${end}`;
     let r = this.runners.get(key);
@@ -81,7 +82,7 @@ export class Rechecker {
       const c = this.model.config;
       const w = this.model.weights;
       const norms = (l: number) => ({ attnNorm: w.layers[l]!.attnNorm, ffnNorm: w.layers[l]!.ffnNorm });
-      r = ShardRunner.open(c, { start, end, norms, linear: denseSource(w) }, this.device);
+      r = ShardRunner.open(c, { start, end, norms, linear: denseSource(w), fused: true }, this.device);
       this.runners.set(key, r);
     }
     return r;

@@ -49,19 +49,21 @@ interface Step {
 /** The runs of one round: each cache's first waiting step (a session's steps stay in order;
  * its next waits for the next round), grouped by positions — prompts first, as they came,
  * then decode steps — at most `maxBatch` rows and `maxPositions` positions a run (a longer
- * prompt runs alone). `later`: the steps left for the next round. */
-export function formRound<Q extends Step>(queue: readonly Q[], maxBatch: number, maxPositions: number): { runs: Q[][]; later: Q[] } {
+ * prompt runs alone, and so does any step `alone` names, first). `later`: the steps left for
+ * the next round. */
+export function formRound<Q extends Step>(queue: readonly Q[], maxBatch: number, maxPositions: number, alone?: (q: Q) => boolean): { runs: Q[][]; later: Q[] } {
   const taken = new Set<object>();
   const later: Q[] = [];
   const byLength = new Map<number, Q[]>();
+  const runs: Q[][] = [];
   for (const q of queue) {
     if (taken.has(q.cache)) later.push(q);
     else {
       taken.add(q.cache);
-      byLength.set(q.seq, [...(byLength.get(q.seq) ?? []), q]);
+      if (alone?.(q) === true) runs.push([q]);
+      else byLength.set(q.seq, [...(byLength.get(q.seq) ?? []), q]);
     }
   }
-  const runs: Q[][] = [];
   for (const [seq, same] of [...byLength].sort(([a], [b]) => (a === 1 ? 1 : 0) - (b === 1 ? 1 : 0))) {
     const rows = Math.max(1, Math.min(maxBatch, Math.floor(maxPositions / seq)));
     for (let i = 0; i < same.length; i += rows) runs.push(same.slice(i, i + rows));

@@ -1,25 +1,24 @@
 // Continuous batching: a shard that computes the steps of concurrent inference sessions
 // together. Steps queue; whenever the runner comes free, the steps waiting at that moment
 // that add as many positions (decode steps: one; prompts of one length) go into ONE
-// onnxruntime run of the batched graph (layers.ts, `batched`), a row each: per-row positions,
-// caches left-padded to the longest past (batch-cache.ts) under a per-row mask, and the
-// present caches split back per session. A step alone runs as a batch of one with no padding
-// — the same computation as the unbatched graph, bit for bit (batch-runner.test.ts), on a
-// session of the process's threads; runs of several rows have a session of their own with
-// more threads (runtime.ts DEFAULT_BATCH_THREADS).
+// onnxruntime run of the batched graph, a row each, with per-row positions and each
+// session's cache padded to the longest past (batch-cache.ts); the present caches go back
+// per session. Two batched graphs: the fused one (fused-layers.ts, where it runs: CPU, head
+// size a multiple of 16), whose GroupQueryAttention takes right-padded caches with per-row
+// lengths and gives each row exactly what it computes alone (it batches prompts only on
+// empty caches: other prompts run alone); and the plain one (layers.ts), left-padded under
+// a per-row mask, rows within the audits' 1e-4 of alone. A step alone runs as a batch of one
+// with no padding — the unbatched graph's computation, bit for bit (batch-runner.test.ts),
+// on a session of the process's threads; runs of several rows may have a session of their
+// own with more threads (runtime.ts DEFAULT_BATCH_THREADS).
 //
-// Why padded caches and not com.microsoft GroupQueryAttention with per-row `seqlens_k` over
-// caches in preallocated buffers: the rows of a run change every step (whichever sessions
-// are waiting), while GQA's shared past/present buffer gives every row a fixed slot of the
-// whole context, so either every open session's slot is computed every step or the caches
-// are gathered into a batch anyway; slots for the 64 sessions a server admits would also hold
-// 64 × context of cache from the start. Padding keeps each session's cache its own (freed
-// with it, bounded by what it used) and keeps the audited graph unchanged for single rows;
-// its copies (in and out, a few MB a run for 16 sessions of the 48M model: ~8 of a run's
-// ~37 ms measured here) are paid only when the rows change, since the same sessions' next
-// run takes the last run's presents as they are. (GroupQueryAttention itself was not tried.)
+// Why padded caches and not GroupQueryAttention's shared past/present buffer: a run's rows
+// change every step, while a shared buffer gives every open session (up to 64) a fixed slot
+// of the whole context, computed or held whether it steps or not. Padding keeps each cache
+// its own (freed with it, bounded by what it used); its copies are paid only when the rows
+// change, since the same sessions' next run takes the last run's presents as they are.
 import * as ort from "onnxruntime-node";
-import { padRows, splitRows } from "./batch-cache.ts";
+import { padRows, splitRows, type Padding } from "./batch-cache.ts";
 import { count, formRound, GatherPolicy } from "./batch-gather.ts";
 import { cacheNames } from "./layers.ts";
 import { createSession, DEFAULT_BATCH_THREADS, emptyCache, getThreads, type BatchStats, type Device, type KvCache, type ShardCompute } from "./runtime.ts";
@@ -61,6 +60,9 @@ export class BatchRunner implements ShardCompute {
   private widen?: { readonly model: Uint8Array; readonly externalDir?: string };
   private threadsForRows: number;
   private readonly shape: { kvHeads: number; headSize: number };
+  /** The graph's batch layout: "left" (plain, layers.ts) or "right" (fused, fused-layers.ts,
+   * whose GroupQueryAttention batches prompts only on empty caches). */
+  private readonly padding: Padding;
   /** The last batched run's sessions, in row order, and its presents: their caches. */
   private group?: { readonly rows: KvCache[]; readonly past: Map<string, ort.Tensor>; readonly grew: number };
   private queue: Queued[] = [];
@@ -71,7 +73,7 @@ export class BatchRunner implements ShardCompute {
   /** Wakes a drain waiting for more steps (gather). */
   private wake?: () => void;
 
-  private constructor(c: LlamaConfig, start: number, end: number, session: ort.InferenceSession, batchThreads: number, device: Device, maxBatch: number) {
+  private constructor(c: LlamaConfig, start: number, end: number, session: ort.InferenceSession, batchThreads: number, device: Device, maxBatch: number, padding: Padding) {
     this.config = c;
     this.start = start;
     this.end = end;
@@ -80,19 +82,21 @@ export class BatchRunner implements ShardCompute {
     this.device = device;
     this.maxBatch = maxBatch;
     this.shape = { kvHeads: c.nKvHeads, headSize: c.headSize };
+    this.padding = padding;
   }
 
-  /** `model` is the batched graph of layers [start, end) (buildShardGraph with `batched`).
+  /** `model` is the batched graph of layers [start, end): buildShardGraph with `batched`
+   * (`padding` "left"), or buildFusedShardGraph with `batched` ("right").
    * `batchThreads`: what runs of several rows compute with on the CPU, in a second session
    * (a second copy of the layers' weights, opened at the first such run) where it differs
    * from the process's threads. */
-  static async create(c: LlamaConfig, start: number, end: number, model: Uint8Array, device: Device, maxBatch = DEFAULT_MAX_BATCH, externalDir?: string, batchThreads = DEFAULT_BATCH_THREADS): Promise<BatchRunner> {
+  static async create(c: LlamaConfig, start: number, end: number, model: Uint8Array, device: Device, maxBatch = DEFAULT_MAX_BATCH, externalDir?: string, batchThreads = DEFAULT_BATCH_THREADS, padding: Padding = "left"): Promise<BatchRunner> {
     if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new RangeError(`maxBatch must be a positive integer, got ${maxBatch}`);
     if (!Number.isInteger(batchThreads) || batchThreads < 1) throw new RangeError(`batchThreads must be a positive integer, got ${batchThreads}`);
     const s = await createSession(model, device, externalDir);
     // a batch of one never uses it; other providers than the CPU's have no threads to set
     const own = maxBatch > 1 && s.device === "cpu" && batchThreads !== getThreads();
-    const r = new BatchRunner(c, start, end, s.session, own ? batchThreads : getThreads(), s.device, maxBatch);
+    const r = new BatchRunner(c, start, end, s.session, own ? batchThreads : getThreads(), s.device, maxBatch, padding);
     // a copy: the caller may free its bytes once this returns (shard-worker.ts does)
     if (own) r.widen = { model: new Uint8Array(model), externalDir };
     return r;
@@ -150,7 +154,9 @@ export class BatchRunner implements ShardCompute {
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
       await this.gathered();
-      const { runs, later } = formRound(this.queue, this.maxBatch, MAX_BATCH_POSITIONS);
+      // GroupQueryAttention takes a batch of several positions a row only on empty caches
+      const alone = this.padding === "right" ? (q: Queued) => q.seq > 1 && q.cache.length > 0 : undefined;
+      const { runs, later } = formRound(this.queue, this.maxBatch, MAX_BATCH_POSITIONS, alone);
       this.queue = later;
       for (const rows of runs) await this.settle(rows);
       // steps that arrived during this round's runs are taken by the next round
@@ -231,7 +237,7 @@ export class BatchRunner implements ShardCompute {
 
   /** Steps of several sessions, each of the same positions, in one run: a row each. The same
    * sessions as the last run's (the steady state of lockstep decoding) feed that run's
-   * presents straight back: each row's cache is still left-padded there, only longer.
+   * presents straight back: each row's cache is still padded there, only longer.
    * Otherwise the last run's rows are split back to their sessions and these rows' caches
    * padded anew. */
   private async runRows(rows: Queued[]): Promise<Float32Array[]> {
@@ -250,7 +256,7 @@ export class BatchRunner implements ShardCompute {
     } else {
       if (g !== undefined) this.splitGroup(); // this run's presents replace the group
       for (const name of rows[0].cache.tensors.keys()) {
-        const { data, past } = padRows(rows.map((q) => q.cache.tensors.get(name)!.data as Float32Array), lens, this.shape);
+        const { data, past } = padRows(rows.map((q) => q.cache.tensors.get(name)!.data as Float32Array), lens, this.shape, this.padding);
         feeds[name] = new ort.Tensor("float32", data, [rows.length, c.nKvHeads, past, c.headSize]);
       }
     }
@@ -284,7 +290,7 @@ export class BatchRunner implements ShardCompute {
     this.group = undefined;
     const lens = g.rows.map((cache) => cache.length - g.grew); // each grew by the run's positions
     for (const [name, t] of g.past) {
-      splitRows(t.data as Float32Array, lens, t.dims[2], this.shape).forEach((row, b) => {
+      splitRows(t.data as Float32Array, lens, t.dims[2], this.shape, this.padding).forEach((row, b) => {
         g.rows[b].tensors.set(name, new ort.Tensor("float32", row, [1, this.config.nKvHeads, lens[b] + g.grew, this.config.headSize]));
       });
     }

@@ -1,5 +1,6 @@
-// The shard graph of layers.ts with onnxruntime's fused CPU operators, for decoding on one
-// machine (`generate --local`). A decode step of the 48M model spent about a fifth of its
+// The shard graph of layers.ts with onnxruntime's fused CPU operators, where they run (CPU,
+// head size a multiple of 16): `generate --local`, servers (batched, for their continuous
+// batching) and verifiers' re-checks. A decode step of the 48M model spent about a fifth of its
 // time not multiplying matrices but stepping through 85 small nodes per layer (norms,
 // rotary, reshapes, the cache's Concat and the Identity copies of it); here a layer is
 // about a dozen nodes:
@@ -8,10 +9,12 @@
 //   FusedMatMul with transB — x Wᵀ on W as stored, without the Reshapes around a Gemm;
 //   GroupQueryAttention — rotary on q and k, the cache append, causal grouped-query
 //     attention, and the present cache written straight to the graph output.
-// Same inputs and outputs as buildShardGraph's unbatched graph, so ShardRunner runs either.
-// It is held to the float64 reference within the same bound (test/node/model/onnx.test.ts).
-// Servers and verifiers keep the plain graph: an audit recomputes a server's step with the
-// graph the server ran, and this one sums in a different order.
+// Same inputs and outputs as buildShardGraph's graphs (batched: caches right-padded, not
+// left), so ShardRunner and BatchRunner run either. It is held to the float64 reference
+// within the same bound (test/node/model/onnx.test.ts). A server and the verifier that
+// re-checks it build the same graph; an older server on the plain graph differs from this
+// one by the order of its sums: ~1e-6 relative on the synthetic models, 70× under the
+// audits' 1e-4 (measured step by step against one teacher-forced run, both ways).
 import onnxProto from "onnx-proto";
 import { attr, GraphBuilder, MS_DOMAIN } from "./graph.ts";
 import { cacheNames, linear, ropeTables, type ShardGraphOptions } from "./layers.ts";
@@ -36,22 +39,30 @@ function norm(g: GraphBuilder, c: LlamaConfig, x: string, skip: string | undefin
 }
 
 /**
- * Layers [start, end) as buildShardGraph(c, o) computes them (unbatched), with fused
- * operators. Inputs `hidden` [1, S, dim], `pos` (int64 scalar, the cached length), caches
+ * Layers [start, end) as buildShardGraph(c, o) computes them, with fused operators.
+ * Unbatched: inputs `hidden` [1, S, dim], `pos` (int64 scalar, the cached length), caches
  * `past_k_l`/`past_v_l` [1, kvHeads, P, headSize]; outputs `hidden_out` and the presents
  * [1, kvHeads, P + S, headSize].
+ * Batched (`o.batched`, a server's continuous batching): B rows, `pos` [B] each row's cached
+ * length, caches [B, kvHeads, P, headSize] with row b's cache RIGHT-padded (its positions
+ * first, P = the longest), as GroupQueryAttention takes them: each row attends to its own
+ * pos[b] + S positions, rotated from position pos[b]; the presents are [B, kvHeads,
+ * P + S, headSize], row b's first pos[b] + S positions its cache (batch-cache.ts).
  */
 export function buildFusedShardGraph(c: LlamaConfig, o: ShardGraphOptions): Uint8Array {
-  if (o.batched === true) throw new Error("the fused shard graph is unbatched");
-  const g = new GraphBuilder(`efed_layers_${o.start}_${o.end}_fused`);
+  const batched = o.batched === true;
+  const batch = batched ? "batch" : 1;
+  const g = new GraphBuilder(`efed_layers_${o.start}_${o.end}_fused${batched ? "_batched" : ""}`);
   const hs = c.headSize;
-  const x0 = g.input("hidden", [1, "seq", c.dim]);
-  const pos = g.input("pos", [], "int64");
-  // GroupQueryAttention's lengths: the total after this step, and each row's total - 1
+  const x0 = g.input("hidden", [batch, "seq", c.dim]);
+  const pos = batched ? g.input("pos", ["batch"], "int64") : g.input("pos", [], "int64");
+  // GroupQueryAttention's lengths: the longest total after this step, and each row's total - 1
   const seq = g.op("Gather", [g.op("Shape", [x0]), g.i64([1], [])], [attr.int("axis", 0)]);
-  const total64 = g.op("Add", [pos, seq]);
-  const total = g.op("Cast", [total64], [attr.int("to", INT32)]);
-  const seqlensK = g.op("Cast", [g.op("Reshape", [g.op("Sub", [total64, g.i64([1], [])]), g.i64([1])])], [attr.int("to", INT32)]);
+  const totals = g.op("Add", [pos, seq]);
+  const longest = batched ? g.op("ReduceMax", [totals], [attr.int("keepdims", 0)]) : totals;
+  const total = g.op("Cast", [longest], [attr.int("to", INT32)]);
+  const lastIndex = g.op("Sub", [totals, g.i64([1], [])]);
+  const seqlensK = g.op("Cast", [batched ? lastIndex : g.op("Reshape", [lastIndex, g.i64([1])])], [attr.int("to", INT32)]);
   const [cosTable, sinTable] = ropeTables(c);
   const cos = g.weight("rope_cos", cosTable, [c.contextLength, hs / 2]);
   const sin = g.weight("rope_sin", sinTable, [c.contextLength, hs / 2]);
@@ -69,14 +80,14 @@ export function buildFusedShardGraph(c: LlamaConfig, o: ShardGraphOptions): Uint
   for (let l = o.start; l < o.end; l++) {
     const n = o.norms(l);
     const names = cacheNames(l);
-    const pastK = g.input(names.pastK, [1, c.nKvHeads, "past", hs]);
-    const pastV = g.input(names.pastV, [1, c.nKvHeads, "past", hs]);
+    const pastK = g.input(names.pastK, [batch, c.nKvHeads, "past", hs]);
+    const pastV = g.input(names.pastV, [batch, c.nKvHeads, "past", hs]);
     const a = norm(g, c, x, pending, g.weight(`l${l}.attn_norm`, n.attnNorm, [c.dim]));
     x = a.x;
     const inputs = [lin(a.h, l, "wq"), lin(a.h, l, "wk"), lin(a.h, l, "wv"), pastK, pastV, seqlensK, total, cos, sin];
     const [att] = g.named("GroupQueryAttention", inputs, [`gqa_${l}`, names.presentK, names.presentV], gqa, MS_DOMAIN);
-    g.declareOutput(names.presentK, [1, c.nKvHeads, "total", hs]);
-    g.declareOutput(names.presentV, [1, c.nKvHeads, "total", hs]);
+    g.declareOutput(names.presentK, [batch, c.nKvHeads, "total", hs]);
+    g.declareOutput(names.presentV, [batch, c.nKvHeads, "total", hs]);
     const f = norm(g, c, x, lin(att, l, "wo"), g.weight(`l${l}.ffn_norm`, n.ffnNorm, [c.dim]));
     x = f.x;
     const gate = lin(f.h, l, "w1");
@@ -84,6 +95,6 @@ export function buildFusedShardGraph(c: LlamaConfig, o: ShardGraphOptions): Uint
     pending = lin(act, l, "w2");
   }
   g.named("Add", [x, pending!], ["hidden_out"]);
-  g.declareOutput("hidden_out", [1, "seq", c.dim]);
+  g.declareOutput("hidden_out", [batch, "seq", c.dim]);
   return g.build();
 }

@@ -119,8 +119,9 @@ export interface ShardGraphOptions {
    * batch-runner.ts): `hidden` [B, S, dim], `pos` [B], caches [B, kvHeads, P, headSize] with
    * each row's cache left-padded to the longest, P; default false (B = 1, `pos` a scalar). */
   readonly batched?: boolean;
-  /** Open the fused graph (fused-layers.ts) instead, where it runs; default false. Only
-   * local generation turns it on (ShardRunner.open): servers and verifiers keep this graph. */
+  /** Open the fused graph (fused-layers.ts) instead, where it runs; default false
+   * (ShardRunner.open: the local engine and a verifier's re-check ask for it; a server
+   * builds it itself, server.ts openShard). */
   readonly fused?: boolean;
 }
 

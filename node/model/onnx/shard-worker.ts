@@ -5,6 +5,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { setThreads, ShardRunner, type BatchStats, type Device, type KvCache } from "./runtime.ts";
 import { BatchRunner } from "./batch-runner.ts";
+import type { Padding } from "./batch-cache.ts";
 import type { LlamaConfig } from "../types.ts";
 
 /** What the parent passes at start: the graph's bytes arrive transferred, not copied. */
@@ -22,6 +23,8 @@ export interface ShardWorkerInit {
   readonly maxBatch: number;
   /** Threads a batched run of several rows computes with (batch-runner.ts). */
   readonly batchThreads: number;
+  /** The batched graph's cache layout (batch-cache.ts). */
+  readonly padding: Padding;
 }
 
 export type ShardWorkerRequest =
@@ -42,7 +45,7 @@ let runner: ShardRunner | BatchRunner;
 try {
   setThreads(init.threads);
   const { config: c, start, end, model, device, externalDir } = init;
-  runner = init.maxBatch > 1 ? await BatchRunner.create(c, start, end, model, device, init.maxBatch, externalDir, init.batchThreads) : await ShardRunner.create(c, start, end, model, device, externalDir);
+  runner = init.maxBatch > 1 ? await BatchRunner.create(c, start, end, model, device, init.maxBatch, externalDir, init.batchThreads, init.padding) : await ShardRunner.create(c, start, end, model, device, externalDir);
   // onnxruntime holds the weights now; workerData would keep the graph's bytes (the size of
   // the weights, unless they are external) for the worker's life: free them at once
   (init.model.buffer as ArrayBuffer & { transfer(length: number): ArrayBuffer }).transfer(0);

@@ -10,6 +10,7 @@
 // batches the decode steps of its sessions that wait at the same moment (batch-runner.ts).
 import { Worker } from "node:worker_threads";
 import { DeviceUnavailableError } from "../errors.ts";
+import type { Padding } from "./batch-cache.ts";
 import { DEFAULT_BATCH_THREADS, getThreads, type BatchStats, type Device, type ShardCache, type ShardCompute } from "./runtime.ts";
 import type { ShardWorkerInit, ShardWorkerReply } from "./shard-worker.ts";
 import type { LlamaConfig } from "../types.ts";
@@ -120,11 +121,11 @@ export class WorkerShard implements ShardCompute {
   /** Starts `workers` threads on the serialized shard graph `model` (the batched graph where
    * `maxBatch` > 1). With one worker the graph's bytes are transferred to it (the caller's
    * `model` is detached: no second copy). `externalDir`: where the graph's external weights
-   * are (runtime.ts `createSession`). */
-  static async create(c: LlamaConfig, start: number, end: number, model: Uint8Array, device: Device, workers = 1, maxBatch = 1, externalDir?: string, batchThreads = DEFAULT_BATCH_THREADS): Promise<WorkerShard> {
+   * are (runtime.ts `createSession`); `padding`: the batched graph's cache layout. */
+  static async create(c: LlamaConfig, start: number, end: number, model: Uint8Array, device: Device, workers = 1, maxBatch = 1, externalDir?: string, batchThreads = DEFAULT_BATCH_THREADS, padding: Padding = "left"): Promise<WorkerShard> {
     if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`workers must be a positive integer, got ${workers}`);
     if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new RangeError(`maxBatch must be a positive integer, got ${maxBatch}`);
-    const started = await Promise.allSettled(Array.from({ length: workers }, (_, i) => startThread(c, start, end, i === workers - 1 ? model : copy(model), device, maxBatch, externalDir, batchThreads)));
+    const started = await Promise.allSettled(Array.from({ length: workers }, (_, i) => startThread(c, start, end, i === workers - 1 ? model : copy(model), device, maxBatch, externalDir, batchThreads, padding)));
     const ok = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
     const failed = started.find((s) => s.status === "rejected");
     if (failed !== undefined) {
@@ -166,10 +167,10 @@ export class WorkerShard implements ShardCompute {
   }
 }
 
-function startThread(c: LlamaConfig, start: number, end: number, model: Uint8Array, device: Device, maxBatch: number, externalDir: string | undefined, batchThreads: number): Promise<{ thread: ShardThread; device: Device; batchThreads?: number }> {
+function startThread(c: LlamaConfig, start: number, end: number, model: Uint8Array, device: Device, maxBatch: number, externalDir: string | undefined, batchThreads: number, padding: Padding): Promise<{ thread: ShardThread; device: Device; batchThreads?: number }> {
   // a view into a larger buffer would be cloned whole: hand over a buffer of its own
   const own = model.byteOffset === 0 && model.byteLength === model.buffer.byteLength ? model : copy(model);
-  const init: ShardWorkerInit = { config: c, start, end, model: own, device, threads: getThreads(), maxBatch, batchThreads, externalDir };
+  const init: ShardWorkerInit = { config: c, start, end, model: own, device, threads: getThreads(), maxBatch, batchThreads, padding, externalDir };
   let worker: Worker;
   try {
     worker = new Worker(ENTRY, { workerData: init, transferList: [own.buffer as ArrayBuffer] });

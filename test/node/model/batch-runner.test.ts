@@ -1,8 +1,9 @@
 // Continuous batching (batch-runner.ts): a batch of one is the unbatched graph bit for bit;
 // the rows of one batched run — sessions with pasts 0, short and long — are what each
-// session computes alone, within the audits' tolerance, and so are the caches split back;
-// rows can never pass for another session's (a swap fails); the padding helpers put each
-// row exactly where it belongs.
+// session computes alone, within the audits' tolerance for the plain graph and bit for bit
+// for the fused one (GroupQueryAttention over right-padded caches), and so are the caches
+// split back; rows can never pass for another session's (a swap fails); the padding helpers
+// put each row exactly where it belongs, on either side.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -10,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadModel, type LoadedModel } from "../../../node/model/load.ts";
 import { buildShardGraph, denseSource } from "../../../node/model/onnx/layers.ts";
+import { buildFusedShardGraph } from "../../../node/model/onnx/fused-layers.ts";
 import { DEFAULT_BATCH_THREADS, getThreads, ShardRunner, type KvCache } from "../../../node/model/onnx/runtime.ts";
 import { BatchRunner, MAX_BATCH_POSITIONS } from "../../../node/model/onnx/batch-runner.ts";
 import { padRows, splitRows } from "../../../node/model/onnx/batch-cache.ts";
@@ -20,9 +22,9 @@ import { STORIES_260K } from "../../helpers/models.ts";
 /** The audits' bound (node/verifier/tolerance.ts, cpu/cpu): 1e-4 relative. */
 const AUDIT = { maxRelativeError: 1e-4, maxCosineDistance: 1e-8 };
 
-function graph(m: LoadedModel, batched: boolean): Uint8Array {
+function graph(m: LoadedModel, batched: boolean, fused = false): Uint8Array {
   const norms = (l: number) => ({ attnNorm: m.weights.layers[l]!.attnNorm, ffnNorm: m.weights.layers[l]!.ffnNorm });
-  return buildShardGraph(m.config, { start: 0, end: m.config.nLayers, norms, linear: denseSource(m.weights), batched });
+  return (fused ? buildFusedShardGraph : buildShardGraph)(m.config, { start: 0, end: m.config.nLayers, norms, linear: denseSource(m.weights), batched });
 }
 
 function input(n: number, dim: number, seed: number): Float32Array {
@@ -49,10 +51,11 @@ describe("BatchRunner", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function pair(m: LoadedModel): Promise<[ShardRunner, BatchRunner]> {
+  /** A shard computing each step alone, and a batching one, over the plain or fused graph. */
+  async function pair(m: LoadedModel, fused = false): Promise<[ShardRunner, BatchRunner]> {
     const c = m.config;
-    const alone = await ShardRunner.create(c, 0, c.nLayers, graph(m, false), "cpu");
-    const batch = await BatchRunner.create(c, 0, c.nLayers, graph(m, true), "cpu");
+    const alone = await ShardRunner.create(c, 0, c.nLayers, graph(m, false, fused), "cpu");
+    const batch = await BatchRunner.create(c, 0, c.nLayers, graph(m, true, fused), "cpu", undefined, undefined, undefined, fused ? "right" : "left");
     open.push(alone, batch);
     return [alone, batch];
   }
@@ -70,11 +73,13 @@ describe("BatchRunner", () => {
     assert.equal(batch.batches.batched, 0);
   });
 
-  for (const name of ["stories260K", "synthF32"]) {
-    it(`${name}: rows of batched runs (pasts 0, 3, 7 and 150; same, fewer, other sessions from run to run) equal each session alone, caches too; a swapped row fails`, async () => {
+  for (const [name, fused] of [["stories260K", false], ["synthF32", false], ["synthF32", true]] as const) {
+    it(`${name}${fused ? ", fused graph" : ""}: rows of batched runs (pasts 0, 3, 7 and 150; same, fewer, other sessions from run to run) equal each session alone${fused ? " bit for bit" : ""}, caches too; a swapped row fails`, async () => {
       const m = models[name];
       const c = m.config;
-      const [alone, batch] = await pair(m);
+      const [alone, batch] = await pair(m, fused);
+      // the fused graph's rows are exactly each session alone; the plain graph's within 1e-4
+      const same = fused ? (g: Float32Array, w: Float32Array, what: string) => assert.deepEqual(g, w, what) : assertClose;
       const prompts = [0, 3, 150, 7]; // past 0: the session's first step is in the batch
       const solo = prompts.map(() => alone.newCache());
       const together = prompts.map(() => batch.newCache());
@@ -100,7 +105,7 @@ describe("BatchRunner", () => {
         const several = members.length > 1 ? 1 : 0;
         assert.deepEqual([batch.batches.decodeRuns - before.decodeRuns, batch.batches.decodeRows - before.decodeRows], [several, several * members.length], `round ${round} counted`);
         assert.equal(batch.batches.decodeMs > before.decodeMs, several === 1, `round ${round}'s time counted`);
-        got.forEach((g, j) => assertClose(g, want[j], `round ${round}, session with past ${prompts[members[j]]}`));
+        got.forEach((g, j) => same(g, want[j], `round ${round}, session with past ${prompts[members[j]]}`));
         // a row handed to the wrong session fails: rows of different sessions are far apart
         for (let i = 0; i < got.length; i++) for (let j = 0; j < got.length; j++) if (i !== j) assert.equal(compareOutputs(got[i], want[j], AUDIT).pass, false, `row ${i} would pass for session ${j}`);
       }
@@ -108,10 +113,38 @@ describe("BatchRunner", () => {
         assert.equal(together[i].length, prompts[i] + steps[i]);
         assert.equal(together[i].bytes, solo[i].bytes);
         const split = batch.tensorsOf(together[i]);
-        for (const [k, t] of solo[i].tensors) assertClose(split.get(k)!.data as Float32Array, t.data as Float32Array, `cache ${k} of session ${i}`);
+        for (const [k, t] of solo[i].tensors) same(split.get(k)!.data as Float32Array, t.data as Float32Array, `cache ${k} of session ${i}`);
       }
     });
   }
+
+  it("fused graph: prompts of one length on empty caches run as one batch, bit for bit; a prompt on a session's cache runs alone", async () => {
+    const m = models.synthF32;
+    const c = m.config;
+    const [alone, batch] = await pair(m, true);
+    const solo = [0, 1, 2].map(() => alone.newCache());
+    const together = [0, 1, 2].map(() => batch.newCache());
+    const xs = [0, 1, 2].map((i) => input(5, c.dim, 90 + i));
+    const want: Float32Array[] = [];
+    for (let i = 0; i < 3; i++) want.push(await alone.step(solo[i], xs[i], 5));
+    const got = await Promise.all([0, 1, 2].map((i) => batch.step(together[i], xs[i], 5)));
+    assert.deepEqual([batch.batches.batched, batch.batches.largest], [3, 3], "the three prompts ran as one batch");
+    got.forEach((g, i) => assert.deepEqual(g, want[i], `prompt ${i}`));
+    // second prompts, now on caches: GroupQueryAttention batches those only one row at a time
+    const ys = [0, 1, 2].map((i) => input(4, c.dim, 95 + i));
+    const want2: Float32Array[] = [];
+    for (let i = 0; i < 3; i++) want2.push(await alone.step(solo[i], ys[i], 4));
+    const got2 = await Promise.all([0, 1, 2].map((i) => batch.step(together[i], ys[i], 4)));
+    assert.equal(batch.batches.batched, 3, "prompts on caches ran alone");
+    got2.forEach((g, i) => assert.deepEqual(g, want2[i], `second prompt ${i}`));
+    // and decode steps after them batch again
+    const zs = [0, 1, 2].map((i) => input(1, c.dim, 99 + i));
+    const want3: Float32Array[] = [];
+    for (let i = 0; i < 3; i++) want3.push(await alone.step(solo[i], zs[i], 1));
+    const got3 = await Promise.all([0, 1, 2].map((i) => batch.step(together[i], zs[i], 1)));
+    assert.equal(batch.batches.batched, 6, "decode steps batched");
+    got3.forEach((g, i) => assert.deepEqual(g, want3[i], `decode step ${i}`));
+  });
 
   it("prompts of one length from concurrent sessions run as one batch and their caches split back; other lengths, and long prompts, run alone", async () => {
     const m = models.synthF32;
@@ -220,5 +253,31 @@ describe("padRows / splitRows", () => {
       assert.deepEqual([...split[b]], want, `session ${b}`);
     });
     assert.throws(() => padRows([row(0, 2)], [3], shape), /expected 2×3×3/);
+  });
+
+  it("right-pads each row (its positions first) and splits the presents back from the left", () => {
+    const lens = [0, 2, 1];
+    const rows = lens.map((len, b) => row(b, len));
+    const { data, past } = padRows(rows, lens, shape, "right");
+    assert.equal(past, 2);
+    assert.deepEqual([...data.subarray(12, 24)], [...rows[1]]);
+    assert.deepEqual([...data.subarray(24, 30)], [...rows[2].subarray(0, 3), 0, 0, 0]);
+    assert.deepEqual([...data.subarray(0, 12)], new Array(12).fill(0));
+    // a run writes row b's new position right after its own (value -b), and garbage after it
+    const total = past + 1;
+    const present = new Float32Array(3 * 2 * total * 3).fill(77);
+    lens.forEach((len, b) => {
+      for (let h = 0; h < 2; h++) {
+        const at = (b * 2 + h) * total * 3;
+        present.set(rows[b].subarray(h * len * 3, (h + 1) * len * 3), at);
+        present.fill(-(b + 1), at + len * 3, at + (len + 1) * 3);
+      }
+    });
+    const split = splitRows(present, lens, total, shape, "right");
+    lens.forEach((len, b) => {
+      const want: number[] = [];
+      for (let h = 0; h < 2; h++) want.push(...rows[b].subarray(h * len * 3, (h + 1) * len * 3), -(b + 1), -(b + 1), -(b + 1));
+      assert.deepEqual([...split[b]], want, `session ${b}`);
+    });
   });
 });

@@ -72,7 +72,7 @@ describe("fused shard graph", () => {
     await Promise.all([fused.release(), plain.release()]);
   });
 
-  it("is opened only when asked (servers and verifiers, which do not ask, keep the plain graph)", async () => {
+  it("is opened only when asked (ShardRunner.open: the local engine and a verifier's re-check ask; servers build it for themselves)", async () => {
     const { c, w } = model("pairs");
     const plain = await ShardRunner.open(c, options(c, w, 0, 1), "cpu");
     const fused = await ShardRunner.open(c, { ...options(c, w, 0, 1), fused: true }, "cpu");
@@ -81,12 +81,10 @@ describe("fused shard graph", () => {
     await Promise.all([plain.release(), fused.release()]);
   });
 
-  it("is used only where onnxruntime's CPU GroupQueryAttention runs the head size, and never batched", () => {
+  it("is used only where onnxruntime's CPU GroupQueryAttention runs the head size", () => {
     assert.equal(fusedGraphRuns(synthConfig(SHAPE), "cpu"), true);
     assert.equal(fusedGraphRuns(synthConfig({ ...SHAPE, heads: 16, kvHeads: 4 }), "cpu"), false); // head size 8 (stories260K's)
     assert.equal(fusedGraphRuns(synthConfig(SHAPE), "cuda"), false);
-    const { c, w } = model("pairs");
-    assert.throws(() => buildFusedShardGraph(c, { ...options(c, w, 0, 1), batched: true }), /unbatched/);
   });
 });
 
