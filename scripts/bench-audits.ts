@@ -2,13 +2,15 @@
 // are real /efed/infer/3 client sessions with receipts; the verifier re-checks them as its
 // daemon does (Rechecker). Writes bench/audits.json:
 //   • honest error of the commitment check (calibrates the cpu/cpu tolerance), over ≥ 50 epochs,
-//     and over sessions run 4 at a time, whose steps every server batches (continuous batching)
+//     and over sessions run 4 at a time, whose steps every server batches (continuous batching);
+//     on a synthetic model whose servers and verifier run the fused graph, the same, and how
+//     far the plain graph's decoding is from the fused re-check (an older server's)
 //   • crude faults and subtle cheaters: caught per audited session
 //   • detection probability by lie rate and audit rate: measured (audit draws over real
 //     sessions) against the arithmetic 1 − (1 − p·a)^S
 //   • verifier compute ÷ served compute; receipt bytes per token per hop; receipt time per step
-//   npm run bench:audits        (EFED_BENCH_ONLY=batched: only the batched sessions' error,
-//                                kept with the other figures of bench/audits.json)
+//   npm run bench:audits        (EFED_BENCH_ONLY=batched: only the batched and fused sessions'
+//                                errors, kept with the other figures of bench/audits.json)
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { generateKeyPair } from "@libp2p/crypto/keys";
 import { createNode } from "../node/p2p/host.ts";
@@ -29,6 +31,7 @@ import { sealNonce } from "../node/swarm/commitment.ts";
 import { hopReceiptBytes, UPSTREAM_RECEIPT_BYTES } from "../node/swarm/receipt-wire.ts";
 import { StepWindow } from "../node/swarm/window.ts";
 import { normal } from "../node/model/random.ts";
+import { honestFused } from "./audit-fused.ts";
 import { STORIES_260K } from "../test/helpers/models.ts";
 
 const log = (s: string) => process.stderr.write(s + "\n");
@@ -83,6 +86,7 @@ const AT_ONCE = 4;
 if (process.env.EFED_BENCH_ONLY === "batched") {
   const kept = JSON.parse(readFileSync("bench/audits.json", "utf8")) as Record<string, unknown>;
   kept.honestBatched = await honestBatched(honest, BATCHED_ROUNDS, AT_ONCE);
+  kept.honestFused = await honestFused(client, rand, log, BATCHED_ROUNDS, AT_ONCE);
   writeFileSync("bench/audits.json", JSON.stringify(kept, null, 2) + "\n");
   for (const s of [head, tail, honest]) await s.stop(0);
   await client.stop();
@@ -121,6 +125,7 @@ for (let e = 0; e < HONEST_EPOCHS; e++) {
 }
 const servedMs = [head, honest, tail].reduce((a, s) => a + s.service.stats.computeMs, 0) - servedBefore;
 const batched = await honestBatched(honest, BATCHED_ROUNDS, AT_ONCE);
+const fusedHonest = await honestFused(client, rand, log, BATCHED_ROUNDS, AT_ONCE);
 const hops = 3;
 log(`honest: ${HONEST_EPOCHS * AUDITS_PER_EPOCH} audited sessions, ${falseFailures} false failures, max error ${maxError}`);
 
@@ -210,6 +215,7 @@ const out = {
   tolerance: COMMITMENT_TOLERANCE,
   honest: { epochs: HONEST_EPOCHS, auditsPerEpoch: AUDITS_PER_EPOCH, falseFailures, maxCommitmentError: maxError },
   honestBatched: batched,
+  honestFused: fusedHonest,
   caught,
   receiptBytesPerTokenPerHop: +receiptBytesPerTokenPerHop.toFixed(1),
   receiptBytesPerTokenPerHopWithForwarding: +receiptBytesPerTokenPerHopWithForwarding.toFixed(1),

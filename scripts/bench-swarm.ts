@@ -11,6 +11,7 @@ import { generate, type ClientModel, type ShardChain } from "../node/client/gene
 import { openLocalEngine, type LocalEngine } from "../node/client/local.ts";
 import { RemoteSession } from "../node/client/remote.ts";
 import { splitLayers } from "../node/model/partition.ts";
+import { loadModel } from "../node/model/load.ts";
 import { writeSynthModel } from "../node/model/synth.ts";
 import { ShardRunner, type ShardCompute } from "../node/model/onnx/runtime.ts";
 import { WorkerShard } from "../node/model/onnx/worker-shard.ts";
@@ -76,10 +77,11 @@ const per = (clock: Clock, tokens: number) => Object.fromEntries(Object.entries(
 
 /** One forward pass of every layer on this thread and through a worker thread: what the
  * server's hand-off to its worker costs per step. */
-async function workerHop(engine: LocalEngine) {
-  const c = engine.model.config;
-  const norms = (l: number) => ({ attnNorm: engine.model.weights.layers[l]!.attnNorm, ffnNorm: engine.model.weights.layers[l]!.ffnNorm });
-  const graph = () => buildShardGraph(c, { start: 0, end: c.nLayers, norms, linear: denseSource(engine.model.weights) });
+async function workerHop(file: string) {
+  const m = await loadModel(file); // the local engine maps a GGUF's layers: load them here
+  const c = m.config;
+  const norms = (l: number) => ({ attnNorm: m.weights.layers[l]!.attnNorm, ffnNorm: m.weights.layers[l]!.ffnNorm });
+  const graph = () => buildShardGraph(c, { start: 0, end: c.nLayers, norms, linear: denseSource(m.weights) });
   const x = new Float32Array(c.dim).fill(0.01);
   const time = async (r: ShardCompute) => {
     let best = Infinity;
@@ -186,7 +188,7 @@ async function benchModel(file: string, tokens: number) {
     log(`  ${k} server(s): ${JSON.stringify(row)}`);
   }
   for (const s of sides) await s.node.stop();
-  const hop = await workerHop(engine);
+  const hop = await workerHop(file);
   log(`  worker hand-off: ${JSON.stringify(hop)}`);
   await engine.close();
   return { localTokensPerSecond: round(Math.max(...locals), 1), tokens, repeats: REPEATS, workerHandOff: hop, swarm: rows };

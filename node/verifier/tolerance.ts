@@ -42,10 +42,10 @@ export function compareOutputs(got: ArrayLike<number>, want: ArrayLike<number>, 
 // run per hop, which sums in another order than the server's step-by-step decoding, and
 // bench:audits measures the largest honest error over ≥ 50 epochs of sessions (4.3e-6 on
 // stories260K; bench/audits.json), and over 80 sessions run 4 at a time, whose steps every
-// server computes as rows of batched runs (4.8e-6, "honestBatched"). The bound leaves 21–23×
-// for other CPUs, onnxruntime builds and deeper models, and stays 5× below noise of half the
-// old tolerance (5e-4), which four projections a position then miss with probability ~6e-4
-// per position. Pairs with a GPU are not calibrated on this machine (none is lent), so they
+// server computes as rows of batched runs (5.3e-6, "honestBatched"; 2.4e-6 where servers and
+// verifier run the fused graph, "honestFused"). The bound leaves 19–23× for other CPUs,
+// onnxruntime builds and deeper models, and stays 5× below noise of half the old tolerance
+// (5e-4), which four projections a position then miss with probability ~6e-4 per position. Pairs with a GPU are not calibrated on this machine (none is lent), so they
 // carry a provisional bound: a server claiming one gains room only up to it.
 export type DevicePair = "cpu/cpu" | "cuda/cpu" | "webgpu/cpu";
 
