@@ -124,26 +124,22 @@ describe("BatchRunner", () => {
     const [alone, batch] = await pair(m, true);
     const solo = [0, 1, 2].map(() => alone.newCache());
     const together = [0, 1, 2].map(() => batch.newCache());
-    const xs = [0, 1, 2].map((i) => input(5, c.dim, 90 + i));
-    const want: Float32Array[] = [];
-    for (let i = 0; i < 3; i++) want.push(await alone.step(solo[i], xs[i], 5));
-    const got = await Promise.all([0, 1, 2].map((i) => batch.step(together[i], xs[i], 5)));
-    assert.deepEqual([batch.batches.batched, batch.batches.largest], [3, 3], "the three prompts ran as one batch");
-    got.forEach((g, i) => assert.deepEqual(g, want[i], `prompt ${i}`));
+    /** n positions for each of the three sessions, alone and then concurrently: equal bit for
+     * bit; returns the batching server's count of batched steps after. */
+    const round = async (n: number, seed: number, what: string) => {
+      const xs = [0, 1, 2].map((i) => input(n, c.dim, seed + i));
+      const want: Float32Array[] = [];
+      for (let i = 0; i < 3; i++) want.push(await alone.step(solo[i], xs[i], n));
+      const got = await Promise.all([0, 1, 2].map((i) => batch.step(together[i], xs[i], n)));
+      got.forEach((g, i) => assert.deepEqual(g, want[i], `${what} ${i}`));
+      return batch.batches.batched;
+    };
+    assert.equal(await round(5, 90, "prompt"), 3, "the three prompts ran as one batch");
+    assert.equal(batch.batches.largest, 3);
     // second prompts, now on caches: GroupQueryAttention batches those only one row at a time
-    const ys = [0, 1, 2].map((i) => input(4, c.dim, 95 + i));
-    const want2: Float32Array[] = [];
-    for (let i = 0; i < 3; i++) want2.push(await alone.step(solo[i], ys[i], 4));
-    const got2 = await Promise.all([0, 1, 2].map((i) => batch.step(together[i], ys[i], 4)));
-    assert.equal(batch.batches.batched, 3, "prompts on caches ran alone");
-    got2.forEach((g, i) => assert.deepEqual(g, want2[i], `second prompt ${i}`));
+    assert.equal(await round(4, 95, "second prompt"), 3, "prompts on caches ran alone");
     // and decode steps after them batch again
-    const zs = [0, 1, 2].map((i) => input(1, c.dim, 99 + i));
-    const want3: Float32Array[] = [];
-    for (let i = 0; i < 3; i++) want3.push(await alone.step(solo[i], zs[i], 1));
-    const got3 = await Promise.all([0, 1, 2].map((i) => batch.step(together[i], zs[i], 1)));
-    assert.equal(batch.batches.batched, 6, "decode steps batched");
-    got3.forEach((g, i) => assert.deepEqual(g, want3[i], `decode step ${i}`));
+    assert.equal(await round(1, 99, "decode step"), 6, "decode steps batched");
   });
 
   it("prompts of one length from concurrent sessions run as one batch and their caches split back; other lengths, and long prompts, run alone", async () => {
