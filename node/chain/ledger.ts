@@ -9,6 +9,15 @@ import { ConfirmedReader, defaultConfirmations } from "./confirmed.ts";
 
 export { SERVER_STATUS, VERIFIER_STATUS } from "./enums.ts";
 
+/** A provider for a node's chain client. ethers shares identical requests made within 250 ms
+ * (`cacheTimeout`): a nonce counted again right after another process's transaction — what
+ * SharedWalletNonces does when its nonce was taken — would be the stale count, and every
+ * retry would fail the same way (seen as "Nonce too low" in deploy.test.ts on a fast VM).
+ * Off: every read asks the chain. */
+export function rpcProvider(rpc: string): JsonRpcProvider {
+  return new JsonRpcProvider(rpc, undefined, { staticNetwork: true, cacheTimeout: -1 });
+}
+
 export function loadAbi(contract: string): InterfaceAbi {
   return (JSON.parse(readFileSync(artifactPath(contract), "utf8")) as { abi: InterfaceAbi }).abi;
 }
@@ -28,7 +37,7 @@ export async function openLedger(rpc: string, deploymentsDir: string, runner?: C
   const chainId = await probeChain(rpc);
   const deployment = readDeployment(deploymentsDir, chainId);
   await ensureBuilt();
-  const provider = new JsonRpcProvider(rpc, undefined, { staticNetwork: true });
+  const provider = rpcProvider(rpc);
   const code = await provider.getCode(deployment.ledger);
   if (code === "0x") {
     provider.destroy();

@@ -6,8 +6,9 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Contract, JsonRpcProvider } from "ethers";
-import { loadAbi } from "../../node/chain/ledger.ts";
+import type { JsonRpcProvider } from "ethers";
+import { Contract } from "ethers";
+import { loadAbi, rpcProvider } from "../../node/chain/ledger.ts";
 import { efed, efedBackground, type Background } from "../helpers/processes.ts";
 import { STORIES_260K } from "../helpers/models.ts";
 
@@ -39,7 +40,7 @@ describe("low-rate liars and handed-in sessions, end to end", () => {
     writeFileSync(params, JSON.stringify({ epochSeconds: EPOCH, evidenceWindowEpochs: 2, challengeEpochs: 1, unbondingSeconds: 6 * EPOCH }));
     assert.equal((await run(["deploy", "--model", STORIES_260K, "--params", params])).code, 0);
     for (const n of ["v1", "v2", "v3", "head", "tail", "rare", "steps"]) wallet[n] = (await run(["wallet", "new"])).stdout.trim().split(/\s+/)[1];
-    provider = new JsonRpcProvider(env.EFED_RPC, undefined, { staticNetwork: true });
+    provider = rpcProvider(env.EFED_RPC);
     ledger = new Contract(JSON.parse(readFileSync(join(env.EFED_DEPLOYMENTS, "31337.json"), "utf8")).ledger, loadAbi("TrustLedger"), provider);
     const model = ["--model", STORIES_260K];
     // no --bootstrap: the verifiers find each other on the ledger

@@ -12,8 +12,9 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Contract, JsonRpcProvider } from "ethers";
-import { loadAbi } from "../../node/chain/ledger.ts";
+import type { JsonRpcProvider } from "ethers";
+import { Contract } from "ethers";
+import { loadAbi, rpcProvider } from "../../node/chain/ledger.ts";
 import { readSettled } from "../../node/chain/settled.ts";
 import { decodeResults, readRevealed, settledByAttestation } from "../../node/chain/settlement.ts";
 import { efed, efedBackground, type Background } from "../helpers/processes.ts";
@@ -86,7 +87,7 @@ describe("audits, evidence and settlement, end to end", () => {
       assert.equal(r.code, 0, r.stderr);
       wallet[n] = r.stdout.trim().split(/\s+/)[1];
     }
-    provider = new JsonRpcProvider(env.EFED_RPC, undefined, { staticNetwork: true });
+    provider = rpcProvider(env.EFED_RPC);
     const dep = JSON.parse(readFileSync(join(env.EFED_DEPLOYMENTS, "31337.json"), "utf8"));
     ledger = new Contract(dep.ledger, loadAbi("TrustLedger"), provider);
 

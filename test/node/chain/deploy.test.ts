@@ -5,10 +5,11 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { computeAddress, Contract, ContractFactory, JsonRpcProvider, NonceManager, parseUnits, Wallet, type InterfaceAbi } from "ethers";
+import type { JsonRpcProvider} from "ethers";
+import { computeAddress, Contract, ContractFactory, NonceManager, parseUnits, Wallet, type InterfaceAbi } from "ethers";
 import { deployLedger } from "../../../node/chain/deploy.ts";
 import { startLocalChain, type LocalChain } from "../../../node/chain/local-chain.ts";
-import { loadAbi } from "../../../node/chain/ledger.ts";
+import { loadAbi, rpcProvider } from "../../../node/chain/ledger.ts";
 import { PROJECT_ROOT } from "../../../node/chain/hre.ts";
 import { parseDeployParams } from "../../../node/chain/params.ts";
 import { redactUrl } from "../../../node/chain/networks.ts";
@@ -31,7 +32,7 @@ describe("deployLedger over JSON-RPC", () => {
 
   before(async () => {
     chain = await startLocalChain("127.0.0.1", 0);
-    provider = new JsonRpcProvider(chain.url, undefined, { staticNetwork: true });
+    provider = rpcProvider(chain.url);
     owner = new NonceManager(new Wallet(KEY0, provider));
   });
   after(async () => {
