@@ -35,6 +35,8 @@ import { honestFused } from "./audit-fused.ts";
 import { STORIES_260K } from "../test/helpers/models.ts";
 
 const log = (s: string) => process.stderr.write(s + "\n");
+const only = process.env.EFED_BENCH_ONLY;
+if (only !== undefined && only !== "batched") throw new Error(`EFED_BENCH_ONLY must be "batched" (or unset), got "${only}"`);
 const rand = seededRandom("bench-audits");
 const model = await loadModel(STORIES_260K);
 const engine = await openLocalEngine(STORIES_260K);
@@ -83,7 +85,7 @@ async function honestBatched(middle: RunningServer, rounds: number, together: nu
 const honest = await startServer({ model: STORIES_260K, layers: [2, 4] });
 const BATCHED_ROUNDS = 20;
 const AT_ONCE = 4;
-if (process.env.EFED_BENCH_ONLY === "batched") {
+if (only === "batched") {
   const kept = JSON.parse(readFileSync("bench/audits.json", "utf8")) as Record<string, unknown>;
   kept.honestBatched = await honestBatched(honest, BATCHED_ROUNDS, AT_ONCE);
   kept.honestFused = await honestFused(client, rand, log, BATCHED_ROUNDS, AT_ONCE);

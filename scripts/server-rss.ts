@@ -11,6 +11,9 @@ import { startServer } from "../node/server/server.ts";
 const [file, a, b, bt] = process.argv.slice(2);
 const [start, end] = [Number(a), Number(b)];
 const batchThreads = bt === undefined ? undefined : Number(bt);
+if (!Number.isInteger(start) || !Number.isInteger(end) || (batchThreads !== undefined && !(Number.isInteger(batchThreads) && batchThreads >= 1))) {
+  throw new Error("usage: node --expose-gc scripts/server-rss.ts <model.gguf> <start> <end> [batchThreads ≥ 1]");
+}
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) throw new Error("run with node --expose-gc");
 // backing stores of collected ArrayBuffers are freed off the main thread: collect, let
