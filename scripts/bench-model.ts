@@ -18,8 +18,8 @@ import { writeSynthModel } from "../node/model/synth.ts";
 import type { SvdSpec } from "../node/model/svd/compress.ts";
 import { STORIES_260K } from "../test/helpers/models.ts";
 import { agreementAndPerplexity, allLogits } from "../node/analyze/svd-measure.ts";
-import { vsLlamaCpp } from "./bench-vs-llama.ts";
-import { SHAPE_48M, SHAPE_QUICK } from "./synth-shapes.ts";
+import { comparedModels, vsLlamaCpp } from "./bench-vs-llama.ts";
+import { SHAPE_300M, SHAPE_48M, SHAPE_QUICK } from "./synth-shapes.ts";
 
 const QUICK = process.env.EFED_BENCH_QUICK === "1";
 const log = (s: string) => process.stderr.write(s + "\n");
@@ -98,24 +98,40 @@ async function svdTable(file: string, energies: number[], tokens: number) {
   return { tokens, rows };
 }
 
-/** A server's RSS over its layers' bytes in the file, each model in a fresh process. */
+/** A server's RSS over its layers' bytes in the file, each model in a fresh process: the 48M
+ * model, then (unless EFED_BENCH_300M=0, as for the llama.cpp comparison) the 300M one,
+ * whose layers outweigh what any server costs whatever its layers (fixedCost below). */
 function serverMemory() {
   const dir = mkdtempSync(join(tmpdir(), "efed-bench-rss-"));
+  const rss = (file: string, layers: number, batchThreads?: number) => {
+    const args = ["--expose-gc", "scripts/server-rss.ts", file, "0", String(layers), ...(batchThreads === undefined ? [] : [String(batchThreads)])];
+    return JSON.parse(execFileSync(process.execPath, args, { encoding: "utf8" }).trim().split("\n").at(-1)!);
+  };
   const shape = QUICK ? SHAPE_QUICK : SHAPE_48M;
   const out: Record<string, unknown> = { shape, layers: `0-${shape.layers}` };
   for (const type of ["F32", "Q8_0"] as const) {
     const file = join(dir, `${type}.gguf`);
     writeSynthModel(file, { ...shape, seed: 1, type });
-    const line = execFileSync(process.execPath, ["--expose-gc", "scripts/server-rss.ts", file, "0", String(shape.layers)], { encoding: "utf8" });
-    out[type] = JSON.parse(line.trim().split("\n").at(-1)!);
+    out[type] = rss(file, shape.layers);
     log(`  server memory ${type}: ${JSON.stringify(out[type])}`);
     if (type === "F32") {
       // the same server with `--batch-threads 2`: its batches open a second copy of the layers
-      const wide = execFileSync(process.execPath, ["--expose-gc", "scripts/server-rss.ts", file, "0", String(shape.layers), "2"], { encoding: "utf8" });
-      const w = JSON.parse(wide.trim().split("\n").at(-1)!);
+      const w = rss(file, shape.layers, 2);
       (out.F32 as Record<string, unknown>).batchThreads2 = { batchThreads: w.batchThreads, largestBatch: w.largestBatch, rssAfterBatch: w.rssAfterBatch, rssAfterBatchOverLayerBytes: w.rssAfterBatchOverLayerBytes };
       log(`  server memory F32, --batch-threads 2: ${JSON.stringify(w)}`);
     }
+    rmSync(file);
+  }
+  if (comparedModels(QUICK, process.env.EFED_BENCH_300M).some((m) => m.label === "300M")) {
+    const big: Record<string, unknown> = { shape: SHAPE_300M, layers: `0-${SHAPE_300M.layers}` };
+    for (const type of ["F32", "Q8_0"] as const) {
+      const file = join(dir, `300M-${type}.gguf`);
+      writeSynthModel(file, { ...SHAPE_300M, seed: 1, type });
+      big[type] = rss(file, SHAPE_300M.layers);
+      log(`  server memory 300M ${type}: ${JSON.stringify(big[type])}`);
+      rmSync(file);
+    }
+    out["300M"] = big;
   }
   // what any server costs whatever its layers (libp2p, the worker thread, onnxruntime): a
   // server of the 0.9 MB stories260K model; no ratio, it is not a 48M figure

@@ -53,9 +53,13 @@ export function speedSummary(f: BenchFiles) {
   const rows = f.swarm.sessions.rows;
   const sessions = rows.find((r) => r.compute.includes("(default)")) ?? rows.reduce((a, b) => (b.sessions16VsOne > a.sessions16VsOne ? b : a));
   const memory: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(f.model.serverMemory)) {
-    const m = v as { layerBytes?: number; rssServing?: number; rssOverLayerBytes?: number };
-    if (m.rssOverLayerBytes !== undefined) memory[`48M-${k}`] = { ratio: m.rssOverLayerBytes, rssServing: m.rssServing, layerBytes: m.layerBytes };
+  // the 48M rows, then the 300M model's ("300M": { F32, Q8_0 }) where the last run had it
+  const byModel: [string, Record<string, unknown>][] = [["48M", f.model.serverMemory], ["300M", (f.model.serverMemory["300M"] as Record<string, unknown> | undefined) ?? {}]];
+  for (const [model, rows] of byModel) {
+    for (const [k, v] of Object.entries(rows)) {
+      const m = v as { layerBytes?: number; rssServing?: number; rssOverLayerBytes?: number };
+      if (m.rssOverLayerBytes !== undefined) memory[`${model}-${k}`] = { ratio: m.rssOverLayerBytes, rssServing: m.rssServing, layerBytes: m.layerBytes };
+    }
   }
   const load: Record<string, unknown> = {};
   for (const model of MODELS) {

@@ -20,7 +20,7 @@
 import * as ort from "onnxruntime-node";
 import { padRows, splitRows, type Padding } from "./batch-cache.ts";
 import { count, formRound, GatherPolicy } from "./batch-gather.ts";
-import { cacheNames } from "./layers.ts";
+import { cacheNames } from "./cache-names.ts";
 import { createSession, DEFAULT_BATCH_THREADS, emptyCache, getThreads, type BatchStats, type Device, type KvCache, type ShardCompute } from "./runtime.ts";
 import type { LlamaConfig } from "../types.ts";
 

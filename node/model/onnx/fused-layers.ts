@@ -17,7 +17,8 @@
 // honestFused: plain step-by-step decoding against one fused teacher-forced run).
 import onnxProto from "onnx-proto";
 import { attr, GraphBuilder, MS_DOMAIN } from "./graph.ts";
-import { cacheNames, linear, ropeTables, type ShardGraphOptions } from "./layers.ts";
+import { cacheNames } from "./cache-names.ts";
+import { linear, ropeTables, type ShardGraphOptions } from "./layers.ts";
 import type { Device } from "./runtime.ts";
 import type { LayerMatrix, LlamaConfig } from "../types.ts";
 

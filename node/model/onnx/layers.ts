@@ -2,6 +2,7 @@
 // outputs, the Client's embedding and the Client's head (final norm + output). The layer
 // recipe mirrors reference.ts step for step.
 import { attr, GraphBuilder } from "./graph.ts";
+import { cacheNames } from "./cache-names.ts";
 import type { LayerMatrix, LayerWeights, LlamaConfig, LlamaWeights } from "../types.ts";
 import { matrixShape } from "../types.ts";
 import { exactQ8_0, Q8_BLOCK, q8Values, type Q8Matrix } from "../quant.ts";
@@ -124,9 +125,6 @@ export interface ShardGraphOptions {
    * builds it itself, server.ts openShard). */
   readonly fused?: boolean;
 }
-
-/** Names of a shard graph's cache inputs and outputs for layer l. */
-export const cacheNames = (l: number) => ({ pastK: `past_k_${l}`, pastV: `past_v_${l}`, presentK: `present_k_${l}`, presentV: `present_v_${l}` });
 
 /**
  * Layers [start, end). Inputs: `hidden` [1, S, dim], `pos` (int64 scalar: the position of

@@ -4,8 +4,8 @@ import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import * as ort from "onnxruntime-node";
 import { DeviceUnavailableError } from "../errors.ts";
-import { buildShardGraph, cacheNames, type ShardGraphOptions } from "./layers.ts";
-import { buildFusedShardGraph, fusedGraphRuns } from "./fused-layers.ts";
+import { cacheNames } from "./cache-names.ts";
+import type { ShardGraphOptions } from "./layers.ts";
 import type { LlamaConfig } from "../types.ts";
 
 // onnxruntime logs failures to stderr itself; we report them as one clear error instead.
@@ -178,7 +178,10 @@ export class ShardRunner implements ShardCompute {
 
   /** Layers [o.start, o.end) as buildShardGraph makes them (or buildFusedShardGraph, with
    * `o.fused` where it runs), opened: the usual way to get one. */
-  static open(c: LlamaConfig, o: ShardGraphOptions, device: Device, externalDir?: string): Promise<ShardRunner> {
+  static async open(c: LlamaConfig, o: ShardGraphOptions, device: Device, externalDir?: string): Promise<ShardRunner> {
+    // the graph builders load here, not with this module: a server's worker thread runs a
+    // graph it is given and never builds one (with protobufjs they took ~2 MB of a server)
+    const [{ buildShardGraph }, { buildFusedShardGraph, fusedGraphRuns }] = await Promise.all([import("./layers.ts"), import("./fused-layers.ts")]);
     const fused = o.fused === true && fusedGraphRuns(c, device);
     return ShardRunner.create(c, o.start, o.end, fused ? buildFusedShardGraph(c, o) : buildShardGraph(c, o), device, externalDir, fused);
   }

@@ -29,7 +29,7 @@ describe("bench/speed.json", () => {
       vsLlama("300M")[1],
       `swarm against local ${f(s.swarmVsLocal["1"].ratio)} with one server and ${f(s.swarmVsLocal["4"].ratio)} with four`,
       `16 sessions against one ${f(s.sessions16VsOne.ratio)}`,
-      `server RSS over its layer bytes ${f(s.rssOverLayerBytes["48M-F32"].ratio)} (F32)`,
+      `server RSS over its layer bytes ${f(s.rssOverLayerBytes["48M-F32"].ratio)} (F32) and ${f(s.rssOverLayerBytes["48M-Q8_0"].ratio)} (Q8_0) for 48M, 300M: ${f(s.rssOverLayerBytes["300M-F32"].ratio)} (F32) and ${f(s.rssOverLayerBytes["300M-Q8_0"].ratio)} (Q8_0)`,
       `load against llama.cpp ${f(s.loadVsLlamaCpp["48M-F32"].ratio)} (F32), ${f(s.loadVsLlamaCpp["300M-F32"].ratio)} for 300M`,
     ];
     for (const x of figures) assert.ok(text.includes(x), `README lacks "${x}"`);
