@@ -5,13 +5,14 @@
 // second time with the graph servers and verifiers run: plain, weights expanded to f32.
 // Both engines stay open and take turns (EFED_BENCH_ROUNDS rounds, default 3): each round one
 // greedy decode and one prefill by each; each figure is the engine's best round.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { generate } from "../node/client/generate.ts";
 import { openLocalEngine } from "../node/client/local.ts";
 import { setThreads } from "../node/model/onnx/runtime.ts";
+import { packedBytes } from "../node/model/onnx/pack-cache.ts";
 import { writeSynthModel } from "../node/model/synth.ts";
 import { openLlamaCpp, type TimedEngine } from "./llama-cpp.ts";
 import { SHAPE_300M, SHAPE_48M, SHAPE_QUICK, type SynthShape } from "./synth-shapes.ts";
@@ -96,6 +97,26 @@ export function comparedModels(quick: boolean, switch300M: string | undefined): 
   return models;
 }
 
+/** Loads of `file` as `generate --local --pack-cache <cacheDir>` does them, on one thread:
+ * the first (it writes the packed copy) and the best of 3 after it (they map it), the bytes
+ * the copy takes on disk, and whether greedy tokens stayed those of the first load. */
+async function packedLoads(file: string, cacheDir: string, graph: Graph) {
+  setThreads(1);
+  const load = async () => {
+    const t0 = performance.now();
+    const engine = await openLocalEngine(file, { ...graph, packCache: cacheDir });
+    const seconds = (performance.now() - t0) / 1000;
+    const r = await generate(engine.client, engine.session(), { prompt: "", promptIds: [engine.model.tokenizer.bos], maxTokens: 16, stopAtEos: false });
+    await engine.close();
+    return { seconds, tokens: r.tokens };
+  };
+  const first = await load();
+  const later = [await load(), await load(), await load()];
+  const diskBytes = readdirSync(cacheDir).reduce((n, e) => n + packedBytes(join(cacheDir, e)), 0);
+  rmSync(cacheDir, { recursive: true, force: true });
+  return { firstLoadSeconds: round(first.seconds), loadSeconds: round(Math.min(...later.map((l) => l.seconds))), diskBytes, sameTokens: later.every((l) => l.tokens.join() === first.tokens.join()) };
+}
+
 /** Rounds each engine runs, in turns (EFED_BENCH_ROUNDS, default 3). */
 export function benchRounds(value: string | undefined): number {
   const n = Number(value ?? 3);
@@ -112,7 +133,7 @@ export async function vsLlamaCpp(quick: boolean, log: (s: string) => void) {
   const prefill = Array.from({ length: 128 }, (_, i) => 3 + ((i * 7) % 250)); // byte tokens
   const models = comparedModels(quick, process.env.EFED_BENCH_300M);
   const rounds = benchRounds(process.env.EFED_BENCH_ROUNDS);
-  const out: Record<string, unknown> = { shapes: {} as Record<string, unknown>, decodeTokens: decode, prefillTokens: prefill.length, rounds, runs: {} as Record<string, unknown> };
+  const out: Record<string, unknown> = { shapes: {} as Record<string, unknown>, decodeTokens: decode, prefillTokens: prefill.length, rounds, runs: {} as Record<string, unknown>, packCache: {} as Record<string, unknown> };
   try {
     for (const m of models) {
       for (const type of ["F32", "Q8_0"] as const) {
@@ -150,6 +171,13 @@ export async function vsLlamaCpp(quick: boolean, log: (s: string) => void) {
           } finally {
             await peer.close();
           }
+        }
+        if (!LOCAL[type].quantized) {
+          // `generate --local --pack-cache`: the load that writes the packed copy, then loads
+          // that map it (the best of 3), on one thread as the rows' loadSeconds
+          const packed = await packedLoads(file, join(dir, "packed"), LOCAL[type]);
+          (out.packCache as Record<string, unknown>)[`${label}-${type}`] = packed;
+          log(`  ${label}-${type} --pack-cache ${JSON.stringify(packed)}`);
         }
         rmSync(file, { force: true });
       }

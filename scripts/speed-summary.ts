@@ -13,8 +13,16 @@ export interface LlamaRun {
   greedyTokensEqual: number;
 }
 
+/** `generate --local --pack-cache` loads of one model (bench-vs-llama.ts packedLoads). */
+interface PackedLoads {
+  firstLoadSeconds: number;
+  loadSeconds: number;
+  diskBytes: number;
+  sameTokens: boolean;
+}
+
 export interface BenchFiles {
-  model: { vsLlamaCpp: { runs: Record<string, LlamaRun> }; serverMemory: Record<string, unknown> };
+  model: { vsLlamaCpp: { runs: Record<string, LlamaRun>; packCache?: Record<string, PackedLoads> }; serverMemory: Record<string, unknown> };
   swarm: {
     synthetic: { localTokensPerSecond: number; swarm: { servers: number; tokensPerSecond: number; ratioToLocal: number; localTokensPerSecond?: number }[] };
     sessions: { rows: { compute: string; workers: number; oneSessionStepsPerSecond: number; sessions16StepsPerSecond: number; sessions16VsOne: number }[] };
@@ -64,7 +72,11 @@ export function speedSummary(f: BenchFiles) {
   const load: Record<string, unknown> = {};
   for (const model of MODELS) {
     const r = runs[`${model} ${GRAPH[model.split("-")[1]]} threads=1`];
-    if (r !== undefined) load[model] = { ratio: round(r.ours.loadSeconds / r.llamaCpp.loadSeconds), oursSeconds: r.ours.loadSeconds, llamaCppSeconds: r.llamaCpp.loadSeconds };
+    // with --pack-cache (opt-in; f32 graphs only): a load that maps the packed copy, against
+    // llama.cpp's load in the same run; the target is judged on the default load above
+    const p = f.model.vsLlamaCpp.packCache?.[model];
+    const packCache = p === undefined || r === undefined ? {} : { packCache: { ratio: round(p.loadSeconds / r.llamaCpp.loadSeconds), oursSeconds: p.loadSeconds, firstLoadSeconds: p.firstLoadSeconds, diskBytes: p.diskBytes, sameTokens: p.sameTokens } };
+    if (r !== undefined) load[model] = { ratio: round(r.ours.loadSeconds / r.llamaCpp.loadSeconds), oursSeconds: r.ours.loadSeconds, llamaCppSeconds: r.llamaCpp.loadSeconds, ...packCache };
   }
   const ratios = (o: Record<string, unknown>) => Object.values(o).flatMap((v) => (typeof v === "string" ? [] : "ratio" in (v as object) ? [(v as { ratio: number }).ratio] : Object.values(v as Record<string, { ratio: number }>).map((x) => x.ratio)));
   const decodeVsLlamaCpp = vsLlama(runs, "decode");

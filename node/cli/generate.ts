@@ -3,6 +3,7 @@ import { InvalidArgumentError, Option, type Command } from "commander";
 import { generate } from "../client/generate.ts";
 import { openLocalEngine } from "../client/local.ts";
 import { DEVICES, GENERATE_THREADS, type Device } from "../model/onnx/runtime.ts";
+import { defaultPackDir } from "../model/onnx/pack-cache.ts";
 import { openSwarmClient } from "../client/swarm.ts";
 import { isRelayed } from "../p2p/reachability.ts";
 import { CONFIRMATIONS_HELP, DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, parseMultiaddr, parseUrl, threadsOption } from "./common.ts";
@@ -44,6 +45,7 @@ export interface GenerateFlags {
   audit: boolean;
   confirmations?: number;
   listen: string[];
+  packCache?: string | true;
 }
 
 export function generateCommand(program: Command): void {
@@ -65,6 +67,7 @@ export function generateCommand(program: Command): void {
     .option("--svd-energy <e>", "run SVD-compressed weights keeping energy e (Eq. 12)", parseFloatIn(0, 1, true))
     .option("--svd-ratio <r>", "run SVD-compressed weights at compression ratio r (Eq. 15)", parseFloatIn(0, 1, true))
     .option("--stats", "print tokens/s and shard layout to stderr at the end")
+    .option("--pack-cache [dir]", `--local, GGUF: keep onnxruntime's packed f32 weights in dir (default ${defaultPackDir()}) and map them on later loads instead of packing again; about twice the layers' f32 bytes on disk, written on the first load (slower); int8 graphs are not kept`)
     .option("--listen <multiaddr>", "network mode: listen at this reachable address with a fixed port, e.g. /ip4/203.0.113.7/tcp/4300 (repeatable), so servers behind NAT reached through a relay can connect back directly", (v: string, acc: string[]) => {
       if (/\/tcp\/0(\/|$)/.test(v) || /\/ip[46]\/(0\.0\.0\.0|::)\//.test(v)) throw new InvalidArgumentError("give the address servers can reach, with a fixed port (it is announced as it is)");
       return parseMultiaddr(v, acc);
@@ -86,6 +89,7 @@ which re-checks every hop and says whether any server lied (that verifier sees t
 Examples:
   $ efed generate --model ../shared/models/stories260K-f32.gguf --prompt "Once upon a time" --max-tokens 64
   $ efed generate --local --model ../shared/models/stories260K-f32.gguf --max-tokens 64
+  $ efed generate --local --pack-cache --model model.gguf --max-tokens 64
   $ efed generate --local --model model.gguf --prompt "Once upon a time" --temperature 0.8 --seed 7 --shards 3`,
     )
     .action(async (o: GenerateFlags) => {
@@ -93,8 +97,10 @@ Examples:
       if (o.model === undefined) throw new InvalidArgumentError("--local needs --model <file>");
       if (o.svdEnergy !== undefined && o.svdRatio !== undefined) throw new InvalidArgumentError("choose one of --svd-energy and --svd-ratio");
       const svd = o.svdEnergy !== undefined ? { energy: o.svdEnergy } : o.svdRatio !== undefined ? { ratio: o.svdRatio } : undefined;
+      if (svd !== undefined && o.packCache !== undefined) throw new InvalidArgumentError("--pack-cache keeps a GGUF file's packed weights; it does not apply to SVD-compressed ones (--svd-*)");
       if (svd !== undefined) log("compressing weights with SVD…");
-      const engine = await openLocalEngine(o.model, { shards: o.shards, device: o.device, svd });
+      const packCache = o.packCache === true ? defaultPackDir() : o.packCache;
+      const engine = await openLocalEngine(o.model, { shards: o.shards, device: o.device, svd, packCache, say: log });
       try {
         const r = await streamText(engine.client, engine.session(), o);
         if (o.stats) {
@@ -125,7 +131,7 @@ async function streamText(client: Parameters<typeof generate>[0], chain: Paramet
 
 async function generateOnSwarm(o: GenerateFlags): Promise<void> {
   if (o.model === undefined) throw new InvalidArgumentError("--model <file> is needed: the client holds the embedding and the output head");
-  if (o.svdEnergy !== undefined || o.svdRatio !== undefined || o.shards !== 1) throw new InvalidArgumentError("--svd-* and --shards apply to --local only");
+  if (o.svdEnergy !== undefined || o.svdRatio !== undefined || o.shards !== 1 || o.packCache !== undefined) throw new InvalidArgumentError("--svd-*, --shards and --pack-cache apply to --local only");
   const swarm = await openSwarmClient({ rpc: o.rpc, deployments: o.deployments, model: o.model, device: o.device, confirmations: o.confirmations, listen: o.listen });
   if (o.stats) {
     // how each peer is reached: through a relay first, then directly once DCUtR upgrades

@@ -3,7 +3,7 @@
 // place for `efed generate --local`, the network client and the verifier's auditor.
 import type { LoadedModel } from "../model/types.ts";
 import { buildEmbeddingGraph, buildHeadGraph, type ClientMatrix } from "../model/onnx/layers.ts";
-import { ClientGraph, type Device } from "../model/onnx/runtime.ts";
+import { ClientGraph, type Device, type SessionExtras } from "../model/onnx/runtime.ts";
 import type { ClientModel } from "./generate.ts";
 
 /** The client's weights, in memory or left in the model file (then read from `externalDir`). */
@@ -22,10 +22,12 @@ export function clientWeightsOf(model: LoadedModel): ClientWeights {
 }
 
 /** Embedding and head sessions for `model` (both made at once). `quantized`: a Q8_0-exact
- * output matrix runs as int8 (layers.ts buildHeadGraph; `generate --local` only). */
-export async function openClientModel(model: LoadedModel, device: Device = "cpu", w: ClientWeights = clientWeightsOf(model), o: { quantized?: boolean } = {}): Promise<ClientModel> {
+ * output matrix runs as int8 (layers.ts buildHeadGraph; `generate --local` only). `head`:
+ * the head's session extras (a packed copy, `generate --local --pack-cache`; the embedding
+ * only gathers rows, nothing is packed for it). */
+export async function openClientModel(model: LoadedModel, device: Device = "cpu", w: ClientWeights = clientWeightsOf(model), o: { quantized?: boolean; head?: SessionExtras } = {}): Promise<ClientModel> {
   const c = model.config;
-  const [embedding, head] = await Promise.all([ClientGraph.create(buildEmbeddingGraph(c, w.embedding), device, w.externalDir), ClientGraph.create(buildHeadGraph(c, w.outputNorm, w.output, o), device, w.externalDir)]);
+  const [embedding, head] = await Promise.all([ClientGraph.create(buildEmbeddingGraph(c, w.embedding), device, w.externalDir), ClientGraph.create(buildHeadGraph(c, w.outputNorm, w.output, { quantized: o.quantized }), device, w.externalDir, o.head)]);
   return { config: c, tokenizer: model.tokenizer, embedding, head };
 }
 

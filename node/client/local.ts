@@ -4,7 +4,7 @@ import { isGguf, loadModel, type LoadedModel } from "../model/load.ts";
 import { mapGgufClient, mapGgufLayers, type MappedLayers } from "../model/gguf-map.ts";
 import { readGgufHeader } from "../model/gguf.ts";
 import { denseSource, type LinearSource } from "../model/onnx/layers.ts";
-import { ShardRunner, type Device, type KvCache } from "../model/onnx/runtime.ts";
+import { ShardRunner, type Device, type KvCache, type SessionExtras } from "../model/onnx/runtime.ts";
 import { closeClientModel, clientWeightsOf, openClientModel, type ClientWeights } from "./client-model.ts";
 import { splitLayers } from "../model/partition.ts";
 import { compressLayers, type MatrixReport, type SvdSpec } from "../model/svd/compress.ts";
@@ -22,6 +22,11 @@ export interface LocalOptions {
   /** Run the layers as the fused graph where it runs (fused-layers.ts; default true): local
    * only, for the same reason. */
   readonly fused?: boolean;
+  /** Keep onnxruntime's packed weights in this folder and map them on later loads
+   * (pack-cache.ts: GGUF files only, about twice the layers' f32 bytes on disk). */
+  readonly packCache?: string;
+  /** Where a load says it is writing a packed copy (stderr for the CLI). */
+  readonly say?: (line: string) => void;
 }
 
 export interface LocalEngine {
@@ -36,14 +41,18 @@ export interface LocalEngine {
 }
 
 export async function openLocalEngine(file: string, o: LocalOptions = {}): Promise<LocalEngine> {
-  if (o.svd !== undefined || !isGguf(file)) return localEngineOf(await loadModel(file), o);
+  if (o.svd !== undefined || !isGguf(file)) {
+    if (o.packCache !== undefined) throw new Error("--pack-cache keeps the packed weights of a GGUF model file's graph; it does not apply to other model files or SVD-compressed weights");
+    return localEngineOf(await loadModel(file), o);
+  }
   // a GGUF file's f32 matrices stay in the file (gguf-map.ts): onnxruntime reads them
   // itself; `model` then holds no weights
   const header = await readGgufHeader(file); // parsed once for both
   const quantized = o.quantized ?? true;
   const client = await mapGgufClient(file, { quantized, header });
   const layers = await mapGgufLayers(file, 0, client.model.config.nLayers, { quantized, header });
-  return engineOf(client.model, layers, client, o);
+  const pack = o.packCache === undefined ? undefined : (part: string): SessionExtras => ({ pack: { dir: o.packCache!, sources: [file], part }, say: o.say });
+  return engineOf(client.model, layers, client, o, undefined, pack);
 }
 
 /** A local engine over a model already in memory (a verifier reuses its reference copy). */
@@ -60,16 +69,16 @@ export async function localEngineOf(model: LoadedModel, o: LocalOptions = {}): P
   return engineOf(model, { norms, linear: source }, clientWeightsOf(model), o, svdReport);
 }
 
-async function engineOf(model: LoadedModel, layers: Pick<MappedLayers, "norms" | "linear"> & { externalDir?: string }, cw: ClientWeights, o: LocalOptions, svdReport?: MatrixReport[]): Promise<LocalEngine> {
+async function engineOf(model: LoadedModel, layers: Pick<MappedLayers, "norms" | "linear"> & { externalDir?: string }, cw: ClientWeights, o: LocalOptions, svdReport?: MatrixReport[], pack?: (part: string) => SessionExtras): Promise<LocalEngine> {
   const c = model.config;
   const device = o.device ?? "cpu";
   const { norms, linear } = layers;
   const runners = await Promise.all(
     splitLayers(c.nLayers, o.shards ?? 1).map(([start, end]) =>
-      ShardRunner.open(c, { start, end, norms, linear, quantized: o.quantized ?? true, fused: o.fused ?? true }, device, layers.externalDir),
+      ShardRunner.open(c, { start, end, norms, linear, quantized: o.quantized ?? true, fused: o.fused ?? true }, device, layers.externalDir, pack?.(`layers-${start}-${end}`)),
     ),
   );
-  const client = await openClientModel(model, device, cw, { quantized: o.quantized ?? true });
+  const client = await openClientModel(model, device, cw, { quantized: o.quantized ?? true, head: pack?.("head") });
   return {
     model,
     client,

@@ -1,9 +1,9 @@
 // End to end: `efed generate --local` and `efed model` as a user runs them.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { efed } from "../helpers/processes.ts";
 import { goldenText, STORIES_260K } from "../helpers/models.ts";
 
@@ -25,6 +25,22 @@ describe("efed generate --local / efed model", () => {
     assert.equal(a.stdout, b.stdout);
   });
 
+  it("--pack-cache: the first run packs into the folder and says so, the next maps it silently, the text is the published one both times", async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), "efed-pack-cli-")), "packed");
+    const args = ["generate", "--local", "--pack-cache", dir, "--model", STORIES_260K, "--max-tokens", "120"];
+    const first = await efed(args);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stderr, /packing the weights into .*stories260K-f32\.gguf-layers-0-5-[0-9a-f]{24} for faster loads/);
+    assert.deepEqual(readdirSync(dir).map((e) => e.replace(/-[0-9a-f]{24}$/, "")).sort(), ["stories260K-f32.gguf-head", "stories260K-f32.gguf-layers-0-5"]);
+    const second = await efed(args);
+    assert.equal(second.code, 0, second.stderr);
+    assert.doesNotMatch(second.stderr, /packing/);
+    const golden = goldenText();
+    assert.equal(first.stdout.slice(0, golden.length), golden);
+    assert.equal(second.stdout, first.stdout);
+    rmSync(dirname(dir), { recursive: true, force: true });
+  });
+
   it("one clear line and a non-zero exit for each bad input", async () => {
     const cases: [string[], RegExp][] = [
       [["generate", "--local", "--model", "missing.gguf"], /^efed: cannot read missing\.gguf: ENOENT\n$/],
@@ -34,6 +50,8 @@ describe("efed generate --local / efed model", () => {
       [["generate", "--local", "--model", STORIES_260K, "--max-tokens", "600"], /^efed: prompt \(1 tokens\) \+ max tokens \(600\) exceed the context of 512\n$/],
       [["generate", "--local", "--model", STORIES_260K, "--temperature", "hot"], /argument 'hot' is invalid/],
       [["generate", "--local", "--model", STORIES_260K, "--device", "tpu"], /Allowed choices are cpu, webgpu, cuda, auto/],
+      [["generate", "--pack-cache", "--model", STORIES_260K], /^efed: --svd-\*, --shards and --pack-cache apply to --local only\n$/],
+      [["generate", "--local", "--pack-cache", "--svd-energy", "0.9", "--model", STORIES_260K], /^efed: --pack-cache keeps a GGUF file's packed weights; it does not apply to SVD-compressed ones \(--svd-\*\)\n$/],
     ];
     for (const [args, expected] of cases) {
       const r = await efed(args);

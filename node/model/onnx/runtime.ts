@@ -5,6 +5,7 @@ import { availableParallelism } from "node:os";
 import * as ort from "onnxruntime-node";
 import { DeviceUnavailableError } from "../errors.ts";
 import { cacheNames } from "./cache-names.ts";
+import { createPackedSession, type PackCache } from "./pack-cache.ts";
 import type { ShardGraphOptions } from "./layers.ts";
 import type { LlamaConfig } from "../types.ts";
 
@@ -21,7 +22,7 @@ export const DEFAULT_THREADS = 1;
 
 /** `efed generate`'s default: every core. One user's decode and prefill have the machine;
  * with pool threads that sleep instead of spinning, two threads on this 2-core VM decode
- * 1.2-1.5× and prefill 1.6-1.9× as fast as one (bench/model.json "vsLlamaCpp"). */
+ * 1.2-1.3× and prefill 1.8-1.9× as fast as one (bench/model.json "vsLlamaCpp", 48M and 300M F32). */
 export const GENERATE_THREADS = availableParallelism();
 
 /** Threads a server's batched runs (several sessions' rows, batch-runner.ts) compute with.
@@ -56,9 +57,13 @@ function missingPrerequisite(device: Device): string | undefined {
   return dirs.some((d) => d !== "" && existsSync(`${d}/libvulkan.so.1`)) ? undefined : "WebGPU needs the Vulkan loader (libvulkan.so.1), which is not installed";
 }
 
-/** A session's own thread count instead of the process's (batch-runner.ts). */
-export interface SessionThreads {
-  readonly threads: number;
+/** What a session may have of its own: a thread count instead of the process's
+ * (batch-runner.ts), and on the CPU a packed copy of its weights kept on disk (pack-cache.ts,
+ * `generate --local --pack-cache`), with where to say that one is being written. */
+export interface SessionExtras {
+  readonly threads?: number;
+  readonly pack?: PackCache;
+  readonly say?: (line: string) => void;
 }
 
 /** The options every session is created with: `n` intra-op threads that do not spin. */
@@ -81,7 +86,7 @@ export function sessionOptions(device: Device, externalDir?: string, n = threads
  * is an error, never a silent fallback; `auto` tries CUDA, then WebGPU, then CPU.
  * `externalDir`: the folder of the files a graph's external initializers name (graph.ts
  * `external`); onnxruntime reads them from there itself. */
-export async function createSession(model: Uint8Array, device: Device, externalDir?: string, own?: SessionThreads): Promise<{ session: ort.InferenceSession; device: Device }> {
+export async function createSession(model: Uint8Array, device: Device, externalDir?: string, own?: SessionExtras): Promise<{ session: ort.InferenceSession; device: Device }> {
   const order: Device[] = device === "auto" ? ["cuda", "webgpu", "cpu"] : [device];
   const failures: string[] = [];
   for (const d of order) {
@@ -91,7 +96,8 @@ export async function createSession(model: Uint8Array, device: Device, externalD
       continue;
     }
     try {
-      const session = await ort.InferenceSession.create(model, sessionOptions(d, externalDir, own?.threads));
+      const options = sessionOptions(d, externalDir, own?.threads);
+      const session = d === "cpu" && own?.pack !== undefined ? await createPackedSession(model, options, own.pack, own.say) : await ort.InferenceSession.create(model, options);
       return { session, device: d };
     } catch (err) {
       failures.push(`${d}: ${((err as Error).message ?? String(err)).split("\n")[0]}`);
@@ -178,17 +184,17 @@ export class ShardRunner implements ShardCompute {
 
   /** Layers [o.start, o.end) as buildShardGraph makes them (or buildFusedShardGraph, with
    * `o.fused` where it runs), opened: the usual way to get one. */
-  static async open(c: LlamaConfig, o: ShardGraphOptions, device: Device, externalDir?: string): Promise<ShardRunner> {
+  static async open(c: LlamaConfig, o: ShardGraphOptions, device: Device, externalDir?: string, extras?: SessionExtras): Promise<ShardRunner> {
     // the graph builders load here, not with this module: a server's worker thread runs a
     // graph it is given and never builds one (with protobufjs they took ~2 MB of a server)
     const [{ buildShardGraph }, { buildFusedShardGraph, fusedGraphRuns }] = await Promise.all([import("./layers.ts"), import("./fused-layers.ts")]);
     const fused = o.fused === true && fusedGraphRuns(c, device);
-    return ShardRunner.create(c, o.start, o.end, fused ? buildFusedShardGraph(c, o) : buildShardGraph(c, o), device, externalDir, fused);
+    return ShardRunner.create(c, o.start, o.end, fused ? buildFusedShardGraph(c, o) : buildShardGraph(c, o), device, externalDir, fused, extras);
   }
 
   /** `fused`: `model` is the fused graph (only said, for whoever reports what ran). */
-  static async create(c: LlamaConfig, start: number, end: number, model: Uint8Array, device: Device, externalDir?: string, fused = false): Promise<ShardRunner> {
-    const s = await createSession(model, device, externalDir);
+  static async create(c: LlamaConfig, start: number, end: number, model: Uint8Array, device: Device, externalDir?: string, fused = false, extras?: SessionExtras): Promise<ShardRunner> {
+    const s = await createSession(model, device, externalDir, extras);
     return new ShardRunner(c, start, end, s.session, s.device, fused);
   }
 
@@ -232,8 +238,8 @@ export class ClientGraph {
   private constructor(session: ort.InferenceSession) {
     this.session = session;
   }
-  static async create(model: Uint8Array, device: Device, externalDir?: string): Promise<ClientGraph> {
-    return new ClientGraph((await createSession(model, device, externalDir)).session);
+  static async create(model: Uint8Array, device: Device, externalDir?: string, extras?: SessionExtras): Promise<ClientGraph> {
+    return new ClientGraph((await createSession(model, device, externalDir, extras)).session);
   }
   async run(input: ort.Tensor): Promise<ort.Tensor> {
     const name = this.session.inputNames[0];

@@ -1,0 +1,122 @@
+// `generate --local --pack-cache` (node/model/onnx/pack-cache.ts): a packed copy of an f32
+// graph loads back computing bit for bit what the first load computed; a copy is used only
+// for exactly the graph, model file and machine it was made for; a broken copy is packed
+// again; int8 graphs (MatMulNBits) are never kept.
+import { describe, it, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { generate } from "../../../node/client/generate.ts";
+import { openLocalEngine } from "../../../node/client/local.ts";
+import { mapGgufLayers } from "../../../node/model/gguf-map.ts";
+import { ShardRunner, type ShardCompute } from "../../../node/model/onnx/runtime.ts";
+import { writeSynthModel } from "../../../node/model/synth.ts";
+
+/** A prefill of 5 positions, then 4 single steps: every output. */
+async function run(s: ShardCompute): Promise<Float32Array[]> {
+  const cache = s.newCache();
+  const outs = [Float32Array.from(await s.step(cache, new Float32Array(5 * s.config.dim).map((_, i) => Math.sin(i * 0.37) * 0.5), 5))];
+  for (let i = 0; i < 4; i++) outs.push(Float32Array.from(await s.step(cache, outs.at(-1)!.slice(-s.config.dim), 1)));
+  cache.release?.();
+  return outs;
+}
+
+describe("packed weights kept on disk (--pack-cache)", () => {
+  let dir: string;
+  let file: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "efed-pack-"));
+    file = join(dir, "f32.gguf");
+    // head size 32: the fused graph runs (fused-layers.ts), as `generate --local` builds it
+    writeSynthModel(file, { dim: 128, layers: 2, heads: 4, kvHeads: 2, ffn: 256, vocab: 300, seed: 3 });
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** The layers opened as `generate --local` opens them, with a packed copy in `cacheDir`. */
+  async function open(cacheDir: string, said: string[]): Promise<ShardRunner> {
+    const m = await mapGgufLayers(file, 0, 2);
+    return ShardRunner.open(m.config, { start: 0, end: 2, norms: m.norms, linear: m.linear, fused: true }, "cpu", m.externalDir, { pack: { dir: cacheDir, sources: [file], part: "layers-0-2" }, say: (l) => said.push(l) });
+  }
+
+  it("loads a packed copy back computing bit for bit what the first load computed, without packing again", async () => {
+    const cacheDir = join(dir, "cache-a");
+    const m = await mapGgufLayers(file, 0, 2);
+    const plain = await ShardRunner.open(m.config, { start: 0, end: 2, norms: m.norms, linear: m.linear, fused: true }, "cpu", m.externalDir);
+    const said: string[] = [];
+    const first = await open(cacheDir, said);
+    assert.equal(said.length, 1, "the first load says it packs");
+    const [entry] = readdirSync(cacheDir);
+    assert.match(entry, /^f32\.gguf-layers-0-2-[0-9a-f]{24}$/);
+    assert.deepEqual(readdirSync(join(cacheDir, entry)).sort(), ["key.json", "model.data", "model.onnx"]);
+    const written = statSync(join(cacheDir, entry, "model.data")).mtimeMs;
+    const second = await open(cacheDir, said);
+    assert.equal(said.length, 1, "the second load maps the copy: nothing packed, nothing said");
+    assert.equal(statSync(join(cacheDir, entry, "model.data")).mtimeMs, written);
+    const want = await run(plain);
+    assert.deepEqual(await run(first), want);
+    assert.deepEqual(await run(second), want);
+    for (const r of [plain, first, second]) await r.release();
+  });
+
+  it("packs again when the model file changes, and keeps only the newer copy", async () => {
+    const cacheDir = join(dir, "cache-b");
+    const said: string[] = [];
+    await (await open(cacheDir, said)).release();
+    const [old] = readdirSync(cacheDir);
+    const later = new Date(Date.now() + 5000);
+    utimesSync(file, later, later); // same bytes, another modification time: another key
+    await (await open(cacheDir, said)).release();
+    assert.equal(said.length, 2);
+    const now = readdirSync(cacheDir);
+    assert.equal(now.length, 1);
+    assert.notEqual(now[0], old);
+  });
+
+  it("packs again over a broken copy or one made for another key, and what stopped halfway is removed", async () => {
+    const cacheDir = join(dir, "cache-c");
+    const said: string[] = [];
+    const m = await mapGgufLayers(file, 0, 2);
+    const want = await run(await ShardRunner.open(m.config, { start: 0, end: 2, norms: m.norms, linear: m.linear, fused: true }, "cpu", m.externalDir));
+    await (await open(cacheDir, said)).release();
+    const [entry] = readdirSync(cacheDir);
+    writeFileSync(join(cacheDir, entry, "model.onnx"), "not a model");
+    // a temporary folder of a load whose process is gone (pid 2^22 + 1 is above Linux's limit)
+    mkdirSync(join(cacheDir, `${entry}.00000000.tmp-${2 ** 22 + 1}`));
+    const repacked = await open(cacheDir, said);
+    assert.equal(said.length, 2, "the broken copy is packed again");
+    assert.deepEqual(await run(repacked), want);
+    await repacked.release();
+    assert.deepEqual(readdirSync(cacheDir), [entry]);
+    // a key.json that names another key: never opened, packed again
+    writeFileSync(join(cacheDir, entry, "key.json"), JSON.stringify({ key: "0".repeat(64) }));
+    const again = await open(cacheDir, said);
+    assert.equal(said.length, 3);
+    assert.deepEqual(await run(again), want);
+    await again.release();
+  });
+
+  it("never keeps an int8 MatMulNBits graph, and local generation gives the same tokens with and without copies", async () => {
+    const q8 = join(dir, "q8.gguf");
+    writeSynthModel(q8, { dim: 128, layers: 2, heads: 4, kvHeads: 2, ffn: 256, vocab: 300, seed: 4, type: "Q8_0" });
+    for (const [model, kept] of [[q8, false], [file, true]] as const) {
+      const cacheDir = join(dir, `cache-local-${kept}`);
+      const tokens: number[][] = [];
+      for (const packCache of [undefined, cacheDir, cacheDir]) {
+        const said: string[] = [];
+        const e = await openLocalEngine(model, { packCache, say: (l) => said.push(l) });
+        tokens.push((await generate(e.client, e.session(), { prompt: "", promptIds: [e.model.tokenizer.bos], maxTokens: 16, stopAtEos: false })).tokens);
+        await e.close();
+        if (!kept && packCache !== undefined) assert.ok(said.length === 2 && said.every((l) => l.includes("not kept packed")), said.join("\n"));
+      }
+      assert.deepEqual(tokens[1], tokens[0]);
+      assert.deepEqual(tokens[2], tokens[0]);
+      assert.equal(existsSync(cacheDir), kept, kept ? "the f32 graphs are kept" : "nothing is written for int8 graphs");
+      if (kept) assert.equal(readdirSync(cacheDir).length, 2, "layers and head");
+    }
+  });
+
+  it("refuses a model file it does not apply to, with one line", async () => {
+    await assert.rejects(openLocalEngine(file, { packCache: join(dir, "x"), svd: { energy: 0.9 } }), /--pack-cache .* does not apply to other model files or SVD-compressed weights/);
+  });
+});
