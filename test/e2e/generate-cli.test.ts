@@ -27,18 +27,21 @@ describe("efed generate --local / efed model", () => {
 
   it("--pack-cache: the first run packs into the folder and says so, the next maps it silently, the text is the published one both times", async () => {
     const dir = join(mkdtempSync(join(tmpdir(), "efed-pack-cli-")), "packed");
-    const args = ["generate", "--local", "--pack-cache", dir, "--model", STORIES_260K, "--max-tokens", "120"];
-    const first = await efed(args);
-    assert.equal(first.code, 0, first.stderr);
-    assert.match(first.stderr, /packing the weights into .*stories260K-f32\.gguf-layers-0-5-[0-9a-f]{24} for faster loads/);
-    assert.deepEqual(readdirSync(dir).map((e) => e.replace(/-[0-9a-f]{24}$/, "")).sort(), ["stories260K-f32.gguf-head", "stories260K-f32.gguf-layers-0-5"]);
-    const second = await efed(args);
-    assert.equal(second.code, 0, second.stderr);
-    assert.doesNotMatch(second.stderr, /packing/);
-    const golden = goldenText();
-    assert.equal(first.stdout.slice(0, golden.length), golden);
-    assert.equal(second.stdout, first.stdout);
-    rmSync(dirname(dir), { recursive: true, force: true });
+    try {
+      const args = ["generate", "--local", "--pack-cache", dir, "--model", STORIES_260K, "--max-tokens", "120"];
+      const first = await efed(args);
+      assert.equal(first.code, 0, first.stderr);
+      assert.match(first.stderr, /packing the weights into .*stories260K-f32\.gguf-[0-9a-f]{8}-layers-0-5-[0-9a-f]{24} for faster loads/);
+      assert.deepEqual(readdirSync(dir).map((e) => e.replace(/-[0-9a-f]{8}-(.*)-[0-9a-f]{24}$/, "-$1")).sort(), ["stories260K-f32.gguf-head", "stories260K-f32.gguf-layers-0-5"]);
+      const second = await efed(args);
+      assert.equal(second.code, 0, second.stderr);
+      assert.equal(second.stderr, "", "the second run maps both copies and says nothing");
+      const golden = goldenText();
+      assert.equal(first.stdout.slice(0, golden.length), golden);
+      assert.equal(second.stdout, first.stdout);
+    } finally {
+      rmSync(dirname(dir), { recursive: true, force: true });
+    }
   });
 
   it("one clear line and a non-zero exit for each bad input", async () => {
@@ -51,6 +54,8 @@ describe("efed generate --local / efed model", () => {
       [["generate", "--local", "--model", STORIES_260K, "--temperature", "hot"], /argument 'hot' is invalid/],
       [["generate", "--local", "--model", STORIES_260K, "--device", "tpu"], /Allowed choices are cpu, webgpu, cuda, auto/],
       [["generate", "--pack-cache", "--model", STORIES_260K], /^efed: --svd-\*, --shards and --pack-cache apply to --local only\n$/],
+      [["generate", "--local", "--pack-cache", "--device", "webgpu", "--model", STORIES_260K], /^efed: --pack-cache keeps onnxruntime's CPU packing: it applies to --device cpu only\n$/],
+      [["generate", "--local", "--pack-cache", "", "--model", STORIES_260K], /option '--pack-cache \[dir\]' argument '' is invalid\. give a folder, or no value for the default/],
       [["generate", "--local", "--pack-cache", "--svd-energy", "0.9", "--model", STORIES_260K], /^efed: --pack-cache keeps a GGUF file's packed weights; it does not apply to SVD-compressed ones \(--svd-\*\)\n$/],
     ];
     for (const [args, expected] of cases) {

@@ -4,7 +4,7 @@
 // again; int8 graphs (MatMulNBits) are never kept.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generate } from "../../../node/client/generate.ts";
@@ -47,7 +47,7 @@ describe("packed weights kept on disk (--pack-cache)", () => {
     const first = await open(cacheDir, said);
     assert.equal(said.length, 1, "the first load says it packs");
     const [entry] = readdirSync(cacheDir);
-    assert.match(entry, /^f32\.gguf-layers-0-2-[0-9a-f]{24}$/);
+    assert.match(entry, /^f32\.gguf-[0-9a-f]{8}-layers-0-2-[0-9a-f]{24}$/);
     assert.deepEqual(readdirSync(join(cacheDir, entry)).sort(), ["key.json", "model.data", "model.onnx"]);
     const written = statSync(join(cacheDir, entry, "model.data")).mtimeMs;
     const second = await open(cacheDir, said);
@@ -81,17 +81,29 @@ describe("packed weights kept on disk (--pack-cache)", () => {
     await (await open(cacheDir, said)).release();
     const [entry] = readdirSync(cacheDir);
     writeFileSync(join(cacheDir, entry, "model.onnx"), "not a model");
-    // a temporary folder of a load whose process is gone (pid 2^22 + 1 is above Linux's limit)
+    // a temporary folder of a load whose process is gone (pid 2^22 + 1 is above Linux's
+    // limit), one of a load still writing (this process), and another model's copy
     mkdirSync(join(cacheDir, `${entry}.00000000.tmp-${2 ** 22 + 1}`));
+    const live = `${entry}.11111111.tmp-${process.pid}`;
+    mkdirSync(join(cacheDir, live));
+    const other = entry.replace(/^f32\.gguf-[0-9a-f]{8}-/, "f32.gguf-00000000-");
+    mkdirSync(join(cacheDir, other));
     const repacked = await open(cacheDir, said);
     assert.equal(said.length, 2, "the broken copy is packed again");
     assert.deepEqual(await run(repacked), want);
     await repacked.release();
-    assert.deepEqual(readdirSync(cacheDir), [entry]);
+    assert.deepEqual(readdirSync(cacheDir).sort(), [entry, live, other].sort());
+    rmSync(join(cacheDir, live), { recursive: true });
+    // a copy cut short (its data file not the size written): never opened, packed again
+    writeFileSync(join(cacheDir, entry, "model.data"), "");
+    const whole = await open(cacheDir, said);
+    assert.equal(said.length, 3);
+    assert.deepEqual(await run(whole), want);
+    await whole.release();
     // a key.json that names another key: never opened, packed again
     writeFileSync(join(cacheDir, entry, "key.json"), JSON.stringify({ key: "0".repeat(64) }));
     const again = await open(cacheDir, said);
-    assert.equal(said.length, 3);
+    assert.equal(said.length, 4);
     assert.deepEqual(await run(again), want);
     await again.release();
   });
@@ -102,12 +114,14 @@ describe("packed weights kept on disk (--pack-cache)", () => {
     for (const [model, kept] of [[q8, false], [file, true]] as const) {
       const cacheDir = join(dir, `cache-local-${kept}`);
       const tokens: number[][] = [];
-      for (const packCache of [undefined, cacheDir, cacheDir]) {
+      for (const [run, packCache] of [undefined, cacheDir, cacheDir].entries()) {
         const said: string[] = [];
         const e = await openLocalEngine(model, { packCache, say: (l) => said.push(l) });
         tokens.push((await generate(e.client, e.session(), { prompt: "", promptIds: [e.model.tokenizer.bos], maxTokens: 16, stopAtEos: false })).tokens);
         await e.close();
         if (!kept && packCache !== undefined) assert.ok(said.length === 2 && said.every((l) => l.includes("not kept packed")), said.join("\n"));
+        // f32: the first load with a folder packs the layers and the head, the next maps both
+        if (kept) assert.equal(said.length, [0, 2, 0][run], said.join("\n"));
       }
       assert.deepEqual(tokens[1], tokens[0]);
       assert.deepEqual(tokens[2], tokens[0]);
@@ -116,7 +130,20 @@ describe("packed weights kept on disk (--pack-cache)", () => {
     }
   });
 
+  it("does not use a folder other users may write to, and says so", async () => {
+    const cacheDir = join(dir, "cache-shared");
+    mkdirSync(cacheDir);
+    chmodSync(cacheDir, 0o777);
+    const said: string[] = [];
+    const r = await open(cacheDir, said);
+    assert.deepEqual(said, [`packed weights: ${cacheDir}: not used: other users may write to it (chmod go-w)`]);
+    assert.deepEqual(readdirSync(cacheDir), []);
+    await r.release();
+  });
+
   it("refuses a model file it does not apply to, with one line", async () => {
-    await assert.rejects(openLocalEngine(file, { packCache: join(dir, "x"), svd: { energy: 0.9 } }), /--pack-cache .* does not apply to other model files or SVD-compressed weights/);
+    const refused = /--pack-cache keeps the packed weights of a GGUF model file's graph; it does not apply to other model files or SVD-compressed weights/;
+    await assert.rejects(openLocalEngine(file, { packCache: join(dir, "x"), svd: { energy: 0.9 } }), refused);
+    await assert.rejects(openLocalEngine(dir, { packCache: join(dir, "x") }), refused); // a folder: a Hugging Face checkpoint's place
   });
 });
