@@ -5,13 +5,14 @@
 // types (F16, Q8_0) are read and converted as loadModel converts them, except that a graph
 // that keeps Q8_0 as int8 (local generation) takes Q8_0 blocks as stored (quant.ts
 // q8FromBlocks); norms are read (tiny).
-import { closeSync, openSync, readSync } from "node:fs";
-import { basename, dirname } from "node:path";
+import { closeSync, openSync, readSync, rmSync, writeSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { scratchFolder } from "./scratch.ts";
 import { ModelFormatError } from "./errors.ts";
 import { byteSize, GGML_F32, GGML_Q8_0, toFloat32 } from "./dtypes.ts";
 import { ggufConfig, readGgufHeader, readTensor, readTensorBytes, type GgufFile } from "./gguf.ts";
 import { exactQ8_0, Q8_BLOCK, q8FromBlocks } from "./quant.ts";
-import type { ClientMatrix, Linear, LinearSource, Q8Linear } from "./onnx/layers.ts";
+import type { ClientMatrix, Linear, LinearSource, MappedLinear, Q8Linear } from "./onnx/layers.ts";
 import { spmFromGguf } from "./tokenizer/spm.ts";
 import type { Tokenizer } from "./tokenizer/types.ts";
 import { LAYER_MATRICES, matrixShape, type LayerMatrix, type LlamaConfig, type LoadedModel } from "./types.ts";
@@ -27,6 +28,9 @@ export interface MappedLayers {
   readonly externalDir: string;
   /** The bytes the layers take in the file. */
   readonly bytes: number;
+  /** Removes the scratch file of decoded matrices, if one was written (`scratch`), once no
+   * session will be opened from the graph again. */
+  release(): void;
 }
 
 /** Layers [start, end) of `file`. With `quantized` (a graph that runs Q8_0-exact values as
@@ -34,8 +38,11 @@ export interface MappedLayers {
  * graph builder can look at all its values; any other is mapped: exactQ8_0 stops at the
  * first block that does not fit, so the graph is the one loadModel's weights give. A Q8_0
  * matrix comes as stored (quant.ts q8FromBlocks) for `quantized`, decoded otherwise.
- * `header`: the file's, when the caller has parsed it already. */
-export async function mapGgufLayers(file: string, start: number, end: number, o: { quantized?: boolean; header?: GgufFile } = {}): Promise<MappedLayers> {
+ * `header`: the file's, when the caller has parsed it already.
+ * `scratch` (a server, whose graph is float): where the decoded values of layers that are
+ * not all f32 in the file go, in a file of their own that onnxruntime maps like the model's
+ * f32 matrices (see decodeToScratch); without it they travel in the graph. */
+export async function mapGgufLayers(file: string, start: number, end: number, o: { quantized?: boolean; header?: GgufFile; scratch?: string } = {}): Promise<MappedLayers> {
   const g = o.header ?? (await readGgufHeader(file));
   const c = ggufConfig(g);
   if (!(Number.isInteger(start) && Number.isInteger(end) && 0 <= start && start < end && end <= c.nLayers)) {
@@ -47,6 +54,13 @@ export async function mapGgufLayers(file: string, start: number, end: number, o:
   for (const t of g.tensors.values()) {
     const l = /^blk\.(\d+)\./.exec(t.name);
     if (l !== null && Number(l[1]) >= start && Number(l[1]) < end) bytes += byteSize(t.type, t.shape.reduce((a, b) => a * b, 1)) ?? 0;
+  }
+  if (o.scratch !== undefined && o.quantized !== true) {
+    const decoded = decodeToScratch(g, c, start, end, o.scratch);
+    if (decoded !== undefined) {
+      for (let l = start; l < end; l++) norms.set(l, { attnNorm: readTensor(g, `blk.${l}.attn_norm.weight`, [c.dim]), ffnNorm: readTensor(g, `blk.${l}.ffn_norm.weight`, [c.dim]) });
+      return { config: c, norms: (l) => norms.get(l)!, linear: (l, m) => decoded.linears.get(`${l}.${m}`)!, externalDir: decoded.dir, bytes, release: decoded.release };
+    }
   }
   for (let l = start; l < end; l++) {
     norms.set(l, { attnNorm: readTensor(g, `blk.${l}.attn_norm.weight`, [c.dim]), ffnNorm: readTensor(g, `blk.${l}.ffn_norm.weight`, [c.dim]) });
@@ -63,7 +77,57 @@ export async function mapGgufLayers(file: string, start: number, end: number, o:
       } else linears.set(`${l}.${m}`, readLinear(g, name, rows, cols, o.quantized === true));
     }
   }
-  return { config: c, norms: (l) => norms.get(l)!, linear: (l, m) => linears.get(`${l}.${m}`)!, externalDir: dirname(file), bytes };
+  return { config: c, norms: (l) => norms.get(l)!, linear: (l, m) => linears.get(`${l}.${m}`)!, externalDir: dirname(file), bytes, release: () => {} };
+}
+
+/** Name of the scratch file of decoded matrices in its folder. */
+const DECODED = "decoded.f32";
+
+/**
+ * A float graph of layers stored as Q8_0 or F16 gets their decoded f32 values. In the graph
+ * (as initializers) they made a 300M Q8_0 server's graph 944 MB, serialized, handed to the
+ * worker and parsed by onnxruntime, copy after copy: 10.46 s to load and 5.48 times the
+ * layer bytes of RSS (bench/model.json "serverMemory"). Written instead to a scratch file in
+ * a folder of this process under `parent`, every layer matrix (f32 ones copied) is mapped from
+ * there as f32 matrices are from the model file: onnxruntime reads them while it packs them.
+ * The folder stays while sessions may still be opened from the graph (a batching server
+ * opens its second one late) and is removed by `release` (or, after a crash, by the next
+ * process that makes one, scratch.ts). Undefined when every layer matrix is f32 (nothing to
+ * decode) or the file cannot be written (the values then go in the graph, as before).
+ */
+function decodeToScratch(g: GgufFile, c: LlamaConfig, start: number, end: number, parent: string): { dir: string; linears: Map<string, MappedLinear>; release: () => void } | undefined {
+  const names: [string, string, number, number][] = [];
+  for (let l = start; l < end; l++) {
+    for (const m of LAYER_MATRICES) {
+      const [rows, cols] = matrixShape(c, m);
+      names.push([`${l}.${m}`, `blk.${l}.${TENSOR[m]}.weight`, rows, cols]);
+    }
+  }
+  if (names.every(([, name]) => g.tensors.get(name)?.type === GGML_F32)) return undefined;
+  let dir: string | undefined;
+  let fd: number | undefined;
+  const release = () => {
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    dir = scratchFolder(parent, "efed-decoded");
+    fd = openSync(join(dir, DECODED), "w", 0o600);
+    const linears = new Map<string, MappedLinear>();
+    let offset = 0;
+    for (const [key, name, rows, cols] of names) {
+      const { type, bytes, n } = readTensorBytes(g, name, [cols, rows]);
+      const w = type === GGML_F32 ? new Float32Array(bytes.buffer, 0, n) : toFloat32(type, bytes, n);
+      writeSync(fd, new Uint8Array(w.buffer, w.byteOffset, w.byteLength), 0, w.byteLength, offset);
+      linears.set(key, { kind: "mapped", location: DECODED, offset });
+      offset += Math.ceil(w.byteLength / 64) * 64;
+    }
+    return { dir, linears, release };
+  } catch {
+    release();
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 /** A matrix read from the file: a Q8_0 one for a `quantized` graph in MatMulNBits' form

@@ -4,6 +4,7 @@
 import type { PrivateKey } from "@libp2p/interface";
 import type { TypedDataDomain } from "ethers";
 import { generateKeyPair } from "@libp2p/crypto/keys";
+import { tmpdir } from "node:os";
 import { LOCAL_DOMAIN, ReceiptSigner } from "../swarm/receipt.ts";
 import { faultTransform, type Fault } from "./faults.ts";
 import { isGguf, loadModel } from "../model/load.ts";
@@ -99,12 +100,14 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   if ((o.model === undefined) === (o.weightsFrom === undefined)) throw new Error("a server needs either a model file or a weights provider");
   if (o.weightsFrom !== undefined && o.shareWeights) throw new Error("only a server with the model file can share weights");
   let node: EfedNode | undefined;
+  let src: ShardSource | undefined;
   const privateKey = o.privateKey ?? (await generateKeyPair("secp256k1"));
   if (privateKey.type !== "secp256k1") throw new Error(`the node key is ${privateKey.type}; servers sign receipts with a secp256k1 key (delete the key file to make one)`);
   const receipts = { signer: new ReceiptSigner(privateKey.raw, o.receiptDomain ?? LOCAL_DOMAIN), epoch: o.epoch ?? (() => 0n) };
   try {
     node = await createNode({ privateKey, listen: o.listen ?? ["/ip4/127.0.0.1/tcp/0"], announce: o.announce, relay: o.relay });
-    const src = o.model !== undefined ? await fromFile(o, node) : await fromPeer(o, node);
+    src = o.model !== undefined ? await fromFile(o, node) : await fromPeer(o, node);
+    const loaded = src;
     const { config: c, weights, fetched, build } = src;
     let runner = await openShard(o, c, { start, end, norms: src.norms, linear: src.linear }, src.externalDir);
     const retired: ShardCompute[] = [];
@@ -142,10 +145,12 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
         await service.stop(graceMs);
         await n.stop();
         for (const r of [runner, ...retired]) await r.release();
+        loaded.release?.();
       },
     };
   } catch (err) {
     await node?.stop();
+    src?.release?.();
     throw err;
   }
 }
@@ -162,6 +167,9 @@ interface ShardSource {
   readonly weights?: WeightsService;
   readonly fetched?: FetchedLayers;
   readonly build?: (a: number, b: number) => Promise<ShardCompute>;
+  /** Removes what loading left on disk (the scratch file of decoded layers), once no session
+   * will be opened from the graph again. */
+  readonly release?: () => void;
 }
 
 async function fromFile(o: ServerOptions, node: EfedNode): Promise<ShardSource> {
@@ -171,11 +179,12 @@ async function fromFile(o: ServerOptions, node: EfedNode): Promise<ShardSource> 
   if (!whole && isGguf(o.model!)) {
     // only its layers, left in the file: onnxruntime reads them while it packs them
     const m = await step(p, async () => {
-      const m = await mapGgufLayers(o.model!, start, end);
+      // a Q8_0 (or F16) file's layers decoded to a scratch file onnxruntime maps (gguf-map.ts)
+      const m = await mapGgufLayers(o.model!, start, end, { scratch: tmpdir() });
       p?.update(m.bytes, m.bytes);
       return m;
     });
-    return { config: m.config, norms: m.norms, linear: m.linear, externalDir: m.externalDir };
+    return { config: m.config, norms: m.norms, linear: m.linear, externalDir: m.externalDir, release: m.release };
   }
   const m = await step(p, () => loadModel(o.model!, whole ? {} : { layers: o.layers, client: false }, { onBytes: p?.update }));
   const c = m.config;

@@ -21,6 +21,7 @@ import { lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSy
 import { arch, cpus, homedir } from "node:os";
 import { basename, join } from "node:path";
 import * as ort from "onnxruntime-node";
+import { processAlive } from "../scratch.ts";
 
 /** Where packed copies are kept, the files the graph's external weights are read from, and
  * which of the model's graphs this is ("layers-0-8", "head"): one copy is kept per part. */
@@ -83,16 +84,6 @@ function label(cache: PackCache): string {
 function entryOf(name: string, entry: string): { copy: boolean; pid?: number } | undefined {
   const m = new RegExp(`^${name.replace(/[.]/g, "\\.")}-[0-9a-f]{24}(?:\\.[0-9a-f]{8}\\.tmp-(\\d+))?$`).exec(entry);
   return m === null ? undefined : { copy: m[1] === undefined, pid: m[1] === undefined ? undefined : Number(m[1]) };
-}
-
-/** Whether process `pid` is running (a temporary folder it is writing is left alone). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /** Why `dir` must not be trusted with packed copies, if it must not: a folder another user
@@ -166,7 +157,7 @@ export async function createPackedSession(graph: Uint8Array, options: ort.Infere
   for (const old of readdirSync(cache.dir)) {
     // an older copy of this part, or what a load that stopped left
     const e = entryOf(name, old);
-    if (e !== undefined && old !== basename(entry) && !(e.pid !== undefined && alive(e.pid))) remove(join(cache.dir, old));
+    if (e !== undefined && old !== basename(entry) && !(e.pid !== undefined && processAlive(e.pid))) remove(join(cache.dir, old));
   }
   const tmp = `${entry}.${randomBytes(4).toString("hex")}.tmp-${process.pid}`;
   let session: ort.InferenceSession;

@@ -4,15 +4,16 @@
 // must still see Q8_0-exact values to run them as MatMulNBits), and in the client's graphs.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import onnxProto from "onnx-proto";
 import * as ort from "onnxruntime-node";
 import { localEngineOf, openLocalEngine, type LocalEngine } from "../../../node/client/local.ts";
 import { mapGgufLayers } from "../../../node/model/gguf-map.ts";
 import { loadModel, type LoadedModel } from "../../../node/model/load.ts";
 import { buildShardGraph, denseSource } from "../../../node/model/onnx/layers.ts";
+import { buildFusedShardGraph } from "../../../node/model/onnx/fused-layers.ts";
 import { ShardRunner, type ShardCompute } from "../../../node/model/onnx/runtime.ts";
 import { WorkerShard } from "../../../node/model/onnx/worker-shard.ts";
 import { writeModelGguf } from "../../../node/model/export.ts";
@@ -99,6 +100,42 @@ describe("layers left in the GGUF file", () => {
     } finally {
       await Promise.all([mapped.close(), loaded.close()]);
     }
+  });
+
+  it("a server's Q8_0 layers are decoded to a scratch file onnxruntime maps: the graph holds no matrix, computes bit for bit what the graph of loaded weights computes, and the file goes with release", async () => {
+    const file = join(dir, "scratch-q8.gguf");
+    writeSynthModel(file, { dim: 128, layers: 2, heads: 4, kvHeads: 2, ffn: 256, vocab: 300, seed: 7, type: "Q8_0" });
+    const m = await loadModel(file);
+    const parent = mkdtempSync(join(tmpdir(), "efed-scratch-parent-"));
+    // what a server that died left, and what a running one (this process) holds
+    const dead = join(parent, `efed-decoded-${2 ** 22 + 1}-abcdef`);
+    mkdirSync(dead);
+    const mapped = await mapGgufLayers(file, 0, 2, { scratch: parent });
+    try {
+      assert.ok(!existsSync(dead), "a dead process's scratch folder is removed");
+      assert.match(mapped.externalDir, new RegExp(`efed-decoded-${process.pid}-\\w{6}$`));
+      for (let l = 0; l < 2; l++) for (const k of ["wq", "wk", "wv", "wo", "w1", "w2", "w3"] as const) assert.deepEqual({ ...mapped.linear(l, k), offset: 0 }, { kind: "mapped", location: "decoded.f32", offset: 0 });
+      for (const build of [buildShardGraph, buildFusedShardGraph]) {
+        const graph = build(m.config, { start: 0, end: 2, norms: mapped.norms, linear: mapped.linear });
+        const dense = build(m.config, { start: 0, end: 2, norms: (l) => ({ attnNorm: m.weights.layers[l]!.attnNorm, ffnNorm: m.weights.layers[l]!.ffnNorm }), linear: denseSource(m.weights) });
+        assert.ok(graph.length < dense.length / 4, `scratch-mapped graph ${graph.length} B, dense ${dense.length} B`);
+        const want = await ShardRunner.create(m.config, 0, 2, dense, "cpu");
+        const got = await WorkerShard.create(m.config, 0, 2, Uint8Array.from(graph), "cpu", 1, 1, mapped.externalDir);
+        try {
+          assert.deepEqual(await run(got), await run(want));
+        } finally {
+          await Promise.all([want.release(), got.release()]);
+        }
+      }
+    } finally {
+      mapped.release();
+    }
+    assert.deepEqual(readdirSync(parent), [], "release removes the scratch folder");
+    // an f32 file has nothing to decode: mapped from the model file itself, no folder made
+    const f32 = await mapGgufLayers(STORIES_260K, 0, 2, { scratch: parent });
+    assert.equal(f32.externalDir, dirname(STORIES_260K));
+    assert.deepEqual(readdirSync(parent), []);
+    rmSync(parent, { recursive: true });
   });
 
   it("layers outside the model are one clear error", async () => {
