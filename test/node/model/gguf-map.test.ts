@@ -14,25 +14,17 @@ import { mapGgufLayers } from "../../../node/model/gguf-map.ts";
 import { loadModel, type LoadedModel } from "../../../node/model/load.ts";
 import { buildShardGraph, denseSource } from "../../../node/model/onnx/layers.ts";
 import { buildFusedShardGraph } from "../../../node/model/onnx/fused-layers.ts";
-import { ShardRunner, type ShardCompute } from "../../../node/model/onnx/runtime.ts";
+import { ShardRunner } from "../../../node/model/onnx/runtime.ts";
 import { WorkerShard } from "../../../node/model/onnx/worker-shard.ts";
 import { writeModelGguf } from "../../../node/model/export.ts";
 import { byteVocab, writeSynthModel } from "../../../node/model/synth.ts";
 import { STORIES_260K } from "../../helpers/models.ts";
+import { runSteps } from "../../helpers/shard-run.ts";
 
 const denseGraph = (m: LoadedModel, start: number, end: number, quantized = false) => {
   const norms = (l: number) => ({ attnNorm: m.weights.layers[l]!.attnNorm, ffnNorm: m.weights.layers[l]!.ffnNorm });
   return buildShardGraph(m.config, { start, end, norms, linear: denseSource(m.weights), quantized });
 };
-
-/** A prefill of 5 positions, then 4 single steps: every output. */
-async function run(s: ShardCompute): Promise<Float32Array[]> {
-  const cache = s.newCache();
-  const outs = [Float32Array.from(await s.step(cache, new Float32Array(5 * s.config.dim).map((_, i) => Math.sin(i * 0.37) * 0.5), 5))];
-  for (let i = 0; i < 4; i++) outs.push(Float32Array.from(await s.step(cache, outs.at(-1)!.slice(-s.config.dim), 1)));
-  cache.release?.();
-  return outs;
-}
 
 describe("layers left in the GGUF file", () => {
   let dir: string;
@@ -53,9 +45,9 @@ describe("layers left in the GGUF file", () => {
     const inThread = await ShardRunner.create(m.config, 1, 4, graph, "cpu", mapped.externalDir);
     const worker = await WorkerShard.create(m.config, 1, 4, Uint8Array.from(graph), "cpu", 1, 1, mapped.externalDir);
     try {
-      const expected = await run(want);
-      assert.deepEqual(await run(inThread), expected);
-      assert.deepEqual(await run(worker), expected);
+      const expected = await runSteps(want);
+      assert.deepEqual(await runSteps(inThread), expected);
+      assert.deepEqual(await runSteps(worker), expected);
     } finally {
       await Promise.all([want.release(), inThread.release(), worker.release()]);
     }
@@ -122,7 +114,7 @@ describe("layers left in the GGUF file", () => {
         const want = await ShardRunner.create(m.config, 0, 2, dense, "cpu");
         const got = await WorkerShard.create(m.config, 0, 2, Uint8Array.from(graph), "cpu", 1, 1, mapped.externalDir);
         try {
-          assert.deepEqual(await run(got), await run(want));
+          assert.deepEqual(await runSteps(got), await runSteps(want));
         } finally {
           await Promise.all([want.release(), got.release()]);
         }

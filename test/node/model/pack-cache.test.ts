@@ -10,17 +10,9 @@ import { join } from "node:path";
 import { generate } from "../../../node/client/generate.ts";
 import { openLocalEngine } from "../../../node/client/local.ts";
 import { mapGgufLayers } from "../../../node/model/gguf-map.ts";
-import { ShardRunner, type ShardCompute } from "../../../node/model/onnx/runtime.ts";
+import { ShardRunner } from "../../../node/model/onnx/runtime.ts";
 import { writeSynthModel } from "../../../node/model/synth.ts";
-
-/** A prefill of 5 positions, then 4 single steps: every output. */
-async function run(s: ShardCompute): Promise<Float32Array[]> {
-  const cache = s.newCache();
-  const outs = [Float32Array.from(await s.step(cache, new Float32Array(5 * s.config.dim).map((_, i) => Math.sin(i * 0.37) * 0.5), 5))];
-  for (let i = 0; i < 4; i++) outs.push(Float32Array.from(await s.step(cache, outs.at(-1)!.slice(-s.config.dim), 1)));
-  cache.release?.();
-  return outs;
-}
+import { runSteps } from "../../helpers/shard-run.ts";
 
 describe("packed weights kept on disk (--pack-cache)", () => {
   let dir: string;
@@ -53,9 +45,9 @@ describe("packed weights kept on disk (--pack-cache)", () => {
     const second = await open(cacheDir, said);
     assert.equal(said.length, 1, "the second load maps the copy: nothing packed, nothing said");
     assert.equal(statSync(join(cacheDir, entry, "model.data")).mtimeMs, written);
-    const want = await run(plain);
-    assert.deepEqual(await run(first), want);
-    assert.deepEqual(await run(second), want);
+    const want = await runSteps(plain);
+    assert.deepEqual(await runSteps(first), want);
+    assert.deepEqual(await runSteps(second), want);
     for (const r of [plain, first, second]) await r.release();
   });
 
@@ -77,7 +69,7 @@ describe("packed weights kept on disk (--pack-cache)", () => {
     const cacheDir = join(dir, "cache-c");
     const said: string[] = [];
     const m = await mapGgufLayers(file, 0, 2);
-    const want = await run(await ShardRunner.open(m.config, { start: 0, end: 2, norms: m.norms, linear: m.linear, fused: true }, "cpu", m.externalDir));
+    const want = await runSteps(await ShardRunner.open(m.config, { start: 0, end: 2, norms: m.norms, linear: m.linear, fused: true }, "cpu", m.externalDir));
     await (await open(cacheDir, said)).release();
     const [entry] = readdirSync(cacheDir);
     writeFileSync(join(cacheDir, entry, "model.onnx"), "not a model");
@@ -90,7 +82,7 @@ describe("packed weights kept on disk (--pack-cache)", () => {
     mkdirSync(join(cacheDir, other));
     const repacked = await open(cacheDir, said);
     assert.equal(said.length, 2, "the broken copy is packed again");
-    assert.deepEqual(await run(repacked), want);
+    assert.deepEqual(await runSteps(repacked), want);
     await repacked.release();
     assert.deepEqual(readdirSync(cacheDir).sort(), [entry, live, other].sort());
     rmSync(join(cacheDir, live), { recursive: true });
@@ -98,13 +90,13 @@ describe("packed weights kept on disk (--pack-cache)", () => {
     writeFileSync(join(cacheDir, entry, "model.data"), "");
     const whole = await open(cacheDir, said);
     assert.equal(said.length, 3);
-    assert.deepEqual(await run(whole), want);
+    assert.deepEqual(await runSteps(whole), want);
     await whole.release();
     // a key.json that names another key: never opened, packed again
     writeFileSync(join(cacheDir, entry, "key.json"), JSON.stringify({ key: "0".repeat(64) }));
     const again = await open(cacheDir, said);
     assert.equal(said.length, 4);
-    assert.deepEqual(await run(again), want);
+    assert.deepEqual(await runSteps(again), want);
     await again.release();
   });
 

@@ -1,0 +1,12 @@
+// A fixed little workload for a shard, whose every output tests compare bit for bit between
+// two ways of opening the same layers (gguf-map and pack-cache tests).
+import type { ShardCompute } from "../../node/model/onnx/runtime.ts";
+
+/** A prefill of 5 positions, then 4 single steps: every output. */
+export async function runSteps(s: ShardCompute): Promise<Float32Array[]> {
+  const cache = s.newCache();
+  const outs = [Float32Array.from(await s.step(cache, new Float32Array(5 * s.config.dim).map((_, i) => Math.sin(i * 0.37) * 0.5), 5))];
+  for (let i = 0; i < 4; i++) outs.push(Float32Array.from(await s.step(cache, outs.at(-1)!.slice(-s.config.dim), 1)));
+  cache.release?.();
+  return outs;
+}
