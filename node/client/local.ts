@@ -51,7 +51,13 @@ export async function openLocalEngine(file: string, o: LocalOptions = {}): Promi
   const quantized = o.quantized ?? true;
   const client = await mapGgufClient(file, { quantized, header });
   const layers = await mapGgufLayers(file, 0, client.model.config.nLayers, { quantized, header });
-  const pack = o.packCache === undefined ? undefined : (part: string): SessionExtras => ({ pack: { dir: o.packCache!, sources: [file], part }, say: o.say });
+  // each part (layers, head) says what it does; a line about the folder itself, once
+  const said = new Set<string>();
+  const say = (line: string) => {
+    if (!said.has(line)) o.say?.(line);
+    said.add(line);
+  };
+  const pack = o.packCache === undefined ? undefined : (part: string): SessionExtras => ({ pack: { dir: o.packCache!, sources: [file], part }, say });
   return engineOf(client.model, layers, client, o, undefined, pack);
 }
 

@@ -1,7 +1,7 @@
 // End to end: `efed generate --local` and `efed model` as a user runs them.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { efed } from "../helpers/processes.ts";
@@ -39,6 +39,13 @@ describe("efed generate --local / efed model", () => {
       const golden = goldenText();
       assert.equal(first.stdout.slice(0, golden.length), golden);
       assert.equal(second.stdout, first.stdout);
+      // a file where the folder should be: the text still comes, with one line saying why no copy
+      const notAFolder = join(dirname(dir), "file");
+      writeFileSync(notAFolder, "");
+      const third = await efed(["generate", "--local", "--pack-cache", notAFolder, "--model", STORIES_260K, "--max-tokens", "120"]);
+      assert.equal(third.code, 0, third.stderr);
+      assert.equal(third.stdout, first.stdout);
+      assert.match(third.stderr, /^packed weights: .*file: EEXIST[^\n]*\n$/);
     } finally {
       rmSync(dirname(dir), { recursive: true, force: true });
     }

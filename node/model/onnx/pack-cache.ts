@@ -150,7 +150,9 @@ export async function createPackedSession(graph: Uint8Array, options: ort.Infere
       // its graph is optimized already, and its weights are in its own folder
       return await ort.InferenceSession.create(join(entry, MODEL), { ...options, graphOptimizationLevel: "disabled", extra: { ...options.extra, session } });
     } catch {
-      // refused by onnxruntime: packed again below
+      // refused by onnxruntime although whole: removed, and packed again below (left in
+      // place, a later load's copy would be thrown away as "already there", every time)
+      remove(entry);
     }
   }
   say(`packing the weights into ${entry} for faster loads (once per model file)`);
