@@ -1,8 +1,11 @@
 // `efed model`: inspect a model, report its SVD compression, write synthetic models.
 import { InvalidArgumentError, Option, type Command } from "commander";
-import { loadModel } from "../model/load.ts";
+import { GGML_TYPE_NAMES } from "../model/dtypes.ts";
+import { readGgufHeader } from "../model/gguf.ts";
+import { isGguf, loadModel } from "../model/load.ts";
 import { compressLayers } from "../model/svd/compress.ts";
 import { writeSynthModel } from "../model/synth.ts";
+import type { StoredType } from "../model/export.ts";
 import type { LlamaWeights } from "../model/types.ts";
 import { log } from "./common.ts";
 import { parseFloatIn, parseIntIn } from "./generate.ts";
@@ -18,7 +21,7 @@ export function modelCommand(program: Command): void {
     .action(async (file: string, o: { json?: boolean }) => {
       const m = await loadModel(file);
       const params = countParameters(m.weights);
-      const info = { file, format: m.format, ...m.config, parameters: params, tokenizerVocab: m.tokenizer.vocabSize };
+      const info = { file, format: m.format, ...m.config, parameters: params, tokenizerVocab: m.tokenizer.vocabSize, ...(isGguf(file) ? { tensorTypes: await tensorTypes(file) } : {}) };
       console.log(o.json ? JSON.stringify(info, null, 2) : Object.entries(info).map(([k, v]) => `${k.padEnd(16)} ${v}`).join("\n"));
     });
 
@@ -63,14 +66,24 @@ export function modelCommand(program: Command): void {
     .option("--context <n>", "context length", parseIntIn(1, 1 << 20), 512)
     .option("--seed <n>", "random seed", parseIntIn(0, 2 ** 32 - 1), 1)
     .option("--decay <d>", "decaying singular spectrum: σ_i ≈ exp(−i/(d·r))", parseFloatIn(0, 100, true))
-    .addOption(new Option("--type <type>", "storage type of the matrices").choices(["F32", "F16", "Q8_0"]).default("F32"))
+    .addOption(new Option("--type <type>", "storage type of the matrices").choices(["F32", "F16", "Q8_0", "Q4_0"]).default("F32"))
     .addHelpText("after", "\nThe defaults make a ~58M-parameter model.\nExample:\n  $ efed model synth --out /tmp/synth50m.gguf --decay 0.3")
-    .action((o: { out: string; dim: number; layers: number; heads: number; kvHeads: number; ffn: number; vocab: number; context: number; seed: number; decay?: number; type: "F32" | "F16" | "Q8_0" }) => {
+    .action((o: { out: string; dim: number; layers: number; heads: number; kvHeads: number; ffn: number; vocab: number; context: number; seed: number; decay?: number; type: StoredType }) => {
       log(`writing a ${o.dim}×${o.layers} model to ${o.out}…`);
       const { parameters } = writeSynthModel(o.out, { ...o });
       log(`${(parameters / 1e6).toFixed(1)}M parameters`);
       console.log(o.out);
     });
+}
+
+/** How many tensors of each storage type a GGUF file holds, e.g. "Q4_0 ×14, F32 ×5". */
+async function tensorTypes(file: string): Promise<string> {
+  const counts = new Map<string, number>();
+  for (const t of (await readGgufHeader(file)).tensors.values()) {
+    const name = GGML_TYPE_NAMES[t.type] ?? `#${t.type}`;
+    counts.set(name, (counts.get(name) ?? 0) + 1);
+  }
+  return [...counts].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ×${n}`).join(", ");
 }
 
 export function countParameters(w: LlamaWeights): number {

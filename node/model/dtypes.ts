@@ -2,6 +2,7 @@
 
 export const GGML_F32 = 0;
 export const GGML_F16 = 1;
+export const GGML_Q4_0 = 2;
 export const GGML_Q8_0 = 8;
 
 export const GGML_TYPE_NAMES: Record<number, string> = {
@@ -12,6 +13,7 @@ export const GGML_TYPE_NAMES: Record<number, string> = {
 
 const Q8_0_BLOCK = 32; // values per block
 const Q8_0_BYTES = 34; // f16 scale + 32 int8
+const Q4_0_BYTES = 18; // f16 scale + 32 4-bit values (q + 8), two a byte
 
 /** Bytes taken by `n` elements of a supported type, or undefined for an unsupported one. */
 export function byteSize(type: number, n: number): number | undefined {
@@ -22,6 +24,8 @@ export function byteSize(type: number, n: number): number | undefined {
       return 2 * n;
     case GGML_Q8_0:
       return n % Q8_0_BLOCK === 0 ? (n / Q8_0_BLOCK) * Q8_0_BYTES : undefined;
+    case GGML_Q4_0:
+      return n % Q8_0_BLOCK === 0 ? (n / Q8_0_BLOCK) * Q4_0_BYTES : undefined;
     default:
       return undefined;
   }
@@ -107,6 +111,20 @@ export function toFloat32(type: number, bytes: Uint8Array, n: number): Float32Ar
       }
       return out;
     }
+    case GGML_Q4_0: {
+      // byte j of a block holds value j (low nibble) and value j + 16 (high), each q + 8
+      const out = new Float32Array(n);
+      const halves = halfTable();
+      for (let b = 0, base = 0, o = 0; b < n / Q8_0_BLOCK; b++, base += Q4_0_BYTES, o += Q8_0_BLOCK) {
+        const d = halves[bytes[base] | (bytes[base + 1] << 8)];
+        for (let j = 0; j < 16; j++) {
+          const v = bytes[base + 2 + j];
+          out[o + j] = d * ((v & 0x0f) - 8);
+          out[o + 16 + j] = d * ((v >> 4) - 8);
+        }
+      }
+      return out;
+    }
     default:
       throw new Error(`unsupported type ${GGML_TYPE_NAMES[type] ?? type}`);
   }
@@ -127,6 +145,33 @@ export function toQ8_0(values: Float32Array): Uint8Array {
     for (let j = 0; j < Q8_0_BLOCK; j++) {
       view.setInt8(b * Q8_0_BYTES + 2 + j, dq === 0 ? 0 : Math.max(-127, Math.min(127, Math.round(values[b * Q8_0_BLOCK + j] / dq))));
     }
+  }
+  return out;
+}
+
+/** Encodes f32 values as Q4_0 blocks as llama.cpp's reference quantizer does (for tests and
+ * synthetic models): the value of largest magnitude, m, sets d = m / −8 (stored as f16),
+ * and each value is min(15, trunc(x / d + 8.5)) in f32 arithmetic. */
+export function toQ4_0(values: Float32Array): Uint8Array {
+  if (values.length % Q8_0_BLOCK !== 0) throw new Error(`Q4_0 needs a multiple of ${Q8_0_BLOCK} values`);
+  const out = new Uint8Array((values.length / Q8_0_BLOCK) * Q4_0_BYTES);
+  const view = new DataView(out.buffer);
+  const f = Math.fround;
+  for (let b = 0; b < values.length / Q8_0_BLOCK; b++) {
+    const x = values.subarray(b * Q8_0_BLOCK, (b + 1) * Q8_0_BLOCK);
+    let amax = 0;
+    let max = 0;
+    for (const v of x) {
+      if (amax < Math.abs(v)) {
+        amax = Math.abs(v);
+        max = v;
+      }
+    }
+    const d = f(max / -8);
+    const id = d === 0 ? 0 : f(1 / d);
+    view.setUint16(b * Q4_0_BYTES, floatToHalf(d), true);
+    const nib = (v: number) => Math.min(15, Math.trunc(f(f(v * id) + 8.5)));
+    for (let j = 0; j < 16; j++) out[b * Q4_0_BYTES + 2 + j] = nib(x[j]) | (nib(x[16 + j]) << 4);
   }
   return out;
 }

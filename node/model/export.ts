@@ -1,10 +1,10 @@
-// A model's config, weights and vocabulary → GGUF, at F32, F16 or Q8_0.
-import { floatToHalf, GGML_F16, GGML_F32, GGML_Q8_0, toQ8_0 } from "./dtypes.ts";
+// A model's config, weights and vocabulary → GGUF, at F32, F16, Q8_0 or Q4_0.
+import { floatToHalf, GGML_F16, GGML_F32, GGML_Q4_0, GGML_Q8_0, toQ4_0, toQ8_0 } from "./dtypes.ts";
 import { writeGguf, type GgufTensorOut, type GgufValue } from "./gguf-writer.ts";
 import type { SpmVocab } from "./tokenizer/spm.ts";
 import type { LlamaConfig, LlamaWeights } from "./types.ts";
 
-export type StoredType = "F32" | "F16" | "Q8_0";
+export type StoredType = "F32" | "F16" | "Q8_0" | "Q4_0";
 
 function encode(data: Float32Array, type: StoredType): { type: number; data: Uint8Array } {
   if (type === "F32") return { type: GGML_F32, data: new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)) };
@@ -13,6 +13,7 @@ function encode(data: Float32Array, type: StoredType): { type: number; data: Uin
     for (let i = 0; i < data.length; i++) h[i] = floatToHalf(data[i]);
     return { type: GGML_F16, data: new Uint8Array(h.buffer) };
   }
+  if (type === "Q4_0") return { type: GGML_Q4_0, data: toQ4_0(data) };
   return { type: GGML_Q8_0, data: toQ8_0(data) };
 }
 

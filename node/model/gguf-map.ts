@@ -2,17 +2,17 @@
 // (a "mapped" Linear) and onnxruntime reads it from there while it packs it, so a server's
 // weights never pass through JS, the serialized graph or onnxruntime's protobuf copy; their
 // only copy is onnxruntime's packed one (bench/model.json "serverMemory"). Matrices of other
-// types (F16, Q8_0) are read and converted as loadModel converts them, except that a graph
-// that keeps Q8_0 as int8 (local generation) takes Q8_0 blocks as stored (quant.ts
-// q8FromBlocks); norms are read (tiny).
+// types (F16, Q8_0, Q4_0) are read and converted as loadModel converts them, except that a
+// graph that keeps them quantized (local generation) takes Q8_0 and Q4_0 blocks as stored
+// (quant.ts q8FromBlocks, q4FromBlocks); norms are read (tiny).
 import { closeSync, openSync, readSync, rmSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { scratchFolder } from "./scratch.ts";
 import { ModelFormatError } from "./errors.ts";
-import { byteSize, GGML_F32, GGML_Q8_0, toFloat32 } from "./dtypes.ts";
+import { byteSize, GGML_F32, GGML_Q4_0, GGML_Q8_0, toFloat32 } from "./dtypes.ts";
 import { ggufConfig, readGgufHeader, readTensor, readTensorBytes, type GgufFile } from "./gguf.ts";
-import { exactQ8_0, Q8_BLOCK, q8FromBlocks } from "./quant.ts";
-import type { ClientMatrix, Linear, LinearSource, MappedLinear, Q8Linear } from "./onnx/layers.ts";
+import { exactQ8_0, q4FromBlocks, QUANT_BLOCK, q8FromBlocks } from "./quant.ts";
+import type { ClientMatrix, Linear, LinearSource, MappedLinear, BlockLinear } from "./onnx/layers.ts";
 import { spmFromGguf } from "./tokenizer/spm.ts";
 import type { Tokenizer } from "./tokenizer/types.ts";
 import { LAYER_MATRICES, matrixShape, type LayerMatrix, type LlamaConfig, type LoadedModel } from "./types.ts";
@@ -130,26 +130,27 @@ function decodeToScratch(g: GgufFile, c: LlamaConfig, start: number, end: number
   }
 }
 
-/** A matrix read from the file: a Q8_0 one for a `quantized` graph in MatMulNBits' form
- * straight from its blocks (quant.ts q8FromBlocks), anything else decoded to f32. */
-function readLinear(g: GgufFile, name: string, rows: number, cols: number, quantized: boolean): Linear | Q8Linear {
+/** A matrix read from the file: a Q8_0 or Q4_0 one for a `quantized` graph in MatMulNBits'
+ * form straight from its blocks (quant.ts), anything else decoded to f32. */
+function readLinear(g: GgufFile, name: string, rows: number, cols: number, quantized: boolean): Linear | BlockLinear {
   const { type, bytes, n } = readTensorBytes(g, name, [cols, rows]);
-  const q8 = quantized && type === GGML_Q8_0 ? q8FromBlocks(bytes, rows, cols) : undefined;
-  if (q8 !== undefined) return { kind: "q8", q8 };
+  const fromBlocks = !quantized ? undefined : type === GGML_Q8_0 ? q8FromBlocks : type === GGML_Q4_0 ? q4FromBlocks : undefined;
+  const m = fromBlocks?.(bytes, rows, cols);
+  if (m !== undefined) return { kind: "blocks", m };
   return { kind: "dense", w: type === GGML_F32 ? new Float32Array(bytes.buffer, 0, n) : toFloat32(type, bytes, n) };
 }
 
 /** Whether the first Q8_0 block of the f32 matrix at `offset` decodes exactly (quant.ts). */
 function firstBlockQ8(file: string, offset: number, cols: number): boolean {
-  if (cols % Q8_BLOCK !== 0) return false;
-  const bytes = new Uint8Array(4 * Q8_BLOCK);
+  if (cols % QUANT_BLOCK !== 0) return false;
+  const bytes = new Uint8Array(4 * QUANT_BLOCK);
   const fd = openSync(file, "r");
   try {
     readSync(fd, bytes, 0, bytes.length, offset);
   } finally {
     closeSync(fd);
   }
-  return exactQ8_0(new Float32Array(bytes.buffer), 1, Q8_BLOCK) !== undefined;
+  return exactQ8_0(new Float32Array(bytes.buffer), 1, QUANT_BLOCK) !== undefined;
 }
 
 /** The client's part of `file` (embedding, final norm, output head) with its config and
@@ -170,15 +171,19 @@ export async function mapGgufClient(file: string, o: { quantized?: boolean; head
     if (t === undefined || t.type !== GGML_F32 || t.shape.length !== 2 || t.shape[0] !== c.dim || t.shape[1] !== c.vocabSize) return readTensor(g, name, [c.dim, c.vocabSize]);
     return { kind: "mapped", location: basename(file), offset: t.offset };
   };
-  // quantized graphs take Q8_0 matrices as they are stored: the head runs its output matrix
-  // as int8 and the embedding gathers int8 rows (layers.ts)
-  const q8 = (name: string): Q8Linear | undefined => {
-    if (o.quantized !== true || g.tensors.get(name)?.type !== GGML_Q8_0) return undefined;
+  // quantized graphs take block matrices as they are stored: the head runs a Q8_0 or Q4_0
+  // output matrix as MatMulNBits and the embedding gathers a Q8_0 table's rows as int8
+  // (layers.ts; a Q4_0 table is decoded)
+  const blocks = (name: string, types: number[]): BlockLinear | undefined => {
+    if (o.quantized !== true || !types.includes(g.tensors.get(name)?.type ?? -1)) return undefined;
     const read = readLinear(g, name, c.vocabSize, c.dim, true);
-    return read.kind === "q8" ? read : undefined;
+    return read.kind === "blocks" ? read : undefined;
   };
-  const embedding = q8("token_embd.weight") ?? matrix("token_embd.weight");
-  const output = g.tensors.has("output.weight") ? (q8("output.weight") ?? matrix("output.weight")) : embedding;
+  const embedding = blocks("token_embd.weight", [GGML_Q8_0]) ?? matrix("token_embd.weight");
+  // a model without output.weight ties its head to the embedding's table (read again as
+  // blocks only where the embedding decoded it: Q4_0)
+  const tiedBlocks = () => (embedding instanceof Float32Array || embedding.kind !== "blocks" ? (blocks("token_embd.weight", [GGML_Q4_0]) ?? embedding) : embedding);
+  const output = g.tensors.has("output.weight") ? (blocks("output.weight", [GGML_Q8_0, GGML_Q4_0]) ?? matrix("output.weight")) : tiedBlocks();
   const model: LoadedModel = { file, format: "gguf", config: c, weights: { layers: new Array(c.nLayers).fill(undefined) }, tokenizer };
   return { model, embedding, outputNorm: readTensor(g, "output_norm.weight", [c.dim]), output, externalDir: dirname(file) };
 }

@@ -1,5 +1,5 @@
 // GGUF (versions 1–3) → LlamaConfig + weights + tokenizer data. The header is parsed by
-// @huggingface/gguf; tensor bytes are read and decoded here (F32, F16, Q8_0).
+// @huggingface/gguf; tensor bytes are read and decoded here (F32, F16, Q8_0, Q4_0).
 import { openSync, readSync, closeSync, fstatSync } from "node:fs";
 import { gguf } from "@huggingface/gguf";
 import { ModelFileError, ModelFormatError } from "./errors.ts";
@@ -116,7 +116,7 @@ export function readTensorBytes(g: GgufFile, name: string, shape: number[], fd?:
   const bytes = byteSize(t.type, n);
   if (bytes === undefined) {
     throw new ModelFormatError(
-      `${g.file}: tensor ${name} has type ${GGML_TYPE_NAMES[t.type] ?? `#${t.type}`} (supported: F32, F16, Q8_0)`,
+      `${g.file}: tensor ${name} has type ${GGML_TYPE_NAMES[t.type] ?? `#${t.type}`} (supported: F32, F16, Q8_0, Q4_0)`,
     );
   }
   const own = fd === undefined;

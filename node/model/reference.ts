@@ -106,10 +106,14 @@ export class ReferenceModel {
   private readonly int8Inputs = new Map<number, Set<LayerMatrix>>();
   state: ReferenceState;
 
-  constructor(config: LlamaConfig, weights: LlamaWeights) {
+  /** `int8Activations` "all": every layer matrix sees its input rounded as MatMulNBits'
+   * int8 path rounds it (a local graph of Q4_0 blocks, whose values no rule can tell from
+   * f32); otherwise the Q8_0-exact ones (quant.ts). */
+  constructor(config: LlamaConfig, weights: LlamaWeights, o: { int8Activations?: "all" } = {}) {
     this.config = config;
     this.w = weights;
     this.state = new ReferenceState(config);
+    if (o.int8Activations === "all") for (let l = 0; l < config.nLayers; l++) this.int8Inputs.set(l, new Set(LAYER_MATRICES));
   }
 
   embed(token: number): Float64Array {

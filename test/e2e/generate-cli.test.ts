@@ -84,6 +84,14 @@ describe("efed generate --local / efed model", () => {
     assert.equal(synth.code, 0, synth.stderr);
     const gen = await efed(["generate", "--local", "--model", out, "--max-tokens", "5"]);
     assert.equal(gen.code, 0, gen.stderr);
+    // a Q4_0 file: written, described, and generated from (its matrices 4-bit in the graph)
+    const q4 = join(dirname(out), "q4.gguf");
+    const q4synth = await efed(["model", "synth", "--out", q4, "--dim", "64", "--layers", "2", "--heads", "4", "--kv-heads", "2", "--ffn", "64", "--vocab", "300", "--type", "Q4_0"]);
+    assert.equal(q4synth.code, 0, q4synth.stderr);
+    assert.equal(JSON.parse((await efed(["model", "info", q4, "--json"])).stdout).tensorTypes, "Q4_0 ×16, F32 ×5"); // 7 matrices × 2 layers, embedding, output; norms
+    const q4gen = await efed(["generate", "--local", "--model", q4, "--max-tokens", "5", "--stats"]);
+    assert.equal(q4gen.code, 0, q4gen.stderr);
+    assert.match(q4gen.stderr, /5 tokens in/);
   });
 });
 

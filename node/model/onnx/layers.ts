@@ -5,7 +5,7 @@ import { attr, GraphBuilder } from "./graph.ts";
 import { cacheNames } from "./cache-names.ts";
 import type { LayerMatrix, LayerWeights, LlamaConfig, LlamaWeights } from "../types.ts";
 import { matrixShape } from "../types.ts";
-import { exactQ8_0, Q8_BLOCK, q8Values, type Q8Matrix } from "../quant.ts";
+import { exactQ8_0, QUANT_BLOCK, blockValues, type BlockMatrix } from "../quant.ts";
 
 /** A linear layer y = x Wᵀ, given dense or as SVD factors (y = (x A) B). */
 export type Linear =
@@ -17,11 +17,12 @@ export type Linear =
  * these values, without a JS copy (gguf-map.ts). */
 export type MappedLinear = { readonly kind: "mapped"; readonly location: string; readonly offset: number };
 
-/** A GGUF Q8_0 matrix [out][in] in MatMulNBits' form (quant.ts q8FromBlocks), for a graph
- * that runs Q8_0 weights as int8 (`quantized`); any other graph gets its decoded values. */
-export type Q8Linear = { readonly kind: "q8"; readonly q8: Q8Matrix };
+/** A GGUF Q8_0 or Q4_0 matrix [out][in] in MatMulNBits' form (quant.ts q8FromBlocks,
+ * q4FromBlocks), for a graph that runs them quantized (`quantized`); any other graph gets
+ * its decoded values. */
+export type BlockLinear = { readonly kind: "blocks"; readonly m: BlockMatrix };
 
-export type LinearSource = (layer: number, m: LayerMatrix) => Linear | MappedLinear | Q8Linear;
+export type LinearSource = (layer: number, m: LayerMatrix) => Linear | MappedLinear | BlockLinear;
 
 export function denseSource(weights: LlamaWeights): LinearSource {
   return (l, m) => ({ kind: "dense", w: (weights.layers[l] as LayerWeights)[m] });
@@ -44,11 +45,12 @@ function gemmT(g: GraphBuilder, x: string, w: string, rows: number, cols: number
   return g.op("Reshape", [y, lead === undefined ? g.i64([1, -1, rows]) : g.op("Concat", [lead, g.i64([rows])], [attr.int("axis", 0)])]);
 }
 
-/** x [.., in] times Wᵀ for the Q8_0 form of W [out][in] as int8 MatMulNBits (quant.ts). */
-function int8MatMul(g: GraphBuilder, x: string, name: string, q8: Q8Matrix): string {
-  const b = g.bytes(`${name}.q8`, q8.q, [q8.rows, q8.cols / Q8_BLOCK, Q8_BLOCK]);
-  const s = g.weight(`${name}.scales`, q8.scales, [q8.scales.length]);
-  const attrs = [attr.int("K", q8.cols), attr.int("N", q8.rows), attr.int("bits", 8), attr.int("block_size", Q8_BLOCK), attr.int("accuracy_level", INT8_ACCURACY)];
+/** x [.., in] times Wᵀ for the block form of W [out][in] (Q8_0 or Q4_0) as MatMulNBits
+ * with int8 activations (quant.ts). */
+function int8MatMul(g: GraphBuilder, x: string, name: string, q: BlockMatrix): string {
+  const b = g.bytes(`${name}.q${q.bits}`, q.q, [q.rows, q.cols / QUANT_BLOCK, (QUANT_BLOCK * q.bits) / 8]);
+  const s = g.weight(`${name}.scales`, q.scales, [q.scales.length]);
+  const attrs = [attr.int("K", q.cols), attr.int("N", q.rows), attr.int("bits", q.bits), attr.int("block_size", QUANT_BLOCK), attr.int("accuracy_level", INT8_ACCURACY)];
   return g.msOp("MatMulNBits", [x, b, s], attrs);
 }
 
@@ -58,11 +60,11 @@ function int8MatMul(g: GraphBuilder, x: string, name: string, q8: Q8Matrix): str
 const fusedMatMulT = (g: GraphBuilder, x: string, w: string) => g.msOp("FusedMatMul", [x, w], [attr.int("transB", 1)]);
 
 /** A linear layer of the shard graph; `fused`: as FusedMatMul (fused-layers.ts). */
-export function linear(g: GraphBuilder, c: LlamaConfig, x: string, name: string, lin: Linear | MappedLinear | Q8Linear, m: LayerMatrix, quantize: boolean, lead?: string, fused = false): string {
+export function linear(g: GraphBuilder, c: LlamaConfig, x: string, name: string, lin: Linear | MappedLinear | BlockLinear, m: LayerMatrix, quantize: boolean, lead?: string, fused = false): string {
   const [rows, cols] = matrixShape(c, m);
   const dense = (w: string) => (fused ? fusedMatMulT(g, x, w) : gemmT(g, x, w, rows, cols, lead));
   if (lin.kind === "mapped") return dense(g.external(name, [rows, cols], lin.location, lin.offset));
-  if (lin.kind === "q8") return quantize ? int8MatMul(g, x, name, lin.q8) : dense(g.weight(name, q8Values(lin.q8), [rows, cols]));
+  if (lin.kind === "blocks") return quantize ? int8MatMul(g, x, name, lin.m) : dense(g.weight(name, blockValues(lin.m), [rows, cols]));
   if (lin.kind === "dense") {
     const q8 = quantize ? exactQ8_0(lin.w, rows, cols) : undefined;
     if (q8 !== undefined) return int8MatMul(g, x, name, q8);
@@ -187,11 +189,11 @@ export function buildShardGraph(c: LlamaConfig, o: ShardGraphOptions): Uint8Arra
 
 /** A [vocab, dim] client matrix in memory or left in the model file (gguf-map.ts), or a
  * Q8_0 output matrix for a `quantized` head. */
-export type ClientMatrix = Float32Array | MappedLinear | Q8Linear;
+export type ClientMatrix = Float32Array | MappedLinear | BlockLinear;
 
 function clientMatrix(g: GraphBuilder, name: string, w: ClientMatrix, dims: number[]): string {
   if (w instanceof Float32Array) return g.weight(name, w, dims);
-  return w.kind === "q8" ? g.weight(name, q8Values(w.q8), dims) : g.external(name, dims, w.location, w.offset);
+  return w.kind === "blocks" ? g.weight(name, blockValues(w.m), dims) : g.external(name, dims, w.location, w.offset);
 }
 
 interface Prelude {
@@ -247,13 +249,13 @@ function batchedPrelude(g: GraphBuilder, c: LlamaConfig, x: string, firstPast: s
 export function buildEmbeddingGraph(c: LlamaConfig, embedding: ClientMatrix): Uint8Array {
   const g = new GraphBuilder("efed_embedding");
   const tokens = g.input("tokens", [1, "seq"], "int64");
-  if (!(embedding instanceof Float32Array) && embedding.kind === "q8") {
+  if (!(embedding instanceof Float32Array) && embedding.kind === "blocks" && embedding.m.bits === 8) {
     // a Q8_0 table stays int8: com.microsoft GatherBlockQuantized decodes only the rows
     // looked up, to exactly the f32 values the blocks decode to (quant.test.ts)
-    const q8 = embedding.q8;
+    const q8 = embedding.m;
     const table = g.bytes("embedding.q8", q8.q, [c.vocabSize, c.dim]);
-    const scales = g.weight("embedding.scales", q8.scales, [c.vocabSize, c.dim / Q8_BLOCK]);
-    const attrs = [attr.int("gather_axis", 0), attr.int("quantize_axis", 1), attr.int("block_size", Q8_BLOCK), attr.int("bits", 8)];
+    const scales = g.weight("embedding.scales", q8.scales, [c.vocabSize, c.dim / QUANT_BLOCK]);
+    const attrs = [attr.int("gather_axis", 0), attr.int("quantize_axis", 1), attr.int("block_size", QUANT_BLOCK), attr.int("bits", 8)];
     g.output(g.msOp("GatherBlockQuantized", [table, tokens, scales], attrs), "hidden", [1, "seq", c.dim]);
     return g.build();
   }
@@ -269,8 +271,8 @@ export function buildHeadGraph(c: LlamaConfig, outputNorm: Float32Array, output:
   const g = new GraphBuilder("efed_head");
   const x = g.input("hidden", [1, "seq", c.dim]);
   const h = rmsnorm(g, x, g.weight("output_norm", outputNorm, [c.dim]), c.normEps);
-  const q8 = o.quantized !== true ? undefined : output instanceof Float32Array ? exactQ8_0(output, c.vocabSize, c.dim) : output.kind === "q8" ? output.q8 : undefined;
-  const logits = q8 !== undefined ? int8MatMul(g, h, "output", q8) : gemmT(g, h, clientMatrix(g, "output", output, [c.vocabSize, c.dim]), c.vocabSize, c.dim);
+  const q = o.quantized !== true ? undefined : output instanceof Float32Array ? exactQ8_0(output, c.vocabSize, c.dim) : output.kind === "blocks" ? output.m : undefined;
+  const logits = q !== undefined ? int8MatMul(g, h, "output", q) : gemmT(g, h, clientMatrix(g, "output", output, [c.vocabSize, c.dim]), c.vocabSize, c.dim);
   g.output(logits, "logits", [1, "seq", c.vocabSize]);
   return g.build();
 }

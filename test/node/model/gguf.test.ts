@@ -1,4 +1,4 @@
-// GGUF loading: versions 1–3, F32/F16/Q8_0, layer selection, and the errors a user sees
+// GGUF loading: versions 1–3, F32/F16/Q8_0/Q4_0, layer selection, and the errors a user sees
 // for a truncated file, an unknown dtype, a missing tensor or key, an unsupported architecture.
 import { describe, it, before } from "node:test";
 import assert from "node:assert/strict";
@@ -53,8 +53,8 @@ describe("GGUF loader", () => {
     });
   }
 
-  it("decodes F16 and Q8_0 tensors within their precision", async () => {
-    for (const [type, bound] of [["F16", 1e-3], ["Q8_0", 1e-2]] as const) {
+  it("decodes F16, Q8_0 and Q4_0 tensors within their precision", async () => {
+    for (const [type, bound] of [["F16", 1e-3], ["Q8_0", 1e-2], ["Q4_0", 0.2]] as const) {
       const file = join(dir, `${type}.gguf`);
       writeModelGguf(file, ref.config, ref.weights, (ref.tokenizer as SpmTokenizer).vocab, { type });
       const m = await loadModel(file);
@@ -105,12 +105,12 @@ describe("GGUF loader", () => {
         ["tokenizer.ggml.tokens", { type: "string[]", value: ["<unk>", "<s>", "</s>", "a"] }],
         ["tokenizer.ggml.scores", { type: "f32[]", value: [0, 0, 0, 0] }],
       ] as Parameters<typeof writeGguf>[2];
-    const q40 = { name: "blk.0.attn_norm.weight", shape: [32], type: 2, data: new Uint8Array(18) }; // one Q4_0 block
+    const q41 = { name: "blk.0.attn_norm.weight", shape: [32], type: 3, data: new Uint8Array(20) }; // one Q4_1 block
     const f32 = (name: string, shape: number[]) => ({ name, shape, type: 0, data: new Uint8Array(4 * shape.reduce((a, b) => a * b, 1)) });
 
-    let file = join(dir, "q4.gguf");
-    writeGguf(file, 3, meta("llama"), [q40]);
-    await rejects(file, "ModelFormatError", /q4\.gguf: tensor blk\.0\.attn_norm\.weight has type Q4_0 \(supported: F32, F16, Q8_0\)/);
+    let file = join(dir, "q4_1.gguf");
+    writeGguf(file, 3, meta("llama"), [q41]);
+    await rejects(file, "ModelFormatError", /q4_1\.gguf: tensor blk\.0\.attn_norm\.weight has type Q4_1 \(supported: F32, F16, Q8_0, Q4_0\)/);
 
     file = join(dir, "missing-tensor.gguf");
     writeGguf(file, 3, meta("llama"), [f32("token_embd.weight", [32, 4])]);

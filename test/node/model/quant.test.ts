@@ -15,7 +15,7 @@ import { buildFusedShardGraph } from "../../../node/model/onnx/fused-layers.ts";
 import * as ort from "onnxruntime-node";
 import { buildEmbeddingGraph, buildHeadGraph, buildShardGraph, denseSource } from "../../../node/model/onnx/layers.ts";
 import { ClientGraph, ShardRunner } from "../../../node/model/onnx/runtime.ts";
-import { exactQ8_0, q8FromBlocks, q8Values, quantizeActivations } from "../../../node/model/quant.ts";
+import { exactQ8_0, q8FromBlocks, blockValues, quantizeActivations } from "../../../node/model/quant.ts";
 import { matmul, ReferenceModel, rmsnorm } from "../../../node/model/reference.ts";
 import { writeSynthModel } from "../../../node/model/synth.ts";
 import { normal } from "../../../node/model/random.ts";
@@ -60,7 +60,7 @@ describe("Q8_0 weights in the graph", () => {
     for (let j = 0; j < 32; j++) view.setInt8(2 * 34 + 2 + j, view.getInt8(2 * 34 + 2 + j) >> 1);
     const oddDecoded = toFloat32(GGML_Q8_0, odd, w.length);
     assert.equal(exactQ8_0(oddDecoded, 6, 64), undefined);
-    assert.deepEqual(q8Values(q8FromBlocks(odd, 6, 64)!), oddDecoded);
+    assert.deepEqual(blockValues(q8FromBlocks(odd, 6, 64)!), oddDecoded);
     assert.equal(q8FromBlocks(odd.subarray(0, 5 * 34), 6, 64), undefined); // too few blocks
   });
 
@@ -68,7 +68,7 @@ describe("Q8_0 weights in the graph", () => {
     const c = m.config;
     const table = toQ8_0(m.weights.embedding!); // loadModel's embedding is the file's Q8_0 blocks, decoded
     const q8 = q8FromBlocks(table, c.vocabSize, c.dim)!;
-    const int8 = buildEmbeddingGraph(c, { kind: "q8", q8 });
+    const int8 = buildEmbeddingGraph(c, { kind: "blocks", m: q8 });
     assert.ok(opTypes(int8).includes("GatherBlockQuantized") && !opTypes(int8).includes("Gather"), String(opTypes(int8)));
     const [a, b] = await Promise.all([ClientGraph.create(int8, "cpu"), ClientGraph.create(buildEmbeddingGraph(c, m.weights.embedding!), "cpu")]);
     const ids = new ort.Tensor("int64", BigInt64Array.from([0, 1, 17, 150, c.vocabSize - 1].map(BigInt)), [1, 5]);

@@ -1,4 +1,4 @@
-// A server of a Q8_0 model decodes its layers to a scratch file onnxruntime maps (gguf-map.ts
+// A server of a Q8_0 or Q4_0 model decodes its layers to a scratch file onnxruntime maps (gguf-map.ts
 // decodeToScratch) instead of carrying the values in its graph: it serves the text a float
 // graph of the same weights gives, passes the verifier's re-check, and removes the file when
 // it stops.
@@ -19,16 +19,16 @@ import { Rechecker } from "../../../node/verifier/recheck.ts";
 
 const mine = () => readdirSync(tmpdir()).filter((e) => e.startsWith(`efed-decoded-${process.pid}-`));
 
-describe("a server of a Q8_0 model", () => {
+describe("a server of a quantized model", () => {
   let dir: string;
   before(() => {
     dir = mkdtempSync(join(tmpdir(), "efed-q8-server-"));
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("serves from its decoded scratch file the text of a float graph, passes the re-check, and removes the file at stop", async () => {
-    const file = join(dir, "q8.gguf");
-    writeSynthModel(file, { dim: 128, layers: 2, heads: 4, kvHeads: 2, ffn: 256, vocab: 300, seed: 8, type: "Q8_0" });
+  for (const type of ["Q8_0", "Q4_0"] as const) it(`serves from its decoded scratch file the text of a float graph, passes the re-check, and removes the file at stop (${type})`, async () => {
+    const file = join(dir, `${type}.gguf`);
+    writeSynthModel(file, { dim: 128, layers: 2, heads: 4, kvHeads: 2, ffn: 256, vocab: 300, seed: 8, type });
     const before = mine();
     const server = await startServer({ model: file, layers: [0, 2] });
     const client = await createNode();
