@@ -8,7 +8,9 @@
 // for 16 sessions over one, bench:sessions, same run). So a run
 // waits for the sessions that stepped lately to be queued again, never longer than the last
 // run took (running the stragglers apart would cost them that much anyway). A session alone,
-// or all of them back, runs at once; one that stops stepping is forgotten after a few runs.
+// or all of them back, runs at once; one that ends is forgotten at once (its cache released:
+// else every other session's run waited for it, up to a run each, for a few runs), one that
+// stops stepping after a few runs.
 // Pure: the runner gives it the time. Also here: which queued steps a round runs together.
 import type { BatchStats } from "./runtime.ts";
 
@@ -21,6 +23,11 @@ export class GatherPolicy {
   ran(keys: readonly number[], now: number, ms: number): void {
     for (const k of keys) this.last.set(k, now);
     this.runMs = ms;
+  }
+
+  /** Forgets a session that ended: no run waits for it. */
+  forget(key: number): void {
+    this.last.delete(key);
   }
 
   /** How much longer to wait, from `now`, before running with these sessions queued: 0 to

@@ -127,8 +127,14 @@ export class BatchRunner implements ShardCompute {
     return this.wide ?? this.session;
   }
 
+  /** A cache whose release tells the gather policy the session ended (batch-gather.ts). */
   newCache(): KvCache {
-    return emptyCache(this.config, this.start, this.end);
+    const cache: KvCache = emptyCache(this.config, this.start, this.end);
+    cache.release = () => {
+      const k = this.keys.get(cache);
+      if (k !== undefined) this.gather.forget(k);
+    };
+    return cache;
   }
 
   step(cache: KvCache, hidden: Float32Array, seq: number): Promise<Float32Array> {

@@ -17,11 +17,11 @@
 // to is not used. Servers and verifiers never use it: what they compute stays what the file
 // says.
 import { createHash, randomBytes } from "node:crypto";
-import { lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { arch, cpus, homedir } from "node:os";
 import { basename, join } from "node:path";
 import * as ort from "onnxruntime-node";
-import { processAlive } from "../scratch.ts";
+import { ownerGone, PROCESS_TAG, TAG_PATTERN } from "../scratch.ts";
 
 /** Where packed copies are kept, the files the graph's external weights are read from, and
  * which of the model's graphs this is ("layers-0-8", "head"): one copy is kept per part. */
@@ -80,10 +80,10 @@ function label(cache: PackCache): string {
 }
 
 /** A folder entry of this part: its copy `<label>-<key prefix>`, or a temporary folder
- * `<copy>.<random>.tmp-<pid>` of a load writing one (the pid, if so). */
-function entryOf(name: string, entry: string): { copy: boolean; pid?: number } | undefined {
-  const m = new RegExp(`^${name.replace(/[.]/g, "\\.")}-[0-9a-f]{24}(?:\\.[0-9a-f]{8}\\.tmp-(\\d+))?$`).exec(entry);
-  return m === null ? undefined : { copy: m[1] === undefined, pid: m[1] === undefined ? undefined : Number(m[1]) };
+ * `<copy>.<random>.tmp-<tag>` of a load writing one (its owner's tag, scratch.ts, if so). */
+function entryOf(name: string, entry: string): { copy: boolean; owner?: string } | undefined {
+  const m = new RegExp(`^${name.replace(/[.]/g, "\\.")}-[0-9a-f]{24}(?:\\.[0-9a-f]{8}\\.tmp-${TAG_PATTERN})?$`).exec(entry);
+  return m === null ? undefined : { copy: m[1] === undefined, owner: m[1] };
 }
 
 /** Why `dir` must not be trusted with packed copies, if it must not: a folder another user
@@ -159,9 +159,9 @@ export async function createPackedSession(graph: Uint8Array, options: ort.Infere
   for (const old of readdirSync(cache.dir)) {
     // an older copy of this part, or what a load that stopped left
     const e = entryOf(name, old);
-    if (e !== undefined && old !== basename(entry) && !(e.pid !== undefined && processAlive(e.pid))) remove(join(cache.dir, old));
+    if (e !== undefined && old !== basename(entry) && (e.owner === undefined || ownerGone(e.owner))) remove(join(cache.dir, old));
   }
-  const tmp = `${entry}.${randomBytes(4).toString("hex")}.tmp-${process.pid}`;
+  const tmp = `${entry}.${randomBytes(4).toString("hex")}.tmp-${PROCESS_TAG}`;
   let session: ort.InferenceSession;
   try {
     mkdirSync(tmp, { mode: 0o700 });
@@ -188,14 +188,29 @@ export async function createPackedSession(graph: Uint8Array, options: ort.Infere
     writeFileSync(join(tmp, KEY), JSON.stringify({ key, bytes, sources: cache.sources.map((f) => realpathSync(f)), onnxruntime: ort.env.versions.node }) + "\n");
     if (complete(entry, key)) remove(tmp); // another load put the same copy in place first
     else {
+      // on disk before it is named: after a power loss a renamed copy whose files were not
+      // written yet would have the sizes key.json gives, zeros for weights, and be mapped
+      for (const f of [MODEL, DATA, KEY]) syncPath(join(tmp, f));
+      syncPath(tmp);
       remove(entry);
       renameSync(tmp, entry);
+      syncPath(cache.dir);
     }
   } catch (err) {
     say(`could not keep the packed weights in ${cache.dir}: ${(err as Error).message}`);
     remove(tmp);
   }
   return session;
+}
+
+/** fsync of a file or folder (a folder: its entries). */
+function syncPath(path: string): void {
+  const fd = openSync(path, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Bytes a packed copy takes on disk (the benchmark says it). */

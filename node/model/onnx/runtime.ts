@@ -28,8 +28,8 @@ export const GENERATE_THREADS = availableParallelism();
 /** Threads a server's batched runs (several sessions' rows, batch-runner.ts) compute with.
  * Where it differs from `threads`, those runs get an onnxruntime session of their own (a
  * second copy of the layers' weights, opened at the first batched run). One by default, so a
- * server holds one copy: two threads raised 16 sessions' throughput by 30% (853.4 steps/s
- * against 656.5, bench/swarm.json "sessions") and the RSS from 1.75 to 2.73 times the layer
+ * server holds one copy: two threads raised 16 sessions' throughput by 27% (822.1 steps/s
+ * against 646.5, bench/swarm.json "sessions") and the RSS from 1.75 to 2.73 times the layer
  * bytes (bench/model.json "serverMemory"), for a server with memory and idle cores to spare
  * (`--batch-threads 2`). */
 export const DEFAULT_BATCH_THREADS = 1;

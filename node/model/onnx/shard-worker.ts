@@ -57,6 +57,7 @@ try {
 
 port.on("message", (m: ShardWorkerRequest) => {
   if (m.op === "free") {
+    caches.get(m.cache)?.release?.(); // a batching runner stops waiting for the session
     caches.delete(m.cache);
     return;
   }

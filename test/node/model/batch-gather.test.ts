@@ -1,6 +1,6 @@
 // When a batching shard starts its next run (batch-gather.ts): at once for a session alone or
 // when every session that stepped lately is back; otherwise it waits, at most the last run's
-// time from the first queued step, and forgets a session that stopped stepping. And which
+// time from the first queued step, and forgets a session that stopped stepping or ended. And which
 // queued steps a round runs together (formRound).
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -28,6 +28,14 @@ describe("GatherPolicy", () => {
     g.ran([1], 150, 30);
     assert.ok(g.waitMs(new Set([1]), 200, 200) > 0, "2 stepped 100 ms ago: still expected");
     assert.equal(g.waitMs(new Set([1]), 211, 211), 0, "2 last stepped 111 ms ago: forgotten");
+  });
+
+  it("forgets a session that ended at once", () => {
+    const g = new GatherPolicy();
+    g.ran([1, 2], 100, 30);
+    assert.equal(g.waitMs(new Set([1]), 102, 110), 22);
+    g.forget(2);
+    assert.equal(g.waitMs(new Set([1]), 102, 110), 0);
   });
 });
 

@@ -216,6 +216,28 @@ describe("BatchRunner", () => {
     full.length = c.contextLength;
     await assert.rejects(batch.step(full, xs[0], 1), /context full/);
   });
+
+  it("stops waiting for a session whose cache was released: the other's next step runs at once", async (t) => {
+    const m = models.stories260K;
+    const c = m.config;
+    const [, batch] = await pair(m);
+    const [a, b] = [batch.newCache(), batch.newCache()];
+    await Promise.all([batch.step(a, input(1, c.dim, 1), 1), batch.step(b, input(1, c.dim, 2), 1)]); // one run of both
+    // a run waiting for a missing session sleeps on setTimeout: frozen here, it never wakes,
+    // so b's step settles within a few turns of the event loop only if nothing waits for a
+    const turns = (n: number): Promise<string> => new Promise((r) => setImmediate(() => (n <= 1 ? r("still waiting") : void turns(n - 1).then(r))));
+    t.mock.timers.enable({ apis: ["setTimeout"] });
+    try {
+      const waiting = batch.step(b, input(1, c.dim, 3), 1);
+      assert.equal(await Promise.race([waiting.then(() => "ran"), turns(8)]), "still waiting", "a, which stepped with b a moment ago, is waited for");
+      a.release!();
+      t.mock.timers.tick(1000); // the wait ends, and with a gone no other begins: that step runs
+      assert.equal(await Promise.race([waiting.then(() => "ran"), turns(50)]), "ran", "the step still waits for the released session");
+      assert.equal(await Promise.race([batch.step(b, input(1, c.dim, 4), 1).then(() => "ran"), turns(8)]), "ran");
+    } finally {
+      t.mock.timers.reset();
+    }
+  });
 });
 
 describe("padRows / splitRows", () => {

@@ -16,6 +16,7 @@ import { buildShardGraph, denseSource } from "../../../node/model/onnx/layers.ts
 import { buildFusedShardGraph } from "../../../node/model/onnx/fused-layers.ts";
 import { ShardRunner } from "../../../node/model/onnx/runtime.ts";
 import { WorkerShard } from "../../../node/model/onnx/worker-shard.ts";
+import { PROCESS_TAG } from "../../../node/model/scratch.ts";
 import { writeModelGguf } from "../../../node/model/export.ts";
 import { byteVocab, writeSynthModel } from "../../../node/model/synth.ts";
 import { STORIES_260K } from "../../helpers/models.ts";
@@ -100,12 +101,19 @@ describe("layers left in the GGUF file", () => {
     const m = await loadModel(file);
     const parent = mkdtempSync(join(tmpdir(), "efed-scratch-parent-"));
     // what a server that died left, and what a running one (this process) holds
-    const dead = join(parent, `efed-decoded-${2 ** 22 + 1}-abcdef`);
+    // a folder of a process of this pid namespace that is gone (pid 2^22 + 1 is above
+    // Linux's limit), and one of another namespace (a container sharing the folder), kept
+    const ns = Number(PROCESS_TAG.split(".")[0]);
+    const dead = join(parent, `efed-decoded-${ns}.${2 ** 22 + 1}-abcdef`);
+    const foreign = join(parent, `efed-decoded-${ns + 1}.${2 ** 22 + 1}-abcdef`);
     mkdirSync(dead);
+    mkdirSync(foreign);
     const mapped = await mapGgufLayers(file, 0, 2, { scratch: parent });
     try {
       assert.ok(!existsSync(dead), "a dead process's scratch folder is removed");
-      assert.match(mapped.externalDir, new RegExp(`efed-decoded-${process.pid}-\\w{6}$`));
+      assert.ok(existsSync(foreign), "another pid namespace's scratch folder is left");
+      rmSync(foreign, { recursive: true });
+      assert.ok(mapped.externalDir.endsWith(`efed-decoded-${PROCESS_TAG}-${mapped.externalDir.slice(-6)}`), mapped.externalDir);
       for (let l = 0; l < 2; l++) for (const k of ["wq", "wk", "wv", "wo", "w1", "w2", "w3"] as const) assert.deepEqual({ ...mapped.linear(l, k), offset: 0 }, { kind: "mapped", location: "decoded.f32", offset: 0 });
       for (const build of [buildShardGraph, buildFusedShardGraph]) {
         const graph = build(m.config, { start: 0, end: 2, norms: mapped.norms, linear: mapped.linear });

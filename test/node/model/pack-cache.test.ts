@@ -11,6 +11,7 @@ import { generate } from "../../../node/client/generate.ts";
 import { openLocalEngine } from "../../../node/client/local.ts";
 import { mapGgufLayers } from "../../../node/model/gguf-map.ts";
 import { ShardRunner } from "../../../node/model/onnx/runtime.ts";
+import { PROCESS_TAG } from "../../../node/model/scratch.ts";
 import { writeSynthModel } from "../../../node/model/synth.ts";
 import { runSteps } from "../../helpers/shard-run.ts";
 
@@ -74,18 +75,24 @@ describe("packed weights kept on disk (--pack-cache)", () => {
     const [entry] = readdirSync(cacheDir);
     writeFileSync(join(cacheDir, entry, "model.onnx"), "not a model");
     // a temporary folder of a load whose process is gone (pid 2^22 + 1 is above Linux's
-    // limit), one of a load still writing (this process), and another model's copy
-    mkdirSync(join(cacheDir, `${entry}.00000000.tmp-${2 ** 22 + 1}`));
-    const live = `${entry}.11111111.tmp-${process.pid}`;
+    // limit), one of a load still writing (this process), one of another pid namespace (a
+    // container sharing the folder: its process cannot be checked from here, so it stays),
+    // and another model's copy
+    const ns = PROCESS_TAG.split(".")[0];
+    mkdirSync(join(cacheDir, `${entry}.00000000.tmp-${ns}.${2 ** 22 + 1}`));
+    const live = `${entry}.11111111.tmp-${PROCESS_TAG}`;
     mkdirSync(join(cacheDir, live));
+    const foreign = `${entry}.22222222.tmp-${Number(ns) + 1}.${2 ** 22 + 1}`;
+    mkdirSync(join(cacheDir, foreign));
     const other = entry.replace(/^f32\.gguf-[0-9a-f]{8}-/, "f32.gguf-00000000-");
     mkdirSync(join(cacheDir, other));
     const repacked = await open(cacheDir, said);
     assert.equal(said.length, 2, "the broken copy is packed again");
     assert.deepEqual(await runSteps(repacked), want);
     await repacked.release();
-    assert.deepEqual(readdirSync(cacheDir).sort(), [entry, live, other].sort());
+    assert.deepEqual(readdirSync(cacheDir).sort(), [entry, live, foreign, other].sort());
     rmSync(join(cacheDir, live), { recursive: true });
+    rmSync(join(cacheDir, foreign), { recursive: true });
     // a copy cut short (its data file not the size written): never opened, packed again
     writeFileSync(join(cacheDir, entry, "model.data"), "");
     const whole = await open(cacheDir, said);

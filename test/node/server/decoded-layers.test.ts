@@ -13,11 +13,12 @@ import { FailoverChain } from "../../../node/client/remote.ts";
 import { loadModel } from "../../../node/model/load.ts";
 import { writeSynthModel } from "../../../node/model/synth.ts";
 import { createNode } from "../../../node/p2p/host.ts";
+import { PROCESS_TAG } from "../../../node/model/scratch.ts";
 import { startServer } from "../../../node/server/server.ts";
 import { LOCAL_DOMAIN } from "../../../node/swarm/receipt.ts";
 import { Rechecker } from "../../../node/verifier/recheck.ts";
 
-const mine = () => readdirSync(tmpdir()).filter((e) => e.startsWith(`efed-decoded-${process.pid}-`));
+const mine = () => readdirSync(tmpdir()).filter((e) => e.startsWith(`efed-decoded-${PROCESS_TAG}-`));
 
 describe("a server of a quantized model", () => {
   let dir: string;
