@@ -66,7 +66,7 @@ export function modelCommand(program: Command): void {
     .option("--context <n>", "context length", parseIntIn(1, 1 << 20), 512)
     .option("--seed <n>", "random seed", parseIntIn(0, 2 ** 32 - 1), 1)
     .option("--decay <d>", "decaying singular spectrum: σ_i ≈ exp(−i/(d·r))", parseFloatIn(0, 100, true))
-    .addOption(new Option("--type <type>", "storage type of the matrices").choices(["F32", "F16", "Q8_0", "Q4_0"]).default("F32"))
+    .addOption(new Option("--type <type>", "storage type of the matrices (one whose rows are not whole blocks of the type, 32 or 256 values, is stored F32)").choices(["F32", "F16", "Q8_0", "Q4_0", "Q4_K", "Q6_K"]).default("F32"))
     .addHelpText("after", "\nThe defaults make a ~58M-parameter model.\nExample:\n  $ efed model synth --out /tmp/synth50m.gguf --decay 0.3")
     .action((o: { out: string; dim: number; layers: number; heads: number; kvHeads: number; ffn: number; vocab: number; context: number; seed: number; decay?: number; type: StoredType }) => {
       log(`writing a ${o.dim}×${o.layers} model to ${o.out}…`);

@@ -1,9 +1,12 @@
 // Tensor element types we read (GGML numbering) and their conversion to f32.
+import { decodeQ4_K, decodeQ6_K, Q4_K_BYTES, Q6_K_BYTES, QK_K } from "./kquants.ts";
 
 export const GGML_F32 = 0;
 export const GGML_F16 = 1;
 export const GGML_Q4_0 = 2;
 export const GGML_Q8_0 = 8;
+export const GGML_Q4_K = 12;
+export const GGML_Q6_K = 14;
 
 export const GGML_TYPE_NAMES: Record<number, string> = {
   0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 6: "Q5_0", 7: "Q5_1", 8: "Q8_0", 9: "Q8_1",
@@ -14,6 +17,12 @@ export const GGML_TYPE_NAMES: Record<number, string> = {
 const Q8_0_BLOCK = 32; // values per block
 const Q8_0_BYTES = 34; // f16 scale + 32 int8
 const Q4_0_BYTES = 18; // f16 scale + 32 4-bit values (q + 8), two a byte
+
+/** Values per block of a supported type (1 for F32 and F16): a row of a tensor must hold
+ * whole blocks, as llama.cpp requires. Undefined for an unsupported type. */
+export function blockSize(type: number): number | undefined {
+  return type === GGML_F32 || type === GGML_F16 ? 1 : type === GGML_Q8_0 || type === GGML_Q4_0 ? Q8_0_BLOCK : type === GGML_Q4_K || type === GGML_Q6_K ? QK_K : undefined;
+}
 
 /** Bytes taken by `n` elements of a supported type, or undefined for an unsupported one. */
 export function byteSize(type: number, n: number): number | undefined {
@@ -26,6 +35,10 @@ export function byteSize(type: number, n: number): number | undefined {
       return n % Q8_0_BLOCK === 0 ? (n / Q8_0_BLOCK) * Q8_0_BYTES : undefined;
     case GGML_Q4_0:
       return n % Q8_0_BLOCK === 0 ? (n / Q8_0_BLOCK) * Q4_0_BYTES : undefined;
+    case GGML_Q4_K:
+      return n % QK_K === 0 ? (n / QK_K) * Q4_K_BYTES : undefined;
+    case GGML_Q6_K:
+      return n % QK_K === 0 ? (n / QK_K) * Q6_K_BYTES : undefined;
     default:
       return undefined;
   }
@@ -125,6 +138,10 @@ export function toFloat32(type: number, bytes: Uint8Array, n: number): Float32Ar
       }
       return out;
     }
+    case GGML_Q4_K:
+      return decodeQ4_K(bytes, n);
+    case GGML_Q6_K:
+      return decodeQ6_K(bytes, n);
     default:
       throw new Error(`unsupported type ${GGML_TYPE_NAMES[type] ?? type}`);
   }

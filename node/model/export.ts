@@ -1,10 +1,13 @@
-// A model's config, weights and vocabulary → GGUF, at F32, F16, Q8_0 or Q4_0.
-import { floatToHalf, GGML_F16, GGML_F32, GGML_Q4_0, GGML_Q8_0, toQ4_0, toQ8_0 } from "./dtypes.ts";
+// A model's config, weights and vocabulary → GGUF, at F32, F16, Q8_0, Q4_0, Q4_K or Q6_K.
+import { blockSize, floatToHalf, GGML_F16, GGML_F32, GGML_Q4_0, GGML_Q4_K, GGML_Q6_K, GGML_Q8_0, toQ4_0, toQ8_0 } from "./dtypes.ts";
+import { toQ4_K, toQ6_K } from "./kquants.ts";
 import { writeGguf, type GgufTensorOut, type GgufValue } from "./gguf-writer.ts";
 import type { SpmVocab } from "./tokenizer/spm.ts";
 import type { LlamaConfig, LlamaWeights } from "./types.ts";
 
-export type StoredType = "F32" | "F16" | "Q8_0" | "Q4_0";
+export type StoredType = "F32" | "F16" | "Q8_0" | "Q4_0" | "Q4_K" | "Q6_K";
+
+const GGML_OF: Record<StoredType, number> = { F32: GGML_F32, F16: GGML_F16, Q8_0: GGML_Q8_0, Q4_0: GGML_Q4_0, Q4_K: GGML_Q4_K, Q6_K: GGML_Q6_K };
 
 function encode(data: Float32Array, type: StoredType): { type: number; data: Uint8Array } {
   if (type === "F32") return { type: GGML_F32, data: new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)) };
@@ -14,6 +17,8 @@ function encode(data: Float32Array, type: StoredType): { type: number; data: Uin
     return { type: GGML_F16, data: new Uint8Array(h.buffer) };
   }
   if (type === "Q4_0") return { type: GGML_Q4_0, data: toQ4_0(data) };
+  if (type === "Q4_K") return { type: GGML_Q4_K, data: toQ4_K(data) };
+  if (type === "Q6_K") return { type: GGML_Q6_K, data: toQ6_K(data) };
   return { type: GGML_Q8_0, data: toQ8_0(data) };
 }
 
@@ -50,7 +55,10 @@ export function writeModelGguf(file: string, c: LlamaConfig, w: LlamaWeights, vo
   const qDim = c.nHeads * c.headSize;
   const kvDim = c.nKvHeads * c.headSize;
   const tensors: GgufTensorOut[] = [];
-  const add = (name: string, data: Float32Array, shape: number[], t: StoredType = type) => tensors.push({ name, shape, ...encode(data, t) });
+  // a row (shape[0], ggml order) must hold whole blocks, as llama.cpp requires: a matrix whose
+  // rows do not (stories260K's ffn of 172) is stored as F32 (llama.cpp's quantizer, too,
+  // picks another type for it)
+  const add = (name: string, data: Float32Array, shape: number[], t: StoredType = type) => tensors.push({ name, shape, ...encode(data, shape[0] % (blockSize(GGML_OF[t]) ?? 1) === 0 ? t : "F32") });
   add("token_embd.weight", w.embedding!, [c.dim, c.vocabSize]);
   for (let l = 0; l < c.nLayers; l++) {
     const L = w.layers[l]!;

@@ -1,9 +1,9 @@
 // GGUF (versions 1–3) → LlamaConfig + weights + tokenizer data. The header is parsed by
-// @huggingface/gguf; tensor bytes are read and decoded here (F32, F16, Q8_0, Q4_0).
+// @huggingface/gguf; tensor bytes are read and decoded here (F32, F16, Q8_0, Q4_0, Q4_K, Q6_K).
 import { openSync, readSync, closeSync, fstatSync } from "node:fs";
 import { gguf } from "@huggingface/gguf";
 import { ModelFileError, ModelFormatError } from "./errors.ts";
-import { byteSize, GGML_F32, GGML_TYPE_NAMES, toFloat32 } from "./dtypes.ts";
+import { blockSize, byteSize, GGML_F32, GGML_TYPE_NAMES, toFloat32 } from "./dtypes.ts";
 import { layerRange, type LayerWeights, type LlamaConfig, type LlamaWeights, type WeightSelection } from "./types.ts";
 
 export interface GgufTensorInfo {
@@ -113,12 +113,14 @@ export function readTensorBytes(g: GgufFile, name: string, shape: number[], fd?:
     throw new ModelFormatError(`${g.file}: tensor ${name} has shape [${t.shape}] but the config implies [${shape}]`);
   }
   const n = shape.reduce((a, b) => a * b, 1);
-  const bytes = byteSize(t.type, n);
-  if (bytes === undefined) {
+  const block = blockSize(t.type);
+  if (block === undefined) {
     throw new ModelFormatError(
-      `${g.file}: tensor ${name} has type ${GGML_TYPE_NAMES[t.type] ?? `#${t.type}`} (supported: F32, F16, Q8_0, Q4_0)`,
+      `${g.file}: tensor ${name} has type ${GGML_TYPE_NAMES[t.type] ?? `#${t.type}`} (supported: F32, F16, Q8_0, Q4_0, Q4_K, Q6_K)`,
     );
   }
+  if (shape[0] % block !== 0) throw new ModelFormatError(`${g.file}: tensor ${name} has rows of ${shape[0]} values, not whole ${GGML_TYPE_NAMES[t.type]} blocks of ${block}`);
+  const bytes = byteSize(t.type, n)!;
   const own = fd === undefined;
   const handle = fd ?? openSync(g.file, "r");
   try {

@@ -53,15 +53,17 @@ describe("GGUF loader", () => {
     });
   }
 
-  it("decodes F16, Q8_0 and Q4_0 tensors within their precision", async () => {
+  it("decodes F16, Q8_0 and Q4_0 tensors within their precision; a matrix whose rows are not whole blocks is written as F32", async () => {
     for (const [type, bound] of [["F16", 1e-3], ["Q8_0", 1e-2], ["Q4_0", 0.2]] as const) {
       const file = join(dir, `${type}.gguf`);
       writeModelGguf(file, ref.config, ref.weights, (ref.tokenizer as SpmTokenizer).vocab, { type });
       const m = await loadModel(file);
-      for (const name of ["wq", "w1", "w2"] as const) {
+      for (const name of ["wq", "w1", "w3"] as const) {
         const err = relErr(m.weights.layers[1]![name], ref.weights.layers[1]![name]);
         assert.ok(err < bound && err > 0, `${type} ${name}: relative error ${err}`);
       }
+      // ffn_down's rows (172 values) are not whole blocks of 32: written as F32, as llama.cpp would
+      if (type !== "F16") assert.deepEqual(m.weights.layers[1]!.w2, ref.weights.layers[1]!.w2);
     }
   });
 
@@ -110,7 +112,7 @@ describe("GGUF loader", () => {
 
     let file = join(dir, "q4_1.gguf");
     writeGguf(file, 3, meta("llama"), [q41]);
-    await rejects(file, "ModelFormatError", /q4_1\.gguf: tensor blk\.0\.attn_norm\.weight has type Q4_1 \(supported: F32, F16, Q8_0, Q4_0\)/);
+    await rejects(file, "ModelFormatError", /q4_1\.gguf: tensor blk\.0\.attn_norm\.weight has type Q4_1 \(supported: F32, F16, Q8_0, Q4_0, Q4_K, Q6_K\)/);
 
     file = join(dir, "missing-tensor.gguf");
     writeGguf(file, 3, meta("llama"), [f32("token_embd.weight", [32, 4])]);

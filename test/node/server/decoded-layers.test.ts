@@ -1,4 +1,4 @@
-// A server of a Q8_0 or Q4_0 model decodes its layers to a scratch file onnxruntime maps (gguf-map.ts
+// A server of a Q8_0, Q4_0 or Q4_K model decodes its layers to a scratch file onnxruntime maps (gguf-map.ts
 // decodeToScratch) instead of carrying the values in its graph: it serves the text a float
 // graph of the same weights gives, passes the verifier's re-check, and removes the file when
 // it stops.
@@ -27,9 +27,11 @@ describe("a server of a quantized model", () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  for (const type of ["Q8_0", "Q4_0"] as const) it(`serves from its decoded scratch file the text of a float graph, passes the re-check, and removes the file at stop (${type})`, async () => {
+  for (const type of ["Q8_0", "Q4_0", "Q4_K"] as const) it(`serves from its decoded scratch file the text of a float graph, passes the re-check, and removes the file at stop (${type})`, async () => {
     const file = join(dir, `${type}.gguf`);
-    writeSynthModel(file, { dim: 128, layers: 2, heads: 4, kvHeads: 2, ffn: 256, vocab: 300, seed: 8, type });
+    // K-quant rows are whole blocks of 256 values
+    const width = type === "Q4_K" ? { dim: 256, ffn: 512 } : { dim: 128, ffn: 256 };
+    writeSynthModel(file, { ...width, layers: 2, heads: 4, kvHeads: 2, vocab: 300, seed: 8, type });
     const before = mine();
     const server = await startServer({ model: file, layers: [0, 2] });
     const client = await createNode();
@@ -40,7 +42,7 @@ describe("a server of a quantized model", () => {
       assert.equal(scratch.length, 1, "the server holds one scratch folder");
       assert.ok(existsSync(join(tmpdir(), scratch[0], "decoded.f32")));
       const route = [{ peer: server.node.peerId.toString(), addrs: server.addrs(), start: 0, end: 2 }];
-      const chain = new FailoverChain(client, 128, { route: async () => route, domain: LOCAL_DOMAIN, maxFailovers: 0 });
+      const chain = new FailoverChain(client, width.dim, { route: async () => route, domain: LOCAL_DOMAIN, maxFailovers: 0 });
       const promptIds = [engine.model.tokenizer.bos, 7, 19];
       const swarm = await generate(engine.client, chain, { prompt: "", promptIds, maxTokens: 20, stopAtEos: false });
       await chain.close();

@@ -1,0 +1,100 @@
+// K-quants (node/model/kquants.ts): Q4_K and Q6_K blocks decode as llama.cpp's
+// dequantize_row_q4_K / _q6_K do — checked on blocks whose bytes are written out here by
+// hand from the format (not by our encoder), so a misread scale or nibble shows — and the
+// encoders write blocks that decode close to their input; a file of them loads, and a
+// tensor whose rows are not whole blocks is refused.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { GGML_Q4_K, GGML_Q6_K, toFloat32 } from "../../../node/model/dtypes.ts";
+import { decodeQ4_K, decodeQ6_K, toQ4_K, toQ6_K } from "../../../node/model/kquants.ts";
+import { writeGguf } from "../../../node/model/gguf-writer.ts";
+import { loadModel } from "../../../node/model/load.ts";
+import { normal } from "../../../node/model/random.ts";
+import { writeSynthModel } from "../../../node/model/synth.ts";
+import { relErr } from "../../helpers/numeric.ts";
+
+const f = Math.fround;
+
+describe("K-quants", () => {
+  it("decodes a Q4_K block written by hand: 6-bit scales and mins of 8 sub-blocks, nibbles low half first", () => {
+    const sc = [33, 2, 47, 4, 33, 34, 35, 63];
+    const m = [37, 6, 7, 60, 40, 41, 42, 63];
+    const block = new Uint8Array(144);
+    block.set([0x00, 0x3c, 0x00, 0x38]); // d = 1, dmin = 0.5 (f16)
+    // sub-blocks 0–3 in the low 6 bits of bytes 0–3 (scales) and 4–7 (mins); 4–7 in the
+    // nibbles of bytes 8–11, their top 2 bits in the top bits of bytes 0–7
+    block.set([161, 130, 175, 196, 165, 134, 135, 252, 129, 146, 163, 255], 4);
+    for (let k = 0; k < 128; k++) block[16 + k] = (k % 16) | ((15 - (k % 16)) << 4);
+    const got = decodeQ4_K(block, 256);
+    for (let i = 0; i < 256; i++) {
+      const [c, r, j] = [i >> 6, i & 63, i >> 5];
+      const q = r < 32 ? (32 * c + r) % 16 : 15 - ((32 * c + r - 32) % 16);
+      assert.equal(got[i], f(f(1 * sc[j]) * q) - f(0.5 * m[j]), `value ${i}`);
+    }
+    assert.deepEqual(toFloat32(GGML_Q4_K, block, 256), got);
+  });
+
+  it("decodes a Q6_K block written by hand: low nibbles, 2-bit high parts, an int8 scale per 16 values", () => {
+    const block = new Uint8Array(210);
+    block.fill(0x21, 0, 128); // ql: low nibble 1, high nibble 2
+    block.fill(0xe4, 128, 192); // qh: 2-bit fields 0, 1, 2, 3
+    for (let k = 0; k < 16; k++) block[192 + k] = (k % 2 === 0 ? k + 1 : -(k + 1)) & 0xff; // scales ±(k + 1)
+    block.set([0x00, 0x34], 208); // d = 0.25
+    const got = decodeQ6_K(block, 256);
+    const qs = [(1 | (0 << 4)) - 32, (1 | (1 << 4)) - 32, (2 | (2 << 4)) - 32, (2 | (3 << 4)) - 32];
+    for (let i = 0; i < 256; i++) {
+      const [h, r] = [i >> 7, i & 127];
+      const [g, l] = [r >> 5, r & 31];
+      const k = 8 * h + (l >> 4) + 2 * g;
+      const scale = k % 2 === 0 ? k + 1 : -(k + 1);
+      assert.equal(got[i], f(0.25 * scale) * qs[g], `value ${i}`);
+    }
+    assert.deepEqual(toFloat32(GGML_Q6_K, block, 256), got);
+  });
+
+  it("encodes blocks that decode close to their input", () => {
+    const rand = normal(21);
+    const x = Float32Array.from({ length: 4 * 256 }, () => rand() * 0.05);
+    x.fill(0, 256, 512); // a zero block
+    const q4 = decodeQ4_K(toQ4_K(x), x.length);
+    const q6 = decodeQ6_K(toQ6_K(x), x.length);
+    assert.ok(q4.subarray(256, 512).every((v) => v === 0) && q6.subarray(256, 512).every((v) => v === 0));
+    assert.ok(relErr(q4, x) < 0.1 && relErr(q4, x) > 0.01, `Q4_K ${relErr(q4, x)}`);
+    assert.ok(relErr(q6, x) < 0.03 && relErr(q6, x) > 0.001, `Q6_K ${relErr(q6, x)}`);
+    assert.throws(() => toQ4_K(x.subarray(0, 300)), /multiple of 256/);
+  });
+
+  it("loads a model stored as Q4_K or Q6_K, and refuses a tensor whose rows are not whole blocks", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "efed-kq-"));
+    const ref = join(dir, "f32.gguf");
+    const shape = { dim: 256, layers: 2, heads: 4, kvHeads: 2, ffn: 512, vocab: 300, seed: 5 };
+    writeSynthModel(ref, shape);
+    const f32 = await loadModel(ref);
+    for (const [type, bound] of [["Q4_K", 0.1], ["Q6_K", 0.03]] as const) {
+      const file = join(dir, `${type}.gguf`);
+      writeSynthModel(file, { ...shape, type });
+      const m = await loadModel(file);
+      const err = relErr(m.weights.layers[1]!.w2, f32.weights.layers[1]!.w2);
+      assert.ok(err < bound && err > 0, `${type}: relative error ${err}`);
+    }
+    const bad = join(dir, "rows.gguf");
+    const meta = [
+      ["general.architecture", { type: "string", value: "llama" }],
+      ["llama.embedding_length", { type: "u32", value: 128 }],
+      ["llama.attention.head_count", { type: "u32", value: 4 }],
+      ["llama.feed_forward_length", { type: "u32", value: 256 }],
+      ["llama.block_count", { type: "u32", value: 1 }],
+      ["llama.context_length", { type: "u32", value: 16 }],
+      ["tokenizer.ggml.model", { type: "string", value: "llama" }],
+      ["tokenizer.ggml.tokens", { type: "string[]", value: ["<unk>", "<s>", "</s>", "a"] }],
+      ["tokenizer.ggml.scores", { type: "f32[]", value: [0, 0, 0, 0] }],
+    ] as Parameters<typeof writeGguf>[2];
+    // rows of 128 values: two rows make one Q4_K block's worth, which llama.cpp refuses
+    const norm = { name: "blk.0.attn_norm.weight", shape: [128], type: 0, data: new Uint8Array(4 * 128) };
+    writeGguf(bad, 3, meta, [norm, { name: "blk.0.attn_q.weight", shape: [128, 128], type: GGML_Q4_K, data: new Uint8Array(64 * 144) }]);
+    await assert.rejects(loadModel(bad), (err: Error) => err.name === "ModelFormatError" && /attn_q\.weight has rows of 128 values, not whole Q4_K blocks of 256/.test(err.message));
+  });
+});
