@@ -36,8 +36,9 @@ export interface MappedLayers {
 /** Layers [start, end) of `file`. With `quantized` (a graph that runs Q8_0-exact values as
  * MatMulNBits, layers.ts), an f32 matrix whose first block is Q8_0-exact is read, so the
  * graph builder can look at all its values; any other is mapped: exactQ8_0 stops at the
- * first block that does not fit, so the graph is the one loadModel's weights give. A Q8_0
- * matrix comes as stored (quant.ts q8FromBlocks) for `quantized`, decoded otherwise.
+ * first block that does not fit, so the graph is the one loadModel's weights give. A Q8_0 or
+ * Q4_0 matrix comes as stored (quant.ts q8FromBlocks, q4FromBlocks) for `quantized`, decoded
+ * otherwise; other types are decoded.
  * `header`: the file's, when the caller has parsed it already.
  * `scratch` (a server, whose graph is float): where the decoded values of layers that are
  * not all f32 in the file go, in a file of their own that onnxruntime maps like the model's
@@ -84,7 +85,8 @@ export async function mapGgufLayers(file: string, start: number, end: number, o:
 const DECODED = "decoded.f32";
 
 /**
- * A float graph of layers stored as Q8_0 or F16 gets their decoded f32 values. In the graph
+ * A float graph of layers stored in another type than F32 (Q8_0, Q4_0, the K-quants, F16)
+ * gets their decoded f32 values. In the graph
  * (as initializers) they made a 300M Q8_0 server's graph 944 MB, serialized, handed to the
  * worker and parsed by onnxruntime, copy after copy: 10.46 s to load and 5.48 times the
  * layer bytes of RSS (bench/model.json "serverMemory"). Written instead to a scratch file in
@@ -155,8 +157,8 @@ function firstBlockQ8(file: string, offset: number, cols: number): boolean {
 
 /** The client's part of `file` (embedding, final norm, output head) with its config and
  * tokenizer, f32 matrices left in the file; `model.weights` holds no weights. `quantized`:
- * Q8_0 embedding and output matrices come as stored, for graphs that keep them int8
- * (layers.ts). `header`: the file's, when the caller has parsed it already. */
+ * a Q8_0 embedding and a Q8_0 or Q4_0 output matrix come as stored, for graphs that keep
+ * them quantized (layers.ts). `header`: the file's, when the caller has parsed it already. */
 export async function mapGgufClient(file: string, o: { quantized?: boolean; header?: GgufFile } = {}): Promise<{ model: LoadedModel; embedding: ClientMatrix; outputNorm: Float32Array; output: ClientMatrix; externalDir: string }> {
   const g = o.header ?? (await readGgufHeader(file));
   const c = ggufConfig(g);

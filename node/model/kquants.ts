@@ -8,7 +8,7 @@
 //        (one per 16 values), d (f16). A value is d·scale·(q − 32).
 // The encoders are simple, not llama.cpp's (which search for the best scales): valid blocks
 // for tests and synthetic models.
-import { floatToHalf, halfTable, halfToFloat } from "./dtypes.ts";
+import { floatToHalf, halfTable, halfToFloat } from "./half.ts";
 
 export const QK_K = 256;
 export const Q4_K_BYTES = 144;

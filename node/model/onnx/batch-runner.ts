@@ -69,6 +69,9 @@ export class BatchRunner implements ShardCompute {
   private busy = false;
   private readonly gather = new GatherPolicy();
   private readonly keys = new WeakMap<KvCache, number>();
+  /** Caches released while a step of theirs was queued or running: a run that computes it
+   * does not put the session back among those it waits for. */
+  private readonly ended = new WeakSet<KvCache>();
   private nextKey = 0;
   /** Wakes a drain waiting for more steps (gather). */
   private wake?: () => void;
@@ -127,12 +130,15 @@ export class BatchRunner implements ShardCompute {
     return this.wide ?? this.session;
   }
 
-  /** A cache whose release tells the gather policy the session ended (batch-gather.ts). */
+  /** A cache whose release tells the gather policy the session ended (batch-gather.ts), and
+   * wakes a run waiting for it to weigh again. */
   newCache(): KvCache {
     const cache: KvCache = emptyCache(this.config, this.start, this.end);
     cache.release = () => {
+      this.ended.add(cache);
       const k = this.keys.get(cache);
       if (k !== undefined) this.gather.forget(k);
+      this.wake?.();
     };
     return cache;
   }
@@ -209,7 +215,7 @@ export class BatchRunner implements ShardCompute {
     try {
       const outs = ok.length === 1 ? [await this.runOne(ok[0])] : await this.runRows(ok);
       const ms = performance.now() - t0;
-      if (ok[0].seq === 1) this.gather.ran(ok.map((q) => this.key(q.cache)), performance.now(), ms);
+      if (ok[0].seq === 1) this.gather.ran(ok.filter((q) => !this.ended.has(q.cache)).map((q) => this.key(q.cache)), performance.now(), ms);
       count(this.batches, ok.length, ok[0].seq, ms);
       ok.forEach((q, i) => q.resolve(outs[i]));
     } catch (err) {

@@ -114,7 +114,8 @@ export interface ShardGraphOptions {
   readonly end: number;
   readonly norms: (layer: number) => { attnNorm: Float32Array; ffnNorm: Float32Array };
   readonly linear: LinearSource;
-  /** Run Q8_0-exact matrices as int8 MatMulNBits (quant.ts); default false. Only local
+  /** Run Q8_0-exact matrices, and Q8_0 and Q4_0 blocks as stored, as MatMulNBits with int8
+   * activations (quant.ts); default false. Only local
    * generation turns it on: a server's and a verifier's graphs must recompute each other
    * within the audits' tolerance, which int8 activations do not (quant.ts). */
   readonly quantized?: boolean;
@@ -188,7 +189,7 @@ export function buildShardGraph(c: LlamaConfig, o: ShardGraphOptions): Uint8Arra
 }
 
 /** A [vocab, dim] client matrix in memory or left in the model file (gguf-map.ts), or a
- * Q8_0 output matrix for a `quantized` head. */
+ * Q8_0 or Q4_0 matrix as stored for a `quantized` graph. */
 export type ClientMatrix = Float32Array | MappedLinear | BlockLinear;
 
 function clientMatrix(g: GraphBuilder, name: string, w: ClientMatrix, dims: number[]): string {
@@ -265,8 +266,9 @@ export function buildEmbeddingGraph(c: LlamaConfig, embedding: ClientMatrix): Ui
 }
 
 /** Client: hidden [1, S, dim] → final norm → logits [1, S, vocab]. `quantized`: a
- * Q8_0-exact output matrix runs as int8 MatMulNBits, as the layers do (local generation
- * only: a Q8_0 model's head is a quarter of the bytes a decode step reads, as f32). */
+ * Q8_0-exact output matrix, or Q8_0 or Q4_0 blocks, run as MatMulNBits, as the layers do
+ * (local generation only: a Q8_0 model's head is a quarter of the bytes a decode step
+ * reads, as f32). */
 export function buildHeadGraph(c: LlamaConfig, outputNorm: Float32Array, output: ClientMatrix, o: { quantized?: boolean } = {}): Uint8Array {
   const g = new GraphBuilder("efed_head");
   const x = g.input("hidden", [1, "seq", c.dim]);

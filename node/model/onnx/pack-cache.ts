@@ -190,11 +190,11 @@ export async function createPackedSession(graph: Uint8Array, options: ort.Infere
     else {
       // on disk before it is named: after a power loss a renamed copy whose files were not
       // written yet would have the sizes key.json gives, zeros for weights, and be mapped
-      for (const f of [MODEL, DATA, KEY]) syncPath(join(tmp, f));
-      syncPath(tmp);
+      for (const f of [MODEL, DATA, KEY]) syncFile(join(tmp, f));
+      syncFolder(tmp);
       remove(entry);
       renameSync(tmp, entry);
-      syncPath(cache.dir);
+      syncFolder(cache.dir);
     }
   } catch (err) {
     say(`could not keep the packed weights in ${cache.dir}: ${(err as Error).message}`);
@@ -203,13 +203,28 @@ export async function createPackedSession(graph: Uint8Array, options: ort.Infere
   return session;
 }
 
-/** fsync of a file or folder (a folder: its entries). */
-function syncPath(path: string): void {
-  const fd = openSync(path, "r");
+/** fsync of a file (opened for writing: Windows refuses to sync a read-only handle). */
+function syncFile(path: string): void {
+  const fd = openSync(path, "r+");
   try {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** fsync of a folder's entries where the platform allows it (not Windows, not every file
+ * system): best effort, a copy is kept either way. */
+function syncFolder(path: string): void {
+  try {
+    const fd = openSync(path, "r");
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // EISDIR, EINVAL, EPERM: nothing more to do here
   }
 }
 

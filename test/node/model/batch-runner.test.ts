@@ -14,6 +14,7 @@ import { buildShardGraph, denseSource } from "../../../node/model/onnx/layers.ts
 import { buildFusedShardGraph } from "../../../node/model/onnx/fused-layers.ts";
 import { DEFAULT_BATCH_THREADS, getThreads, ShardRunner, type KvCache } from "../../../node/model/onnx/runtime.ts";
 import { BatchRunner, MAX_BATCH_POSITIONS } from "../../../node/model/onnx/batch-runner.ts";
+import type { GatherPolicy } from "../../../node/model/onnx/batch-gather.ts";
 import { padRows, splitRows } from "../../../node/model/onnx/batch-cache.ts";
 import { writeSynthModel } from "../../../node/model/synth.ts";
 import { compareOutputs } from "../../../node/verifier/tolerance.ts";
@@ -217,26 +218,34 @@ describe("BatchRunner", () => {
     await assert.rejects(batch.step(full, xs[0], 1), /context full/);
   });
 
-  it("stops waiting for a session whose cache was released: the other's next step runs at once", async (t) => {
+  it("stops waiting for a session whose cache was released: a waiting run wakes and runs the other's step", async (t) => {
     const m = models.stories260K;
     const c = m.config;
     const [, batch] = await pair(m);
     const [a, b] = [batch.newCache(), batch.newCache()];
     await Promise.all([batch.step(a, input(1, c.dim, 1), 1), batch.step(b, input(1, c.dim, 2), 1)]); // one run of both
-    // a run waiting for a missing session sleeps on setTimeout: frozen here, it never wakes,
-    // so b's step settles within a few turns of the event loop only if nothing waits for a
+    // the runner's gather policy (batch-gather.ts), told that run took 10 s: b's next step,
+    // alone, waits for a up to that long on a timer frozen here, whatever this machine's speed
+    const internals = batch as unknown as { gather: GatherPolicy; keys: WeakMap<KvCache, number> };
+    internals.gather.ran([internals.keys.get(a)!, internals.keys.get(b)!], performance.now(), 10_000);
     const turns = (n: number): Promise<string> => new Promise((r) => setImmediate(() => (n <= 1 ? r("still waiting") : void turns(n - 1).then(r))));
     t.mock.timers.enable({ apis: ["setTimeout"] });
     try {
       const waiting = batch.step(b, input(1, c.dim, 3), 1);
-      assert.equal(await Promise.race([waiting.then(() => "ran"), turns(8)]), "still waiting", "a, which stepped with b a moment ago, is waited for");
-      a.release!();
-      t.mock.timers.tick(1000); // the wait ends, and with a gone no other begins: that step runs
+      assert.equal(await Promise.race([waiting.then(() => "ran"), turns(8)]), "still waiting", "a, which stepped with b, is waited for");
+      a.release!(); // the session ends: the run wakes, forgets a, and runs b's step without the timer
       assert.equal(await Promise.race([waiting.then(() => "ran"), turns(50)]), "ran", "the step still waits for the released session");
-      assert.equal(await Promise.race([batch.step(b, input(1, c.dim, 4), 1).then(() => "ran"), turns(8)]), "ran");
+      assert.equal(await Promise.race([batch.step(b, input(1, c.dim, 4), 1).then(() => "ran"), turns(50)]), "ran", "and so does the next");
     } finally {
       t.mock.timers.reset();
     }
+    // released while its step was queued: the run computes it, but does not wait for it again
+    const [d, e] = [batch.newCache(), batch.newCache()];
+    const both = Promise.all([batch.step(d, input(1, c.dim, 5), 1), batch.step(e, input(1, c.dim, 6), 1)]);
+    d.release!();
+    await both;
+    const now = performance.now();
+    assert.equal(internals.gather.waitMs(new Set([internals.keys.get(b)!, internals.keys.get(e)!]), now, now), 0, "d is still waited for");
   });
 });
 

@@ -101,16 +101,17 @@ describe("layers left in the GGUF file", () => {
     const m = await loadModel(file);
     const parent = mkdtempSync(join(tmpdir(), "efed-scratch-parent-"));
     // what a server that died left, and what a running one (this process) holds
-    // a folder of a process of this pid namespace that is gone (pid 2^22 + 1 is above
-    // Linux's limit), and one of another namespace (a container sharing the folder), kept
-    const ns = Number(PROCESS_TAG.split(".")[0]);
-    const dead = join(parent, `efed-decoded-${ns}.${2 ** 22 + 1}-abcdef`);
-    const foreign = join(parent, `efed-decoded-${ns + 1}.${2 ** 22 + 1}-abcdef`);
-    mkdirSync(dead);
-    mkdirSync(foreign);
+    // a folder of a process of this host and pid namespace that is gone (pid 2^22 + 1 is
+    // above Linux's limit), one an earlier version left (a bare pid), and one of another host
+    // or namespace (a container sharing the folder), kept
+    const [where] = PROCESS_TAG.split(".");
+    const dead = join(parent, `efed-decoded-${where}.${2 ** 22 + 1}-abcdef`);
+    const legacy = join(parent, `efed-decoded-${2 ** 22 + 1}-abcdef`);
+    const foreign = join(parent, `efed-decoded-${where === "00000000" ? "11111111" : "00000000"}.${2 ** 22 + 1}-abcdef`);
+    for (const d of [dead, legacy, foreign]) mkdirSync(d);
     const mapped = await mapGgufLayers(file, 0, 2, { scratch: parent });
     try {
-      assert.ok(!existsSync(dead), "a dead process's scratch folder is removed");
+      assert.ok(!existsSync(dead) && !existsSync(legacy), "a dead process's scratch folder is removed");
       assert.ok(existsSync(foreign), "another pid namespace's scratch folder is left");
       rmSync(foreign, { recursive: true });
       assert.ok(mapped.externalDir.endsWith(`efed-decoded-${PROCESS_TAG}-${mapped.externalDir.slice(-6)}`), mapped.externalDir);

@@ -75,14 +75,15 @@ describe("packed weights kept on disk (--pack-cache)", () => {
     const [entry] = readdirSync(cacheDir);
     writeFileSync(join(cacheDir, entry, "model.onnx"), "not a model");
     // a temporary folder of a load whose process is gone (pid 2^22 + 1 is above Linux's
-    // limit), one of a load still writing (this process), one of another pid namespace (a
-    // container sharing the folder: its process cannot be checked from here, so it stays),
-    // and another model's copy
-    const ns = PROCESS_TAG.split(".")[0];
-    mkdirSync(join(cacheDir, `${entry}.00000000.tmp-${ns}.${2 ** 22 + 1}`));
+    // limit), one of a load still writing (this process), one of another host or pid namespace
+    // (a container or host sharing the folder: its process cannot be checked from here, so it
+    // stays), and another model's copy
+    const [where] = PROCESS_TAG.split(".");
+    mkdirSync(join(cacheDir, `${entry}.00000000.tmp-${where}.${2 ** 22 + 1}`));
+    mkdirSync(join(cacheDir, `${entry}.33333333.tmp-${2 ** 22 + 1}`)); // an earlier version's tag: a bare pid
     const live = `${entry}.11111111.tmp-${PROCESS_TAG}`;
     mkdirSync(join(cacheDir, live));
-    const foreign = `${entry}.22222222.tmp-${Number(ns) + 1}.${2 ** 22 + 1}`;
+    const foreign = `${entry}.22222222.tmp-${where === "00000000" ? "11111111" : "00000000"}.${2 ** 22 + 1}`;
     mkdirSync(join(cacheDir, foreign));
     const other = entry.replace(/^f32\.gguf-[0-9a-f]{8}-/, "f32.gguf-00000000-");
     mkdirSync(join(cacheDir, other));

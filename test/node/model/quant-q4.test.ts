@@ -6,7 +6,7 @@ import { describe, it, before } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import onnxProto from "onnx-proto";
 import * as ort from "onnxruntime-node";
 import { GGML_Q4_0, toFloat32, toQ4_0 } from "../../../node/model/dtypes.ts";
@@ -18,7 +18,8 @@ import { ClientGraph, ShardRunner } from "../../../node/model/onnx/runtime.ts";
 import { blockValues, q4FromBlocks, quantizeActivations } from "../../../node/model/quant.ts";
 import { matmul, ReferenceModel, rmsnorm } from "../../../node/model/reference.ts";
 import { normal } from "../../../node/model/random.ts";
-import { writeSynthModel } from "../../../node/model/synth.ts";
+import { byteVocab, writeSynthModel } from "../../../node/model/synth.ts";
+import { writeModelGguf } from "../../../node/model/export.ts";
 import type { LoadedModel } from "../../../node/model/types.ts";
 import { checkLayers } from "../../helpers/layer-check.ts";
 import { relErr } from "../../helpers/numeric.ts";
@@ -62,7 +63,7 @@ describe("Q4_0 weights in the local graph", () => {
   for (const [graph, build] of [["plain", buildShardGraph], ["fused", buildFusedShardGraph]] as const) it(`runs every layer matrix as 4-bit MatMulNBits and matches the float64 reference with int8 activations (${graph} graph)`, async () => {
     const c = m.config;
     const layers = await mapGgufLayers(file, 0, c.nLayers, { quantized: true });
-    const graphs = [0, 1, 2].map((l) => build(c, { start: l, end: l + 1, norms: layers.norms, linear: layers.linear, quantized: true, fused: true }));
+    const graphs = [0, 1, 2].map((l) => build(c, { start: l, end: l + 1, norms: layers.norms, linear: layers.linear, quantized: true }));
     for (const g of graphs) assert.deepEqual(nbits(g), [4, 4, 4, 4, 4, 4, 4]);
     const shards = await Promise.all(graphs.map((g, l) => ShardRunner.create(c, l, l + 1, g, "cpu", layers.externalDir)));
     const caches = shards.map((s) => s.newCache());
@@ -104,5 +105,14 @@ describe("Q4_0 weights in the local graph", () => {
     await head.release();
     assert.ok(Math.max(...errs) < 1e-5, `relative errors ${errs}`);
     assert.ok(Math.min(...plain) > 1e-4, `relative errors against float activations ${plain}`);
+  });
+
+  it("a model whose head is its embedding (no output.weight): the table decoded for the embedding, 4-bit for the head", async () => {
+    const tied = join(dirname(file), "tied.gguf");
+    writeModelGguf(tied, m.config, { ...m.weights, output: m.weights.embedding }, byteVocab(m.config.vocabSize), { type: "Q4_0" });
+    const client = await mapGgufClient(tied, { quantized: true });
+    assert.deepEqual(client.embedding, m.weights.embedding); // the decoded Q4_0 table (writing it again as Q4_0 is exact)
+    assert.ok(!(client.output instanceof Float32Array) && client.output.kind === "blocks" && client.output.m.bits === 4);
+    assert.deepEqual(nbits(buildHeadGraph(m.config, client.outputNorm, client.output, { quantized: true })), [4]);
   });
 });
