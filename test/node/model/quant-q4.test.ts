@@ -8,20 +8,20 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import onnxProto from "onnx-proto";
-import * as ort from "onnxruntime-node";
 import { GGML_Q4_0, toFloat32, toQ4_0 } from "../../../node/model/dtypes.ts";
 import { mapGgufClient, mapGgufLayers } from "../../../node/model/gguf-map.ts";
 import { loadModel } from "../../../node/model/load.ts";
 import { buildFusedShardGraph } from "../../../node/model/onnx/fused-layers.ts";
 import { buildHeadGraph, buildShardGraph } from "../../../node/model/onnx/layers.ts";
-import { ClientGraph, ShardRunner } from "../../../node/model/onnx/runtime.ts";
-import { blockValues, q4FromBlocks, quantizeActivations } from "../../../node/model/quant.ts";
-import { matmul, ReferenceModel, rmsnorm } from "../../../node/model/reference.ts";
+import { ShardRunner } from "../../../node/model/onnx/runtime.ts";
+import { blockValues, q4FromBlocks } from "../../../node/model/quant.ts";
+import { ReferenceModel } from "../../../node/model/reference.ts";
 import { normal } from "../../../node/model/random.ts";
 import { byteVocab, writeSynthModel } from "../../../node/model/synth.ts";
 import { writeModelGguf } from "../../../node/model/export.ts";
 import type { LoadedModel } from "../../../node/model/types.ts";
 import { checkLayers } from "../../helpers/layer-check.ts";
+import { headErrors } from "../../helpers/head-check.ts";
 import { relErr } from "../../helpers/numeric.ts";
 
 /** The bits attribute of every MatMulNBits node of a graph. */
@@ -91,18 +91,7 @@ describe("Q4_0 weights in the local graph", () => {
     assert.deepEqual(client.embedding, m.weights.embedding);
     const local = buildHeadGraph(c, client.outputNorm, client.output, { quantized: true });
     assert.deepEqual(nbits(local), [4]);
-    const head = await ClientGraph.create(local, "cpu");
-    const errs: number[] = [];
-    const plain: number[] = [];
-    const rand = normal(13);
-    for (let i = 0; i < 4; i++) {
-      const x = Float64Array.from({ length: c.dim }, () => Math.fround(rand()));
-      const logits = (await head.run(new ort.Tensor("float32", Float32Array.from(x), [1, 1, c.dim]))).data as Float32Array;
-      const normed = rmsnorm(x, m.weights.outputNorm!, c.normEps);
-      errs.push(relErr(logits, matmul(m.weights.output!, quantizeActivations(normed), c.vocabSize)));
-      plain.push(relErr(logits, matmul(m.weights.output!, normed, c.vocabSize)));
-    }
-    await head.release();
+    const { int8: errs, float: plain } = await headErrors(c, m.weights, local, 13);
     assert.ok(Math.max(...errs) < 1e-5, `relative errors ${errs}`);
     assert.ok(Math.min(...plain) > 1e-4, `relative errors against float activations ${plain}`);
   });

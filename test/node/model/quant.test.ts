@@ -15,13 +15,13 @@ import { buildFusedShardGraph } from "../../../node/model/onnx/fused-layers.ts";
 import * as ort from "onnxruntime-node";
 import { buildEmbeddingGraph, buildHeadGraph, buildShardGraph, denseSource } from "../../../node/model/onnx/layers.ts";
 import { ClientGraph, ShardRunner } from "../../../node/model/onnx/runtime.ts";
-import { exactQ8_0, q8FromBlocks, blockValues, quantizeActivations } from "../../../node/model/quant.ts";
-import { matmul, ReferenceModel, rmsnorm } from "../../../node/model/reference.ts";
+import { exactQ8_0, q8FromBlocks, blockValues } from "../../../node/model/quant.ts";
+import { ReferenceModel } from "../../../node/model/reference.ts";
 import { writeSynthModel } from "../../../node/model/synth.ts";
 import { normal } from "../../../node/model/random.ts";
 import type { LoadedModel } from "../../../node/model/types.ts";
-import { relErr } from "../../helpers/numeric.ts";
 import { checkLayers } from "../../helpers/layer-check.ts";
+import { headErrors } from "../../helpers/head-check.ts";
 
 const opTypes = (graph: Uint8Array) => onnxProto.onnx.ModelProto.decode(graph).graph!.node!.map((n) => n.opType);
 
@@ -111,19 +111,7 @@ describe("Q8_0 weights in the graph", () => {
     const local = buildHeadGraph(c, w.outputNorm!, w.output!, { quantized: true });
     assert.deepEqual(opTypes(local).filter((t) => t === "MatMulNBits").length, 1);
     assert.equal(opTypes(buildHeadGraph(c, w.outputNorm!, w.output!)).filter((t) => t === "MatMulNBits").length, 0); // the swarm client's head
-    const head = await ClientGraph.create(local, "cpu");
-    const errs: number[] = [];
-    const plain: number[] = [];
-    const rand = normal(11);
-    for (let i = 0; i < 4; i++) {
-      // a hidden state, not an embedding row (a scaled Q8_0 row is exact in int8 already)
-      const x = Float64Array.from({ length: c.dim }, () => Math.fround(rand()));
-      const logits = (await head.run(new ort.Tensor("float32", Float32Array.from(x), [1, 1, c.dim]))).data as Float32Array;
-      const normed = rmsnorm(x, w.outputNorm!, c.normEps);
-      errs.push(relErr(logits, matmul(w.output!, quantizeActivations(normed), c.vocabSize)));
-      plain.push(relErr(logits, matmul(w.output!, normed, c.vocabSize)));
-    }
-    await head.release();
+    const { int8: errs, float: plain } = await headErrors(c, m.weights, local, 11);
     assert.ok(Math.max(...errs) < 1e-5, `relative errors ${errs}`);
     // the int8 path is taken: against float activations the logits are off by far more
     assert.ok(Math.min(...plain) > 1e-4, `relative errors against float activations ${plain}`);
