@@ -1,5 +1,6 @@
 // `efed generate --local`: the whole model in one process, split into k shards that run
 // through exactly the code a swarm runs, so shard boundaries are exercised.
+import { tmpdir } from "node:os";
 import { isGguf, loadModel, type LoadedModel } from "../model/load.ts";
 import { mapGgufClient, mapGgufLayers, type MappedLayers } from "../model/gguf-map.ts";
 import { readGgufHeader } from "../model/gguf.ts";
@@ -50,7 +51,9 @@ export async function openLocalEngine(file: string, o: LocalOptions = {}): Promi
   const header = await readGgufHeader(file); // parsed once for both
   const quantized = o.quantized ?? true;
   const client = await mapGgufClient(file, { quantized, header });
-  const layers = await mapGgufLayers(file, 0, client.model.config.nLayers, { quantized, header });
+  // matrices decoded to f32 (F16, K-quants) go to a scratch file onnxruntime maps, not into
+  // the graph (protobuf's 2 GB would cap such a model at ~500M parameters); removed at close
+  const layers = await mapGgufLayers(file, 0, client.model.config.nLayers, { quantized, header, scratch: tmpdir() });
   // each part (layers, head) says what it does; a line about the folder itself, once
   const said = new Set<string>();
   const say = (line: string) => {
@@ -58,7 +61,12 @@ export async function openLocalEngine(file: string, o: LocalOptions = {}): Promi
     said.add(line);
   };
   const pack = o.packCache === undefined ? undefined : (part: string): SessionExtras => ({ pack: { dir: o.packCache!, sources: [file], part }, say });
-  return engineOf(client.model, layers, client, o, undefined, pack);
+  try {
+    return await engineOf(client.model, layers, client, o, undefined, pack, () => layers.release());
+  } catch (err) {
+    layers.release();
+    throw err;
+  }
 }
 
 /** A local engine over a model already in memory (a verifier reuses its reference copy). */
@@ -75,7 +83,7 @@ export async function localEngineOf(model: LoadedModel, o: LocalOptions = {}): P
   return engineOf(model, { norms, linear: source }, clientWeightsOf(model), o, svdReport);
 }
 
-async function engineOf(model: LoadedModel, layers: Pick<MappedLayers, "norms" | "linear"> & { externalDir?: string }, cw: ClientWeights, o: LocalOptions, svdReport?: MatrixReport[], pack?: (part: string) => SessionExtras): Promise<LocalEngine> {
+async function engineOf(model: LoadedModel, layers: Pick<MappedLayers, "norms" | "linear"> & { externalDir?: string }, cw: ClientWeights, o: LocalOptions, svdReport?: MatrixReport[], pack?: (part: string) => SessionExtras, release = () => {}): Promise<LocalEngine> {
   const c = model.config;
   const device = o.device ?? "cpu";
   const { norms, linear } = layers;
@@ -104,6 +112,7 @@ async function engineOf(model: LoadedModel, layers: Pick<MappedLayers, "norms" |
     },
     async close() {
       await Promise.all([...runners.map((r) => r.release()), closeClientModel(client)]);
+      release();
     },
   };
 }

@@ -40,9 +40,12 @@ export interface MappedLayers {
  * Q4_0 matrix comes as stored (quant.ts q8FromBlocks, q4FromBlocks) for `quantized`, decoded
  * otherwise; other types are decoded.
  * `header`: the file's, when the caller has parsed it already.
- * `scratch` (a server, whose graph is float): where the decoded values of layers that are
- * not all f32 in the file go, in a file of their own that onnxruntime maps like the model's
- * f32 matrices (see decodeToScratch); without it they travel in the graph. */
+ * `scratch` (a server; a local run): where the decoded values of the matrices the graph
+ * computes in f32 go, when they are not all f32 in the file, in a file of their own that
+ * onnxruntime maps like the model's f32 matrices (see decodeToScratch); the blocks a
+ * `quantized` graph takes as stored stay in the graph. Without it the decoded values travel
+ * in the graph. (With it, an f32 matrix of a file that needs a scratch file is mapped, not
+ * read: a Q8_0-exact one runs as f32.) */
 export async function mapGgufLayers(file: string, start: number, end: number, o: { quantized?: boolean; header?: GgufFile; scratch?: string } = {}): Promise<MappedLayers> {
   const g = o.header ?? (await readGgufHeader(file));
   const c = ggufConfig(g);
@@ -56,11 +59,19 @@ export async function mapGgufLayers(file: string, start: number, end: number, o:
     const l = /^blk\.(\d+)\./.exec(t.name);
     if (l !== null && Number(l[1]) >= start && Number(l[1]) < end) bytes += byteSize(t.type, t.shape.reduce((a, b) => a * b, 1)) ?? 0;
   }
-  if (o.scratch !== undefined && o.quantized !== true) {
-    const decoded = decodeToScratch(g, c, start, end, o.scratch);
+  // a quantized graph takes Q8_0 and Q4_0 blocks as stored; everything else it computes in f32
+  const asBlocks = (type: number | undefined) => o.quantized === true && (type === GGML_Q8_0 || type === GGML_Q4_0);
+  if (o.scratch !== undefined) {
+    const decoded = decodeToScratch(g, c, start, end, o.scratch, (type) => !asBlocks(type));
     if (decoded !== undefined) {
-      for (let l = start; l < end; l++) norms.set(l, { attnNorm: readTensor(g, `blk.${l}.attn_norm.weight`, [c.dim]), ffnNorm: readTensor(g, `blk.${l}.ffn_norm.weight`, [c.dim]) });
-      return { config: c, norms: (l) => norms.get(l)!, linear: (l, m) => decoded.linears.get(`${l}.${m}`)!, externalDir: decoded.dir, bytes, release: decoded.release };
+      for (let l = start; l < end; l++) {
+        norms.set(l, { attnNorm: readTensor(g, `blk.${l}.attn_norm.weight`, [c.dim]), ffnNorm: readTensor(g, `blk.${l}.ffn_norm.weight`, [c.dim]) });
+        for (const m of LAYER_MATRICES) {
+          const [rows, cols] = matrixShape(c, m);
+          linears.set(`${l}.${m}`, decoded.linears.get(`${l}.${m}`) ?? readLinear(g, `blk.${l}.${TENSOR[m]}.weight`, rows, cols, true));
+        }
+      }
+      return { config: c, norms: (l) => norms.get(l)!, linear: (l, m) => linears.get(`${l}.${m}`)!, externalDir: decoded.dir, bytes, release: decoded.release };
     }
   }
   for (let l = start; l < end; l++) {
@@ -85,24 +96,27 @@ export async function mapGgufLayers(file: string, start: number, end: number, o:
 const DECODED = "decoded.f32";
 
 /**
- * A float graph of layers stored in another type than F32 (Q8_0, Q4_0, the K-quants, F16)
- * gets their decoded f32 values. In the graph
- * (as initializers) they made a 300M Q8_0 server's graph 944 MB, serialized, handed to the
- * worker and parsed by onnxruntime, copy after copy: 10.46 s to load and 5.48 times the
- * layer bytes of RSS (bench/model.json "serverMemory"). Written instead to a scratch file in
- * a folder of this process under `parent`, every layer matrix (f32 ones copied) is mapped from
- * there as f32 matrices are from the model file: onnxruntime reads them while it packs them.
- * The folder stays while sessions may still be opened from the graph (a batching server
- * opens its second one late) and is removed by `release` (or, after a crash, by the next
- * process that makes one, scratch.ts). Undefined when every layer matrix is f32 (nothing to
- * decode) or the file cannot be written (the values then go in the graph, as before).
+ * Layer matrices a graph computes in f32 but the file stores in another type (F16, Q8_0 and
+ * Q4_0 in a server's float graph, the K-quants in any) get their decoded f32 values. In the
+ * graph (as initializers) they made a 300M Q8_0 server's graph 944 MB, serialized, handed to
+ * the worker and parsed by onnxruntime, copy after copy: 10.46 s to load and 5.48 times the
+ * layer bytes of RSS (bench/model.json "serverMemory"); and protobuf caps a graph at 2 GB, a
+ * model of about 500M parameters in f32. Written instead to a scratch file in a folder of this
+ * process under `parent`, every matrix `include` names by its type (f32 ones copied: a graph
+ * reads its external weights from one folder) is mapped from there as f32 matrices are from
+ * the model file: onnxruntime reads them while it packs them. The folder stays while
+ * sessions may still be opened from the graph (a batching server opens its second one late)
+ * and is removed by `release` (or, after a crash, by the next process that makes one,
+ * scratch.ts). Undefined when every matrix included is f32 (nothing to decode) or the file
+ * cannot be written (the values then go in the graph, as before).
  */
-function decodeToScratch(g: GgufFile, c: LlamaConfig, start: number, end: number, parent: string): { dir: string; linears: Map<string, MappedLinear>; release: () => void } | undefined {
+function decodeToScratch(g: GgufFile, c: LlamaConfig, start: number, end: number, parent: string, include: (type: number | undefined) => boolean): { dir: string; linears: Map<string, MappedLinear>; release: () => void } | undefined {
   const names: [string, string, number, number][] = [];
   for (let l = start; l < end; l++) {
     for (const m of LAYER_MATRICES) {
       const [rows, cols] = matrixShape(c, m);
-      names.push([`${l}.${m}`, `blk.${l}.${TENSOR[m]}.weight`, rows, cols]);
+      const name = `blk.${l}.${TENSOR[m]}.weight`;
+      if (include(g.tensors.get(name)?.type)) names.push([`${l}.${m}`, name, rows, cols]);
     }
   }
   if (names.every(([, name]) => g.tensors.get(name)?.type === GGML_F32)) return undefined;

@@ -76,9 +76,17 @@ describe("layers left in the GGUF file", () => {
     assert.equal(swarm.linear(0, "w1").kind, "mapped");
   });
 
-  for (const q8 of [false, true]) it(`a local engine opened on the file (weights left there) gives the logits of one over loaded weights${q8 ? " (Q8_0: matrices, embedding and head taken as stored)" : ""}`, async () => {
-    const file = q8 ? join(dir, "engine-q8.gguf") : STORIES_260K;
-    if (q8) writeSynthModel(file, { dim: 64, layers: 2, heads: 4, kvHeads: 2, ffn: 128, vocab: 512, seed: 9, type: "Q8_0" });
+  const engineCases = [
+    ["F32", ""],
+    ["Q8_0", " (Q8_0: matrices, embedding and head taken as stored)"],
+    ["Q4_K", " (Q4_K: matrices decoded to a scratch file onnxruntime maps, removed at close)"],
+  ] as const;
+  for (const [type, what] of engineCases) it(`a local engine opened on the file (weights left there) gives the logits of one over loaded weights${what}`, async () => {
+    const file = type === "F32" ? STORIES_260K : join(dir, `engine-${type}.gguf`);
+    if (type === "Q8_0") writeSynthModel(file, { dim: 64, layers: 2, heads: 4, kvHeads: 2, ffn: 128, vocab: 512, seed: 9, type });
+    if (type === "Q4_K") writeSynthModel(file, { dim: 256, layers: 2, heads: 4, kvHeads: 2, ffn: 512, vocab: 512, seed: 9, type });
+    const scratch = () => readdirSync(tmpdir()).filter((e) => e.startsWith(`efed-decoded-${PROCESS_TAG}-`));
+    const before = scratch();
     const mapped = await openLocalEngine(file, { shards: 2 });
     const loaded = await localEngineOf(await loadModel(file), { shards: 2 });
     assert.equal(mapped.model.weights.embedding, undefined);
@@ -90,9 +98,11 @@ describe("layers left in the GGUF file", () => {
         return Float32Array.from((await e.client.head.run(new ort.Tensor("float32", h, [1, ids.length, e.model.config.dim]))).data as Float32Array);
       };
       assert.deepEqual(await logits(mapped), await logits(loaded));
+      assert.equal(scratch().length - before.length, type === "Q4_K" ? 1 : 0, "a scratch folder only for matrices decoded to f32");
     } finally {
       await Promise.all([mapped.close(), loaded.close()]);
     }
+    assert.deepEqual(scratch(), before, "close removes the scratch folder");
   });
 
   it("a server's Q8_0 layers are decoded to a scratch file onnxruntime maps: the graph holds no matrix, computes bit for bit what the graph of loaded weights computes, and the file goes with release", async () => {
