@@ -51,7 +51,7 @@ export async function openLocalEngine(file: string, o: LocalOptions = {}): Promi
   const header = await readGgufHeader(file); // parsed once for both
   const quantized = o.quantized ?? true;
   const client = await mapGgufClient(file, { quantized, header });
-  // matrices decoded to f32 (F16, K-quants) go to a scratch file onnxruntime maps, not into
+  // matrices decoded to f32 (F16, Q4_K) go to a scratch file onnxruntime maps, not into
   // the graph (protobuf's 2 GB would cap such a model at ~500M parameters); removed at close
   const layers = await mapGgufLayers(file, 0, client.model.config.nLayers, { quantized, header, scratch: tmpdir() });
   // each part (layers, head) says what it does; a line about the folder itself, once

@@ -9,7 +9,8 @@ import { closeSync, openSync, readSync, rmSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { scratchFolder } from "./scratch.ts";
 import { ModelFormatError } from "./errors.ts";
-import { byteSize, GGML_F32, GGML_Q4_0, GGML_Q8_0, toFloat32 } from "./dtypes.ts";
+import { byteSize, GGML_F32, GGML_Q4_0, GGML_Q6_K, GGML_Q8_0, toFloat32 } from "./dtypes.ts";
+import { q6kToBlocks } from "./kquants.ts";
 import { ggufConfig, readGgufHeader, readTensor, readTensorBytes, type GgufFile } from "./gguf.ts";
 import { exactQ8_0, q4FromBlocks, QUANT_BLOCK, q8FromBlocks } from "./quant.ts";
 import type { ClientMatrix, Linear, LinearSource, MappedLinear, BlockLinear } from "./onnx/layers.ts";
@@ -59,8 +60,8 @@ export async function mapGgufLayers(file: string, start: number, end: number, o:
     const l = /^blk\.(\d+)\./.exec(t.name);
     if (l !== null && Number(l[1]) >= start && Number(l[1]) < end) bytes += byteSize(t.type, t.shape.reduce((a, b) => a * b, 1)) ?? 0;
   }
-  // a quantized graph takes Q8_0 and Q4_0 blocks as stored; everything else it computes in f32
-  const asBlocks = (type: number | undefined) => o.quantized === true && (type === GGML_Q8_0 || type === GGML_Q4_0);
+  // a quantized graph takes Q8_0, Q4_0 and Q6_K blocks as stored; everything else in f32
+  const asBlocks = (type: number | undefined) => o.quantized === true && (type === GGML_Q8_0 || type === GGML_Q4_0 || type === GGML_Q6_K);
   if (o.scratch !== undefined) {
     const decoded = decodeToScratch(g, c, start, end, o.scratch, (type) => !asBlocks(type));
     if (decoded !== undefined) {
@@ -150,7 +151,7 @@ function decodeToScratch(g: GgufFile, c: LlamaConfig, start: number, end: number
  * form straight from its blocks (quant.ts), anything else decoded to f32. */
 function readLinear(g: GgufFile, name: string, rows: number, cols: number, quantized: boolean): Linear | BlockLinear {
   const { type, bytes, n } = readTensorBytes(g, name, [cols, rows]);
-  const fromBlocks = !quantized ? undefined : type === GGML_Q8_0 ? q8FromBlocks : type === GGML_Q4_0 ? q4FromBlocks : undefined;
+  const fromBlocks = !quantized ? undefined : type === GGML_Q8_0 ? q8FromBlocks : type === GGML_Q4_0 ? q4FromBlocks : type === GGML_Q6_K ? q6kToBlocks : undefined;
   const m = fromBlocks?.(bytes, rows, cols);
   if (m !== undefined) return { kind: "blocks", m };
   return { kind: "dense", w: type === GGML_F32 ? new Float32Array(bytes.buffer, 0, n) : toFloat32(type, bytes, n) };
@@ -187,9 +188,9 @@ export async function mapGgufClient(file: string, o: { quantized?: boolean; head
     if (t === undefined || t.type !== GGML_F32 || t.shape.length !== 2 || t.shape[0] !== c.dim || t.shape[1] !== c.vocabSize) return readTensor(g, name, [c.dim, c.vocabSize]);
     return { kind: "mapped", location: basename(file), offset: t.offset };
   };
-  // quantized graphs take block matrices as they are stored: the head runs a Q8_0 or Q4_0
-  // output matrix as MatMulNBits and the embedding gathers a Q8_0 table's rows as int8
-  // (layers.ts; a Q4_0 table is decoded)
+  // quantized graphs take block matrices as they are stored: the head runs a Q8_0, Q4_0 or
+  // Q6_K output matrix as MatMulNBits and the embedding gathers a Q8_0 table's rows as int8
+  // (layers.ts; other tables are decoded)
   const blocks = (name: string, types: number[]): BlockLinear | undefined => {
     if (o.quantized !== true || !types.includes(g.tensors.get(name)?.type ?? -1)) return undefined;
     const read = readLinear(g, name, c.vocabSize, c.dim, true);
@@ -198,8 +199,8 @@ export async function mapGgufClient(file: string, o: { quantized?: boolean; head
   const embedding = blocks("token_embd.weight", [GGML_Q8_0]) ?? matrix("token_embd.weight");
   // a model without output.weight ties its head to the embedding's table (read again as
   // blocks only where the embedding decoded it: Q4_0)
-  const tiedBlocks = () => (embedding instanceof Float32Array || embedding.kind !== "blocks" ? (blocks("token_embd.weight", [GGML_Q4_0]) ?? embedding) : embedding);
-  const output = g.tensors.has("output.weight") ? (blocks("output.weight", [GGML_Q8_0, GGML_Q4_0]) ?? matrix("output.weight")) : tiedBlocks();
+  const tiedBlocks = () => (embedding instanceof Float32Array || embedding.kind !== "blocks" ? (blocks("token_embd.weight", [GGML_Q4_0, GGML_Q6_K]) ?? embedding) : embedding);
+  const output = g.tensors.has("output.weight") ? (blocks("output.weight", [GGML_Q8_0, GGML_Q4_0, GGML_Q6_K]) ?? matrix("output.weight")) : tiedBlocks();
   const model: LoadedModel = { file, format: "gguf", config: c, weights: { layers: new Array(c.nLayers).fill(undefined) }, tokenizer };
   return { model, embedding, outputNorm: readTensor(g, "output_norm.weight", [c.dim]), output, externalDir: dirname(file) };
 }

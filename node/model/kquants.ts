@@ -9,6 +9,7 @@
 // The encoders are simple, not llama.cpp's (which search for the best scales): valid blocks
 // for tests and synthetic models.
 import { floatToHalf, halfTable, halfToFloat } from "./half.ts";
+import type { BlockMatrix } from "./quant.ts";
 
 export const QK_K = 256;
 export const Q4_K_BYTES = 144;
@@ -141,4 +142,35 @@ export function toQ6_K(values: Float32Array): Uint8Array {
     }
   }
   return out;
+}
+
+/** A GGUF Q6_K tensor [rows][cols] in 8-bit MatMulNBits' form with blocks of 16 (the block of
+ * each of its scales): each value's B = q + 96 (its 6 bits + 128 − 32) and the block's scale
+ * f32(d · scale), so scale · (B − 128) is exactly what decodeQ6_K gives. Q4_K has no such
+ * form: its mins are not whole steps of its scales (README). Undefined for a tensor of the
+ * wrong size. */
+export function q6kToBlocks(bytes: Uint8Array, rows: number, cols: number): BlockMatrix | undefined {
+  const n = rows * cols;
+  if (cols % QK_K !== 0 || bytes.length !== (n / QK_K) * Q6_K_BYTES) return undefined;
+  const halves = halfTable();
+  const signed = new Int8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const q = new Uint8Array(n);
+  const scales = new Float32Array(n / 16);
+  for (let b = 0, base = 0, y = 0; b < n / QK_K; b++, base += Q6_K_BYTES, y += QK_K) {
+    const d = halves[bytes[base + 208] | (bytes[base + 209] << 8)];
+    for (let j = 0; j < 16; j++) scales[b * 16 + j] = f(d * signed[base + 192 + j]);
+    for (let half = 0; half < 2; half++) {
+      const ql = base + 64 * half;
+      const qh = base + 128 + 32 * half;
+      const o = y + 128 * half;
+      for (let l = 0; l < 32; l++) {
+        const h = bytes[qh + l];
+        q[o + l] = ((bytes[ql + l] & 0xf) | ((h & 3) << 4)) + 96;
+        q[o + l + 32] = ((bytes[ql + l + 32] & 0xf) | (((h >> 2) & 3) << 4)) + 96;
+        q[o + l + 64] = ((bytes[ql + l] >> 4) | (((h >> 4) & 3) << 4)) + 96;
+        q[o + l + 96] = ((bytes[ql + l + 32] >> 4) | (((h >> 6) & 3) << 4)) + 96;
+      }
+    }
+  }
+  return { bits: 8, block: 16, rows, cols, q, scales };
 }

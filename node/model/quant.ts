@@ -1,7 +1,8 @@
 // Q8_0 and Q4_0 weights kept quantized in the graph. A layer matrix runs as com.microsoft
 // MatMulNBits (8 or 4 bits, blocks of 32 along the input, one scale a block) when its f32
 // values are exactly what Q8_0 decodes to, or when the GGUF file stores it as Q8_0 or Q4_0
-// (taken as stored, local generation only); otherwise as a float MatMul.
+// (taken as stored, local generation only; Q6_K too, as 8 bits in blocks of 16: kquants.ts);
+// otherwise as a float MatMul.
 //
 // Why decide from the values and not from the file's tensor type: every party that holds
 // the same model (the same manifest root, which hashes the f32 values) must build the same
@@ -24,12 +25,13 @@ import { floatToHalf, halfTable, halfToFloat } from "./dtypes.ts";
 
 export const QUANT_BLOCK = 32;
 
-/** A matrix [rows][cols] as MatMulNBits takes it: one float scale per block of 32 along a
- * row, and B [rows][cols/32][32·bits/8]: at 8 bits each value's q + 128, at 4 bits two
- * values a byte (the first in the low nibble) of q + 8 — the default zero points of
- * MatMulNBits, so a value is scale · (B − 128) or scale · (B − 8). */
+/** A matrix [rows][cols] as MatMulNBits takes it: one float scale per block of 32 (16 for
+ * Q6_K's, kquants.ts) along a row, and B [rows][cols/block][block·bits/8]: at 8 bits each
+ * value's q + 128, at 4 bits two values a byte (the first in the low nibble) of q + 8 — the
+ * default zero points of MatMulNBits, so a value is scale · (B − 128) or scale · (B − 8). */
 export interface BlockMatrix {
   readonly bits: 4 | 8;
+  readonly block: 16 | 32;
   readonly rows: number;
   readonly cols: number;
   readonly q: Uint8Array; // [rows·cols·bits/8]
@@ -56,7 +58,7 @@ export function exactQ8_0(w: Float32Array, rows: number, cols: number): BlockMat
       q[base + j] = k + 128;
     }
   }
-  return { bits: 8, rows, cols, q, scales };
+  return { bits: 8, block: QUANT_BLOCK, rows, cols, q, scales };
 }
 
 /** Bytes of one GGUF Q8_0 block: an f16 scale, then 32 int8 values. */
@@ -82,7 +84,7 @@ export function q8FromBlocks(blocks: Uint8Array, rows: number, cols: number): Bl
     scales[b] = halves[words[i++]];
     for (let k = 0; k < QUANT_BLOCK / 2; k++) qWords[o++] = words[i++] ^ 0x8080;
   }
-  return { bits: 8, rows, cols, q, scales };
+  return { bits: 8, block: QUANT_BLOCK, rows, cols, q, scales };
 }
 
 /** Bytes of one GGUF Q4_0 block: an f16 scale, then 32 4-bit values (q + 8) in 16 bytes. */
@@ -109,27 +111,28 @@ export function q4FromBlocks(blocks: Uint8Array, rows: number, cols: number): Bl
       q[o + 8 + k] = ((w >> 4) & 0x0f) | ((w >> 8) & 0xf0); // values 2k + 16, 2k + 17: the high ones
     }
   }
-  return { bits: 4, rows, cols, q, scales };
+  return { bits: 4, block: QUANT_BLOCK, rows, cols, q, scales };
 }
 
 /** The values a BlockMatrix stands for, [rows][cols] f32 (a graph that runs it as float). */
 export function blockValues(m: BlockMatrix): Float32Array {
   const out = new Float32Array(m.rows * m.cols);
-  if (m.bits === 8) for (let i = 0; i < out.length; i++) out[i] = m.scales[(i / QUANT_BLOCK) | 0] * (m.q[i] - 128);
-  else for (let i = 0; i < out.length; i++) out[i] = m.scales[(i / QUANT_BLOCK) | 0] * (((m.q[i >> 1] >> ((i & 1) * 4)) & 0x0f) - 8);
+  if (m.bits === 8) for (let i = 0; i < out.length; i++) out[i] = m.scales[(i / m.block) | 0] * (m.q[i] - 128);
+  else for (let i = 0; i < out.length; i++) out[i] = m.scales[(i / m.block) | 0] * (((m.q[i >> 1] >> ((i & 1) * 4)) & 0x0f) - 8);
   return out;
 }
 
-/** Each block of 32 activations rounded as MatMulNBits' int8 path rounds them (scale amax/127
- * in f32, values to the nearest integer, ties to even): the reference's side of the check. */
-export function quantizeActivations(x: Float64Array): Float64Array {
+/** Each block of `block` activations (the weights' block size) rounded as MatMulNBits' int8
+ * path rounds them (scale amax/127 in f32, values to the nearest integer, ties to even): the
+ * reference's side of the check. */
+export function quantizeActivations(x: Float64Array, block = QUANT_BLOCK): Float64Array {
   const out = new Float64Array(x.length);
-  for (let base = 0; base < x.length; base += QUANT_BLOCK) {
+  for (let base = 0; base < x.length; base += block) {
     let amax = 0;
-    for (let j = 0; j < QUANT_BLOCK; j++) amax = Math.max(amax, Math.abs(Math.fround(x[base + j])));
+    for (let j = 0; j < block; j++) amax = Math.max(amax, Math.abs(Math.fround(x[base + j])));
     const scale = Math.fround(amax / 127);
     const inv = scale === 0 ? 0 : Math.fround(127 / amax);
-    for (let j = 0; j < QUANT_BLOCK; j++) out[base + j] = roundEven(Math.fround(Math.fround(x[base + j]) * inv)) * scale;
+    for (let j = 0; j < block; j++) out[base + j] = roundEven(Math.fround(Math.fround(x[base + j]) * inv)) * scale;
   }
   return out;
 }

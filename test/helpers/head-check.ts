@@ -10,7 +10,8 @@ import { matmul, rmsnorm } from "../../node/model/reference.ts";
 import type { LlamaConfig, LlamaWeights } from "../../node/model/types.ts";
 import { relErr } from "./numeric.ts";
 
-export async function headErrors(c: LlamaConfig, w: LlamaWeights, graph: Uint8Array, seed: number): Promise<{ int8: number[]; float: number[] }> {
+/** `block`: the activations' block, the weights' (32; Q6_K's 16). */
+export async function headErrors(c: LlamaConfig, w: LlamaWeights, graph: Uint8Array, seed: number, block = 32): Promise<{ int8: number[]; float: number[] }> {
   const head = await ClientGraph.create(graph, "cpu");
   const int8: number[] = [];
   const float: number[] = [];
@@ -20,7 +21,7 @@ export async function headErrors(c: LlamaConfig, w: LlamaWeights, graph: Uint8Ar
       const x = Float64Array.from({ length: c.dim }, () => Math.fround(rand()));
       const logits = (await head.run(new ort.Tensor("float32", Float32Array.from(x), [1, 1, c.dim]))).data as Float32Array;
       const normed = rmsnorm(x, w.outputNorm!, c.normEps);
-      int8.push(relErr(logits, matmul(w.output!, quantizeActivations(normed), c.vocabSize)));
+      int8.push(relErr(logits, matmul(w.output!, quantizeActivations(normed, block), c.vocabSize)));
       float.push(relErr(logits, matmul(w.output!, normed, c.vocabSize)));
     }
   } finally {

@@ -48,9 +48,9 @@ function gemmT(g: GraphBuilder, x: string, w: string, rows: number, cols: number
 /** x [.., in] times Wᵀ for the block form of W [out][in] (Q8_0 or Q4_0) as MatMulNBits
  * with int8 activations (quant.ts). */
 function int8MatMul(g: GraphBuilder, x: string, name: string, q: BlockMatrix): string {
-  const b = g.bytes(`${name}.q${q.bits}`, q.q, [q.rows, q.cols / QUANT_BLOCK, (QUANT_BLOCK * q.bits) / 8]);
+  const b = g.bytes(`${name}.q${q.bits}`, q.q, [q.rows, q.cols / q.block, (q.block * q.bits) / 8]);
   const s = g.weight(`${name}.scales`, q.scales, [q.scales.length]);
-  const attrs = [attr.int("K", q.cols), attr.int("N", q.rows), attr.int("bits", q.bits), attr.int("block_size", QUANT_BLOCK), attr.int("accuracy_level", INT8_ACCURACY)];
+  const attrs = [attr.int("K", q.cols), attr.int("N", q.rows), attr.int("bits", q.bits), attr.int("block_size", q.block), attr.int("accuracy_level", INT8_ACCURACY)];
   return g.msOp("MatMulNBits", [x, b, s], attrs);
 }
 
@@ -250,7 +250,7 @@ function batchedPrelude(g: GraphBuilder, c: LlamaConfig, x: string, firstPast: s
 export function buildEmbeddingGraph(c: LlamaConfig, embedding: ClientMatrix): Uint8Array {
   const g = new GraphBuilder("efed_embedding");
   const tokens = g.input("tokens", [1, "seq"], "int64");
-  if (!(embedding instanceof Float32Array) && embedding.kind === "blocks" && embedding.m.bits === 8) {
+  if (!(embedding instanceof Float32Array) && embedding.kind === "blocks" && embedding.m.bits === 8 && embedding.m.block === QUANT_BLOCK) {
     // a Q8_0 table stays int8: com.microsoft GatherBlockQuantized decodes only the rows
     // looked up, to exactly the f32 values the blocks decode to (quant.test.ts)
     const q8 = embedding.m;

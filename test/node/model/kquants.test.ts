@@ -9,7 +9,12 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GGML_Q4_K, GGML_Q6_K, toFloat32 } from "../../../node/model/dtypes.ts";
-import { decodeQ4_K, decodeQ6_K, toQ4_K, toQ6_K } from "../../../node/model/kquants.ts";
+import { decodeQ4_K, decodeQ6_K, q6kToBlocks, toQ4_K, toQ6_K } from "../../../node/model/kquants.ts";
+import { blockValues } from "../../../node/model/quant.ts";
+import { mapGgufClient, mapGgufLayers } from "../../../node/model/gguf-map.ts";
+import { buildHeadGraph } from "../../../node/model/onnx/layers.ts";
+import { LAYER_MATRICES } from "../../../node/model/types.ts";
+import { headErrors } from "../../helpers/head-check.ts";
 import { writeGguf } from "../../../node/model/gguf-writer.ts";
 import { loadModel } from "../../../node/model/load.ts";
 import { normal } from "../../../node/model/random.ts";
@@ -53,6 +58,10 @@ describe("K-quants", () => {
       assert.equal(got[i], f(0.25 * scale) * qs[g], `value ${i}`);
     }
     assert.deepEqual(toFloat32(GGML_Q6_K, block, 256), got);
+    // in 8-bit MatMulNBits' form, blocks of 16: the same values
+    const m = q6kToBlocks(block, 1, 256)!;
+    assert.equal(m.block, 16);
+    assert.deepEqual(blockValues(m), got);
   });
 
   it("encodes blocks that decode close to their input", () => {
@@ -65,6 +74,24 @@ describe("K-quants", () => {
     assert.ok(relErr(q4, x) < 0.1 && relErr(q4, x) > 0.01, `Q4_K ${relErr(q4, x)}`);
     assert.ok(relErr(q6, x) < 0.03 && relErr(q6, x) > 0.001, `Q6_K ${relErr(q6, x)}`);
     assert.throws(() => toQ4_K(x.subarray(0, 300)), /multiple of 256/);
+  });
+
+  it("the local head runs a Q6_K output matrix as 8-bit MatMulNBits with blocks of 16, its values exactly the decoded ones", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "efed-q6k-")), "q6k.gguf");
+    writeSynthModel(file, { dim: 256, layers: 1, heads: 4, kvHeads: 2, ffn: 512, vocab: 300, seed: 6, type: "Q6_K" });
+    const m = await loadModel(file); // decoded
+    const client = await mapGgufClient(file, { quantized: true });
+    assert.ok(!(client.output instanceof Float32Array) && client.output.kind === "blocks");
+    const blocks = client.output.m;
+    assert.deepEqual([blocks.bits, blocks.block], [8, 16]);
+    assert.deepEqual(blockValues(blocks), m.weights.output);
+    const graph = buildHeadGraph(m.config, client.outputNorm, client.output, { quantized: true });
+    const { int8, float } = await headErrors(m.config, m.weights, graph, 17, 16);
+    assert.ok(Math.max(...int8) < 1e-5, `relative errors ${int8}`);
+    assert.ok(Math.min(...float) > 1e-4, `relative errors against float activations ${float}`);
+    // and the layers: every matrix 8-bit, blocks of 16
+    const layers = await mapGgufLayers(file, 0, 1, { quantized: true });
+    assert.deepEqual(LAYER_MATRICES.map((k) => { const l = layers.linear(0, k); return l.kind === "blocks" ? l.m.block : l.kind; }), [16, 16, 16, 16, 16, 16, 16]);
   });
 
   it("loads a model stored as Q4_K or Q6_K, and refuses a tensor whose rows are not whole blocks", async () => {
