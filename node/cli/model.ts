@@ -5,7 +5,7 @@ import { readGgufHeader } from "../model/gguf.ts";
 import { isGguf, loadModel } from "../model/load.ts";
 import { compressLayers } from "../model/svd/compress.ts";
 import { writeSynthModel } from "../model/synth.ts";
-import type { StoredType } from "../model/export.ts";
+import type { StoredMix } from "../model/export.ts";
 import type { LlamaWeights } from "../model/types.ts";
 import { log } from "./common.ts";
 import { parseFloatIn, parseIntIn } from "./generate.ts";
@@ -66,9 +66,9 @@ export function modelCommand(program: Command): void {
     .option("--context <n>", "context length", parseIntIn(1, 1 << 20), 512)
     .option("--seed <n>", "random seed", parseIntIn(0, 2 ** 32 - 1), 1)
     .option("--decay <d>", "decaying singular spectrum: σ_i ≈ exp(−i/(d·r))", parseFloatIn(0, 100, true))
-    .addOption(new Option("--type <type>", "storage type of the matrices (one whose rows are not whole blocks of the type, 32 or 256 values, is stored F32)").choices(["F32", "F16", "Q8_0", "Q4_0", "Q4_K", "Q6_K"]).default("F32"))
+    .addOption(new Option("--type <type>", "storage type of the matrices (Q4_K_M: Q6_K for the head, attn_v and ffn_down, Q4_K for the rest; a matrix whose rows are not whole blocks of its type, 32 or 256 values, is stored F32)").choices(["F32", "F16", "Q8_0", "Q4_0", "Q4_K", "Q6_K", "Q4_K_M"]).default("F32"))
     .addHelpText("after", "\nThe defaults make a ~58M-parameter model.\nExample:\n  $ efed model synth --out /tmp/synth50m.gguf --decay 0.3")
-    .action((o: { out: string; dim: number; layers: number; heads: number; kvHeads: number; ffn: number; vocab: number; context: number; seed: number; decay?: number; type: StoredType }) => {
+    .action((o: { out: string; dim: number; layers: number; heads: number; kvHeads: number; ffn: number; vocab: number; context: number; seed: number; decay?: number; type: StoredMix }) => {
       log(`writing a ${o.dim}×${o.layers} model to ${o.out}…`);
       const { parameters } = writeSynthModel(o.out, { ...o });
       log(`${(parameters / 1e6).toFixed(1)}M parameters`);

@@ -15,8 +15,9 @@ export interface LocalOptions {
   readonly shards?: number;
   readonly device?: Device;
   readonly svd?: SvdSpec;
-  /** Run Q8_0 weights (layers and output head) as int8 MatMulNBits and gather a Q8_0
-   * embedding's rows as int8 (default true), each taken from the file as stored. Only here:
+  /** Run Q8_0, Q4_0 and Q6_K weights (layers and output head) as MatMulNBits with int8
+   * activations and gather a Q8_0 embedding's rows as int8 (default true), each taken from
+   * the file as stored. Only here:
    * a swarm's servers and verifiers keep float graphs, because int8 activations do not
    * recompute within the audits' tolerance (quant.ts). */
   readonly quantized?: boolean;
@@ -51,9 +52,10 @@ export async function openLocalEngine(file: string, o: LocalOptions = {}): Promi
   const header = await readGgufHeader(file); // parsed once for both
   const quantized = o.quantized ?? true;
   const client = await mapGgufClient(file, { quantized, header });
-  // matrices decoded to f32 (F16, Q4_K) go to a scratch file onnxruntime maps, not into
-  // the graph (protobuf's 2 GB would cap such a model at ~500M parameters); removed at close
-  const layers = await mapGgufLayers(file, 0, client.model.config.nLayers, { quantized, header, scratch: tmpdir() });
+  // matrices decoded to f32 (F16, Q4_K; with `quantized` false Q8_0 and Q4_0 too, and the f32
+  // ones copied) go to a scratch file onnxruntime maps, not into the graph (protobuf's 2 GB
+  // would cap such a model at ~500M parameters)
+  const layers = await mapGgufLayers(file, 0, client.model.config.nLayers, { quantized, header, scratch: tmpdir(), say: o.say });
   // each part (layers, head) says what it does; a line about the folder itself, once
   const said = new Set<string>();
   const say = (line: string) => {
@@ -62,7 +64,12 @@ export async function openLocalEngine(file: string, o: LocalOptions = {}): Promi
   };
   const pack = o.packCache === undefined ? undefined : (part: string): SessionExtras => ({ pack: { dir: o.packCache!, sources: [file], part }, say });
   try {
-    return await engineOf(client.model, layers, client, o, undefined, pack, () => layers.release());
+    const engine = await engineOf(client.model, layers, client, o, undefined, pack, () => layers.release());
+    // every session it will ever have is open, and onnxruntime's mappings outlive the file's
+    // name: the scratch file goes now, not at close (a killed run leaves none). Windows
+    // keeps a mapped file, so there it goes at close.
+    if (process.platform !== "win32") layers.release();
+    return engine;
   } catch (err) {
     layers.release();
     throw err;
@@ -111,8 +118,11 @@ async function engineOf(model: LoadedModel, layers: Pick<MappedLayers, "norms" |
       };
     },
     async close() {
-      await Promise.all([...runners.map((r) => r.release()), closeClientModel(client)]);
-      release();
+      try {
+        await Promise.all([...runners.map((r) => r.release()), closeClientModel(client)]);
+      } finally {
+        release();
+      }
     },
   };
 }

@@ -5,6 +5,10 @@ import { decodeQ4_K, decodeQ6_K, Q4_K_BYTES, Q6_K_BYTES, QK_K } from "./kquants.
 // the f16 helpers live in half.ts (kquants.ts needs them too); importers find them here still
 export { floatToHalf, halfTable, halfToFloat };
 
+/** Bumped whenever a type's decoding to f32 changes: a packed copy made from decoded values
+ * the graph only names (a scratch file, gguf-map.ts) is keyed by it (onnx/pack-cache.ts). */
+export const DECODERS_VERSION = 1;
+
 export const GGML_F32 = 0;
 export const GGML_F16 = 1;
 export const GGML_Q4_0 = 2;

@@ -7,6 +7,12 @@ import type { LlamaConfig, LlamaWeights } from "./types.ts";
 
 export type StoredType = "F32" | "F16" | "Q8_0" | "Q4_0" | "Q4_K" | "Q6_K";
 
+/** What the matrices are stored as: one type, or llama.cpp's Q4_K_M mix (simplified: Q6_K for
+ * the output head and every attn_v and ffn_down, Q4_K for the rest). */
+export type StoredMix = StoredType | "Q4_K_M";
+
+const Q4_K_M_SIX = /^(output|blk\.\d+\.(attn_v|ffn_down))\.weight$/;
+
 const GGML_OF: Record<StoredType, number> = { F32: GGML_F32, F16: GGML_F16, Q8_0: GGML_Q8_0, Q4_0: GGML_Q4_0, Q4_K: GGML_Q4_K, Q6_K: GGML_Q6_K };
 
 function encode(data: Float32Array, type: StoredType): { type: number; data: Uint8Array } {
@@ -25,7 +31,7 @@ function encode(data: Float32Array, type: StoredType): { type: number; data: Uin
 export interface ExportOptions {
   readonly version?: 1 | 2 | 3;
   /** Storage of the matrices; norms stay F32 as llama.cpp keeps them. */
-  readonly type?: StoredType;
+  readonly type?: StoredMix;
   readonly name?: string;
   readonly extra?: [string, GgufValue][];
 }
@@ -58,7 +64,10 @@ export function writeModelGguf(file: string, c: LlamaConfig, w: LlamaWeights, vo
   // a row (shape[0], ggml order) must hold whole blocks, as llama.cpp requires: a matrix whose
   // rows do not (stories260K's ffn of 172) is stored as F32 (llama.cpp's quantizer, too,
   // picks another type for it)
-  const add = (name: string, data: Float32Array, shape: number[], t: StoredType = type) => tensors.push({ name, shape, ...encode(data, shape[0] % (blockSize(GGML_OF[t]) ?? 1) === 0 ? t : "F32") });
+  const add = (name: string, data: Float32Array, shape: number[], mix: StoredMix = type) => {
+    const t: StoredType = mix !== "Q4_K_M" ? mix : Q4_K_M_SIX.test(name) ? "Q6_K" : "Q4_K";
+    tensors.push({ name, shape, ...encode(data, shape[0] % (blockSize(GGML_OF[t]) ?? 1) === 0 ? t : "F32") });
+  };
   add("token_embd.weight", w.embedding!, [c.dim, c.vocabSize]);
   for (let l = 0; l < c.nLayers; l++) {
     const L = w.layers[l]!;

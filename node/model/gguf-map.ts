@@ -2,9 +2,10 @@
 // (a "mapped" Linear) and onnxruntime reads it from there while it packs it, so a server's
 // weights never pass through JS, the serialized graph or onnxruntime's protobuf copy; their
 // only copy is onnxruntime's packed one (bench/model.json "serverMemory"). Matrices of other
-// types (F16, Q8_0, Q4_0) are read and converted as loadModel converts them, except that a
-// graph that keeps them quantized (local generation) takes Q8_0 and Q4_0 blocks as stored
-// (quant.ts q8FromBlocks, q4FromBlocks); norms are read (tiny).
+// types (F16, Q8_0, Q4_0, Q4_K, Q6_K) are decoded as loadModel decodes them, into a scratch
+// file onnxruntime maps (decodeToScratch) or else into the graph, except that a graph that
+// keeps them quantized (local generation) takes Q8_0, Q4_0 and Q6_K blocks as stored
+// (quant.ts q8FromBlocks, q4FromBlocks; kquants.ts q6kToBlocks); norms are read (tiny).
 import { closeSync, openSync, readSync, rmSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { scratchFolder } from "./scratch.ts";
@@ -47,7 +48,7 @@ export interface MappedLayers {
  * `quantized` graph takes as stored stay in the graph. Without it the decoded values travel
  * in the graph. (With it, an f32 matrix of a file that needs a scratch file is mapped, not
  * read: a Q8_0-exact one runs as f32.) */
-export async function mapGgufLayers(file: string, start: number, end: number, o: { quantized?: boolean; header?: GgufFile; scratch?: string } = {}): Promise<MappedLayers> {
+export async function mapGgufLayers(file: string, start: number, end: number, o: { quantized?: boolean; header?: GgufFile; scratch?: string; say?: (line: string) => void } = {}): Promise<MappedLayers> {
   const g = o.header ?? (await readGgufHeader(file));
   const c = ggufConfig(g);
   if (!(Number.isInteger(start) && Number.isInteger(end) && 0 <= start && start < end && end <= c.nLayers)) {
@@ -63,7 +64,7 @@ export async function mapGgufLayers(file: string, start: number, end: number, o:
   // a quantized graph takes Q8_0, Q4_0 and Q6_K blocks as stored; everything else in f32
   const asBlocks = (type: number | undefined) => o.quantized === true && (type === GGML_Q8_0 || type === GGML_Q4_0 || type === GGML_Q6_K);
   if (o.scratch !== undefined) {
-    const decoded = decodeToScratch(g, c, start, end, o.scratch, (type) => !asBlocks(type));
+    const decoded = decodeToScratch(g, c, start, end, o.scratch, (type) => !asBlocks(type), o.say);
     if (decoded !== undefined) {
       for (let l = start; l < end; l++) {
         norms.set(l, { attnNorm: readTensor(g, `blk.${l}.attn_norm.weight`, [c.dim]), ffnNorm: readTensor(g, `blk.${l}.ffn_norm.weight`, [c.dim]) });
@@ -111,7 +112,7 @@ const DECODED = "decoded.f32";
  * scratch.ts). Undefined when every matrix included is f32 (nothing to decode) or the file
  * cannot be written (the values then go in the graph, as before).
  */
-function decodeToScratch(g: GgufFile, c: LlamaConfig, start: number, end: number, parent: string, include: (type: number | undefined) => boolean): { dir: string; linears: Map<string, MappedLinear>; release: () => void } | undefined {
+function decodeToScratch(g: GgufFile, c: LlamaConfig, start: number, end: number, parent: string, include: (type: number | undefined) => boolean, say?: (line: string) => void): { dir: string; linears: Map<string, MappedLinear>; release: () => void } | undefined {
   const names: [string, string, number, number][] = [];
   for (let l = start; l < end; l++) {
     for (const m of LAYER_MATRICES) {
@@ -134,12 +135,15 @@ function decodeToScratch(g: GgufFile, c: LlamaConfig, start: number, end: number
     for (const [key, name, rows, cols] of names) {
       const { type, bytes, n } = readTensorBytes(g, name, [cols, rows]);
       const w = type === GGML_F32 ? new Float32Array(bytes.buffer, 0, n) : toFloat32(type, bytes, n);
-      writeSync(fd, new Uint8Array(w.buffer, w.byteOffset, w.byteLength), 0, w.byteLength, offset);
+      if (writeSync(fd, new Uint8Array(w.buffer, w.byteOffset, w.byteLength), 0, w.byteLength, offset) !== w.byteLength) throw new Error("short write (disk full?)");
       linears.set(key, { kind: "mapped", location: DECODED, offset });
       offset += Math.ceil(w.byteLength / 64) * 64;
     }
     return { dir, linears, release };
-  } catch {
+  } catch (err) {
+    // a full or small temporary folder: the values go in the graph (a model of over ~500M
+    // parameters then exceeds protobuf's 2 GB), said so the error that follows has a cause
+    say?.(`could not write the decoded layers to ${parent} (${(err as Error).message}): they go in the graph instead`);
     release();
     return undefined;
   } finally {
@@ -147,7 +151,7 @@ function decodeToScratch(g: GgufFile, c: LlamaConfig, start: number, end: number
   }
 }
 
-/** A matrix read from the file: a Q8_0 or Q4_0 one for a `quantized` graph in MatMulNBits'
+/** A matrix read from the file: a Q8_0, Q4_0 or Q6_K one for a `quantized` graph in MatMulNBits'
  * form straight from its blocks (quant.ts), anything else decoded to f32. */
 function readLinear(g: GgufFile, name: string, rows: number, cols: number, quantized: boolean): Linear | BlockLinear {
   const { type, bytes, n } = readTensorBytes(g, name, [cols, rows]);
@@ -172,7 +176,7 @@ function firstBlockQ8(file: string, offset: number, cols: number): boolean {
 
 /** The client's part of `file` (embedding, final norm, output head) with its config and
  * tokenizer, f32 matrices left in the file; `model.weights` holds no weights. `quantized`:
- * a Q8_0 embedding and a Q8_0 or Q4_0 output matrix come as stored, for graphs that keep
+ * a Q8_0 embedding and a Q8_0, Q4_0 or Q6_K output matrix come as stored, for graphs that keep
  * them quantized (layers.ts). `header`: the file's, when the caller has parsed it already. */
 export async function mapGgufClient(file: string, o: { quantized?: boolean; header?: GgufFile } = {}): Promise<{ model: LoadedModel; embedding: ClientMatrix; outputNorm: Float32Array; output: ClientMatrix; externalDir: string }> {
   const g = o.header ?? (await readGgufHeader(file));

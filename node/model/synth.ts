@@ -1,7 +1,7 @@
 // Synthetic Llama-shaped models for benchmarks: random weights of a chosen shape (never
 // downloaded), optionally with a decaying singular spectrum so that SVD figures resemble
 // trained weights, and a byte-level vocabulary.
-import { writeModelGguf, type StoredType } from "./export.ts";
+import { writeModelGguf, type StoredMix } from "./export.ts";
 import type { SpmVocab } from "./tokenizer/spm.ts";
 import type { LayerWeights, LlamaConfig, LlamaWeights } from "./types.ts";
 import { normal } from "./random.ts";
@@ -17,7 +17,7 @@ export interface SynthOptions {
   readonly seed?: number;
   /** Singular values decay as exp(−i / (decay · r)); absent: plain Gaussian weights. */
   readonly decay?: number;
-  readonly type?: StoredType;
+  readonly type?: StoredMix;
 }
 
 

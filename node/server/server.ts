@@ -180,7 +180,7 @@ async function fromFile(o: ServerOptions, node: EfedNode): Promise<ShardSource> 
     // only its layers, left in the file: onnxruntime reads them while it packs them
     const m = await step(p, async () => {
       // a Q8_0 (or F16) file's layers decoded to a scratch file onnxruntime maps (gguf-map.ts)
-      const m = await mapGgufLayers(o.model!, start, end, { scratch: tmpdir() });
+      const m = await mapGgufLayers(o.model!, start, end, { scratch: tmpdir(), say: o.log });
       p?.update(m.bytes, m.bytes);
       return m;
     });

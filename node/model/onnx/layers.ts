@@ -17,9 +17,9 @@ export type Linear =
  * these values, without a JS copy (gguf-map.ts). */
 export type MappedLinear = { readonly kind: "mapped"; readonly location: string; readonly offset: number };
 
-/** A GGUF Q8_0 or Q4_0 matrix [out][in] in MatMulNBits' form (quant.ts q8FromBlocks,
- * q4FromBlocks), for a graph that runs them quantized (`quantized`); any other graph gets
- * its decoded values. */
+/** A GGUF Q8_0, Q4_0 or Q6_K matrix [out][in] in MatMulNBits' form (quant.ts q8FromBlocks,
+ * q4FromBlocks, kquants.ts q6kToBlocks), for a graph that runs them quantized
+ * (`quantized`); any other graph gets its decoded values. */
 export type BlockLinear = { readonly kind: "blocks"; readonly m: BlockMatrix };
 
 export type LinearSource = (layer: number, m: LayerMatrix) => Linear | MappedLinear | BlockLinear;
@@ -45,7 +45,7 @@ function gemmT(g: GraphBuilder, x: string, w: string, rows: number, cols: number
   return g.op("Reshape", [y, lead === undefined ? g.i64([1, -1, rows]) : g.op("Concat", [lead, g.i64([rows])], [attr.int("axis", 0)])]);
 }
 
-/** x [.., in] times Wᵀ for the block form of W [out][in] (Q8_0 or Q4_0) as MatMulNBits
+/** x [.., in] times Wᵀ for the block form of W [out][in] (Q8_0, Q4_0, Q6_K) as MatMulNBits
  * with int8 activations (quant.ts). */
 function int8MatMul(g: GraphBuilder, x: string, name: string, q: BlockMatrix): string {
   const b = g.bytes(`${name}.q${q.bits}`, q.q, [q.rows, q.cols / q.block, (q.block * q.bits) / 8]);
@@ -114,7 +114,7 @@ export interface ShardGraphOptions {
   readonly end: number;
   readonly norms: (layer: number) => { attnNorm: Float32Array; ffnNorm: Float32Array };
   readonly linear: LinearSource;
-  /** Run Q8_0-exact matrices, and Q8_0 and Q4_0 blocks as stored, as MatMulNBits with int8
+  /** Run Q8_0-exact matrices, and Q8_0, Q4_0 and Q6_K blocks as stored, as MatMulNBits with int8
    * activations (quant.ts); default false. Only local
    * generation turns it on: a server's and a verifier's graphs must recompute each other
    * within the audits' tolerance, which int8 activations do not (quant.ts). */
@@ -189,7 +189,7 @@ export function buildShardGraph(c: LlamaConfig, o: ShardGraphOptions): Uint8Arra
 }
 
 /** A [vocab, dim] client matrix in memory or left in the model file (gguf-map.ts), or a
- * Q8_0 or Q4_0 matrix as stored for a `quantized` graph. */
+ * Q8_0, Q4_0 or Q6_K matrix as stored for a `quantized` graph. */
 export type ClientMatrix = Float32Array | MappedLinear | BlockLinear;
 
 function clientMatrix(g: GraphBuilder, name: string, w: ClientMatrix, dims: number[]): string {
@@ -266,7 +266,7 @@ export function buildEmbeddingGraph(c: LlamaConfig, embedding: ClientMatrix): Ui
 }
 
 /** Client: hidden [1, S, dim] → final norm → logits [1, S, vocab]. `quantized`: a
- * Q8_0-exact output matrix, or Q8_0 or Q4_0 blocks, run as MatMulNBits, as the layers do
+ * Q8_0-exact output matrix, or Q8_0, Q4_0 or Q6_K blocks, run as MatMulNBits, as the layers do
  * (local generation only: a Q8_0 model's head is a quarter of the bytes a decode step
  * reads, as f32). */
 export function buildHeadGraph(c: LlamaConfig, outputNorm: Float32Array, output: ClientMatrix, o: { quantized?: boolean } = {}): Uint8Array {

@@ -22,6 +22,7 @@ import { arch, cpus, homedir } from "node:os";
 import { basename, join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { ownerGone, PROCESS_TAG, TAG_PATTERN } from "../scratch.ts";
+import { DECODERS_VERSION } from "../dtypes.ts";
 
 /** Where packed copies are kept, the files the graph's external weights are read from, and
  * which of the model's graphs this is ("layers-0-8", "head"): one copy is kept per part. */
@@ -63,7 +64,8 @@ function cpuFingerprint(): string {
 export function packKey(graph: Uint8Array, sources: readonly string[]): string {
   const h = createHash("sha256");
   h.update(graph);
-  h.update(`\0${ort.env.versions.node}\0${cpuFingerprint()}`);
+  // the graph may name weights decoded into a scratch file (gguf-map.ts) instead of holding them
+  h.update(`\0${ort.env.versions.node}\0${cpuFingerprint()}\0decoders ${DECODERS_VERSION}`);
   for (const f of sources) {
     const s = statSync(f);
     h.update(`\0${realpathSync(f)}\0${s.dev}\0${s.ino}\0${s.size}\0${s.mtimeMs}\0${s.ctimeMs}`);

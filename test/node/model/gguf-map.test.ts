@@ -79,30 +79,45 @@ describe("layers left in the GGUF file", () => {
   const engineCases = [
     ["F32", ""],
     ["Q8_0", " (Q8_0: matrices, embedding and head taken as stored)"],
-    ["Q4_K", " (Q4_K: matrices decoded to a scratch file onnxruntime maps, removed at close)"],
+    ["Q4_K", " (Q4_K: matrices decoded to a scratch file onnxruntime maps, gone once the sessions are open)"],
   ] as const;
   for (const [type, what] of engineCases) it(`a local engine opened on the file (weights left there) gives the logits of one over loaded weights${what}`, async () => {
     const file = type === "F32" ? STORIES_260K : join(dir, `engine-${type}.gguf`);
     if (type === "Q8_0") writeSynthModel(file, { dim: 64, layers: 2, heads: 4, kvHeads: 2, ffn: 128, vocab: 512, seed: 9, type });
     if (type === "Q4_K") writeSynthModel(file, { dim: 256, layers: 2, heads: 4, kvHeads: 2, ffn: 512, vocab: 512, seed: 9, type });
-    const scratch = () => readdirSync(tmpdir()).filter((e) => e.startsWith(`efed-decoded-${PROCESS_TAG}-`));
-    const before = scratch();
-    const mapped = await openLocalEngine(file, { shards: 2 });
+    const logits = async (e: LocalEngine) => {
+      const ids = [1, 403, 9, 77];
+      const x = await e.client.embedding.run(new ort.Tensor("int64", BigInt64Array.from(ids.map(BigInt)), [1, ids.length]));
+      const h = await e.session().step(Float32Array.from(x.data as Float32Array), ids.length);
+      return Float32Array.from((await e.client.head.run(new ort.Tensor("float32", h, [1, ids.length, e.model.config.dim]))).data as Float32Array);
+    };
     const loaded = await localEngineOf(await loadModel(file), { shards: 2 });
-    assert.equal(mapped.model.weights.embedding, undefined);
+    const want = await logits(loaded);
+    await loaded.close();
+    // the temporary folder (os.tmpdir() reads TMPDIR): one of its own, then one that cannot be
+    // written, where the decoded values go in the graph and a line says why
+    const saved = process.env.TMPDIR;
+    const tmp = mkdtempSync(join(tmpdir(), "efed-engine-tmp-"));
     try {
-      const logits = async (e: LocalEngine) => {
-        const ids = [1, 403, 9, 77];
-        const x = await e.client.embedding.run(new ort.Tensor("int64", BigInt64Array.from(ids.map(BigInt)), [1, ids.length]));
-        const h = await e.session().step(Float32Array.from(x.data as Float32Array), ids.length);
-        return Float32Array.from((await e.client.head.run(new ort.Tensor("float32", h, [1, ids.length, e.model.config.dim]))).data as Float32Array);
-      };
-      assert.deepEqual(await logits(mapped), await logits(loaded));
-      assert.equal(scratch().length - before.length, type === "Q4_K" ? 1 : 0, "a scratch folder only for matrices decoded to f32");
+      for (const where of [tmp, join(tmp, "missing")]) {
+        process.env.TMPDIR = where;
+        const said: string[] = [];
+        const mapped = await openLocalEngine(file, { shards: 2, say: (l) => said.push(l) });
+        try {
+          assert.equal(mapped.model.weights.embedding, undefined);
+          assert.deepEqual(await logits(mapped), want);
+          assert.deepEqual(readdirSync(tmp).filter((e) => e.startsWith("efed-decoded-")), [], "no scratch folder once the sessions are open");
+          const fellBack = said.filter((l) => /could not write the decoded layers to .*missing .*they go in the graph instead/.test(l));
+          assert.equal(fellBack.length, type === "Q4_K" && where !== tmp ? 1 : 0, said.join("\n"));
+        } finally {
+          await mapped.close();
+        }
+      }
     } finally {
-      await Promise.all([mapped.close(), loaded.close()]);
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+      rmSync(tmp, { recursive: true, force: true });
     }
-    assert.deepEqual(scratch(), before, "close removes the scratch folder");
   });
 
   it("a server's Q8_0 layers are decoded to a scratch file onnxruntime maps: the graph holds no matrix, computes bit for bit what the graph of loaded weights computes, and the file goes with release", async () => {

@@ -12,6 +12,8 @@ import { GGML_Q4_K, GGML_Q6_K, toFloat32 } from "../../../node/model/dtypes.ts";
 import { decodeQ4_K, decodeQ6_K, q6kToBlocks, toQ4_K, toQ6_K } from "../../../node/model/kquants.ts";
 import { blockValues } from "../../../node/model/quant.ts";
 import { mapGgufClient, mapGgufLayers } from "../../../node/model/gguf-map.ts";
+import { openLocalEngine } from "../../../node/client/local.ts";
+import * as ort from "onnxruntime-node";
 import { buildHeadGraph } from "../../../node/model/onnx/layers.ts";
 import { LAYER_MATRICES } from "../../../node/model/types.ts";
 import { headErrors } from "../../helpers/head-check.ts";
@@ -92,6 +94,27 @@ describe("K-quants", () => {
     // and the layers: every matrix 8-bit, blocks of 16
     const layers = await mapGgufLayers(file, 0, 1, { quantized: true });
     assert.deepEqual(LAYER_MATRICES.map((k) => { const l = layers.linear(0, k); return l.kind === "blocks" ? l.m.block : l.kind; }), [16, 16, 16, 16, 16, 16, 16]);
+  });
+
+  it("a Q4_K_M mix runs locally: Q6_K matrices and head as blocks, Q4_K ones decoded, close to the all-f32 graph of the same values", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "efed-q4km-")), "q4km.gguf");
+    writeSynthModel(file, { dim: 256, layers: 2, heads: 4, kvHeads: 2, ffn: 512, vocab: 300, seed: 8, type: "Q4_K_M" });
+    const layers = await mapGgufLayers(file, 0, 2, { quantized: true });
+    assert.deepEqual(LAYER_MATRICES.map((k) => layers.linear(1, k).kind), ["dense", "dense", "blocks", "dense", "dense", "blocks", "dense"]); // wv, w2 are Q6_K
+    const logits = async (quantized: boolean) => {
+      const e = await openLocalEngine(file, { quantized });
+      try {
+        const ids = [1, 40, 9, 77];
+        const x = await e.client.embedding.run(new ort.Tensor("int64", BigInt64Array.from(ids.map(BigInt)), [1, ids.length]));
+        const h = await e.session().step(Float32Array.from(x.data as Float32Array), ids.length);
+        return Float32Array.from((await e.client.head.run(new ort.Tensor("float32", h, [1, ids.length, e.model.config.dim]))).data as Float32Array);
+      } finally {
+        await e.close();
+      }
+    };
+    const [blocks, float] = [await logits(true), await logits(false)];
+    const err = relErr(blocks, float);
+    assert.ok(err > 0 && err < 0.05, `relative error ${err}: int8 activations on the Q6_K matrices, and only there`);
   });
 
   it("loads a model stored as Q4_K or Q6_K, and refuses a tensor whose rows are not whole blocks", async () => {

@@ -32,11 +32,12 @@ describe("a server of a quantized model", () => {
     // K-quant rows are whole blocks of 256 values
     const width = type === "Q4_K" ? { dim: 256, ffn: 512 } : { dim: 128, ffn: 256 };
     writeSynthModel(file, { ...width, layers: 2, heads: 4, kvHeads: 2, vocab: 300, seed: 8, type });
+    // the local engine with float graphs: the same decoded values (its own scratch file is
+    // gone once its sessions are open)
+    const engine = await openLocalEngine(file, { quantized: false });
     const before = mine();
     const server = await startServer({ model: file, layers: [0, 2] });
     const client = await createNode();
-    // the local engine with float graphs: the same decoded values, carried in its graph
-    const engine = await openLocalEngine(file, { quantized: false });
     try {
       const scratch = mine().filter((e) => !before.includes(e));
       assert.equal(scratch.length, 1, "the server holds one scratch folder");
