@@ -98,15 +98,23 @@ export interface ModelRun {
 /** The dense model's greedy text, then the model compressed at each share run on it. */
 export async function runCompressed(file: string, shares: readonly number[], tokens: number): Promise<{ dense: { perplexity: number }; runs: ModelRun[] }> {
   const dense = await openLocalEngine(file);
-  const greedy = await generate(dense.client, dense.session(), { prompt: "", maxTokens: tokens, stopAtEos: false });
-  const seq = [dense.model.tokenizer.bos, ...greedy.tokens];
-  const base = agreementAndPerplexity(await allLogits(dense, seq.slice(0, -1)), seq);
-  await dense.close();
+  let seq: number[];
+  let base: ReturnType<typeof agreementAndPerplexity>;
+  try {
+    const greedy = await generate(dense.client, dense.session(), { prompt: "", maxTokens: tokens, stopAtEos: false });
+    seq = [dense.model.tokenizer.bos, ...greedy.tokens];
+    base = agreementAndPerplexity(await allLogits(dense, seq.slice(0, -1)), seq);
+  } finally {
+    await dense.close();
+  }
   const runs: ModelRun[] = [];
   for (const share of shares) {
     const engine = await openLocalEngine(file, { svd: { share } });
-    runs.push({ share, ...agreementAndPerplexity(await allLogits(engine, seq.slice(0, -1)), seq) });
-    await engine.close();
+    try {
+      runs.push({ share, ...agreementAndPerplexity(await allLogits(engine, seq.slice(0, -1)), seq) });
+    } finally {
+      await engine.close();
+    }
   }
   return { dense: { perplexity: base.perplexity }, runs };
 }

@@ -36,14 +36,16 @@ export function modelIdOf(file: string): string {
 }
 
 export async function openLocalBackend(modelFile: string, o: { device?: Device; shards?: number } = {}): Promise<Backend> {
-  const engine = await openLocalEngine(modelFile, { device: o.device, shards: o.shards });
+  // the template first: one that fails to parse must not leave an engine open
   const template = await readChatTemplate(modelFile);
+  const renderChat = chatTemplateOf(template);
+  const engine = await openLocalEngine(modelFile, { device: o.device, shards: o.shards });
   return {
     modelId: modelIdOf(modelFile),
     client: engine.client,
     mode: "local",
     hasChatTemplate: template !== undefined,
-    renderChat: chatTemplateOf(template),
+    renderChat,
     open: () => engine.session(),
     finished() {},
     close: () => engine.close(),
