@@ -70,8 +70,8 @@ async function inTurns(ours: TimedEngine, peer: TimedEngine, rounds: number) {
   return best;
 }
 
-/** A graph our engine runs: Q8_0 and Q4_0 weights kept quantized or as f32, fused
- * operators or plain. */
+/** A graph our engine runs: Q8_0, Q4_0 and Q6_K weights kept quantized or as f32, fused
+ * operators or plain (Q4_K is always decoded: README). */
 export interface Graph {
   readonly quantized: boolean;
   readonly fused: boolean;
@@ -81,11 +81,11 @@ export interface Graph {
 interface Compared {
   readonly label?: string; // absent: named by its parameter count
   readonly shape: SynthShape;
-  readonly graphs: { readonly F32: Graph[]; readonly Q8_0: Graph[]; readonly Q4_0: Graph[] };
+  readonly graphs: { readonly F32: Graph[]; readonly Q8_0: Graph[]; readonly Q4_0: Graph[]; readonly Q4_K_M: Graph[] };
 }
 
 /** `generate --local`'s graph; servers' and verifiers' is { quantized: false, fused: false }. */
-const LOCAL = { F32: { quantized: false, fused: true }, Q8_0: { quantized: true, fused: true }, Q4_0: { quantized: true, fused: true } } as const;
+const LOCAL = { F32: { quantized: false, fused: true }, Q8_0: { quantized: true, fused: true }, Q4_0: { quantized: true, fused: true }, Q4_K_M: { quantized: true, fused: true } } as const;
 
 /** The 300M model runs only the graph `generate --local` runs for each type (fused; f32 for
  * F32, MatMulNBits for Q8_0 and Q4_0); it takes minutes, so EFED_BENCH_300M=0 skips it (a quick run skips it
@@ -93,8 +93,8 @@ const LOCAL = { F32: { quantized: false, fused: true }, Q8_0: { quantized: true,
 export function comparedModels(quick: boolean, switch300M: string | undefined): Compared[] {
   const with300M = switch300M ?? (quick ? "0" : "1");
   if (with300M !== "0" && with300M !== "1") throw new Error(`EFED_BENCH_300M must be 0 or 1, got ${with300M}`);
-  const models: Compared[] = [{ shape: quick ? SHAPE_QUICK : SHAPE_48M, graphs: { F32: [LOCAL.F32], Q8_0: [{ quantized: false, fused: false }, LOCAL.Q8_0], Q4_0: [LOCAL.Q4_0] } }];
-  if (with300M === "1") models.push({ label: "300M", shape: SHAPE_300M, graphs: { F32: [LOCAL.F32], Q8_0: [LOCAL.Q8_0], Q4_0: [LOCAL.Q4_0] } });
+  const models: Compared[] = [{ shape: quick ? SHAPE_QUICK : SHAPE_48M, graphs: { F32: [LOCAL.F32], Q8_0: [{ quantized: false, fused: false }, LOCAL.Q8_0], Q4_0: [LOCAL.Q4_0], Q4_K_M: [LOCAL.Q4_K_M] } }];
+  if (with300M === "1") models.push({ label: "300M", shape: SHAPE_300M, graphs: { F32: [LOCAL.F32], Q8_0: [LOCAL.Q8_0], Q4_0: [LOCAL.Q4_0], Q4_K_M: [LOCAL.Q4_K_M] } });
   return models;
 }
 
@@ -127,7 +127,7 @@ export function benchRounds(value: string | undefined): number {
 
 /** How a run's graph is named in bench/model.json (speed-summary.ts looks runs up by it):
  * MatMulNBits with 8-bit weights ("int8") or 4-bit ones, both with int8 activations. */
-export const graphLabel = (quantized: boolean, fused: boolean, type: WeightType = "Q8_0") => `${!quantized ? "f32 MatMul" : type === "Q4_0" ? "4-bit MatMulNBits" : "int8 MatMulNBits"}${fused ? " fused" : ""}`;
+export const graphLabel = (quantized: boolean, fused: boolean, type: WeightType = "Q8_0") => `${!quantized ? "f32 MatMul" : type === "Q4_0" ? "4-bit MatMulNBits" : type === "Q4_K_M" ? "f32 MatMul (Q4_K) + int8 MatMulNBits (Q6_K)" : "int8 MatMulNBits"}${fused ? " fused" : ""}`;
 
 type WeightType = keyof Compared["graphs"];
 
@@ -140,7 +140,7 @@ export async function vsLlamaCpp(quick: boolean, log: (s: string) => void) {
   const out: Record<string, unknown> = { shapes: {} as Record<string, unknown>, decodeTokens: decode, prefillTokens: prefill.length, rounds, runs: {} as Record<string, unknown>, packCache: {} as Record<string, unknown> };
   try {
     for (const m of models) {
-      for (const type of ["F32", "Q8_0", "Q4_0"] as const) {
+      for (const type of ["F32", "Q8_0", "Q4_0", "Q4_K_M"] as const) {
         // one model file at a time, deleted (and its engines closed) before the next is written
         const file = join(dir, `${type}.gguf`);
         const t0 = performance.now();

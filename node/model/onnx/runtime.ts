@@ -22,7 +22,7 @@ export const DEFAULT_THREADS = 1;
 
 /** `efed generate`'s default: every core. One user's decode and prefill have the machine;
  * with pool threads that sleep instead of spinning, two threads on this 2-core VM decode
- * 1.3× and prefill 1.7-1.8× as fast as one (bench/model.json "vsLlamaCpp", 48M and 300M F32). */
+ * 1.3-1.4× and prefill 1.8-1.9× as fast as one (bench/model.json "vsLlamaCpp", 48M and 300M F32). */
 export const GENERATE_THREADS = availableParallelism();
 
 /** Threads a server's batched runs (several sessions' rows, batch-runner.ts) compute with.
