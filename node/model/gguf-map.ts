@@ -38,9 +38,9 @@ export interface MappedLayers {
 /** Layers [start, end) of `file`. With `quantized` (a graph that runs Q8_0-exact values as
  * MatMulNBits, layers.ts), an f32 matrix whose first block is Q8_0-exact is read, so the
  * graph builder can look at all its values; any other is mapped: exactQ8_0 stops at the
- * first block that does not fit, so the graph is the one loadModel's weights give. A Q8_0 or
- * Q4_0 matrix comes as stored (quant.ts q8FromBlocks, q4FromBlocks) for `quantized`, decoded
- * otherwise; other types are decoded.
+ * first block that does not fit, so the graph is the one loadModel's weights give. A Q8_0,
+ * Q4_0 or Q6_K matrix comes as stored (quant.ts q8FromBlocks, q4FromBlocks; kquants.ts
+ * q6kToBlocks) for `quantized`, decoded otherwise; other types are decoded.
  * `header`: the file's, when the caller has parsed it already.
  * `scratch` (a server; a local run): where the decoded values of the matrices the graph
  * computes in f32 go, when they are not all f32 in the file, in a file of their own that
