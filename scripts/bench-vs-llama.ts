@@ -70,8 +70,8 @@ async function inTurns(ours: TimedEngine, peer: TimedEngine, rounds: number) {
   return best;
 }
 
-/** A graph our engine runs: Q8_0, Q4_0 and Q6_K weights kept quantized or as f32, fused
- * operators or plain (Q4_K is always decoded: README). */
+/** A graph our engine runs: Q8_0, Q4_0, Q4_K and Q6_K weights kept quantized or as f32,
+ * fused operators or plain. */
 export interface Graph {
   readonly quantized: boolean;
   readonly fused: boolean;
@@ -127,7 +127,7 @@ export function benchRounds(value: string | undefined): number {
 
 /** How a run's graph is named in bench/model.json (speed-summary.ts looks runs up by it):
  * MatMulNBits with 8-bit weights ("int8") or 4-bit ones, both with int8 activations. */
-export const graphLabel = (quantized: boolean, fused: boolean, type: WeightType = "Q8_0") => `${!quantized ? "f32 MatMul" : type === "Q4_0" ? "4-bit MatMulNBits" : type === "Q4_K_M" ? "f32 MatMul (Q4_K) + int8 MatMulNBits (Q6_K)" : "int8 MatMulNBits"}${fused ? " fused" : ""}`;
+export const graphLabel = (quantized: boolean, fused: boolean, type: WeightType = "Q8_0") => `${!quantized ? "f32 MatMul" : type === "Q4_0" ? "4-bit MatMulNBits" : type === "Q4_K_M" ? "4-bit MatMulNBits + offsets (Q4_K), int8 MatMulNBits (Q6_K)" : "int8 MatMulNBits"}${fused ? " fused" : ""}`;
 
 type WeightType = keyof Compared["graphs"];
 

@@ -15,7 +15,7 @@ export interface LocalOptions {
   readonly shards?: number;
   readonly device?: Device;
   readonly svd?: SvdSpec;
-  /** Run Q8_0, Q4_0 and Q6_K weights (layers and output head) as MatMulNBits with int8
+  /** Run Q8_0, Q4_0, Q4_K and Q6_K weights (layers and output head) as MatMulNBits with int8
    * activations and gather a Q8_0 embedding's rows as int8 (default true), each taken from
    * the file as stored. Only here:
    * a swarm's servers and verifiers keep float graphs, because int8 activations do not
@@ -52,7 +52,7 @@ export async function openLocalEngine(file: string, o: LocalOptions = {}): Promi
   const header = await readGgufHeader(file); // parsed once for both
   const quantized = o.quantized ?? true;
   const client = await mapGgufClient(file, { quantized, header });
-  // matrices decoded to f32 (F16, Q4_K; with `quantized` false Q8_0 and Q4_0 too, and the f32
+  // matrices decoded to f32 (F16; with `quantized` false the quantized types too, and the f32
   // ones copied) go to a scratch file onnxruntime maps, not into the graph (protobuf's 2 GB
   // would cap such a model at ~500M parameters)
   const layers = await mapGgufLayers(file, 0, client.model.config.nLayers, { quantized, header, scratch: tmpdir(), say: o.say });

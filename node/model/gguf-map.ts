@@ -4,16 +4,17 @@
 // only copy is onnxruntime's packed one (bench/model.json "serverMemory"). Matrices of other
 // types (F16, Q8_0, Q4_0, Q4_K, Q6_K) are decoded as loadModel decodes them, into a scratch
 // file onnxruntime maps (decodeToScratch) or else into the graph, except that a graph that
-// keeps them quantized (local generation) takes Q8_0, Q4_0 and Q6_K blocks as stored
-// (quant.ts q8FromBlocks, q4FromBlocks; kquants.ts q6kToBlocks); norms are read (tiny).
+// keeps them quantized (local generation) takes Q8_0, Q4_0, Q4_K and Q6_K blocks as stored
+// (quant.ts q8FromBlocks, q4FromBlocks; kquants.ts q4kToBlocks, q6kToBlocks); norms are read
+// (tiny).
 import { closeSync, openSync, readSync, rmSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { scratchFolder } from "./scratch.ts";
 import { ModelFormatError } from "./errors.ts";
-import { byteSize, GGML_F32, GGML_Q4_0, GGML_Q6_K, GGML_Q8_0, toFloat32 } from "./dtypes.ts";
-import { q6kToBlocks } from "./kquants.ts";
+import { byteSize, GGML_F32, GGML_Q4_0, GGML_Q4_K, GGML_Q6_K, GGML_Q8_0, toFloat32 } from "./dtypes.ts";
+import { q4kToBlocks, q6kToBlocks } from "./kquants.ts";
 import { ggufConfig, readGgufHeader, readTensor, readTensorBytes, type GgufFile } from "./gguf.ts";
-import { exactQ8_0, q4FromBlocks, QUANT_BLOCK, q8FromBlocks } from "./quant.ts";
+import { exactQ8_0, q4FromBlocks, QUANT_BLOCK, q8FromBlocks, type BlockMatrix } from "./quant.ts";
 import type { ClientMatrix, Linear, LinearSource, MappedLinear, BlockLinear } from "./onnx/layers.ts";
 import { spmFromGguf } from "./tokenizer/spm.ts";
 import type { Tokenizer } from "./tokenizer/types.ts";
@@ -39,8 +40,8 @@ export interface MappedLayers {
  * MatMulNBits, layers.ts), an f32 matrix whose first block is Q8_0-exact is read, so the
  * graph builder can look at all its values; any other is mapped: exactQ8_0 stops at the
  * first block that does not fit, so the graph is the one loadModel's weights give. A Q8_0,
- * Q4_0 or Q6_K matrix comes as stored (quant.ts q8FromBlocks, q4FromBlocks; kquants.ts
- * q6kToBlocks) for `quantized`, decoded otherwise; other types are decoded.
+ * Q4_0, Q4_K or Q6_K matrix comes as stored (quant.ts q8FromBlocks, q4FromBlocks; kquants.ts
+ * q4kToBlocks, q6kToBlocks) for `quantized`, decoded otherwise; other types are decoded.
  * `header`: the file's, when the caller has parsed it already.
  * `scratch` (a server; a local run): where the decoded values of the matrices the graph
  * computes in f32 go, when they are not all f32 in the file, in a file of their own that
@@ -61,8 +62,8 @@ export async function mapGgufLayers(file: string, start: number, end: number, o:
     const l = /^blk\.(\d+)\./.exec(t.name);
     if (l !== null && Number(l[1]) >= start && Number(l[1]) < end) bytes += byteSize(t.type, t.shape.reduce((a, b) => a * b, 1)) ?? 0;
   }
-  // a quantized graph takes Q8_0, Q4_0 and Q6_K blocks as stored; everything else in f32
-  const asBlocks = (type: number | undefined) => o.quantized === true && (type === GGML_Q8_0 || type === GGML_Q4_0 || type === GGML_Q6_K);
+  // a quantized graph takes Q8_0, Q4_0, Q4_K and Q6_K blocks as stored; everything else in f32
+  const asBlocks = (type: number | undefined) => o.quantized === true && BLOCK_TYPES.includes(type ?? -1);
   if (o.scratch !== undefined) {
     const decoded = decodeToScratch(g, c, start, end, o.scratch, (type) => !asBlocks(type), o.say);
     if (decoded !== undefined) {
@@ -151,11 +152,21 @@ function decodeToScratch(g: GgufFile, c: LlamaConfig, start: number, end: number
   }
 }
 
-/** A matrix read from the file: a Q8_0, Q4_0 or Q6_K one for a `quantized` graph in MatMulNBits'
- * form straight from its blocks (quant.ts), anything else decoded to f32. */
+/** What a `quantized` graph takes as stored, by GGUF type: each in MatMulNBits' form. */
+const FROM_BLOCKS = new Map<number, (bytes: Uint8Array, rows: number, cols: number) => BlockMatrix | undefined>([
+  [GGML_Q8_0, q8FromBlocks],
+  [GGML_Q4_0, q4FromBlocks],
+  [GGML_Q4_K, q4kToBlocks],
+  [GGML_Q6_K, q6kToBlocks],
+]);
+const BLOCK_TYPES = [...FROM_BLOCKS.keys()];
+
+/** A matrix read from the file: a Q8_0, Q4_0, Q4_K or Q6_K one for a `quantized` graph in
+ * MatMulNBits' form straight from its blocks (quant.ts, kquants.ts), anything else decoded
+ * to f32. */
 function readLinear(g: GgufFile, name: string, rows: number, cols: number, quantized: boolean): Linear | BlockLinear {
   const { type, bytes, n } = readTensorBytes(g, name, [cols, rows]);
-  const fromBlocks = !quantized ? undefined : type === GGML_Q8_0 ? q8FromBlocks : type === GGML_Q4_0 ? q4FromBlocks : type === GGML_Q6_K ? q6kToBlocks : undefined;
+  const fromBlocks = quantized ? FROM_BLOCKS.get(type) : undefined;
   const m = fromBlocks?.(bytes, rows, cols);
   if (m !== undefined) return { kind: "blocks", m };
   return { kind: "dense", w: type === GGML_F32 ? new Float32Array(bytes.buffer, 0, n) : toFloat32(type, bytes, n) };
@@ -176,7 +187,7 @@ function firstBlockQ8(file: string, offset: number, cols: number): boolean {
 
 /** The client's part of `file` (embedding, final norm, output head) with its config and
  * tokenizer, f32 matrices left in the file; `model.weights` holds no weights. `quantized`:
- * a Q8_0 embedding and a Q8_0, Q4_0 or Q6_K output matrix come as stored, for graphs that keep
+ * a Q8_0 embedding and a Q8_0, Q4_0, Q4_K or Q6_K output matrix come as stored, for graphs that keep
  * them quantized (layers.ts). `header`: the file's, when the caller has parsed it already. */
 export async function mapGgufClient(file: string, o: { quantized?: boolean; header?: GgufFile } = {}): Promise<{ model: LoadedModel; embedding: ClientMatrix; outputNorm: Float32Array; output: ClientMatrix; externalDir: string }> {
   const g = o.header ?? (await readGgufHeader(file));
@@ -192,9 +203,9 @@ export async function mapGgufClient(file: string, o: { quantized?: boolean; head
     if (t === undefined || t.type !== GGML_F32 || t.shape.length !== 2 || t.shape[0] !== c.dim || t.shape[1] !== c.vocabSize) return readTensor(g, name, [c.dim, c.vocabSize]);
     return { kind: "mapped", location: basename(file), offset: t.offset };
   };
-  // quantized graphs take block matrices as they are stored: the head runs a Q8_0, Q4_0 or
-  // Q6_K output matrix as MatMulNBits and the embedding gathers a Q8_0 table's rows as int8
-  // (layers.ts; other tables are decoded)
+  // quantized graphs take block matrices as they are stored: the head runs a Q8_0, Q4_0,
+  // Q4_K or Q6_K output matrix as MatMulNBits and the embedding gathers a Q8_0 table's rows
+  // as int8 (layers.ts; other tables are decoded)
   const blocks = (name: string, types: number[]): BlockLinear | undefined => {
     if (o.quantized !== true || !types.includes(g.tensors.get(name)?.type ?? -1)) return undefined;
     const read = readLinear(g, name, c.vocabSize, c.dim, true);
@@ -203,8 +214,8 @@ export async function mapGgufClient(file: string, o: { quantized?: boolean; head
   const embedding = blocks("token_embd.weight", [GGML_Q8_0]) ?? matrix("token_embd.weight");
   // a model without output.weight ties its head to the embedding's table (read again as
   // blocks only where the embedding decoded it: Q4_0)
-  const tiedBlocks = () => (embedding instanceof Float32Array || embedding.kind !== "blocks" ? (blocks("token_embd.weight", [GGML_Q4_0, GGML_Q6_K]) ?? embedding) : embedding);
-  const output = g.tensors.has("output.weight") ? (blocks("output.weight", [GGML_Q8_0, GGML_Q4_0, GGML_Q6_K]) ?? matrix("output.weight")) : tiedBlocks();
+  const tiedBlocks = () => (embedding instanceof Float32Array || embedding.kind !== "blocks" ? (blocks("token_embd.weight", [GGML_Q4_0, GGML_Q4_K, GGML_Q6_K]) ?? embedding) : embedding);
+  const output = g.tensors.has("output.weight") ? (blocks("output.weight", BLOCK_TYPES) ?? matrix("output.weight")) : tiedBlocks();
   const model: LoadedModel = { file, format: "gguf", config: c, weights: { layers: new Array(c.nLayers).fill(undefined) }, tokenizer };
   return { model, embedding, outputNorm: readTensor(g, "output_norm.weight", [c.dim]), output, externalDir: dirname(file) };
 }

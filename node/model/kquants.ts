@@ -146,9 +146,8 @@ export function toQ6_K(values: Float32Array): Uint8Array {
 
 /** A GGUF Q6_K tensor [rows][cols] in 8-bit MatMulNBits' form with blocks of 16 (the block of
  * each of its scales): each value's B = q + 96 (its 6 bits + 128 − 32) and the block's scale
- * f32(d · scale), so scale · (B − 128) is exactly what decodeQ6_K gives. Q4_K has no such
- * form: its mins are not whole steps of its scales (README). Undefined for a tensor of the
- * wrong size. */
+ * f32(d · scale), so scale · (B − 128) is exactly what decodeQ6_K gives. Undefined for a
+ * tensor of the wrong size. */
 export function q6kToBlocks(bytes: Uint8Array, rows: number, cols: number): BlockMatrix | undefined {
   const n = rows * cols;
   if (cols % QK_K !== 0 || bytes.length !== (n / QK_K) * Q6_K_BYTES) return undefined;
@@ -173,4 +172,42 @@ export function q6kToBlocks(bytes: Uint8Array, rows: number, cols: number): Bloc
     }
   }
   return { bits: 8, block: 16, rows, cols, q, scales };
+}
+
+/** A GGUF Q4_K tensor [rows][cols] in 4-bit MatMulNBits' form, blocks of 32 (its sub-blocks)
+ * with an offset each. A value d·scale·q − dmin·min is s·(q − 8) + (8s − m) with s =
+ * f32(d·scale), m = f32(dmin·min): the nibbles go to MatMulNBits as stored (its default zero
+ * point 8), and 8s − m becomes the block's offset, which the graph multiplies by the block's
+ * sum of activations (layers.ts int8MatMul). Why not a zero point: MatMulNBits takes only
+ * whole ones on its int8 path, and m is not a whole number of steps s; float zero points take
+ * onnxruntime's float path, which dequantizes the matrix on every run. Centred on 8, the
+ * int8 part rounds like Q4_0's, and the offsets (about half a step where the block's values
+ * straddle zero) see the activations unrounded. blockValues gives the decoded values to
+ * within an f32 rounding of the offset (kquants.test.ts). Undefined for a tensor of the
+ * wrong size. */
+export function q4kToBlocks(bytes: Uint8Array, rows: number, cols: number): BlockMatrix | undefined {
+  const n = rows * cols;
+  if (cols % QK_K !== 0 || bytes.length !== (n / QK_K) * Q4_K_BYTES) return undefined;
+  const halves = halfTable();
+  const q = new Uint8Array(n / 2);
+  const scales = new Float32Array(n / 32);
+  const offsets = new Float32Array(n / 32);
+  for (let b = 0, base = 0, o = 0; b < n / QK_K; b++, base += Q4_K_BYTES) {
+    const d = halves[bytes[base] | (bytes[base + 1] << 8)];
+    const dmin = halves[bytes[base + 2] | (bytes[base + 3] << 8)];
+    for (let j = 0; j < 8; j++) {
+      const [sc, mn] = scaleMin(bytes, base + 4, j);
+      const s = f(d * sc);
+      scales[b * 8 + j] = s;
+      offsets[b * 8 + j] = f(8 * s - f(dmin * mn));
+    }
+    // sub-blocks 2c and 2c + 1 share 32 bytes: the first in the low nibbles, the second in
+    // the high ones; MatMulNBits wants values 2k and 2k + 1 of a block in byte k
+    for (let c = 0, src = base + 16; c < 4; c++, src += 32) {
+      for (const shift of [0, 4]) {
+        for (let k = 0; k < 16; k++, o++) q[o] = ((bytes[src + 2 * k] >> shift) & 0xf) | (((bytes[src + 2 * k + 1] >> shift) & 0xf) << 4);
+      }
+    }
+  }
+  return { bits: 4, block: 32, rows, cols, q, scales, offsets };
 }

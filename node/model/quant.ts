@@ -1,7 +1,8 @@
 // Q8_0 and Q4_0 weights kept quantized in the graph. A layer matrix runs as com.microsoft
 // MatMulNBits (8 or 4 bits, blocks of 32 along the input, one scale a block) when its f32
 // values are exactly what Q8_0 decodes to, or when the GGUF file stores it as Q8_0 or Q4_0
-// (taken as stored, local generation only; Q6_K too, as 8 bits in blocks of 16: kquants.ts);
+// (taken as stored, local generation only; Q6_K too, as 8 bits in blocks of 16, and Q4_K as
+// 4 bits with an offset a block: kquants.ts);
 // otherwise as a float MatMul.
 //
 // Why decide from the values and not from the file's tensor type: every party that holds
@@ -28,14 +29,17 @@ export const QUANT_BLOCK = 32;
 /** A matrix [rows][cols] as MatMulNBits takes it: one float scale per block of 32 (16 for
  * Q6_K's, kquants.ts) along a row, and B [rows][cols/block][block·bits/8]: at 8 bits each
  * value's q + 128, at 4 bits two values a byte (the first in the low nibble) of q + 8 — the
- * default zero points of MatMulNBits, so a value is scale · (B − 128) or scale · (B − 8). */
+ * default zero points of MatMulNBits, so a value is scale · (B − 128) or scale · (B − 8).
+ * `offsets` (Q4_K's, kquants.ts q4kToBlocks): one float a block, added to each of its
+ * values; the graph adds it times the block's sum of activations (layers.ts int8MatMul). */
 export interface BlockMatrix {
   readonly bits: 4 | 8;
   readonly block: 16 | 32;
   readonly rows: number;
   readonly cols: number;
   readonly q: Uint8Array; // [rows·cols·bits/8]
-  readonly scales: Float32Array; // [rows·cols/32]
+  readonly scales: Float32Array; // [rows·cols/block]
+  readonly offsets?: Float32Array; // [rows·cols/block]
 }
 
 /** The Q8_0 form of w [rows][cols] if every block decodes back to exactly its values (scale
@@ -119,6 +123,8 @@ export function blockValues(m: BlockMatrix): Float32Array {
   const out = new Float32Array(m.rows * m.cols);
   if (m.bits === 8) for (let i = 0; i < out.length; i++) out[i] = m.scales[(i / m.block) | 0] * (m.q[i] - 128);
   else for (let i = 0; i < out.length; i++) out[i] = m.scales[(i / m.block) | 0] * (((m.q[i >> 1] >> ((i & 1) * 4)) & 0x0f) - 8);
+  const o = m.offsets;
+  if (o !== undefined) for (let i = 0; i < out.length; i++) out[i] += o[(i / m.block) | 0];
   return out;
 }
 

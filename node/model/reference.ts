@@ -23,6 +23,30 @@ export function matmul(w: Float32Array, x: Float64Array, rows: number): Float64A
   return y;
 }
 
+/** w [rows][n] times x as MatMulNBits' int8 path computes it: x rounded in blocks of `block`
+ * (quant.ts quantizeActivations). With `offsets` (Q4_K's, one a block: kquants.ts
+ * q4kToBlocks) each block's offset is taken out of w and multiplied by the block's sum of
+ * the unrounded x, as the graph does (layers.ts int8MatMul). */
+export function int8MatVec(w: Float32Array, x: Float64Array, rows: number, offsets?: Float32Array, block = 32): Float64Array {
+  const xq = quantizeActivations(x, block);
+  if (offsets === undefined) return matmul(w, xq, rows);
+  const n = x.length;
+  const blocks = n / block;
+  const sums = new Float64Array(blocks);
+  for (let i = 0; i < n; i++) sums[(i / block) | 0] += x[i];
+  const y = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let s = 0;
+    for (let b = 0; b < blocks; b++) {
+      const off = offsets[r * blocks + b];
+      s += off * sums[b];
+      for (let i = b * block, o = r * n; i < (b + 1) * block; i++) s += (w[o + i] - off) * xq[i];
+    }
+    y[r] = s;
+  }
+  return y;
+}
+
 export function softmax(x: Float64Array): Float64Array {
   let max = -Infinity;
   for (const v of x) max = Math.max(max, v);
@@ -61,11 +85,12 @@ export class ReferenceState {
 }
 
 /** One transformer block on the hidden state `x` of the token at `pos`. Matrices in
- * `int8Inputs` see their input rounded as the graph's Q8_0 path rounds it (quant.ts). */
-export function block(c: LlamaConfig, w: LayerWeights, s: ReferenceState, l: number, x: Float64Array, pos: number, int8Inputs: ReadonlySet<LayerMatrix> = new Set()): Float64Array {
+ * `int8Inputs` see their input rounded as the graph's Q8_0 path rounds it (quant.ts), less
+ * the `offsets` of those that have them (int8MatVec). */
+export function block(c: LlamaConfig, w: LayerWeights, s: ReferenceState, l: number, x: Float64Array, pos: number, int8Inputs: ReadonlySet<LayerMatrix> = new Set(), offsets?: (m: LayerMatrix) => Float32Array | undefined): Float64Array {
   const hs = c.headSize;
   const kvMul = c.nHeads / c.nKvHeads;
-  const mm = (m: LayerMatrix, v: Float64Array) => matmul(w[m], int8Inputs.has(m) ? quantizeActivations(v) : v, matrixShape(c, m)[0]);
+  const mm = (m: LayerMatrix, v: Float64Array) => (int8Inputs.has(m) ? int8MatVec(w[m], v, matrixShape(c, m)[0], offsets?.(m)) : matmul(w[m], v, matrixShape(c, m)[0]));
   // attention: norm → q, k, v → rotary → scores over the cache → output + residual
   const h = rmsnorm(x, w.attnNorm, c.normEps);
   const q = mm("wq", h);
@@ -104,14 +129,17 @@ export class ReferenceModel {
   readonly config: LlamaConfig;
   private readonly w: LlamaWeights;
   private readonly int8Inputs = new Map<number, Set<LayerMatrix>>();
+  private readonly offsets?: (l: number, m: LayerMatrix) => Float32Array | undefined;
   state: ReferenceState;
 
   /** `int8Activations` "all": every layer matrix sees its input rounded as MatMulNBits'
    * int8 path rounds it (a local graph of Q4_0 blocks, whose values no rule can tell from
-   * f32); otherwise the Q8_0-exact ones (quant.ts). */
-  constructor(config: LlamaConfig, weights: LlamaWeights, o: { int8Activations?: "all" } = {}) {
+   * f32); otherwise the Q8_0-exact ones (quant.ts). `offsets`: the block offsets of a layer
+   * matrix that has them (Q4_K's, int8MatVec). */
+  constructor(config: LlamaConfig, weights: LlamaWeights, o: { int8Activations?: "all"; offsets?: (l: number, m: LayerMatrix) => Float32Array | undefined } = {}) {
     this.config = config;
     this.w = weights;
+    this.offsets = o.offsets;
     this.state = new ReferenceState(config);
     if (o.int8Activations === "all") for (let l = 0; l < config.nLayers; l++) this.int8Inputs.set(l, new Set(LAYER_MATRICES));
   }
@@ -123,7 +151,7 @@ export class ReferenceModel {
 
   /** Layers [start, end) on `x` at `pos`. */
   layers(x: Float64Array, pos: number, start = 0, end = this.config.nLayers): Float64Array {
-    for (let l = start; l < end; l++) x = block(this.config, this.w.layers[l]!, this.state, l, x, pos, this.int8InputsOf(l));
+    for (let l = start; l < end; l++) x = block(this.config, this.w.layers[l]!, this.state, l, x, pos, this.int8InputsOf(l), this.offsets === undefined ? undefined : (m) => this.offsets!(l, m));
     return x;
   }
 

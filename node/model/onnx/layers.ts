@@ -17,8 +17,8 @@ export type Linear =
  * these values, without a JS copy (gguf-map.ts). */
 export type MappedLinear = { readonly kind: "mapped"; readonly location: string; readonly offset: number };
 
-/** A GGUF Q8_0, Q4_0 or Q6_K matrix [out][in] in MatMulNBits' form (quant.ts q8FromBlocks,
- * q4FromBlocks, kquants.ts q6kToBlocks), for a graph that runs them quantized
+/** A GGUF Q8_0, Q4_0, Q4_K or Q6_K matrix [out][in] in MatMulNBits' form (quant.ts
+ * q8FromBlocks, q4FromBlocks, kquants.ts q4kToBlocks, q6kToBlocks), for a graph that runs them quantized
  * (`quantized`); any other graph gets its decoded values. */
 export type BlockLinear = { readonly kind: "blocks"; readonly m: BlockMatrix };
 
@@ -45,13 +45,35 @@ function gemmT(g: GraphBuilder, x: string, w: string, rows: number, cols: number
   return g.op("Reshape", [y, lead === undefined ? g.i64([1, -1, rows]) : g.op("Concat", [lead, g.i64([rows])], [attr.int("axis", 0)])]);
 }
 
-/** x [.., in] times Wᵀ for the block form of W [out][in] (Q8_0, Q4_0, Q6_K) as MatMulNBits
- * with int8 activations (quant.ts). */
+/** Each graph's block sums of an input, by input and block: q, k and v (gate and up) share
+ * their input, and its sums. */
+const sumsOf = new WeakMap<GraphBuilder, Map<string, string>>();
+
+/** x [B, S, in] → the sums of its blocks of `block`, [B, S, blocks]. */
+function blockSums(g: GraphBuilder, x: string, blocks: number, block: number): string {
+  const made = sumsOf.get(g) ?? new Map<string, string>();
+  sumsOf.set(g, made);
+  const key = `${x}/${block}`;
+  let sums = made.get(key);
+  if (sums === undefined) made.set(key, (sums = g.op("ReduceSum", [g.op("Reshape", [x, g.i64([0, 0, blocks, block])]), g.i64([-1])], [attr.int("keepdims", 0)])));
+  return sums;
+}
+
+/** x [B, S, in] times Wᵀ for the block form of W [out][in] (Q8_0, Q4_0, Q4_K, Q6_K) as
+ * MatMulNBits with int8 activations (quant.ts). Blocks with offsets (Q4_K's) add each
+ * block's offset times the sum of the block's activations, in f32: a MatMul of
+ * [B, S, in/block] sums by the offsets [in/block][out], a block-th of the matrix's size. */
 function int8MatMul(g: GraphBuilder, x: string, name: string, q: BlockMatrix): string {
   const b = g.bytes(`${name}.q${q.bits}`, q.q, [q.rows, q.cols / q.block, (q.block * q.bits) / 8]);
   const s = g.weight(`${name}.scales`, q.scales, [q.scales.length]);
   const attrs = [attr.int("K", q.cols), attr.int("N", q.rows), attr.int("bits", q.bits), attr.int("block_size", q.block), attr.int("accuracy_level", INT8_ACCURACY)];
-  return g.msOp("MatMulNBits", [x, b, s], attrs);
+  const y = g.msOp("MatMulNBits", [x, b, s], attrs);
+  if (q.offsets === undefined) return y;
+  const blocks = q.cols / q.block;
+  const sums = blockSums(g, x, blocks, q.block);
+  const offsets = new Float32Array(q.offsets.length); // [in/block][out]: MatMul's layout
+  for (let r = 0; r < q.rows; r++) for (let k = 0; k < blocks; k++) offsets[k * q.rows + r] = q.offsets[r * blocks + k];
+  return g.op("Add", [y, g.op("MatMul", [sums, g.weight(`${name}.offsets`, offsets, [blocks, q.rows])])]);
 }
 
 /** x [1, S, in] times Wᵀ in one node: onnxruntime's FusedMatMul with transB packs W as
@@ -114,7 +136,7 @@ export interface ShardGraphOptions {
   readonly end: number;
   readonly norms: (layer: number) => { attnNorm: Float32Array; ffnNorm: Float32Array };
   readonly linear: LinearSource;
-  /** Run Q8_0-exact matrices, and Q8_0, Q4_0 and Q6_K blocks as stored, as MatMulNBits with int8
+  /** Run Q8_0-exact matrices, and Q8_0, Q4_0, Q4_K and Q6_K blocks as stored, as MatMulNBits with int8
    * activations (quant.ts); default false. Only local
    * generation turns it on: a server's and a verifier's graphs must recompute each other
    * within the audits' tolerance, which int8 activations do not (quant.ts). */
@@ -189,7 +211,7 @@ export function buildShardGraph(c: LlamaConfig, o: ShardGraphOptions): Uint8Arra
 }
 
 /** A [vocab, dim] client matrix in memory or left in the model file (gguf-map.ts), or a
- * Q8_0, Q4_0 or Q6_K matrix as stored for a `quantized` graph. */
+ * Q8_0, Q4_0, Q4_K or Q6_K matrix as stored for a `quantized` graph. */
 export type ClientMatrix = Float32Array | MappedLinear | BlockLinear;
 
 function clientMatrix(g: GraphBuilder, name: string, w: ClientMatrix, dims: number[]): string {
@@ -266,7 +288,7 @@ export function buildEmbeddingGraph(c: LlamaConfig, embedding: ClientMatrix): Ui
 }
 
 /** Client: hidden [1, S, dim] → final norm → logits [1, S, vocab]. `quantized`: a
- * Q8_0-exact output matrix, or Q8_0, Q4_0 or Q6_K blocks, run as MatMulNBits, as the layers do
+ * Q8_0-exact output matrix, or Q8_0, Q4_0, Q4_K or Q6_K blocks, run as MatMulNBits, as the layers do
  * (local generation only: a Q8_0 model's head is a quarter of the bytes a decode step
  * reads, as f32). */
 export function buildHeadGraph(c: LlamaConfig, outputNorm: Float32Array, output: ClientMatrix, o: { quantized?: boolean } = {}): Uint8Array {

@@ -8,7 +8,7 @@ import { SHAPE_300M, SHAPE_48M, SHAPE_QUICK } from "../../../scripts/synth-shape
 import { synthConfig } from "../../../node/model/synth.ts";
 
 describe("the llama.cpp comparison's models", () => {
-  it("includes the 300M model by default, fused, f32 for F32 and MatMulNBits for Q8_0, Q4_0 and Q4_K_M's Q6_K; 48M Q8_0 also as servers run it", () => {
+  it("includes the 300M model by default, fused, f32 for F32 and MatMulNBits for Q8_0, Q4_0 and Q4_K_M; 48M Q8_0 also as servers run it", () => {
     const models = comparedModels(false, undefined);
     assert.deepEqual(models.map((m) => m.shape), [SHAPE_48M, SHAPE_300M]);
     assert.deepEqual(models[1].graphs, { F32: [{ quantized: false, fused: true }], Q8_0: [{ quantized: true, fused: true }], Q4_0: [{ quantized: true, fused: true }], Q4_K_M: [{ quantized: true, fused: true }] });

@@ -9,7 +9,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GGML_Q4_K, GGML_Q6_K, toFloat32 } from "../../../node/model/dtypes.ts";
-import { decodeQ4_K, decodeQ6_K, q6kToBlocks, toQ4_K, toQ6_K } from "../../../node/model/kquants.ts";
+import { decodeQ4_K, decodeQ6_K, q4kToBlocks, q6kToBlocks, toQ4_K, toQ6_K } from "../../../node/model/kquants.ts";
 import { blockValues } from "../../../node/model/quant.ts";
 import { mapGgufClient, mapGgufLayers } from "../../../node/model/gguf-map.ts";
 import { openLocalEngine } from "../../../node/client/local.ts";
@@ -42,6 +42,12 @@ describe("K-quants", () => {
       assert.equal(got[i], f(f(1 * sc[j]) * q) - f(0.5 * m[j]), `value ${i}`);
     }
     assert.deepEqual(toFloat32(GGML_Q4_K, block, 256), got);
+    // in 4-bit MatMulNBits' form: sub-blocks of 32 with a scale and an offset each, the same
+    // values (exactly here, where every scale and min is a whole number of halves)
+    const q = q4kToBlocks(block, 1, 256)!;
+    assert.deepEqual([q.bits, q.block, q.scales.length, q.offsets?.length], [4, 32, 8, 8]);
+    assert.deepEqual(blockValues(q), got);
+    assert.deepEqual([...q.offsets!], sc.map((s, j) => 8 * s - 0.5 * m[j]));
   });
 
   it("decodes a Q6_K block written by hand: low nibbles, 2-bit high parts, an int8 scale per 16 values", () => {
@@ -76,6 +82,10 @@ describe("K-quants", () => {
     assert.ok(relErr(q4, x) < 0.1 && relErr(q4, x) > 0.01, `Q4_K ${relErr(q4, x)}`);
     assert.ok(relErr(q6, x) < 0.03 && relErr(q6, x) > 0.001, `Q6_K ${relErr(q6, x)}`);
     assert.throws(() => toQ4_K(x.subarray(0, 300)), /multiple of 256/);
+    // in MatMulNBits' form, the decoded values to within the f32 rounding of an offset
+    const blocks = q4kToBlocks(toQ4_K(x), 4, 256)!;
+    assert.ok(relErr(blockValues(blocks), q4) < 1e-7, `${relErr(blockValues(blocks), q4)}`);
+    assert.equal(q4kToBlocks(toQ4_K(x), 4, 512), undefined); // the wrong size
   });
 
   it("the local head runs a Q6_K output matrix as 8-bit MatMulNBits with blocks of 16, its values exactly the decoded ones", async () => {
@@ -96,11 +106,12 @@ describe("K-quants", () => {
     assert.deepEqual(LAYER_MATRICES.map((k) => { const l = layers.linear(0, k); return l.kind === "blocks" ? l.m.block : l.kind; }), [16, 16, 16, 16, 16, 16, 16]);
   });
 
-  it("a Q4_K_M mix runs locally: Q6_K matrices and head as blocks, Q4_K ones decoded, close to the all-f32 graph of the same values", async () => {
+  it("a Q4_K_M mix runs locally: every matrix and the head as blocks (Q6_K's 8-bit, Q4_K's 4-bit with offsets), close to the all-f32 graph of the same values", async () => {
     const file = join(mkdtempSync(join(tmpdir(), "efed-q4km-")), "q4km.gguf");
     writeSynthModel(file, { dim: 256, layers: 2, heads: 4, kvHeads: 2, ffn: 512, vocab: 300, seed: 8, type: "Q4_K_M" });
     const layers = await mapGgufLayers(file, 0, 2, { quantized: true });
-    assert.deepEqual(LAYER_MATRICES.map((k) => layers.linear(1, k).kind), ["dense", "dense", "blocks", "dense", "dense", "blocks", "dense"]); // wv, w2 are Q6_K
+    // wv and w2 are Q6_K
+    assert.deepEqual(LAYER_MATRICES.map((k) => { const l = layers.linear(1, k); return l.kind === "blocks" ? `${l.m.bits}${l.m.offsets === undefined ? "" : "+offsets"}` : l.kind; }), ["4+offsets", "4+offsets", "8", "4+offsets", "4+offsets", "8", "4+offsets"]);
     const logits = async (quantized: boolean) => {
       const e = await openLocalEngine(file, { quantized });
       try {
@@ -114,7 +125,7 @@ describe("K-quants", () => {
     };
     const [blocks, float] = [await logits(true), await logits(false)];
     const err = relErr(blocks, float);
-    assert.ok(err > 0 && err < 0.05, `relative error ${err}: int8 activations on the Q6_K matrices, and only there`);
+    assert.ok(err > 0 && err < 0.05, `relative error ${err}: int8 activations`);
   });
 
   it("loads a model stored as Q4_K or Q6_K, and refuses a tensor whose rows are not whole blocks", async () => {
