@@ -35,11 +35,12 @@ export function modelIdOf(file: string): string {
   return extname(b) === ".gguf" || extname(b) === ".safetensors" ? b.slice(0, -extname(b).length) : b;
 }
 
-export async function openLocalBackend(modelFile: string, o: { device?: Device; shards?: number } = {}): Promise<Backend> {
+/** `packCache`, `say`: as openLocalEngine's (client/local.ts). */
+export async function openLocalBackend(modelFile: string, o: { device?: Device; shards?: number; packCache?: string; say?: (line: string) => void } = {}): Promise<Backend> {
   // the template first: one that fails to parse must not leave an engine open
   const template = await readChatTemplate(modelFile);
   const renderChat = chatTemplateOf(template);
-  const engine = await openLocalEngine(modelFile, { device: o.device, shards: o.shards });
+  const engine = await openLocalEngine(modelFile, { device: o.device, shards: o.shards, packCache: o.packCache, say: o.say });
   return {
     modelId: modelIdOf(modelFile),
     client: engine.client,

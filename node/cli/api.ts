@@ -5,7 +5,7 @@ import { isLoopback } from "../api/http.ts";
 import { dashboardRoutes } from "../api/dashboard.ts";
 import { ApiServer, DEFAULT_MAX_BODY, DEFAULT_MAX_CONCURRENT } from "../api/server.ts";
 import { DEVICES, type Device } from "../model/onnx/runtime.ts";
-import { CONFIRMATIONS_HELP, DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, logToFile, parsePort, parseUrl, threadsOption } from "./common.ts";
+import { CONFIRMATIONS_HELP, DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, logToFile, packCacheDir, packCacheOption, parsePort, parseUrl, threadsOption } from "./common.ts";
 import { parseFloatIn, parseIntIn } from "./generate.ts";
 
 interface ApiFlags {
@@ -24,6 +24,7 @@ interface ApiFlags {
   audit: boolean;
   confirmations?: number;
   log?: string;
+  packCache?: string | true;
 }
 
 export function apiCommand(program: Command): void {
@@ -40,6 +41,7 @@ export function apiCommand(program: Command): void {
     .addOption(new Option("--device <device>", "execution provider").choices([...DEVICES]).default("cpu"))
     .addOption(threadsOption())
     .option("--shards <k>", "--local: split the layers into k shards", parseIntIn(1, 4096), 1)
+    .addOption(packCacheOption())
     .option("--max-body <bytes>", "largest request body", parseIntIn(1024, 1 << 30), DEFAULT_MAX_BODY)
     .option("--parallel <n>", "generations at once; more are answered 429", parseIntIn(1, 1024), DEFAULT_MAX_CONCURRENT)
     .option("--audit-share <p>", "share of sessions handed to a verifier for an audit (swarm mode)", parseFloatIn(0, 1), 0.05)
@@ -66,6 +68,7 @@ cover the model or its servers are busy.
 
 Examples:
   $ efed api --local --model ../shared/models/stories260K-f32.gguf --port 8080
+  $ efed api --local --pack-cache --model model.gguf      (later starts map the packed weights)
   $ curl -s localhost:8080/v1/completions -H 'content-type: application/json' \\
       -d '{"model": "stories260K-f32", "prompt": "Once upon a time", "max_tokens": 32, "temperature": 0}'
   $ EFED_API_KEY=secret efed api --model ../shared/models/stories260K-f32.gguf --host 0.0.0.0`,
@@ -73,10 +76,11 @@ Examples:
     .action(async (o: ApiFlags) => {
       if (o.log !== undefined) logToFile(o.log);
       if (!isLoopback(o.host) && !o.apiKey) throw new InvalidArgumentError(`--host ${o.host} is reachable beyond this machine: set --api-key (or EFED_API_KEY)`);
-      if (!o.local && o.shards !== 1) throw new InvalidArgumentError("--shards applies to --local only");
+      if (!o.local && (o.shards !== 1 || o.packCache !== undefined)) throw new InvalidArgumentError("--shards and --pack-cache apply to --local only");
+      const packCache = packCacheDir(o);
       log(o.local ? `loading ${o.model}…` : `connecting to the swarm at ${o.rpc}…`);
       const backend: Backend = o.local
-        ? await openLocalBackend(o.model, { device: o.device, shards: o.shards })
+        ? await openLocalBackend(o.model, { device: o.device, shards: o.shards, packCache, say: log })
         : await openSwarmBackend({ rpc: o.rpc, deployments: o.deployments, model: o.model, device: o.device, auditShare: o.audit ? o.auditShare : 0, confirmations: o.confirmations, log });
       const api = new ApiServer(backend, { apiKey: o.apiKey, maxBodyBytes: o.maxBody, maxConcurrent: o.parallel, log, extra: dashboardRoutes(backend) });
       let addr;

@@ -6,6 +6,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { REMOTE_CONFIRMATIONS } from "../chain/confirmed.ts";
 import { DEFAULT_THREADS } from "../model/onnx/runtime.ts";
+import { defaultPackDir } from "../model/onnx/pack-cache.ts";
 import { StatusLine } from "./progress.ts";
 
 export const DEFAULT_RPC = process.env.EFED_RPC ?? "http://127.0.0.1:8545";
@@ -85,6 +86,23 @@ export function threadsOption(byDefault = DEFAULT_THREADS): Option {
       return n;
     })
     .default(byDefault);
+}
+
+/** `--pack-cache [dir]` (generate --local, api --local): see model/onnx/pack-cache.ts. */
+export function packCacheOption(): Option {
+  return new Option("--pack-cache [dir]", `--local, GGUF: keep onnxruntime's packed f32 weights in dir (default ${defaultPackDir()}) and map them on later loads instead of packing again; about twice the layers' f32 bytes on disk, written on the first load (slower); int8 graphs are not kept`).argParser((v: string) => {
+    if (v.trim() === "") throw new InvalidArgumentError("give a folder, or no value for the default");
+    return v;
+  });
+}
+
+/** The folder `--pack-cache` names (its default for no value), once it is known to apply:
+ * the CPU's packing, a GGUF file's weights as they are. */
+export function packCacheDir(o: { packCache?: string | true; device: string; svd?: unknown }): string | undefined {
+  if (o.packCache === undefined) return undefined;
+  if (o.device !== "cpu") throw new InvalidArgumentError("--pack-cache keeps onnxruntime's CPU packing: it applies to --device cpu only");
+  if (o.svd !== undefined) throw new InvalidArgumentError("--pack-cache keeps a GGUF file's packed weights; it does not apply to SVD-compressed ones (--svd-*)");
+  return o.packCache === true ? defaultPackDir() : o.packCache;
 }
 
 /** Errors we raise on purpose carry a user-facing message: print it on one line. */

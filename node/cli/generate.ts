@@ -3,10 +3,9 @@ import { InvalidArgumentError, Option, type Command } from "commander";
 import { generate } from "../client/generate.ts";
 import { openLocalEngine } from "../client/local.ts";
 import { DEVICES, GENERATE_THREADS, type Device } from "../model/onnx/runtime.ts";
-import { defaultPackDir } from "../model/onnx/pack-cache.ts";
 import { openSwarmClient } from "../client/swarm.ts";
 import { isRelayed } from "../p2p/reachability.ts";
-import { CONFIRMATIONS_HELP, DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, parseMultiaddr, parseUrl, threadsOption } from "./common.ts";
+import { CONFIRMATIONS_HELP, DEFAULT_DEPLOYMENTS, DEFAULT_RPC, log, packCacheDir, packCacheOption, parseMultiaddr, parseUrl, threadsOption } from "./common.ts";
 
 export function parseIntIn(lo: number, hi: number) {
   return (v: string): number => {
@@ -67,10 +66,7 @@ export function generateCommand(program: Command): void {
     .option("--svd-energy <e>", "run SVD-compressed weights keeping energy e (Eq. 12)", parseFloatIn(0, 1, true))
     .option("--svd-ratio <r>", "run SVD-compressed weights at compression ratio r (Eq. 15)", parseFloatIn(0, 1, true))
     .option("--stats", "print tokens/s and shard layout to stderr at the end")
-    .option("--pack-cache [dir]", `--local, GGUF: keep onnxruntime's packed f32 weights in dir (default ${defaultPackDir()}) and map them on later loads instead of packing again; about twice the layers' f32 bytes on disk, written on the first load (slower); int8 graphs are not kept`, (v: string) => {
-      if (v.trim() === "") throw new InvalidArgumentError("give a folder, or no value for the default");
-      return v;
-    })
+    .addOption(packCacheOption())
     .option("--listen <multiaddr>", "network mode: listen at this reachable address with a fixed port, e.g. /ip4/203.0.113.7/tcp/4300 (repeatable), so servers behind NAT reached through a relay can connect back directly", (v: string, acc: string[]) => {
       if (/\/tcp\/0(\/|$)/.test(v) || /\/ip[46]\/(0\.0\.0\.0|::)\//.test(v)) throw new InvalidArgumentError("give the address servers can reach, with a fixed port (it is announced as it is)");
       return parseMultiaddr(v, acc);
@@ -100,10 +96,8 @@ Examples:
       if (o.model === undefined) throw new InvalidArgumentError("--local needs --model <file>");
       if (o.svdEnergy !== undefined && o.svdRatio !== undefined) throw new InvalidArgumentError("choose one of --svd-energy and --svd-ratio");
       const svd = o.svdEnergy !== undefined ? { energy: o.svdEnergy } : o.svdRatio !== undefined ? { ratio: o.svdRatio } : undefined;
-      if (o.packCache !== undefined && o.device !== "cpu") throw new InvalidArgumentError("--pack-cache keeps onnxruntime's CPU packing: it applies to --device cpu only");
-      if (svd !== undefined && o.packCache !== undefined) throw new InvalidArgumentError("--pack-cache keeps a GGUF file's packed weights; it does not apply to SVD-compressed ones (--svd-*)");
+      const packCache = packCacheDir({ ...o, svd });
       if (svd !== undefined) log("compressing weights with SVD…");
-      const packCache = o.packCache === true ? defaultPackDir() : o.packCache;
       const engine = await openLocalEngine(o.model, { shards: o.shards, device: o.device, svd, packCache, say: log });
       try {
         const r = await streamText(engine.client, engine.session(), o);
