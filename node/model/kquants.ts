@@ -8,6 +8,7 @@
 //        (one per 16 values), d (f16). A value is d·scale·(q − 32).
 // The encoders are simple, not llama.cpp's (which search for the best scales): valid blocks
 // for tests and synthetic models.
+import { endianness } from "node:os";
 import { floatToHalf, halfTable, halfToFloat } from "./half.ts";
 import type { BlockMatrix } from "./quant.ts";
 
@@ -17,13 +18,12 @@ export const Q6_K_BYTES = 210;
 
 const f = Math.fround;
 
-/** Sub-block j's 6-bit scale and min from a Q4_K block's 12 scale bytes (llama.cpp's
+/** Sub-block j's 6-bit scale and min from a Q4_K block's 12 scale bytes at `o` (llama.cpp's
  * get_scale_min_k4): the first four in the low 6 bits of bytes 0–3 and 4–7; the last four
- * in the nibbles of bytes 8–11, their top 2 bits in the top bits of bytes 0–7. */
-function scaleMin(s: Uint8Array, o: number, j: number): [number, number] {
-  if (j < 4) return [s[o + j] & 63, s[o + j + 4] & 63];
-  return [(s[o + j + 4] & 0xf) | ((s[o + j - 4] >> 6) << 4), (s[o + j + 4] >> 4) | ((s[o + j] >> 6) << 4)];
-}
+ * in the nibbles of bytes 8–11, their top 2 bits in the top bits of bytes 0–7. (Two
+ * functions, not one returning a pair: a million blocks a 300M model, eight pairs each.) */
+const scaleOf = (s: Uint8Array, o: number, j: number) => (j < 4 ? s[o + j] & 63 : (s[o + j + 4] & 0xf) | ((s[o + j - 4] >> 6) << 4));
+const minOf = (s: Uint8Array, o: number, j: number) => (j < 4 ? s[o + j + 4] & 63 : (s[o + j + 4] >> 4) | ((s[o + j] >> 6) << 4));
 
 export function decodeQ4_K(bytes: Uint8Array, n: number): Float32Array {
   const out = new Float32Array(n);
@@ -34,12 +34,10 @@ export function decodeQ4_K(bytes: Uint8Array, n: number): Float32Array {
     const scales = base + 4;
     let q = base + 16;
     for (let j = 0; j < 8; j += 2, q += 32) {
-      const [sc1, m1] = scaleMin(bytes, scales, j);
-      const [sc2, m2] = scaleMin(bytes, scales, j + 1);
-      const d1 = f(d * sc1);
-      const min1 = f(dmin * m1);
-      const d2 = f(d * sc2);
-      const min2 = f(dmin * m2);
+      const d1 = f(d * scaleOf(bytes, scales, j));
+      const min1 = f(dmin * minOf(bytes, scales, j));
+      const d2 = f(d * scaleOf(bytes, scales, j + 1));
+      const min2 = f(dmin * minOf(bytes, scales, j + 1));
       for (let l = 0; l < 32; l++) out[y++] = f(d1 * (bytes[q + l] & 0xf)) - min1;
       for (let l = 0; l < 32; l++) out[y++] = f(d2 * (bytes[q + l] >> 4)) - min2;
     }
@@ -147,27 +145,37 @@ export function toQ6_K(values: Float32Array): Uint8Array {
 /** A GGUF Q6_K tensor [rows][cols] in 8-bit MatMulNBits' form with blocks of 16 (the block of
  * each of its scales): each value's B = q + 96 (its 6 bits + 128 − 32) and the block's scale
  * f32(d · scale), so scale · (B − 128) is exactly what decodeQ6_K gives. Undefined for a
- * tensor of the wrong size. */
+ * tensor of the wrong size, or on a big-endian host (values are written 32 bits at a time). */
 export function q6kToBlocks(bytes: Uint8Array, rows: number, cols: number): BlockMatrix | undefined {
   const n = rows * cols;
-  if (cols % QK_K !== 0 || bytes.length !== (n / QK_K) * Q6_K_BYTES) return undefined;
+  if (cols % QK_K !== 0 || bytes.length !== (n / QK_K) * Q6_K_BYTES || endianness() !== "LE") return undefined;
   const halves = halfTable();
   const signed = new Int8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // blocks of 210 bytes: every other one starts off a 4-byte boundary, so words are read
+  // through a DataView; four values a 32-bit operation (their bytes never carry: q + 96 ≤ 159)
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const q = new Uint8Array(n);
+  const out = new Uint32Array(q.buffer);
   const scales = new Float32Array(n / 16);
-  for (let b = 0, base = 0, y = 0; b < n / QK_K; b++, base += Q6_K_BYTES, y += QK_K) {
+  const LOW = 0x0f0f0f0f;
+  const TWO = 0x03030303;
+  const PLUS_96 = 0x60606060;
+  for (let b = 0, base = 0, y = 0; b < n / QK_K; b++, base += Q6_K_BYTES, y += QK_K / 4) {
     const d = halves[bytes[base + 208] | (bytes[base + 209] << 8)];
     for (let j = 0; j < 16; j++) scales[b * 16 + j] = f(d * signed[base + 192 + j]);
     for (let half = 0; half < 2; half++) {
       const ql = base + 64 * half;
       const qh = base + 128 + 32 * half;
-      const o = y + 128 * half;
-      for (let l = 0; l < 32; l++) {
-        const h = bytes[qh + l];
-        q[o + l] = ((bytes[ql + l] & 0xf) | ((h & 3) << 4)) + 96;
-        q[o + l + 32] = ((bytes[ql + l + 32] & 0xf) | (((h >> 2) & 3) << 4)) + 96;
-        q[o + l + 64] = ((bytes[ql + l] >> 4) | (((h >> 4) & 3) << 4)) + 96;
-        q[o + l + 96] = ((bytes[ql + l + 32] >> 4) | (((h >> 6) & 3) << 4)) + 96;
+      const o = y + 32 * half;
+      for (let l = 0; l < 32; l += 4) {
+        const h = view.getUint32(qh + l, true);
+        const a = view.getUint32(ql + l, true);
+        const c = view.getUint32(ql + l + 32, true);
+        const w = o + l / 4;
+        out[w] = ((a & LOW) | ((h & TWO) << 4)) + PLUS_96;
+        out[w + 8] = ((c & LOW) | (((h >>> 2) & TWO) << 4)) + PLUS_96;
+        out[w + 16] = (((a >>> 4) & LOW) | (((h >>> 4) & TWO) << 4)) + PLUS_96;
+        out[w + 24] = (((c >>> 4) & LOW) | (((h >>> 6) & TWO) << 4)) + PLUS_96;
       }
     }
   }
@@ -184,30 +192,35 @@ export function q6kToBlocks(bytes: Uint8Array, rows: number, cols: number): Bloc
  * int8 part rounds like Q4_0's, and the offsets (about half a step where the block's values
  * straddle zero) see the activations unrounded. blockValues gives the decoded values to
  * within an f32 rounding of the offset (kquants.test.ts). Undefined for a tensor of the
- * wrong size. */
+ * wrong size, or one that does not start at a multiple of 4 bytes (a buffer of its own does)
+ * or on a big-endian host (the nibbles are moved 32 bits at a time). */
 export function q4kToBlocks(bytes: Uint8Array, rows: number, cols: number): BlockMatrix | undefined {
   const n = rows * cols;
-  if (cols % QK_K !== 0 || bytes.length !== (n / QK_K) * Q4_K_BYTES) return undefined;
+  if (cols % QK_K !== 0 || bytes.length !== (n / QK_K) * Q4_K_BYTES || bytes.byteOffset % 4 !== 0 || endianness() !== "LE") return undefined;
   const halves = halfTable();
   const q = new Uint8Array(n / 2);
+  const out = new Uint32Array(q.buffer);
+  const words = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >> 2);
   const scales = new Float32Array(n / 32);
   const offsets = new Float32Array(n / 32);
   for (let b = 0, base = 0, o = 0; b < n / QK_K; b++, base += Q4_K_BYTES) {
     const d = halves[bytes[base] | (bytes[base + 1] << 8)];
     const dmin = halves[bytes[base + 2] | (bytes[base + 3] << 8)];
     for (let j = 0; j < 8; j++) {
-      const [sc, mn] = scaleMin(bytes, base + 4, j);
-      const s = f(d * sc);
+      const s = f(d * scaleOf(bytes, base + 4, j));
       scales[b * 8 + j] = s;
-      offsets[b * 8 + j] = f(8 * s - f(dmin * mn));
+      offsets[b * 8 + j] = f(8 * s - f(dmin * minOf(bytes, base + 4, j)));
     }
-    // sub-blocks 2c and 2c + 1 share 32 bytes: the first in the low nibbles, the second in
-    // the high ones; MatMulNBits wants values 2k and 2k + 1 of a block in byte k
-    for (let c = 0, src = base + 16; c < 4; c++, src += 32) {
-      for (const shift of [0, 4]) {
-        for (let k = 0; k < 16; k++, o++) q[o] = ((bytes[src + 2 * k] >> shift) & 0xf) | (((bytes[src + 2 * k + 1] >> shift) & 0xf) << 4);
-      }
+    // sub-blocks 2c and 2c + 1 share 32 bytes (8 words): the first in the low nibbles, the
+    // second in the high ones; MatMulNBits wants values 2k and 2k + 1 of a block in byte k,
+    // so a word's four low (high) nibbles make two bytes, and two words one word
+    for (let c = 0, w = (base + 16) >> 2; c < 4; c++, w += 8) {
+      for (let k = 0; k < 4; k++) out[o++] = lowNibbles(words[w + 2 * k]) | (lowNibbles(words[w + 2 * k + 1]) << 16);
+      for (let k = 0; k < 4; k++) out[o++] = lowNibbles(words[w + 2 * k] >>> 4) | (lowNibbles(words[w + 2 * k + 1] >>> 4) << 16);
     }
   }
   return { bits: 4, block: 32, rows, cols, q, scales, offsets };
 }
+
+/** The low nibbles of a word's four bytes, packed into 16 bits in order. */
+const lowNibbles = (x: number) => (x & 0x0f) | ((x >>> 4) & 0xf0) | ((x >>> 8) & 0x0f00) | ((x >>> 12) & 0xf000);

@@ -69,24 +69,40 @@ export function exactQ8_0(w: Float32Array, rows: number, cols: number): BlockMat
 const Q8_BLOCK_BYTES = 2 + QUANT_BLOCK;
 
 /** A GGUF Q8_0 tensor [rows][cols] in MatMulNBits' form straight from its blocks: each
- * block's int8 values + 128 (two at a time, as 16-bit words) and its f16 scale, nothing
- * decoded (a 300M model's matrices took 14 s through f32 and exactQ8_0). MatMulNBits then
- * computes with exactly the values the blocks decode to. Unlike exactQ8_0 it takes every
- * block as stored, also one llama.cpp would not write (a scale that is not amax/127):
- * only a `quantized` graph (local generation) uses it, so no other party must build the
- * same graph. `blocks` must start at an even byte (a buffer of its own does); the scales are
- * read as 16-bit words, so a big-endian host gets undefined (and exactQ8_0's way). */
+ * block's int8 values + 128 and its f16 scale, nothing decoded (a 300M model's matrices took
+ * 14 s through f32 and exactQ8_0). MatMulNBits then computes with exactly the values the
+ * blocks decode to. Unlike exactQ8_0 it takes every block as stored, also one llama.cpp would
+ * not write (a scale that is not amax/127): only a `quantized` graph (local generation) uses
+ * it, so no other party must build the same graph. `blocks` must start at a multiple of 4
+ * bytes (a buffer of its own does); the scales are read as 16-bit words, so a big-endian host
+ * gets undefined (and exactQ8_0's way). */
 export function q8FromBlocks(blocks: Uint8Array, rows: number, cols: number): BlockMatrix | undefined {
   const n = rows * cols;
-  if (cols % QUANT_BLOCK !== 0 || blocks.length !== (n / QUANT_BLOCK) * Q8_BLOCK_BYTES || blocks.byteOffset % 2 !== 0 || endianness() !== "LE") return undefined;
+  const count = n / QUANT_BLOCK;
+  if (cols % QUANT_BLOCK !== 0 || blocks.length !== count * Q8_BLOCK_BYTES || blocks.byteOffset % 4 !== 0 || endianness() !== "LE") return undefined;
   const halves = halfTable();
-  const words = new Uint16Array(blocks.buffer, blocks.byteOffset, blocks.length / 2);
+  const halfWords = new Uint16Array(blocks.buffer, blocks.byteOffset, blocks.length >> 1);
+  const words = new Uint32Array(blocks.buffer, blocks.byteOffset, blocks.length >> 2);
   const q = new Uint8Array(n);
-  const qWords = new Uint16Array(q.buffer);
-  const scales = new Float32Array(n / QUANT_BLOCK);
-  for (let b = 0, i = 0, o = 0; b < scales.length; b++) {
-    scales[b] = halves[words[i++]];
-    for (let k = 0; k < QUANT_BLOCK / 2; k++) qWords[o++] = words[i++] ^ 0x8080;
+  const out = new Uint32Array(q.buffer);
+  const scales = new Float32Array(count);
+  // two blocks (68 bytes, 17 words) at a time, four values a 32-bit operation: the first
+  // block's values start 2 bytes into a word, so each of its words is made of two; the
+  // second's are whole words (half the time of 16-bit words: a 300M model's layers in
+  // about 120 ms instead of 230 here)
+  let b = 0;
+  for (let i = 0, o = 0; b + 1 < count; b += 2, i += 17, o += 16) {
+    scales[b] = halves[halfWords[2 * i]];
+    scales[b + 1] = halves[halfWords[2 * i + 17]];
+    for (let k = 0; k < 8; k++) out[o + k] = ((words[i + k] >>> 16) | (words[i + k + 1] << 16)) ^ 0x80808080;
+    for (let k = 0; k < 8; k++) out[o + 8 + k] = words[i + 9 + k] ^ 0x80808080;
+  }
+  if (b < count) {
+    // an odd last block: 16-bit words
+    const h = (b * Q8_BLOCK_BYTES) >> 1;
+    const outHalves = new Uint16Array(q.buffer);
+    scales[b] = halves[halfWords[h]];
+    for (let k = 0; k < QUANT_BLOCK / 2; k++) outHalves[(b * QUANT_BLOCK) / 2 + k] = halfWords[h + 1 + k] ^ 0x8080;
   }
   return { bits: 8, block: QUANT_BLOCK, rows, cols, q, scales };
 }

@@ -86,6 +86,9 @@ describe("K-quants", () => {
     const blocks = q4kToBlocks(toQ4_K(x), 4, 256)!;
     assert.ok(relErr(blockValues(blocks), q4) < 1e-7, `${relErr(blockValues(blocks), q4)}`);
     assert.equal(q4kToBlocks(toQ4_K(x), 4, 512), undefined); // the wrong size
+    const shifted = new Uint8Array(4 * 144 + 2);
+    shifted.set(toQ4_K(x), 2);
+    assert.equal(q4kToBlocks(shifted.subarray(2), 4, 256), undefined); // off a 4-byte boundary
   });
 
   it("the local head runs a Q6_K output matrix as 8-bit MatMulNBits with blocks of 16, its values exactly the decoded ones", async () => {

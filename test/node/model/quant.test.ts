@@ -62,6 +62,12 @@ describe("Q8_0 weights in the graph", () => {
     assert.equal(exactQ8_0(oddDecoded, 6, 64), undefined);
     assert.deepEqual(blockValues(q8FromBlocks(odd, 6, 64)!), oddDecoded);
     assert.equal(q8FromBlocks(odd.subarray(0, 5 * 34), 6, 64), undefined); // too few blocks
+    // an odd number of blocks (two at a time, the last alone), and a start off a 4-byte boundary
+    const three = toQ8_0(w.subarray(0, 96));
+    assert.deepEqual(q8FromBlocks(three, 3, 32), exactQ8_0(toFloat32(GGML_Q8_0, three, 96), 3, 32));
+    const shifted = new Uint8Array(three.length + 2);
+    shifted.set(three, 2);
+    assert.equal(q8FromBlocks(shifted.subarray(2), 3, 32), undefined);
   });
 
   it("a Q8_0 embedding gathered as int8 (GatherBlockQuantized) gives exactly the rows of the decoded table", async () => {
