@@ -14,8 +14,8 @@ import { ModelFormatError } from "./errors.ts";
 import { byteSize, GGML_F32, GGML_Q4_0, GGML_Q4_K, GGML_Q6_K, GGML_Q8_0, toFloat32 } from "./dtypes.ts";
 import { q4kToBlocks, q6kToBlocks } from "./kquants.ts";
 import { ggufConfig, readGgufHeader, readTensor, readTensorBytes, type GgufFile } from "./gguf.ts";
-import { exactQ8_0, q4FromBlocks, QUANT_BLOCK, q8FromBlocks, type BlockMatrix } from "./quant.ts";
-import type { ClientMatrix, Linear, LinearSource, MappedLinear, BlockLinear } from "./onnx/layers.ts";
+import { exactQ8_0, offsetsForMatMul, q4FromBlocks, QUANT_BLOCK, q8FromBlocks, type BlockMatrix } from "./quant.ts";
+import type { ClientMatrix, Linear, LinearSource, MappedLinear, BlockLinear, MappedBlockLinear } from "./onnx/layers.ts";
 import { spmFromGguf } from "./tokenizer/spm.ts";
 import type { Tokenizer } from "./tokenizer/types.ts";
 import { LAYER_MATRICES, matrixShape, type LayerMatrix, type LlamaConfig, type LoadedModel } from "./types.ts";
@@ -65,14 +65,11 @@ export async function mapGgufLayers(file: string, start: number, end: number, o:
   // a quantized graph takes Q8_0, Q4_0, Q4_K and Q6_K blocks as stored; everything else in f32
   const asBlocks = (type: number | undefined) => o.quantized === true && BLOCK_TYPES.includes(type ?? -1);
   if (o.scratch !== undefined) {
-    const decoded = decodeToScratch(g, c, start, end, o.scratch, (type) => !asBlocks(type), o.say);
+    const decoded = decodeToScratch(g, c, start, end, o.scratch, asBlocks, o.say);
     if (decoded !== undefined) {
       for (let l = start; l < end; l++) {
         norms.set(l, { attnNorm: readTensor(g, `blk.${l}.attn_norm.weight`, [c.dim]), ffnNorm: readTensor(g, `blk.${l}.ffn_norm.weight`, [c.dim]) });
-        for (const m of LAYER_MATRICES) {
-          const [rows, cols] = matrixShape(c, m);
-          linears.set(`${l}.${m}`, decoded.linears.get(`${l}.${m}`) ?? readLinear(g, `blk.${l}.${TENSOR[m]}.weight`, rows, cols, true));
-        }
+        for (const m of LAYER_MATRICES) linears.set(`${l}.${m}`, decoded.linears.get(`${l}.${m}`)!);
       }
       return { config: c, norms: (l) => norms.get(l)!, linear: (l, m) => linears.get(`${l}.${m}`)!, externalDir: decoded.dir, bytes, release: decoded.release };
     }
@@ -105,21 +102,23 @@ const DECODED = "decoded.f32";
  * the worker and parsed by onnxruntime, copy after copy: 10.46 s to load and 5.48 times the
  * layer bytes of RSS (bench/model.json "serverMemory"); and protobuf caps a graph at 2 GB, a
  * model of about 500M parameters in f32. Written instead to a scratch file in a folder of this
- * process under `parent`, every matrix `include` names by its type (f32 ones copied: a graph
- * reads its external weights from one folder) is mapped from there as f32 matrices are from
- * the model file: onnxruntime reads them while it packs them. The folder stays while
- * sessions may still be opened from the graph (a batching server opens its second one late)
- * and is removed by `release` (or, after a crash, by the next process that makes one,
- * scratch.ts). Undefined when every matrix included is f32 (nothing to decode) or the file
- * cannot be written (the values then go in the graph, as before).
+ * process under `parent`, every layer matrix (f32 ones copied: a graph reads its external
+ * weights from one folder) is mapped from there as f32 matrices are from the model file:
+ * onnxruntime reads them while it packs them. The blocks a `quantized` graph takes as stored
+ * (`asBlocks`) go there too, in MatMulNBits' form (with Q4_K's offsets laid out for MatMul):
+ * in the graph they were copied into the protobuf and out of it again (300M Q8_0: 0.93 s to
+ * load, 0.2 s of it those copies), and their JS copies stayed alive as long as the engine.
+ * The folder stays while sessions may still be opened from the graph (a batching server opens
+ * its second one late) and is removed by `release` (or, after a crash, by the next process
+ * that makes one, scratch.ts). Undefined when every matrix is f32 (nothing to decode) or the
+ * file cannot be written (the values then go in the graph, as before).
  */
-function decodeToScratch(g: GgufFile, c: LlamaConfig, start: number, end: number, parent: string, include: (type: number | undefined) => boolean, say?: (line: string) => void): { dir: string; linears: Map<string, MappedLinear>; release: () => void } | undefined {
+function decodeToScratch(g: GgufFile, c: LlamaConfig, start: number, end: number, parent: string, asBlocks: (type: number | undefined) => boolean, say?: (line: string) => void): { dir: string; linears: Map<string, MappedLinear | MappedBlockLinear>; release: () => void } | undefined {
   const names: [string, string, number, number][] = [];
   for (let l = start; l < end; l++) {
     for (const m of LAYER_MATRICES) {
       const [rows, cols] = matrixShape(c, m);
-      const name = `blk.${l}.${TENSOR[m]}.weight`;
-      if (include(g.tensors.get(name)?.type)) names.push([`${l}.${m}`, name, rows, cols]);
+      names.push([`${l}.${m}`, `blk.${l}.${TENSOR[m]}.weight`, rows, cols]);
     }
   }
   if (names.every(([, name]) => g.tensors.get(name)?.type === GGML_F32)) return undefined;
@@ -131,14 +130,25 @@ function decodeToScratch(g: GgufFile, c: LlamaConfig, start: number, end: number
   try {
     dir = scratchFolder(parent, "efed-decoded");
     fd = openSync(join(dir, DECODED), "w", 0o600);
-    const linears = new Map<string, MappedLinear>();
+    const linears = new Map<string, MappedLinear | MappedBlockLinear>();
     let offset = 0;
+    /** Writes `data` at the next 64-byte boundary; returns where. */
+    const put = (data: ArrayBufferView): number => {
+      const at = offset;
+      if (writeSync(fd!, new Uint8Array(data.buffer, data.byteOffset, data.byteLength), 0, data.byteLength, at) !== data.byteLength) throw new Error("short write (disk full?)");
+      offset += Math.ceil(data.byteLength / 64) * 64;
+      return at;
+    };
     for (const [key, name, rows, cols] of names) {
       const { type, bytes, n } = readTensorBytes(g, name, [cols, rows]);
-      const w = type === GGML_F32 ? new Float32Array(bytes.buffer, 0, n) : toFloat32(type, bytes, n);
-      if (writeSync(fd, new Uint8Array(w.buffer, w.byteOffset, w.byteLength), 0, w.byteLength, offset) !== w.byteLength) throw new Error("short write (disk full?)");
-      linears.set(key, { kind: "mapped", location: DECODED, offset });
-      offset += Math.ceil(w.byteLength / 64) * 64;
+      const m = asBlocks(type) ? FROM_BLOCKS.get(type)?.(bytes, rows, cols) : undefined;
+      if (m !== undefined) {
+        const at = { q: put(m.q), scales: put(m.scales), ...(m.offsets === undefined ? {} : { offsets: put(offsetsForMatMul(m)) }) };
+        linears.set(key, { kind: "mappedBlocks", shape: { bits: m.bits, block: m.block, rows, cols }, location: DECODED, at });
+      } else {
+        const w = type === GGML_F32 ? new Float32Array(bytes.buffer, 0, n) : toFloat32(type, bytes, n);
+        linears.set(key, { kind: "mapped", location: DECODED, offset: put(w) });
+      }
     }
     return { dir, linears, release };
   } catch (err) {

@@ -134,6 +134,15 @@ export function q4FromBlocks(blocks: Uint8Array, rows: number, cols: number): Bl
   return { bits: 4, block: QUANT_BLOCK, rows, cols, q, scales };
 }
 
+/** A BlockMatrix's offsets [rows][cols/block] as a MatMul of block sums takes them,
+ * [cols/block][rows] (layers.ts int8MatMul). */
+export function offsetsForMatMul(q: BlockMatrix): Float32Array {
+  const blocks = q.cols / q.block;
+  const out = new Float32Array(q.offsets!.length);
+  for (let r = 0; r < q.rows; r++) for (let k = 0; k < blocks; k++) out[k * q.rows + r] = q.offsets![r * blocks + k];
+  return out;
+}
+
 /** The values a BlockMatrix stands for, [rows][cols] f32 (a graph that runs it as float). */
 export function blockValues(m: BlockMatrix): Float32Array {
   const out = new Float32Array(m.rows * m.cols);

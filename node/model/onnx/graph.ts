@@ -74,17 +74,17 @@ export class GraphBuilder {
     return name;
   }
 
-  /** A float initializer left in a file (ONNX external data): onnxruntime reads it from
+  /** A float (or uint8) initializer left in a file (ONNX external data): onnxruntime reads it from
    * `location`, a name in the folder the session is told (runtime.ts `externalDir`), so the
    * weights never pass through JS or the serialized graph. */
-  external(name: string, dims: number[], location: string, offset: number): string {
-    const length = dims.reduce((a, b) => a * b, 1) * 4;
+  external(name: string, dims: number[], location: string, offset: number, type: "float32" | "uint8" = "float32"): string {
+    const length = dims.reduce((a, b) => a * b, 1) * (type === "uint8" ? 1 : 4);
     const externalData = [
       { key: "location", value: location },
       { key: "offset", value: String(offset) },
       { key: "length", value: String(length) },
     ];
-    this.initializers.push({ name, dataType: FLOAT, dims, dataLocation: onnx.TensorProto.DataLocation.EXTERNAL, externalData });
+    this.initializers.push({ name, dataType: type === "uint8" ? UINT8 : FLOAT, dims, dataLocation: onnx.TensorProto.DataLocation.EXTERNAL, externalData });
     return name;
   }
 

@@ -5,7 +5,7 @@ import { attr, GraphBuilder } from "./graph.ts";
 import { cacheNames } from "./cache-names.ts";
 import type { LayerMatrix, LayerWeights, LlamaConfig, LlamaWeights } from "../types.ts";
 import { matrixShape } from "../types.ts";
-import { exactQ8_0, QUANT_BLOCK, blockValues, type BlockMatrix } from "../quant.ts";
+import { exactQ8_0, QUANT_BLOCK, blockValues, offsetsForMatMul, type BlockMatrix } from "../quant.ts";
 
 /** A linear layer y = x Wᵀ, given dense or as SVD factors (y = (x A) B). */
 export type Linear =
@@ -22,7 +22,17 @@ export type MappedLinear = { readonly kind: "mapped"; readonly location: string;
  * (`quantized`); any other graph gets its decoded values. */
 export type BlockLinear = { readonly kind: "blocks"; readonly m: BlockMatrix };
 
-export type LinearSource = (layer: number, m: LayerMatrix) => Linear | MappedLinear | BlockLinear;
+/** A BlockLinear left in the file `location` (gguf-map.ts decodeToScratch): B, the scales
+ * and, for Q4_K, the offsets already laid out as MatMul takes them ([in/block][out]), at
+ * these byte offsets; for a `quantized` graph only (no JS copy to decode from). */
+export type MappedBlockLinear = {
+  readonly kind: "mappedBlocks";
+  readonly shape: Omit<BlockMatrix, "q" | "scales" | "offsets">;
+  readonly location: string;
+  readonly at: { readonly q: number; readonly scales: number; readonly offsets?: number };
+};
+
+export type LinearSource = (layer: number, m: LayerMatrix) => Linear | MappedLinear | BlockLinear | MappedBlockLinear;
 
 export function denseSource(weights: LlamaWeights): LinearSource {
   return (l, m) => ({ kind: "dense", w: (weights.layers[l] as LayerWeights)[m] });
@@ -63,18 +73,26 @@ function blockSums(g: GraphBuilder, x: string, blocks: number, block: number): s
  * MatMulNBits with int8 activations (quant.ts). Blocks with offsets (Q4_K's) add each
  * block's offset times the sum of the block's activations, in f32: a MatMul of
  * [B, S, in/block] sums by the offsets [in/block][out], a block-th of the matrix's size. */
-function int8MatMul(g: GraphBuilder, x: string, name: string, q: BlockMatrix): string {
-  const b = g.bytes(`${name}.q${q.bits}`, q.q, [q.rows, q.cols / q.block, (q.block * q.bits) / 8]);
-  const s = g.weight(`${name}.scales`, q.scales, [q.scales.length]);
-  const attrs = [attr.int("K", q.cols), attr.int("N", q.rows), attr.int("bits", q.bits), attr.int("block_size", q.block), attr.int("accuracy_level", INT8_ACCURACY)];
+function int8MatMul(g: GraphBuilder, x: string, name: string, q: BlockMatrix | MappedBlockLinear): string {
+  const m = "kind" in q ? q.shape : q;
+  const blocks = m.cols / m.block;
+  const dims = { q: [m.rows, blocks, (m.block * m.bits) / 8], scales: [m.rows * blocks], offsets: [blocks, m.rows] };
+  let b: string, s: string, offsets: string | undefined;
+  if ("kind" in q) {
+    b = g.external(`${name}.q${m.bits}`, dims.q, q.location, q.at.q, "uint8");
+    s = g.external(`${name}.scales`, dims.scales, q.location, q.at.scales);
+    if (q.at.offsets !== undefined) offsets = g.external(`${name}.offsets`, dims.offsets, q.location, q.at.offsets);
+  } else {
+    b = g.bytes(`${name}.q${m.bits}`, q.q, dims.q);
+    s = g.weight(`${name}.scales`, q.scales, dims.scales);
+    if (q.offsets !== undefined) offsets = g.weight(`${name}.offsets`, offsetsForMatMul(q), dims.offsets);
+  }
+  const attrs = [attr.int("K", m.cols), attr.int("N", m.rows), attr.int("bits", m.bits), attr.int("block_size", m.block), attr.int("accuracy_level", INT8_ACCURACY)];
   const y = g.msOp("MatMulNBits", [x, b, s], attrs);
-  if (q.offsets === undefined) return y;
-  const blocks = q.cols / q.block;
-  const sums = blockSums(g, x, blocks, q.block);
-  const offsets = new Float32Array(q.offsets.length); // [in/block][out]: MatMul's layout
-  for (let r = 0; r < q.rows; r++) for (let k = 0; k < blocks; k++) offsets[k * q.rows + r] = q.offsets[r * blocks + k];
-  return g.op("Add", [y, g.op("MatMul", [sums, g.weight(`${name}.offsets`, offsets, [blocks, q.rows])])]);
+  if (offsets === undefined) return y;
+  return g.op("Add", [y, g.op("MatMul", [blockSums(g, x, blocks, m.block), offsets])]);
 }
+
 
 /** x [1, S, in] times Wᵀ in one node: onnxruntime's FusedMatMul with transB packs W as
  * stored, like Gemm, and takes x as it is, so the two Reshapes around a Gemm go (the fused
@@ -82,11 +100,15 @@ function int8MatMul(g: GraphBuilder, x: string, name: string, q: BlockMatrix): s
 const fusedMatMulT = (g: GraphBuilder, x: string, w: string) => g.msOp("FusedMatMul", [x, w], [attr.int("transB", 1)]);
 
 /** A linear layer of the shard graph; `fused`: as FusedMatMul (fused-layers.ts). */
-export function linear(g: GraphBuilder, c: LlamaConfig, x: string, name: string, lin: Linear | MappedLinear | BlockLinear, m: LayerMatrix, quantize: boolean, lead?: string, fused = false): string {
+export function linear(g: GraphBuilder, c: LlamaConfig, x: string, name: string, lin: Linear | MappedLinear | BlockLinear | MappedBlockLinear, m: LayerMatrix, quantize: boolean, lead?: string, fused = false): string {
   const [rows, cols] = matrixShape(c, m);
   const dense = (w: string) => (fused ? fusedMatMulT(g, x, w) : gemmT(g, x, w, rows, cols, lead));
   if (lin.kind === "mapped") return dense(g.external(name, [rows, cols], lin.location, lin.offset));
   if (lin.kind === "blocks") return quantize ? int8MatMul(g, x, name, lin.m) : dense(g.weight(name, blockValues(lin.m), [rows, cols]));
+  if (lin.kind === "mappedBlocks") {
+    if (!quantize) throw new Error(`${name}: blocks left in a file run only in a quantized graph`);
+    return int8MatMul(g, x, name, lin);
+  }
   if (lin.kind === "dense") {
     const q8 = quantize ? exactQ8_0(lin.w, rows, cols) : undefined;
     if (q8 !== undefined) return int8MatMul(g, x, name, q8);

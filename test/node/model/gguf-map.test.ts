@@ -78,7 +78,7 @@ describe("layers left in the GGUF file", () => {
 
   const engineCases = [
     ["F32", ""],
-    ["Q8_0", " (Q8_0: matrices, embedding and head taken as stored)"],
+    ["Q8_0", " (Q8_0: matrices laid out for MatMulNBits in a scratch file onnxruntime maps, embedding and head taken as stored)"],
     ["F16", " (F16: matrices decoded to a scratch file onnxruntime maps, gone once the sessions are open)"],
   ] as const;
   for (const [type, what] of engineCases) it(`a local engine opened on the file (weights left there) gives the logits of one over loaded weights${what}`, async () => {
@@ -108,7 +108,7 @@ describe("layers left in the GGUF file", () => {
           assert.deepEqual(await logits(mapped), want);
           assert.deepEqual(readdirSync(tmp).filter((e) => e.startsWith("efed-decoded-")), [], "no scratch folder once the sessions are open");
           const fellBack = said.filter((l) => /could not write the decoded layers to .*missing .*they go in the graph instead/.test(l));
-          assert.equal(fellBack.length, type === "F16" && where !== tmp ? 1 : 0, said.join("\n"));
+          assert.equal(fellBack.length, type !== "F32" && where !== tmp ? 1 : 0, said.join("\n"));
         } finally {
           await mapped.close();
         }
@@ -162,6 +162,39 @@ describe("layers left in the GGUF file", () => {
     assert.equal(f32.externalDir, dirname(STORIES_260K));
     assert.deepEqual(readdirSync(parent), []);
     rmSync(parent, { recursive: true });
+  });
+
+  for (const type of ["Q8_0", "Q4_K_M"] as const) it(`a local (quantized) graph's blocks go to the scratch file in MatMulNBits' form, f32 matrices copied beside them: the graph holds none, and computes bit for bit what the graph that holds them computes (${type})`, async () => {
+    const file = join(dir, `scratch-blocks-${type}.gguf`);
+    // Q4_K_M: Q4_K and Q6_K blocks, and ffn_down in f32 (rows of 640 values are not whole
+    // blocks of 256)
+    writeSynthModel(file, { dim: 256, layers: 2, heads: 4, kvHeads: 2, ffn: type === "Q8_0" ? 512 : 640, vocab: 300, seed: 7, type });
+    const parent = mkdtempSync(join(tmpdir(), "efed-scratch-blocks-"));
+    const mapped = await mapGgufLayers(file, 0, 2, { quantized: true, scratch: parent });
+    try {
+      const kinds = ["wq", "wk", "wv", "wo", "w1", "w2", "w3"].map((k) => mapped.linear(1, k as "wq").kind);
+      assert.deepEqual(kinds, type === "Q8_0" ? Array(7).fill("mappedBlocks") : ["mappedBlocks", "mappedBlocks", "mappedBlocks", "mappedBlocks", "mappedBlocks", "mapped", "mappedBlocks"]);
+      const inGraph = await mapGgufLayers(file, 0, 2, { quantized: true });
+      const graph = buildFusedShardGraph(inGraph.config, { start: 0, end: 2, norms: mapped.norms, linear: mapped.linear, quantized: true });
+      const held = buildFusedShardGraph(inGraph.config, { start: 0, end: 2, norms: inGraph.norms, linear: inGraph.linear, quantized: true });
+      // every MatMulNBits weight, scale and offset is external data in one, raw bytes in the other
+      const blockInits = (g: Uint8Array) => onnxProto.onnx.ModelProto.decode(g).graph!.initializer!.filter((t) => /\.(q4|q8|scales|offsets)$/.test(t.name!));
+      const external = onnxProto.onnx.TensorProto.DataLocation.EXTERNAL;
+      assert.equal(blockInits(graph).length, blockInits(held).length);
+      assert.ok(blockInits(graph).length >= (type === "Q8_0" ? 2 * 14 : 2 * 12 + 8), `${blockInits(graph).length} block initializers`);
+      assert.ok(blockInits(graph).every((t) => t.dataLocation === external && (t.rawData?.length ?? 0) === 0));
+      assert.ok(blockInits(held).every((t) => t.dataLocation !== external && t.rawData!.length > 0));
+      const want = await ShardRunner.create(inGraph.config, 0, 2, held, "cpu", inGraph.externalDir);
+      const got = await ShardRunner.create(inGraph.config, 0, 2, graph, "cpu", mapped.externalDir);
+      try {
+        assert.deepEqual(await runSteps(got), await runSteps(want));
+      } finally {
+        await Promise.all([want.release(), got.release()]);
+      }
+    } finally {
+      mapped.release();
+      rmSync(parent, { recursive: true, force: true });
+    }
   });
 
   it("layers outside the model are one clear error", async () => {
