@@ -68,7 +68,7 @@ cover the model or its servers are busy.
 
 Examples:
   $ efed api --local --model ../shared/models/stories260K-f32.gguf --port 8080
-  $ efed api --local --pack-cache --model model.gguf      (later starts map the packed weights)
+  $ efed api --local --pack-cache --model model.gguf      (F32 or F16: later starts map the packed weights)
   $ curl -s localhost:8080/v1/completions -H 'content-type: application/json' \\
       -d '{"model": "stories260K-f32", "prompt": "Once upon a time", "max_tokens": 32, "temperature": 0}'
   $ EFED_API_KEY=secret efed api --model ../shared/models/stories260K-f32.gguf --host 0.0.0.0`,

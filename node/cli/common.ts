@@ -1,12 +1,13 @@
 // Options and error handling shared by every `efed` command.
 import { InvalidArgumentError, Option } from "commander";
 import { multiaddr } from "@multiformats/multiaddr";
-import { openSync, writeSync } from "node:fs";
+import { existsSync, openSync, writeSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { REMOTE_CONFIRMATIONS } from "../chain/confirmed.ts";
 import { DEFAULT_THREADS } from "../model/onnx/runtime.ts";
 import { defaultPackDir } from "../model/onnx/pack-cache.ts";
+import { isGguf } from "../model/load.ts";
 import { StatusLine } from "./progress.ts";
 
 export const DEFAULT_RPC = process.env.EFED_RPC ?? "http://127.0.0.1:8545";
@@ -90,7 +91,7 @@ export function threadsOption(byDefault = DEFAULT_THREADS): Option {
 
 /** `--pack-cache [dir]` (generate --local, api --local): see model/onnx/pack-cache.ts. */
 export function packCacheOption(): Option {
-  return new Option("--pack-cache [dir]", `--local, GGUF: keep onnxruntime's packed f32 weights in dir (default ${defaultPackDir()}) and map them on later loads instead of packing again; about twice the layers' f32 bytes on disk, written on the first load (slower); int8 graphs are not kept`).argParser((v: string) => {
+  return new Option("--pack-cache [dir]", `--local, an F32 or F16 GGUF model: keep onnxruntime's packed f32 weights in dir (default ${defaultPackDir()}) and map them on later loads instead of packing again; about twice the layers' f32 bytes on disk, written on the first load (slower); a quantized model's int8 graphs are not kept`).argParser((v: string) => {
     if (v.trim() === "") throw new InvalidArgumentError("give a folder, or no value for the default");
     return v;
   });
@@ -98,8 +99,9 @@ export function packCacheOption(): Option {
 
 /** The folder `--pack-cache` names (its default for no value), once it is known to apply:
  * the CPU's packing, a GGUF file's weights as they are. */
-export function packCacheDir(o: { packCache?: string | true; device: string; svd?: unknown }): string | undefined {
+export function packCacheDir(o: { packCache?: string | true; device: string; svd?: unknown; model?: string }): string | undefined {
   if (o.packCache === undefined) return undefined;
+  if (o.model !== undefined && existsSync(o.model) && !isGguf(o.model)) throw new InvalidArgumentError(`--pack-cache keeps the packed weights of a GGUF model file; ${o.model} is not one`);
   if (o.device !== "cpu") throw new InvalidArgumentError("--pack-cache keeps onnxruntime's CPU packing: it applies to --device cpu only");
   if (o.svd !== undefined) throw new InvalidArgumentError("--pack-cache keeps a GGUF file's packed weights; it does not apply to SVD-compressed ones (--svd-*)");
   return o.packCache === true ? defaultPackDir() : o.packCache;

@@ -43,12 +43,12 @@ export interface MappedLayers {
  * Q4_0, Q4_K or Q6_K matrix comes as stored (quant.ts q8FromBlocks, q4FromBlocks; kquants.ts
  * q4kToBlocks, q6kToBlocks) for `quantized`, decoded otherwise; other types are decoded.
  * `header`: the file's, when the caller has parsed it already.
- * `scratch` (a server; a local run): where the decoded values of the matrices the graph
- * computes in f32 go, when they are not all f32 in the file, in a file of their own that
- * onnxruntime maps like the model's f32 matrices (see decodeToScratch); the blocks a
- * `quantized` graph takes as stored stay in the graph. Without it the decoded values travel
- * in the graph. (With it, an f32 matrix of a file that needs a scratch file is mapped, not
- * read: a Q8_0-exact one runs as f32.) */
+ * `scratch` (a server; a local run): where the layer matrices go when they are not all f32
+ * in the file, in a file of their own that onnxruntime maps like the model's f32 matrices
+ * (see decodeToScratch): decoded to f32, or for a `quantized` graph the blocks it takes as
+ * stored, in MatMulNBits' form. Without it they travel in the graph. (With it, an f32
+ * matrix of a file that needs a scratch file is copied, not read: a Q8_0-exact one runs as
+ * f32.) */
 export async function mapGgufLayers(file: string, start: number, end: number, o: { quantized?: boolean; header?: GgufFile; scratch?: string; say?: (line: string) => void } = {}): Promise<MappedLayers> {
   const g = o.header ?? (await readGgufHeader(file));
   const c = ggufConfig(g);
@@ -67,9 +67,14 @@ export async function mapGgufLayers(file: string, start: number, end: number, o:
   if (o.scratch !== undefined) {
     const decoded = decodeToScratch(g, c, start, end, o.scratch, asBlocks, o.say);
     if (decoded !== undefined) {
-      for (let l = start; l < end; l++) {
-        norms.set(l, { attnNorm: readTensor(g, `blk.${l}.attn_norm.weight`, [c.dim]), ffnNorm: readTensor(g, `blk.${l}.ffn_norm.weight`, [c.dim]) });
-        for (const m of LAYER_MATRICES) linears.set(`${l}.${m}`, decoded.linears.get(`${l}.${m}`)!);
+      try {
+        for (let l = start; l < end; l++) {
+          norms.set(l, { attnNorm: readTensor(g, `blk.${l}.attn_norm.weight`, [c.dim]), ffnNorm: readTensor(g, `blk.${l}.ffn_norm.weight`, [c.dim]) });
+          for (const m of LAYER_MATRICES) linears.set(`${l}.${m}`, decoded.linears.get(`${l}.${m}`)!);
+        }
+      } catch (err) {
+        decoded.release(); // a bad norm: the scratch folder goes with the error
+        throw err;
       }
       return { config: c, norms: (l) => norms.get(l)!, linear: (l, m) => linears.get(`${l}.${m}`)!, externalDir: decoded.dir, bytes, release: decoded.release };
     }
@@ -92,12 +97,12 @@ export async function mapGgufLayers(file: string, start: number, end: number, o:
   return { config: c, norms: (l) => norms.get(l)!, linear: (l, m) => linears.get(`${l}.${m}`)!, externalDir: dirname(file), bytes, release: () => {} };
 }
 
-/** Name of the scratch file of decoded matrices in its folder. */
+/** Name of the scratch file of layer matrices in its folder (decoded to f32, or blocks). */
 const DECODED = "decoded.f32";
 
 /**
- * Layer matrices a graph computes in f32 but the file stores in another type (F16, Q8_0 and
- * Q4_0 in a server's float graph, the K-quants in any) get their decoded f32 values. In the
+ * Layer matrices a graph computes in f32 but the file stores in another type (F16, and in a
+ * server's float graph Q8_0, Q4_0 and the K-quants) get their decoded f32 values. In the
  * graph (as initializers) they made a 300M Q8_0 server's graph 944 MB, serialized, handed to
  * the worker and parsed by onnxruntime, copy after copy: 10.46 s to load and 5.48 times the
  * layer bytes of RSS (bench/model.json "serverMemory"); and protobuf caps a graph at 2 GB, a
@@ -152,10 +157,12 @@ function decodeToScratch(g: GgufFile, c: LlamaConfig, start: number, end: number
     }
     return { dir, linears, release };
   } catch (err) {
+    release();
+    // a malformed tensor is the model's fault, not the folder's: said as it is
+    if (err instanceof ModelFormatError) throw err;
     // a full or small temporary folder: the values go in the graph (a model of over ~500M
     // parameters then exceeds protobuf's 2 GB), said so the error that follows has a cause
     say?.(`could not write the decoded layers to ${parent} (${(err as Error).message}): they go in the graph instead`);
-    release();
     return undefined;
   } finally {
     if (fd !== undefined) closeSync(fd);

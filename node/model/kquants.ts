@@ -191,7 +191,7 @@ export function q6kToBlocks(bytes: Uint8Array, rows: number, cols: number): Bloc
  * onnxruntime's float path, which dequantizes the matrix on every run. Centred on 8, the
  * int8 part rounds like Q4_0's, and the offsets (about half a step where the block's values
  * straddle zero) see the activations unrounded. blockValues gives the decoded values to
- * within an f32 rounding of the offset (kquants.test.ts). Undefined for a tensor of the
+ * within f32 rounding (of s·(q − 8) and of the offset; kquants.test.ts). Undefined for a tensor of the
  * wrong size, or one that does not start at a multiple of 4 bytes (a buffer of its own does)
  * or on a big-endian host (the nibbles are moved 32 bits at a time). */
 export function q4kToBlocks(bytes: Uint8Array, rows: number, cols: number): BlockMatrix | undefined {

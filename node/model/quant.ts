@@ -74,8 +74,8 @@ const Q8_BLOCK_BYTES = 2 + QUANT_BLOCK;
  * blocks decode to. Unlike exactQ8_0 it takes every block as stored, also one llama.cpp would
  * not write (a scale that is not amax/127): only a `quantized` graph (local generation) uses
  * it, so no other party must build the same graph. `blocks` must start at a multiple of 4
- * bytes (a buffer of its own does); the scales are read as 16-bit words, so a big-endian host
- * gets undefined (and exactQ8_0's way). */
+ * bytes (a buffer of its own does); the scales are read as 16-bit words and the values as
+ * 32-bit ones, so a big-endian host gets undefined (and exactQ8_0's way). */
 export function q8FromBlocks(blocks: Uint8Array, rows: number, cols: number): BlockMatrix | undefined {
   const n = rows * cols;
   const count = n / QUANT_BLOCK;
@@ -88,8 +88,8 @@ export function q8FromBlocks(blocks: Uint8Array, rows: number, cols: number): Bl
   const scales = new Float32Array(count);
   // two blocks (68 bytes, 17 words) at a time, four values a 32-bit operation: the first
   // block's values start 2 bytes into a word, so each of its words is made of two; the
-  // second's are whole words (half the time of 16-bit words: a 300M model's layers in
-  // about 120 ms instead of 230 here)
+  // second's are whole words (1.4 ms against 2.6 with 16-bit words for a 2816×1024 matrix
+  // here, a throwaway measurement)
   let b = 0;
   for (let i = 0, o = 0; b + 1 < count; b += 2, i += 17, o += 16) {
     scales[b] = halves[halfWords[2 * i]];

@@ -5,7 +5,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { efed, efedBackground } from "../helpers/processes.ts";
 import { goldenText, STORIES_260K } from "../helpers/models.ts";
 
@@ -42,10 +42,11 @@ describe("efed api --local --pack-cache", () => {
     }
   });
 
-  it("--pack-cache without --local, or off the CPU: exit 2 with one line", async () => {
+  it("--pack-cache without --local, off the CPU, or for a model that is not a GGUF file: exit 2 with one line", async () => {
     for (const [args, message] of [
       [["api", "--pack-cache", "--model", STORIES_260K], /^efed: --shards and --pack-cache apply to --local only\n$/],
       [["api", "--local", "--pack-cache", "--device", "webgpu", "--model", STORIES_260K], /^efed: --pack-cache keeps onnxruntime's CPU packing: it applies to --device cpu only\n$/],
+      [["api", "--local", "--pack-cache", "--model", dirname(STORIES_260K)], /^efed: --pack-cache keeps the packed weights of a GGUF model file; .*models is not one\n$/],
     ] as const) {
       const r = await efed([...args]);
       assert.equal(r.code, 2, r.stderr);

@@ -93,7 +93,6 @@ function int8MatMul(g: GraphBuilder, x: string, name: string, q: BlockMatrix | M
   return g.op("Add", [y, g.op("MatMul", [blockSums(g, x, blocks, m.block), offsets])]);
 }
 
-
 /** x [1, S, in] times Wᵀ in one node: onnxruntime's FusedMatMul with transB packs W as
  * stored, like Gemm, and takes x as it is, so the two Reshapes around a Gemm go (the fused
  * graph, fused-layers.ts). */

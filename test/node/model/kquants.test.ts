@@ -72,6 +72,43 @@ describe("K-quants", () => {
     assert.deepEqual(blockValues(m), got);
   });
 
+  it("Q4_K and Q6_K in MatMulNBits' form: the bytes a plain value-by-value rewrite gives, on random blocks", () => {
+    const rand = normal(31);
+    const bytesOf = (n: number) => Uint8Array.from({ length: n }, () => Math.floor((rand() * 1e6) % 256 + 256) % 256);
+    const same = (a: ArrayBufferView, b: ArrayBufferView) => Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
+    for (const blocks of [1, 2, 3, 5]) {
+      // Q4_K: sub-block 2c's values in the low nibbles of the c-th 32 bytes, 2c + 1's in the
+      // high ones; MatMulNBits: values 2k, 2k + 1 of a block of 32 in byte k, low nibble first
+      const k4 = bytesOf(blocks * 144);
+      const q4 = q4kToBlocks(k4, 1, blocks * 256)!;
+      const want4 = new Uint8Array(blocks * 128);
+      for (let b = 0; b < blocks; b++) {
+        for (let v = 0; v < 256; v++) {
+          const [sub, l] = [v >> 5, v & 31];
+          const nibble = (k4[b * 144 + 16 + 32 * (sub >> 1) + l] >> (4 * (sub & 1))) & 0xf;
+          want4[b * 128 + (v >> 1)] |= nibble << (4 * (v & 1));
+        }
+      }
+      assert.ok(same(q4.q, want4), `Q4_K, ${blocks} block(s)`);
+      // Q6_K: value 128h + 32g + l has ql's nibble (low for g < 2) and qh's 2 bits g; + 96
+      const k6 = bytesOf(blocks * 210 + 2);
+      for (const start of [0, 2]) {
+        const src = k6.subarray(start, start + blocks * 210);
+        const q6 = q6kToBlocks(src, 1, blocks * 256)!;
+        const want6 = new Uint8Array(blocks * 256);
+        for (let b = 0; b < blocks; b++) {
+          for (let v = 0; v < 256; v++) {
+            const [h, g, l] = [v >> 7, (v >> 5) & 3, v & 31];
+            const low = (src[b * 210 + 64 * h + l + 32 * (g & 1)] >> (4 * (g >> 1))) & 0xf;
+            const high = (src[b * 210 + 128 + 32 * h + l] >> (2 * g)) & 3;
+            want6[b * 256 + v] = (low | (high << 4)) + 96;
+          }
+        }
+        assert.ok(same(q6.q, want6), `Q6_K, ${blocks} block(s) from byte ${start}`);
+      }
+    }
+  });
+
   it("encodes blocks that decode close to their input", () => {
     const rand = normal(21);
     const x = Float32Array.from({ length: 4 * 256 }, () => rand() * 0.05);

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import onnxProto from "onnx-proto";
 import { toFloat32, toQ8_0, GGML_Q8_0 } from "../../../node/model/dtypes.ts";
+import { halfToFloat } from "../../../node/model/half.ts";
 import { loadModel } from "../../../node/model/load.ts";
 import { buildFusedShardGraph } from "../../../node/model/onnx/fused-layers.ts";
 import * as ort from "onnxruntime-node";
@@ -62,6 +63,15 @@ describe("Q8_0 weights in the graph", () => {
     assert.equal(exactQ8_0(oddDecoded, 6, 64), undefined);
     assert.deepEqual(blockValues(q8FromBlocks(odd, 6, 64)!), oddDecoded);
     assert.equal(q8FromBlocks(odd.subarray(0, 5 * 34), 6, 64), undefined); // too few blocks
+    // random blocks, 1 to 5 of them: each value + 128, each scale the f16 one
+    const noise = normal(9);
+    for (let count = 1; count <= 5; count++) {
+      const raw = Uint8Array.from({ length: count * 34 }, () => Math.floor((noise() * 1e6) % 256 + 256) % 256);
+      const got = q8FromBlocks(raw, count, 32)!;
+      const view = new DataView(raw.buffer);
+      assert.deepEqual([...got.q], Array.from({ length: count * 32 }, (_, v) => ((view.getInt8(34 * (v >> 5) + 2 + (v & 31)) + 128))), `${count} block(s)`);
+      assert.deepEqual([...got.scales].map(String), Array.from({ length: count }, (_, b) => String(Math.fround(halfToFloat(view.getUint16(34 * b, true))))));
+    }
     // an odd number of blocks (two at a time, the last alone), and a start off a 4-byte boundary
     const three = toQ8_0(w.subarray(0, 96));
     assert.deepEqual(q8FromBlocks(three, 3, 32), exactQ8_0(toFloat32(GGML_Q8_0, three, 96), 3, 32));
