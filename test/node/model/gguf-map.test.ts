@@ -11,6 +11,7 @@ import onnxProto from "onnx-proto";
 import * as ort from "onnxruntime-node";
 import { localEngineOf, openLocalEngine, type LocalEngine } from "../../../node/client/local.ts";
 import { mapGgufLayers } from "../../../node/model/gguf-map.ts";
+import { readGgufHeader } from "../../../node/model/gguf.ts";
 import { loadModel, type LoadedModel } from "../../../node/model/load.ts";
 import { buildShardGraph, denseSource } from "../../../node/model/onnx/layers.ts";
 import { buildFusedShardGraph } from "../../../node/model/onnx/fused-layers.ts";
@@ -193,6 +194,24 @@ describe("layers left in the GGUF file", () => {
       }
     } finally {
       mapped.release();
+      rmSync(parent, { recursive: true, force: true });
+    }
+  });
+
+  it("a malformed layer tensor met while writing the scratch file is said as it is, not as the folder's fault, and the folder goes", async () => {
+    const file = join(dir, "scratch-bad.gguf");
+    writeSynthModel(file, { dim: 256, layers: 2, heads: 4, kvHeads: 2, ffn: 512, vocab: 300, seed: 7, type: "Q8_0" });
+    const header = await readGgufHeader(file);
+    const tensors = new Map(header.tensors);
+    const t = tensors.get("blk.1.ffn_up.weight")!;
+    tensors.set(t.name, { ...t, shape: [t.shape[0], t.shape[1] + 32] });
+    const parent = mkdtempSync(join(tmpdir(), "efed-scratch-bad-"));
+    const said: string[] = [];
+    try {
+      await assert.rejects(mapGgufLayers(file, 0, 2, { quantized: true, scratch: parent, header: { ...header, tensors }, say: (l) => said.push(l) }), { name: "ModelFormatError", message: /ffn_up\.weight has shape \[256,544\] but the config implies \[256,512\]/ });
+      assert.deepEqual(said, []);
+      assert.deepEqual(readdirSync(parent), [], "no scratch folder left");
+    } finally {
       rmSync(parent, { recursive: true, force: true });
     }
   });
