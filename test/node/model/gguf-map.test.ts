@@ -21,7 +21,7 @@ import { PROCESS_TAG } from "../../../node/model/scratch.ts";
 import { writeModelGguf } from "../../../node/model/export.ts";
 import { byteVocab, writeSynthModel } from "../../../node/model/synth.ts";
 import { STORIES_260K } from "../../helpers/models.ts";
-import { runSteps } from "../../helpers/shard-run.ts";
+import { assertSameSteps, runSteps } from "../../helpers/shard-run.ts";
 
 const denseGraph = (m: LoadedModel, start: number, end: number, quantized = false) => {
   const norms = (l: number) => ({ attnNorm: m.weights.layers[l]!.attnNorm, ffnNorm: m.weights.layers[l]!.ffnNorm });
@@ -147,12 +147,7 @@ describe("layers left in the GGUF file", () => {
         const dense = build(m.config, { start: 0, end: 2, norms: (l) => ({ attnNorm: m.weights.layers[l]!.attnNorm, ffnNorm: m.weights.layers[l]!.ffnNorm }), linear: denseSource(m.weights) });
         assert.ok(graph.length < dense.length / 4, `scratch-mapped graph ${graph.length} B, dense ${dense.length} B`);
         const want = await ShardRunner.create(m.config, 0, 2, dense, "cpu");
-        const got = await WorkerShard.create(m.config, 0, 2, Uint8Array.from(graph), "cpu", 1, 1, mapped.externalDir);
-        try {
-          assert.deepEqual(await runSteps(got), await runSteps(want));
-        } finally {
-          await Promise.all([want.release(), got.release()]);
-        }
+        await assertSameSteps(await WorkerShard.create(m.config, 0, 2, Uint8Array.from(graph), "cpu", 1, 1, mapped.externalDir), want);
       }
     } finally {
       mapped.release();
@@ -186,12 +181,7 @@ describe("layers left in the GGUF file", () => {
       assert.ok(blockInits(graph).every((t) => t.dataLocation === external && (t.rawData?.length ?? 0) === 0));
       assert.ok(blockInits(held).every((t) => t.dataLocation !== external && t.rawData!.length > 0));
       const want = await ShardRunner.create(inGraph.config, 0, 2, held, "cpu", inGraph.externalDir);
-      const got = await ShardRunner.create(inGraph.config, 0, 2, graph, "cpu", mapped.externalDir);
-      try {
-        assert.deepEqual(await runSteps(got), await runSteps(want));
-      } finally {
-        await Promise.all([want.release(), got.release()]);
-      }
+      await assertSameSteps(await ShardRunner.create(inGraph.config, 0, 2, graph, "cpu", mapped.externalDir), want);
     } finally {
       mapped.release();
       rmSync(parent, { recursive: true, force: true });
